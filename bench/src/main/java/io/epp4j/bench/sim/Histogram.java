@@ -60,6 +60,6 @@ final class Histogram {
         if (v == Math.rint(v) && Math.abs(v) < 1e15) {
             return (long) v + ".0";
         }
-        return String.format(Locale.ROOT, "%s", v);
+        return java.math.BigDecimal.valueOf(v).toPlainString();
     }
 }

@@ -15,6 +15,9 @@ import java.util.function.LongSupplier;
  * The engine scheduler of one simulated vLLM server: continuous batching with {@code max-num-seqs} running
  * slots, a bounded FIFO waiting queue, a LoRA slot limit and KV-cache admission through a {@link PrefixCache}.
  *
+ * <p>Prefill is modelled as one shared lane per server ({@link #reservePrefill}); decode slows down with
+ * the batch size ({@link #loadMultiplier}).
+ *
  * <p>Like vLLM's scheduler, it admits waiting requests in arrival order, skips a request whose adapter cannot
  * get a LoRA slot (later requests may pass it) and stops at the first request whose blocks do not fit.
  * Thread-safe: request threads call {@link #submit}, {@link #awaitRunning} and {@link #finish}; every state
@@ -94,6 +97,7 @@ public final class SimEngine {
     private final ArrayDeque<Sequence> waiting = new ArrayDeque<>();
     private final Map<String, Integer> runningPerAdapter = new HashMap<>();
     private int running;
+    private long prefillBusyUntil = Long.MIN_VALUE;
     private long promptTokens;
     private long generationTokens;
     private long prefixQueries;
@@ -198,6 +202,19 @@ public final class SimEngine {
             s.runningAtAdmission = running;
             s.admitted.countDown();
         }
+    }
+
+    /**
+     * Reserves the server's prefill compute for {@code nanos}: prefills run one after another (they are
+     * compute-bound), so a prefill that arrives while another runs waits for it.
+     *
+     * @return nanoseconds from now until this prefill is done
+     */
+    public synchronized long reservePrefill(long nanos) {
+        long now = nanoTicker.getAsLong();
+        long start = prefillBusyUntil == Long.MIN_VALUE || prefillBusyUntil - now < 0 ? now : prefillBusyUntil;
+        prefillBusyUntil = start + nanos;
+        return prefillBusyUntil - now;
     }
 
     /** The slowdown at {@code runningNow} requests: 1 alone, {@code loadFactor} with every slot busy. */

@@ -303,11 +303,17 @@ public final class SimServer implements AutoCloseable {
             this.cachedTokens = Math.min(seq.cachedTokens(config.blockSize()), seq.promptTokens());
         }
 
-        /** Simulated milliseconds of prefill, from uncached tokens and the batch size at admission. */
-        double ttftMs() {
+        /** Simulated milliseconds of this request's own prefill: overhead plus uncached tokens. */
+        double prefillMs() {
             int uncached = seq.promptTokens() - cachedTokens;
-            double ms = config.prefillOverheadMs() + uncached * config.prefillPerTokenMs();
-            return jitter(ms * engine.loadMultiplier(seq.runningAtAdmission()) * slow);
+            return jitter((config.prefillOverheadMs() + uncached * config.prefillPerTokenMs()) * slow);
+        }
+
+        /** Waits for the prefill lane and this prefill; returns the simulated time to first token. */
+        double prefill() throws InterruptedException {
+            long waitNanos = engine.reservePrefill(realNanos(prefillMs()));
+            sleeper.sleepNanos(waitNanos);
+            return waitNanos * config.timeScale() / 1_000_000.0;
         }
 
         double itlMs() {
@@ -336,8 +342,7 @@ public final class SimServer implements AutoCloseable {
         }
 
         int whole(String finishReason) throws IOException, InterruptedException {
-            double ttft = ttftMs();
-            long realTotal = realNanos(ttft);
+            double ttft = prefill();
             double decodeMs = 0;
             StringBuilder text = new StringBuilder();
             text.append(token().substring(1));
@@ -347,8 +352,7 @@ public final class SimServer implements AutoCloseable {
                 decodeMs += itl;
                 text.append(token());
             }
-            realTotal += realNanos(decodeMs);
-            sleeper.sleepNanos(realTotal);
+            sleeper.sleepNanos(realNanos(decodeMs));
             metrics.ttft.observe(ttft / 1000);
             observe(ttft, decodeMs);
             String content = text.toString();
@@ -366,8 +370,7 @@ public final class SimServer implements AutoCloseable {
         }
 
         int stream(boolean includeUsage, String finishReason) throws IOException, InterruptedException {
-            double ttft = ttftMs();
-            sleeper.sleepNanos(realNanos(ttft));
+            double ttft = prefill();
             metrics.ttft.observe(ttft / 1000);
             ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
             ex.getResponseHeaders().set("Cache-Control", "no-cache");
