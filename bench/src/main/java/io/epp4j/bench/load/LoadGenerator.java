@@ -112,9 +112,6 @@ public final class LoadGenerator {
         boolean tls = f.bool("tls");
         switch (target) {
             case "embedded" -> {
-                if (!EmbeddedEpp.available()) {
-                    throw new IllegalStateException("--target embedded needs the epp module on the class path");
-                }
                 try (SimFleet fleet = SimFleet.start(SimConfig.defaults("Qwen/Qwen3-8B"), "ep", endpoints, 0)) {
                     List<String> extra = new ArrayList<>(List.of("--refresh-metrics-interval",
                             f.string("scrape-interval", "50ms")));

@@ -106,9 +106,6 @@ public final class Replay {
                 routing = new Pool.Balanced(policy.equals("round-robin") ? Pool.Policy.ROUND_ROBIN : Pool.Policy.RANDOM,
                         s.seed());
             } else {
-                if (!EmbeddedEpp.available()) {
-                    throw new IllegalStateException("policy " + policy + " needs the epp module on the class path");
-                }
                 Path config = s.configDir().resolve(policy + ".yaml");
                 if (!Files.isRegularFile(config)) {
                     throw new IllegalArgumentException("no EPP config for policy " + policy + " at " + config.toAbsolutePath());

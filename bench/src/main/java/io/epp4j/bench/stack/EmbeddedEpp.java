@@ -1,6 +1,8 @@
 package io.epp4j.bench.stack;
 
-import java.lang.reflect.Method;
+import io.epp4j.epp.EppOptions;
+import io.epp4j.epp.EppServer;
+
 import java.util.ArrayList;
 import java.util.List;
 
@@ -9,26 +11,12 @@ import java.util.List;
  */
 public final class EmbeddedEpp implements AutoCloseable {
 
-    private final AutoCloseable server;
-    private final int grpcPort;
-    private final int metricsPort;
+    private final EppServer server;
     private final boolean tls;
 
-    private EmbeddedEpp(AutoCloseable server, int grpcPort, int metricsPort, boolean tls) {
+    private EmbeddedEpp(EppServer server, boolean tls) {
         this.server = server;
-        this.grpcPort = grpcPort;
-        this.metricsPort = metricsPort;
         this.tls = tls;
-    }
-
-    /** Whether the EPP classes are on the class path. */
-    public static boolean available() {
-        try {
-            Class.forName("io.epp4j.epp.EppServer");
-            return true;
-        } catch (ClassNotFoundException e) {
-            return false;
-        }
     }
 
     /**
@@ -48,28 +36,20 @@ public final class EmbeddedEpp implements AutoCloseable {
             args.add(configFile);
         }
         args.addAll(List.of(extraArgs));
-        Class<?> optionsClass = Class.forName("io.epp4j.epp.EppOptions");
-        Class<?> serverClass = Class.forName("io.epp4j.epp.EppServer");
-        Object options = optionsClass.getMethod("parse", String[].class).invoke(null,
-                (Object) args.toArray(String[]::new));
-        Object server;
-        try {
-            server = serverClass.getMethod("start", optionsClass).invoke(null, options);
-        } catch (java.lang.reflect.InvocationTargetException e) {
-            throw e.getCause() instanceof Exception ex ? ex : e;
-        }
-        Method grpcPort = serverClass.getMethod("grpcPort");
-        Method metricsPort = serverClass.getMethod("metricsPort");
-        return new EmbeddedEpp((AutoCloseable) server, (int) grpcPort.invoke(server),
-                (int) metricsPort.invoke(server), tls);
+        EppServer server = EppServer.start(EppOptions.parse(args.toArray(String[]::new)));
+        return new EmbeddedEpp(server, tls);
+    }
+
+    public EppServer server() {
+        return server;
     }
 
     public int grpcPort() {
-        return grpcPort;
+        return server.grpcPort();
     }
 
     public int metricsPort() {
-        return metricsPort;
+        return server.metricsPort();
     }
 
     public boolean tls() {

@@ -212,10 +212,6 @@ public final class LocalStack implements AutoCloseable {
     public static int run(String[] args, PrintStream out) throws Exception {
         Flags f = Flags.parse(args, Set.of("port", "pods", "demo-requests", "seed"), Set.of("tls", "no-epp"));
         boolean useEpp = !f.bool("no-epp");
-        if (useEpp && !EmbeddedEpp.available()) {
-            out.println("warning: the epp module is not on the class path; the gateway balances round-robin");
-            useEpp = false;
-        }
         out.println("epp4j local stack: starting");
         long seed = f.longValue("seed", 42);
         LocalStack stack = start(f.integer("port", 8080), f.integer("pods", 3), f.bool("tls"), useEpp, seed, out);
