@@ -6,6 +6,7 @@ import io.epp4j.bench.extproc.GatewayProfile;
 import io.epp4j.bench.gateway.GatewaySim;
 import io.epp4j.bench.gateway.Pool;
 import io.epp4j.bench.sim.SimConfig;
+import io.epp4j.bench.sim.SimEngine;
 import io.epp4j.bench.sim.SimFleet;
 import io.epp4j.bench.stack.EmbeddedEpp;
 
@@ -120,11 +121,13 @@ public final class Replay {
             try (GatewaySim gw = GatewaySim.start(0, bbr,
                     List.of(new Pool("pool", workload.baseModel(), fleet.addresses(), routing)))) {
                 if (epp != null) {
-                    awaitEppReady(gw.port(), workload, fleet);
-                    fleet.servers().forEach(srv -> srv.engine().resetPrefixCache());
+                    awaitEppReady(gw.port(), workload);
                 }
+                warmUp(gw.port(), workload, s);
+                fleet.servers().forEach(srv -> srv.engine().resetPrefixCache());
+                List<SimEngine.Snapshot> before = fleet.servers().stream().map(srv -> srv.engine().snapshot()).toList();
                 List<Report.Result> results = drive(gw.port(), workload.requests(), s);
-                return Report.of(policy, workload.name(), results, fleet, s.speedup(), gw.shed(), note);
+                return Report.of(policy, workload.name(), results, fleet, before, gw.shed(), note);
             } finally {
                 if (epp != null) {
                     epp.close();
@@ -133,8 +136,22 @@ public final class Replay {
         }
     }
 
+    /**
+     * Sends 64 short requests with unrelated prompts through the whole path first, so that class loading and
+     * JIT compilation (multiplied by the speedup) do not land on the first measured requests.
+     */
+    private static void warmUp(int gatewayPort, Workloads.Workload w, Settings s) throws Exception {
+        List<TraceRequest> warm = new ArrayList<>();
+        for (int i = 0; i < 64; i++) {
+            StringBuilder sb = new StringBuilder();
+            Workloads.appendBlock(sb, s.seed() + 99, 9_000_000L + i, 256);
+            warm.add(new TraceRequest(i * 50L, w.requests().get(0).model(), sb.toString(), 8));
+        }
+        drive(gatewayPort, warm, s);
+    }
+
     /** Polls until the EPP routes a probe request (it has scraped its endpoints at least once). */
-    private static void awaitEppReady(int gatewayPort, Workloads.Workload w, SimFleet fleet) throws Exception {
+    private static void awaitEppReady(int gatewayPort, Workloads.Workload w) throws Exception {
         HttpClient client = HttpClient.newHttpClient();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         String body = "{\"model\":" + Json.quote(w.baseModel()) + ",\"prompt\":\"probe\",\"max_tokens\":1}";

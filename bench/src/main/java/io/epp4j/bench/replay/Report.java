@@ -70,7 +70,8 @@ public final class Report {
         this.throughput = last > first ? tokens / ((last - first) / 1000.0) : 0;
     }
 
-    static Report of(String policy, String workload, List<Result> results, SimFleet fleet, double speedup,
+    /** Builds the report; {@code before} holds each server's counters before the measured part. */
+    static Report of(String policy, String workload, List<Result> results, SimFleet fleet, List<SimEngine.Snapshot> before,
                      long gatewayShed, String note) {
         Map<String, Long> byPod = new LinkedHashMap<>();
         for (SimServer s : fleet.servers()) {
@@ -82,12 +83,19 @@ public final class Report {
             }
         }
         List<PodLine> pods = new ArrayList<>();
-        for (SimServer s : fleet.servers()) {
+        long hits = 0;
+        long queries = 0;
+        for (int i = 0; i < fleet.servers().size(); i++) {
+            SimServer s = fleet.servers().get(i);
             SimEngine.Snapshot snap = s.engine().snapshot();
-            pods.add(new PodLine(s.podName(), byPod.get(s.podName()),
-                    snap.prefixQueries() == 0 ? 0 : (double) snap.prefixHits() / snap.prefixQueries(), snap.promptTokens()));
+            long q = snap.prefixQueries() - before.get(i).prefixQueries();
+            long h = snap.prefixHits() - before.get(i).prefixHits();
+            hits += h;
+            queries += q;
+            pods.add(new PodLine(s.podName(), byPod.get(s.podName()), q == 0 ? 0 : (double) h / q,
+                    snap.promptTokens() - before.get(i).promptTokens()));
         }
-        return new Report(policy, workload, results, pods, fleet.prefixCacheHitRate(), gatewayShed, note);
+        return new Report(policy, workload, results, pods, queries == 0 ? 0 : (double) hits / queries, gatewayShed, note);
     }
 
     /** Nearest-rank percentile of sorted values; NaN when empty. */
