@@ -9,8 +9,6 @@ import io.epp4j.bench.cli.Flags;
 import io.epp4j.bench.extproc.ExtProcMessages;
 import io.epp4j.bench.extproc.GatewayProfile;
 import io.epp4j.bench.extproc.NoopExtProcServer;
-import io.epp4j.bench.sim.SimConfig;
-import io.epp4j.bench.sim.SimFleet;
 import io.epp4j.bench.stack.EmbeddedEpp;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
@@ -112,7 +110,7 @@ public final class LoadGenerator {
         boolean tls = f.bool("tls");
         switch (target) {
             case "embedded" -> {
-                try (SimFleet fleet = SimFleet.start(SimConfig.defaults("Qwen/Qwen3-8B"), "ep", endpoints, 0)) {
+                try (MetricsStubFleet fleet = new MetricsStubFleet(endpoints, s.seed())) {
                     List<String> extra = new ArrayList<>(List.of("--refresh-metrics-interval",
                             f.string("scrape-interval", "50ms")));
                     try (EmbeddedEpp epp = EmbeddedEpp.start(fleet.addresses(), tls, f.string("epp-config", null),
