@@ -61,6 +61,7 @@ public final class RemoteScorer extends NamedPlugin implements Scorer, AutoClose
         ChannelCredentials credentials = parameters.getBoolean("tls", false)
                 ? TlsChannelCredentials.create() : InsecureChannelCredentials.create();
         this.channel = Grpc.newChannelBuilder(target, credentials).build();
+        this.channel.getState(true); // connect now, so the first request does not pay for it within its deadline
         this.stub = RemoteScorerGrpc.newBlockingStub(channel);
         this.failures = context.metrics().counter("epp4j_remote_scorer_failures_total",
                 "Remote scorer calls that failed or timed out (all endpoints scored 0)", "plugin_name", "reason");
