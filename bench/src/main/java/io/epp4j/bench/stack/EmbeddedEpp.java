@@ -2,12 +2,22 @@ package io.epp4j.bench.stack;
 
 import io.epp4j.epp.EppOptions;
 import io.epp4j.epp.EppServer;
+import io.epp4j.epp.config.ConfigException;
+import io.epp4j.epp.scheduling.SchedulerFactory;
+import io.epp4j.epp.scheduling.SchedulingEngine;
+import io.epp4j.epp.scrape.MetricsScraper;
+import io.epp4j.epp.scrape.ScrapeConfig;
+
+import java.io.IOException;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * One in-process epp4j EPP ({@code io.epp4j.epp.EppServer}) in static-endpoints mode on ephemeral ports.
+ * One in-process epp4j EPP ({@code io.epp4j.epp.EppServer}) in static-endpoints mode on ephemeral ports, with
+ * the scheduling engine built from an EndpointPickerConfig file (GAIE's default profile without one) and the
+ * vLLM metrics scraper.
  */
 public final class EmbeddedEpp implements AutoCloseable {
 
@@ -36,8 +46,24 @@ public final class EmbeddedEpp implements AutoCloseable {
             args.add(configFile);
         }
         args.addAll(List.of(extraArgs));
-        EppServer server = EppServer.start(EppOptions.parse(args.toArray(String[]::new)));
-        return new EmbeddedEpp(server, tls);
+        EppOptions options = EppOptions.parse(args.toArray(String[]::new));
+        // EppServer.start(options) alone still schedules at random and scrapes nothing in this build, so the
+        // scheduling engine (config file) and the model-server scraper are wired in here explicitly.
+        AtomicReference<SchedulingEngine> engine = new AtomicReference<>();
+        EppServer.Components components = EppServer.Components.defaults()
+                .addLifecycle(ctx -> new MetricsScraper(ctx.endpointStore(),
+                        ScrapeConfig.defaults().withInterval(options.refreshMetricsInterval()), ctx.registry(),
+                        ctx.clock()).start())
+                .addLifecycle(ctx -> {
+                    try {
+                        engine.set(SchedulerFactory.fromOptions(configFile, null, null, ctx.registry(), ctx.clock()));
+                    } catch (ConfigException e) {
+                        throw new IOException("invalid EPP config " + configFile + ": " + e.getMessage(), e);
+                    }
+                    return engine.get();
+                })
+                .scheduler(ctx -> engine.get());
+        return new EmbeddedEpp(EppServer.start(options, components), tls);
     }
 
     public EppServer server() {
