@@ -98,6 +98,8 @@ public final class SimEngine {
     private final Map<String, Integer> runningPerAdapter = new HashMap<>();
     private int running;
     private long prefillBusyUntil = Long.MIN_VALUE;
+    /** Start times of reserved prefills, in order (the lane is FIFO, so they only grow). */
+    private final ArrayDeque<Long> prefillStarts = new ArrayDeque<>();
     private long promptTokens;
     private long generationTokens;
     private long prefixQueries;
@@ -214,6 +216,7 @@ public final class SimEngine {
         long now = nanoTicker.getAsLong();
         long start = prefillBusyUntil == Long.MIN_VALUE || prefillBusyUntil - now < 0 ? now : prefillBusyUntil;
         prefillBusyUntil = start + nanos;
+        prefillStarts.addLast(start);
         return prefillBusyUntil - now;
     }
 
@@ -230,6 +233,15 @@ public final class SimEngine {
         return running;
     }
 
+    /** Admitted requests whose prefill has not started yet: vLLM has not scheduled them, they still wait. */
+    private int prefillsNotStarted() {
+        long now = nanoTicker.getAsLong();
+        while (!prefillStarts.isEmpty() && prefillStarts.peekFirst() - now <= 0) {
+            prefillStarts.pollFirst();
+        }
+        return prefillStarts.size();
+    }
+
     public synchronized Snapshot snapshot() {
         List<String> waitingAdapters = new ArrayList<>();
         Set<String> seen = new LinkedHashSet<>();
@@ -238,7 +250,9 @@ public final class SimEngine {
                 waitingAdapters.add(s.adapter);
             }
         }
-        return new Snapshot(running, waiting.size(), (double) cache.usedBlocks() / cache.totalBlocks(),
+        int notStarted = Math.min(running, prefillsNotStarted());
+        return new Snapshot(running - notStarted, waiting.size() + notStarted,
+                (double) cache.usedBlocks() / cache.totalBlocks(),
                 cache.residentBlocks(), runningPerAdapter.keySet().stream().sorted().toList(), waitingAdapters,
                 promptTokens, generationTokens, prefixQueries, prefixHits, finishedStop, finishedLength,
                 finishedAbort, 0);

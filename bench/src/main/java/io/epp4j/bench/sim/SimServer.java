@@ -47,10 +47,10 @@ public final class SimServer implements AutoCloseable {
     private static final String[] WORDS = {"the", "model", "token", "cache", "route", "pod", "fast", "queue",
         "light", "block", "prefix", "java", "gate", "way", "load", "page", "slot", "seed", "warm", "flow"};
     /**
-     * Decode sleeps shorter than this are batched (tokens are then flushed together) so that time-compressed
+     * Decode sleeps shorter than 10 ms are batched (tokens are then flushed together) so that time-compressed
      * replays spend their CPU on routing, not on waking threads for sub-millisecond sleeps.
      */
-    private static final long MIN_SLEEP_NANOS = 4_000_000;
+    private static final long MIN_SLEEP_NANOS = 10_000_000;
 
     private final SimConfig config;
     private final String podName;

@@ -96,6 +96,20 @@ class SimEngineTest {
     }
 
     @Test
+    void requestsWhosePrefillHasNotStartedAreReportedAsWaiting() throws Exception {
+        SimEngine e = engine(4, 10, List.of(), 1);
+        e.submit(null, "a", 1);
+        e.submit(null, "b", 1);
+        e.reservePrefill(100);
+        e.reservePrefill(100);
+        assertEquals(1, e.snapshot().running(), "the first prefill runs");
+        assertEquals(1, e.snapshot().waiting(), "the second waits for the prefill lane");
+        now.addAndGet(100);
+        assertEquals(2, e.snapshot().running());
+        assertEquals(0, e.snapshot().waiting());
+    }
+
+    @Test
     void decodeSlowsDownLinearlyWithTheBatch() {
         SimEngine e = engine(5, 10, List.of(), 1);
         assertEquals(1.0, e.loadMultiplier(1));
