@@ -102,6 +102,7 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
     private boolean requestAnswered;
 
     private Routed routed;
+    private boolean dispatched;
     private String incomingModel = "";
     private String targetModel = "";
     private boolean streamRequested;
@@ -316,6 +317,7 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
         requestAnswered = true;
         requestBody = null; // the echoed bytes are owned by the sent messages now
         config.metrics().requestDispatched(incomingModel, targetModel, request.priority(), length);
+        dispatched = true;
         config.director().picked(routed);
         if (LOG.isDebugEnabled()) {
             LOG.debug("Request {} model {} (target {}) {} bytes scheduled to {}", request.requestId(), incomingModel,
@@ -544,7 +546,7 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
             completed = true;
         }
         try {
-            if (routed != null && config.director().complete(routed, usage, success)) {
+            if (routed != null && config.director().complete(routed, usage, success) && dispatched) {
                 double seconds = (config.nanoTicker().getAsLong() - startNanos) / 1e9;
                 config.metrics().requestCompleted(incomingModel, targetModel, seconds, responseBytes, usage,
                         success && responseHeadersSeen);
