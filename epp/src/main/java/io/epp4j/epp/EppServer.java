@@ -1,6 +1,7 @@
 package io.epp4j.epp;
 
 import io.epp4j.epp.datastore.EndpointStore;
+import io.epp4j.epp.scrape.ModelServerMetrics;
 import io.epp4j.epp.director.Director;
 import io.epp4j.epp.director.ModelRewriter;
 import io.epp4j.epp.director.ObjectiveResolver;
@@ -34,6 +35,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Random;
 import java.util.UUID;
@@ -78,6 +80,9 @@ public final class EppServer implements AutoCloseable {
         private PrometheusRegistry registry;
         private Clock clock = Clock.systemUTC();
         private long randomSeed = System.nanoTime();
+        private boolean modelServerMetrics = true;
+        private Map<String, Object> metricsDataSourceParams = Map.of();
+        private Map<String, Object> metricsExtractorParams = Map.of();
 
         public static Components defaults() {
             return new Components();
@@ -128,6 +133,23 @@ public final class EppServer implements AutoCloseable {
 
         public Components clock(Clock clock) {
             this.clock = Objects.requireNonNull(clock);
+            return this;
+        }
+
+        /**
+         * The {@code metrics-data-source} and {@code core-metrics-extractor} plugin parameters from the config
+         * file (default: none, i.e. GAIE's defaults and the deprecated --model-server-metrics-* flags).
+         */
+        public Components modelServerMetrics(Map<String, Object> dataSourceParams,
+                                              Map<String, Object> extractorParams) {
+            this.metricsDataSourceParams = Objects.requireNonNull(dataSourceParams);
+            this.metricsExtractorParams = Objects.requireNonNull(extractorParams);
+            return this;
+        }
+
+        /** Does not scrape model servers (endpoints keep unknown metrics); for tests of other parts. */
+        public Components withoutModelServerMetrics() {
+            this.modelServerMetrics = false;
             return this;
         }
 
@@ -189,6 +211,10 @@ public final class EppServer implements AutoCloseable {
         } else {
             LOG.warn("No endpoint source for --pool-name/--endpoint-selector is wired in this build; the pool stays "
                     + "empty and health reports NOT_SERVING");
+        }
+        if (components.modelServerMetrics) {
+            closeables.push(ModelServerMetrics.start(options, store, registry, components.clock,
+                    components.metricsDataSourceParams, components.metricsExtractorParams));
         }
         for (Factory<? extends AutoCloseable> f : components.lifecycle) {
             closeables.push(f.create(context));
