@@ -97,15 +97,11 @@ public final class ApproxPrefixCacheProducer extends NamedPlugin implements Data
         System.arraycopy(salt, 0, seedInput, model.length, salt.length);
         long prev = XxHash64.hash(seedInput, 0, seedInput.length, 0);
         long[] out = new long[blocks];
-        byte[] scratch = new byte[blockBytes + 8];
+        byte[] scratch = new byte[40];
         byte[] prompt = request.prompt().array();
         int offset = request.prompt().offset();
         for (int i = 0; i < blocks; i++) {
-            System.arraycopy(prompt, offset + i * blockBytes, scratch, 0, blockBytes);
-            for (int b = 0; b < 8; b++) {
-                scratch[blockBytes + b] = (byte) (prev >>> (8 * b));
-            }
-            prev = XxHash64.hash(scratch, 0, scratch.length, 0);
+            prev = XxHash64.hashWithSuffix(prompt, offset + i * blockBytes, blockBytes, prev, 0, scratch);
             out[i] = prev;
         }
         return out;
