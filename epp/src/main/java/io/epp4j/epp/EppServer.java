@@ -5,11 +5,14 @@ import io.epp4j.epp.scrape.ModelServerMetrics;
 import io.epp4j.epp.director.Director;
 import io.epp4j.epp.director.ModelRewriter;
 import io.epp4j.epp.director.ObjectiveResolver;
+import io.epp4j.epp.config.ConfigException;
 import io.epp4j.epp.director.RandomScheduler;
 import io.epp4j.epp.director.RequestScheduler;
 import io.epp4j.epp.endpoints.EndpointsFileWatcher;
 import io.epp4j.epp.endpoints.StaticEndpoints;
 import io.epp4j.epp.extproc.ExtProcConfig;
+import io.epp4j.epp.scheduling.SchedulerFactory;
+import io.epp4j.epp.scheduling.SchedulingEngine;
 import io.epp4j.epp.extproc.ExtProcService;
 import io.epp4j.epp.health.EppHealthService;
 import io.epp4j.epp.health.ExtProcPortHealthService;
@@ -67,8 +70,8 @@ public final class EppServer implements AutoCloseable {
     }
 
     /**
-     * The replaceable parts of the server. Unset parts take their defaults: the {@link RandomScheduler}, no
-     * objectives, no model rewrites, the static endpoint list (--endpoints / --endpoints-file), always leader.
+     * The replaceable parts of the server. Unset parts take their defaults: the {@link SchedulingEngine} built from the
+     * config flags, no objectives, no model rewrites, the static endpoint list (--endpoints / --endpoints-file), always leader.
      */
     public static final class Components {
         private Factory<? extends RequestScheduler> scheduler;
@@ -88,7 +91,7 @@ public final class EppServer implements AutoCloseable {
             return new Components();
         }
 
-        /** The scheduler the director calls (default: {@link RandomScheduler}). */
+        /** The scheduler the director calls (default: the {@link SchedulingEngine} from --config-file/--config-text). */
         public Components scheduler(Factory<? extends RequestScheduler> factory) {
             this.scheduler = Objects.requireNonNull(factory);
             return this;
@@ -221,7 +224,22 @@ public final class EppServer implements AutoCloseable {
         }
 
         RandomScheduler random = new RandomScheduler(new Random(components.randomSeed));
-        RequestScheduler scheduler = components.scheduler != null ? components.scheduler.create(context) : random;
+        RequestScheduler scheduler;
+        if (components.scheduler != null) {
+            scheduler = components.scheduler.create(context);
+        } else {
+            // GAIE's scheduler from --config-file / --config-text (default config when neither), reloaded on change
+            SchedulingEngine engine;
+            try {
+                engine = SchedulerFactory.fromOptions(options.configFile(), options.configText(),
+                        options.pluginsDir().isEmpty() ? null : Path.of(options.pluginsDir()), registry,
+                        components.clock, components.randomSeed, SchedulerFactory.RELOAD_INTERVAL);
+            } catch (ConfigException e) {
+                throw new IllegalArgumentException("invalid EndpointPickerConfig: " + e.getMessage(), e);
+            }
+            closeables.push(engine);
+            scheduler = engine;
+        }
         Director director = new Director(store, scheduler, components.objectiveResolver.create(context),
                 components.modelRewriter.create(context), options.disableEndpointSubsetFilter(), random);
         extProc = new ExtProcService(new ExtProcConfig(director, metrics, options.maxRequestBodyBytes(),
