@@ -178,6 +178,16 @@ public final class KubernetesPoolSource implements AutoCloseable {
         return rewritesWatched;
     }
 
+    /** Whether every informer has listed and has a watch open (tests wait for this before changing objects). */
+    boolean watching() {
+        for (SharedIndexInformer<?> informer : informers) {
+            if (!informer.isWatching()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     WatchMonitor monitor() {
         return monitor;
     }

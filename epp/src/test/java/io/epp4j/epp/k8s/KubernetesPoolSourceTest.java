@@ -51,6 +51,9 @@ class KubernetesPoolSourceTest {
     private KubernetesPoolSource start(PoolOptions options) {
         source = KubernetesPoolSource.start(api.newClient(), options.withWatchCheckInterval(Duration.ofMillis(50)),
                 store, new PrometheusRegistry(), Clock.systemUTC(), new Random(7));
+        // The mock API server does not replay events from a resourceVersion, so changes made between the list
+        // and the watch would be lost; a real API server replays them.
+        await("watching", source::watching);
         return source;
     }
 

@@ -20,6 +20,9 @@ import io.fabric8.mockwebserver.ServerResponse;
 import io.fabric8.mockwebserver.http.Dispatcher;
 import io.fabric8.mockwebserver.http.MockResponse;
 import io.fabric8.mockwebserver.http.RecordedRequest;
+import io.fabric8.mockwebserver.http.Response;
+import io.fabric8.mockwebserver.http.WebSocket;
+import io.fabric8.mockwebserver.http.WebSocketListener;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -74,9 +77,16 @@ final class MockApiServer implements AutoCloseable {
             String path = request.getPath();
             paths.add(request.getMethod() + " " + path);
             if (path.contains("watch=true") && goneWatches.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
-                return new MockResponse().setResponseCode(410).setBody("{\"kind\":\"Status\",\"apiVersion\":\"v1\","
-                        + "\"status\":\"Failure\",\"message\":\"too old resource version\",\"reason\":\"Expired\","
-                        + "\"code\":410}");
+                // As a real API server does: the watch opens, then an ERROR event carries the 410 Status.
+                return new MockResponse().withWebSocketUpgrade(new WebSocketListener() {
+                    @Override
+                    public void onOpen(WebSocket webSocket, Response response) {
+                        webSocket.send("{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"apiVersion\":\"v1\","
+                                + "\"status\":\"Failure\",\"message\":\"too old resource version\","
+                                + "\"reason\":\"Expired\",\"code\":410}}");
+                        webSocket.close(1000, "expired");
+                    }
+                });
             }
             return crud.dispatch(request);
         }
