@@ -17,11 +17,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.stream.Collectors;
 
 /**
  * Runs the EPP as an InferencePool's endpoint picker: watches the pool (or, standalone, pods by label), its pods,
@@ -47,7 +52,11 @@ public final class KubernetesPoolSource implements AutoCloseable {
     private final ObjectiveTable objectives;
     private final ModelRewriteTable rewrites;
     private final WatchMonitor monitor;
-    private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
+    private final List<SharedIndexInformer<?>> informers = new CopyOnWriteArrayList<>();
+    private final KubernetesClient client;
+    private final ScheduledExecutorService discovery;
+    private final CountDownLatch discovered = new CountDownLatch(1);
+    private volatile boolean closed;
     private final LeadershipState leadership;
     private final LeaseElection election;
     private volatile boolean objectivesWatched;
@@ -57,6 +66,12 @@ public final class KubernetesPoolSource implements AutoCloseable {
                                  PrometheusRegistry registry, Clock clock, Random random) {
         this.options = options;
         this.store = store;
+        this.client = client;
+        this.discovery = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "epp4j-crd-discovery");
+            t.setDaemon(true);
+            return t;
+        });
         this.monitor = new WatchMonitor(registry, clock, options.watchCheckInterval());
         this.objectives = new ObjectiveTable(options.poolName(), options.poolGroup());
         this.rewrites = new ModelRewriteTable(options.poolName(), options.poolGroup(), random);
@@ -84,7 +99,6 @@ public final class KubernetesPoolSource implements AutoCloseable {
                     options.endpointSelector(), options.endpointTargetPorts(), "http"));
         } else {
             informers.add(poolInformer(client));
-            watchOptionalCrds(client);
         }
     }
 
@@ -121,6 +135,11 @@ public final class KubernetesPoolSource implements AutoCloseable {
         KubernetesPoolSource source = new KubernetesPoolSource(client, options, store, registry, clock, random);
         for (SharedIndexInformer<?> informer : source.informers) {
             informer.start();
+        }
+        if (options.isStandalone()) {
+            source.discovered.countDown(); // GAIE's standalone mode has no objectives or rewrites
+        } else {
+            source.discovery.execute(() -> source.discoverOptionalCrds(0));
         }
         if (source.election != null) {
             source.election.start();
@@ -180,8 +199,11 @@ public final class KubernetesPoolSource implements AutoCloseable {
 
     /** Whether every informer has listed and has a watch open (tests wait for this before changing objects). */
     boolean watching() {
+        if (discovered.getCount() > 0) {
+            return false;
+        }
         for (SharedIndexInformer<?> informer : informers) {
-            if (!informer.isWatching()) {
+            if (!WatchMonitor.isWatching(informer)) {
                 return false;
             }
         }
@@ -230,48 +252,79 @@ public final class KubernetesPoolSource implements AutoCloseable {
         reconciler.poolUpserted(spec);
     }
 
+    /** Waits until discovery of the optional CRDs has a definitive answer (tests). */
+    boolean awaitDiscovery(java.time.Duration timeout) throws InterruptedException {
+        return discovered.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
     /**
-     * InferenceObjective and InferenceModelRewrite are optional: discovery decides, once, at start (as GAIE
-     * v1.5.0). A missing CRD is one log line, never a retry loop.
+     * InferenceObjective and InferenceModelRewrite are optional: discovery decides, once (as GAIE v1.5.0). A CRD
+     * that is not served is one log line, never a retry loop. Discovery itself runs off the start-up path and is
+     * retried with backoff only while the API server cannot answer (unreachable, 5xx), so a hiccup at start does
+     * not switch objectives off for the life of the process; readiness never waits for it.
      */
-    private void watchOptionalCrds(KubernetesClient client) {
+    private void discoverOptionalCrds(int attempt) {
+        if (closed) {
+            return;
+        }
         String groupVersion = PoolOptions.GROUP_X + "/v1alpha2";
         Set<String> served;
         try {
             APIResourceList list = client.getApiResources(groupVersion);
             served = list == null || list.getResources() == null ? Set.of()
-                    : list.getResources().stream().map(APIResource::getName).collect(java.util.stream.Collectors.toSet());
+                    : list.getResources().stream().map(APIResource::getName).collect(Collectors.toSet());
         } catch (KubernetesClientException e) {
-            LOG.warn("Discovery of {} failed ({}); InferenceObjective and InferenceModelRewrite are not watched",
-                    groupVersion, e.getMessage());
-            served = Set.of();
+            if (e.getCode() == 401 || e.getCode() == 403) {
+                LOG.warn("Discovery of {} is not allowed ({}); InferenceObjective and InferenceModelRewrite are not"
+                        + " watched", groupVersion, e.getCode());
+                served = Set.of();
+            } else {
+                long delayMillis = Math.min(30_000L, 1_000L << Math.min(attempt, 5));
+                if (attempt == 0) {
+                    LOG.warn("Discovery of {} failed ({}); retrying every {} s at most until the API server answers",
+                            groupVersion, e.getMessage(), 30);
+                }
+                try {
+                    discovery.schedule(() -> discoverOptionalCrds(attempt + 1), delayMillis, TimeUnit.MILLISECONDS);
+                } catch (java.util.concurrent.RejectedExecutionException closing) {
+                    // closed meanwhile
+                }
+                return;
+            }
         }
-        if (served.contains(OBJECTIVES)) {
-            SharedIndexInformer<GenericKubernetesResource> informer = optionalInformer(client, "InferenceObjective",
-                    OBJECTIVES);
-            Runnable rebuild = () -> objectives.rebuild(informer.getStore().list());
-            informer.addEventHandler(handler(OBJECTIVES, o -> rebuild.run(), o -> rebuild.run(), rebuild));
-            informers.add(informer);
-            objectivesWatched = true;
-        } else {
-            LOG.info("InferenceObjective CRD ({}) is not installed: every request has priority 0. Install it and"
-                    + " restart the EPP to use objectives.", groupVersion);
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            if (served.contains(OBJECTIVES)) {
+                SharedIndexInformer<GenericKubernetesResource> informer = optionalInformer("InferenceObjective",
+                        OBJECTIVES);
+                Runnable rebuild = () -> objectives.rebuild(informer.getStore().list());
+                informer.addEventHandler(handler(OBJECTIVES, o -> rebuild.run(), o -> rebuild.run(), rebuild));
+                informers.add(informer);
+                informer.start();
+                objectivesWatched = true;
+            } else {
+                LOG.info("InferenceObjective CRD ({}) is not installed: every request has priority 0. Install it"
+                        + " and restart the EPP to use objectives.", groupVersion);
+            }
+            if (served.contains(REWRITES)) {
+                SharedIndexInformer<GenericKubernetesResource> informer = optionalInformer("InferenceModelRewrite",
+                        REWRITES);
+                Runnable rebuild = () -> rewrites.rebuild(informer.getStore().list());
+                informer.addEventHandler(handler(REWRITES, o -> rebuild.run(), o -> rebuild.run(), rebuild));
+                informers.add(informer);
+                informer.start();
+                rewritesWatched = true;
+            } else {
+                LOG.info("InferenceModelRewrite CRD ({}) is not installed: models are not rewritten. Install it"
+                        + " and restart the EPP to use rewrites.", groupVersion);
+            }
         }
-        if (served.contains(REWRITES)) {
-            SharedIndexInformer<GenericKubernetesResource> informer = optionalInformer(client,
-                    "InferenceModelRewrite", REWRITES);
-            Runnable rebuild = () -> rewrites.rebuild(informer.getStore().list());
-            informer.addEventHandler(handler(REWRITES, o -> rebuild.run(), o -> rebuild.run(), rebuild));
-            informers.add(informer);
-            rewritesWatched = true;
-        } else {
-            LOG.info("InferenceModelRewrite CRD ({}) is not installed: models are not rewritten. Install it and"
-                    + " restart the EPP to use rewrites.", groupVersion);
-        }
+        discovered.countDown();
     }
 
-    private SharedIndexInformer<GenericKubernetesResource> optionalInformer(KubernetesClient client, String kind,
-                                                                            String plural) {
+    private SharedIndexInformer<GenericKubernetesResource> optionalInformer(String kind, String plural) {
         ResourceDefinitionContext ctx = new ResourceDefinitionContext.Builder()
                 .withGroup(PoolOptions.GROUP_X).withVersion("v1alpha2").withKind(kind).withPlural(plural)
                 .withNamespaced(true).build();
@@ -322,6 +375,10 @@ public final class KubernetesPoolSource implements AutoCloseable {
 
     @Override
     public void close() {
+        synchronized (this) {
+            closed = true;
+        }
+        discovery.shutdownNow();
         if (election != null) {
             election.close();
         }

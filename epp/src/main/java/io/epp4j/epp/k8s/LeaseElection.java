@@ -79,8 +79,11 @@ final class LeaseElection implements LeadershipState, AutoCloseable {
     }
 
     private void stoppedLeading() {
-        if (leader) {
-            LOG.warn("Leader election: {} stopped leading {}", options.identity(), options.leaseName());
+        if (leader && closed) {
+            LOG.info("Leader election: {} released {}", options.identity(), options.leaseName());
+        } else if (leader) {
+            LOG.warn("Leader election: {} lost {}; not ready until it leads again", options.identity(),
+                    options.leaseName());
         }
         leader = false;
     }

@@ -114,7 +114,7 @@ final class WatchMonitor implements AutoCloseable {
         try {
             for (Map.Entry<String, Watched> e : watched.entrySet()) {
                 Watched w = e.getValue();
-                boolean now = w.informer.isWatching();
+                boolean now = isWatching(w.informer);
                 if (now == w.watching) {
                     continue;
                 }
@@ -133,6 +133,19 @@ final class WatchMonitor implements AutoCloseable {
             }
         } catch (RuntimeException ex) {
             LOG.warn("Kubernetes: watch check failed", ex);
+        }
+    }
+
+    /**
+     * The informer's own {@code isWatching()}, except that fabric8 8.0.0 throws a NullPointerException from it
+     * while a watch is being torn down (Reflector: {@code Optional.of(watchFuture)} with a null future); that
+     * moment counts as not watching.
+     */
+    static boolean isWatching(SharedIndexInformer<?> informer) {
+        try {
+            return informer.isWatching();
+        } catch (RuntimeException e) {
+            return false;
         }
     }
 

@@ -66,6 +66,7 @@ final class MockApiServer implements AutoCloseable {
     static final class FaultDispatcher extends Dispatcher {
         final KubernetesMixedDispatcher crud;
         final AtomicInteger goneWatches = new AtomicInteger();
+        final AtomicInteger failingDiscoveries = new AtomicInteger();
         final List<String> paths = new CopyOnWriteArrayList<>();
 
         FaultDispatcher(KubernetesMixedDispatcher crud) {
@@ -88,7 +89,17 @@ final class MockApiServer implements AutoCloseable {
                     }
                 });
             }
-            return crud.dispatch(request);
+            if (path.equals("/apis/" + PoolOptions.GROUP_X + "/v1alpha2")
+                    && failingDiscoveries.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                return new MockResponse().setResponseCode(503).setBody("{\"kind\":\"Status\",\"apiVersion\":\"v1\","
+                        + "\"status\":\"Failure\",\"message\":\"etcd unavailable\",\"code\":503}");
+            }
+            MockResponse response = crud.dispatch(request);
+            WebSocketListener watch = response.getWebSocketListener();
+            if (watch != null) {
+                response.withWebSocketUpgrade(new OffLoopClose(watch));
+            }
+            return response;
         }
 
         // The stored objects must outlive a server restart, so the CRUD dispatcher is never shut down here.
@@ -98,6 +109,70 @@ final class MockApiServer implements AutoCloseable {
 
         @Override
         public void releaseResources() {
+        }
+    }
+
+    /**
+     * The mock's watch listener waits, on the server's event loop, for its sender thread to finish when a client
+     * closes a watch, while that thread may need the event loop to send the close: the server then stalls for up
+     * to a minute. Running the close callbacks on another thread avoids that stall (a test-harness fix only).
+     */
+    private static final class OffLoopClose extends WebSocketListener {
+        private static final java.util.concurrent.ExecutorService CLOSERS =
+                java.util.concurrent.Executors.newCachedThreadPool(r -> {
+                    Thread t = new Thread(r, "mock-watch-close");
+                    t.setDaemon(true);
+                    return t;
+                });
+        private final WebSocketListener delegate;
+
+        OffLoopClose(WebSocketListener delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public void onBeforeAccept(WebSocket webSocket, Response response) {
+            delegate.onBeforeAccept(webSocket, response);
+        }
+
+        @Override
+        public void onOpen(WebSocket webSocket, Response response) {
+            delegate.onOpen(webSocket, response);
+        }
+
+        @Override
+        public void onMessage(WebSocket webSocket, String text) {
+            delegate.onMessage(webSocket, text);
+        }
+
+        @Override
+        public void onMessage(WebSocket webSocket, io.fabric8.mockwebserver.http.ByteString bytes) {
+            delegate.onMessage(webSocket, bytes);
+        }
+
+        @Override
+        public void onMessage(WebSocket webSocket, byte[] bytes) {
+            delegate.onMessage(webSocket, bytes);
+        }
+
+        @Override
+        public void onPing(WebSocket webSocket, byte[] bytes) {
+            delegate.onPing(webSocket, bytes);
+        }
+
+        @Override
+        public void onClosing(WebSocket webSocket, int code, String reason) {
+            delegate.onClosing(webSocket, code, reason);
+        }
+
+        @Override
+        public void onClosed(WebSocket webSocket, int code, String reason) {
+            CLOSERS.execute(() -> delegate.onClosed(webSocket, code, reason));
+        }
+
+        @Override
+        public void onFailure(WebSocket webSocket, Throwable t, Response response) {
+            CLOSERS.execute(() -> delegate.onFailure(webSocket, t, response));
         }
     }
 
@@ -301,6 +376,10 @@ final class MockApiServer implements AutoCloseable {
 
     void delete(ResourceDefinitionContext ctx, String name) {
         admin().genericKubernetesResources(ctx).inNamespace(NS).withName(name).delete();
+    }
+
+    long requestsEqual(String methodAndPath) {
+        return dispatcher.paths.stream().filter(p -> p.equals(methodAndPath)).count();
     }
 
     long requestsMatching(String fragment) {

@@ -124,6 +124,19 @@ class ObjectivesAndRewritesTest {
     }
 
     @Test
+    void discoveryFailingAtStartIsRetriedUntilTheApiServerAnswers() {
+        api.installOptionalCrds();
+        api.dispatcher.failingDiscoveries.set(4); // more than the client's own retries
+        api.create(OBJECTIVE, MockApiServer.objective("critical", "pool", PoolOptions.GROUP_V1, 10));
+        start();
+        assertTrue(source.objectivesWatched(), "watched once discovery answered");
+        assertTrue(source.rewritesWatched());
+        await("objective known", () -> source.objectives().priorityOf("critical") == 10);
+        assertEquals(5, api.requestsEqual("GET /apis/" + PoolOptions.GROUP_X + "/v1alpha2"),
+                "4 failed discovery calls, then one that answered; none after");
+    }
+
+    @Test
     void missingOptionalCrdsAreSkippedWithoutRetrying() {
         start(); // CRDs not installed
         assertFalse(source.objectivesWatched());
@@ -134,7 +147,7 @@ class ObjectivesAndRewritesTest {
         // The pool keeps working, and nothing keeps knocking on the missing APIs.
         api.createPod(api.pod("vllm-b", APP, true));
         await("pod b", () -> store.size() == 2);
-        assertEquals(1, api.requestsMatching("GET /apis/" + PoolOptions.GROUP_X + "/v1alpha2"),
+        assertEquals(1, api.requestsEqual("GET /apis/" + PoolOptions.GROUP_X + "/v1alpha2"),
                 "one discovery call");
         assertEquals(0, api.requestsMatching("inferenceobjectives"));
         assertEquals(0, api.requestsMatching("inferencemodelrewrites"));

@@ -104,7 +104,7 @@ class WatchFaultsTest {
         api.createPod(api.pod("vllm-c", APP, true));
         await("relist picked up the changes", Duration.ofSeconds(30),
                 () -> names().equals(Set.of("vllm-b-rank-0", "vllm-c-rank-0")));
-        assertTrue(source.monitor().relistCount("pods") >= 1, "relist counted");
+        await("relist counted", () -> source.monitor().relistCount("pods") >= 1);
 
         api.dispatcher.goneWatches.set(0);
         await("watches back", Duration.ofSeconds(30), source::watching);
