@@ -68,13 +68,18 @@ final class EppProcess implements AutoCloseable {
     /** Starts Main with KUBECONFIG pointing at the mock; waits until its servers listen. */
     static EppProcess start(Path kubeconfig, Path dir, String name, Map<String, String> env, String... flags)
             throws IOException, InterruptedException {
+        return start(List.of("-cp", System.getProperty("java.class.path"), "io.epp4j.epp.Main"), kubeconfig, dir,
+                name, env, flags);
+    }
+
+    /** As above with another launcher, e.g. {@code -jar epp.jar}. */
+    static EppProcess start(List<String> launcher, Path kubeconfig, Path dir, String name, Map<String, String> env,
+                            String... flags) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("-Xmx256m");
         command.add("-XX:TieredStopAtLevel=1");
-        command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
-        command.add("io.epp4j.epp.Main");
+        command.addAll(launcher);
         command.addAll(List.of("--grpc-port=0", "--grpc-health-port=0", "--metrics-port=0",
                 "--secure-serving=false", "--grace-period=1s"));
         command.addAll(List.of(flags));
