@@ -134,8 +134,9 @@ final class EppProcess implements AutoCloseable {
 
     /** One chat completion through ext_proc (FULL_DUPLEX_STREAMED, as GAIE's gateways configure it). */
     Answer request(String model, Map<String, String> extraHeaders) throws InterruptedException {
-        byte[] body = ("{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")
-                .getBytes(StandardCharsets.UTF_8);
+        // A different prompt each time: a prefix-aware scheduler must not pin every request to one pod.
+        byte[] body = ("{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\",\"content\":\""
+                + java.util.UUID.randomUUID() + " hi\"}]}").getBytes(StandardCharsets.UTF_8);
         Map<String, String> headers = new LinkedHashMap<>();
         headers.put(":method", "POST");
         headers.put(":scheme", "http");
