@@ -181,9 +181,16 @@ public final class EppServer implements AutoCloseable {
         this.registry = registry;
     }
 
-    /** Starts with the default components (static endpoints, random picks). */
+    /**
+     * Starts with the default components (random picks) and the endpoint source the flags ask for: the
+     * Kubernetes pool watcher with --pool-name / --endpoint-selector, else the static list.
+     */
     public static EppServer start(EppOptions options) throws IOException {
-        return start(options, Components.defaults());
+        Components components = Components.defaults();
+        if (io.epp4j.epp.k8s.KubernetesWiring.wanted(options)) {
+            io.epp4j.epp.k8s.KubernetesWiring.install(components);
+        }
+        return start(options, components);
     }
 
     /** Starts every server; on failure everything started so far is closed again. */
