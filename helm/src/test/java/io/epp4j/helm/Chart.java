@@ -170,10 +170,12 @@ final class Chart {
                     .orElseThrow(() -> new AssertionError("no " + type.getSimpleName() + " " + name + " in:\n" + kinds()));
         }
 
+        /** Any object as a generic resource, for path lookups ({@code get("spec", "rules", 0, ...)}). */
         GenericKubernetesResource generic(String kind, String name) {
             return objects.stream()
                     .filter(o -> o.getKind().equals(kind) && o.getMetadata().getName().equals(name))
-                    .map(GenericKubernetesResource.class::cast)
+                    .map(o -> o instanceof GenericKubernetesResource generic ? generic
+                            : Serialization.unmarshal(Serialization.asJson(o), GenericKubernetesResource.class))
                     .findFirst()
                     .orElseThrow(() -> new AssertionError("no " + kind + " " + name + " in:\n" + kinds()));
         }
