@@ -1,0 +1,52 @@
+package io.epp4j.epp.director;
+
+/**
+ * A request the EPP answers itself, with an HTTP status and the body {@code inference error: <Code> - <Msg>}
+ * (GAIE's ImmediateResponse format).
+ */
+public final class InferenceError extends Exception {
+
+    private static final long serialVersionUID = 1L;
+
+    /** GAIE's error codes and their HTTP statuses, plus 413 for bodies above --max-request-body-bytes. */
+    public enum Code {
+        BAD_REQUEST("BadRequest", 400),
+        PAYLOAD_TOO_LARGE("PayloadTooLarge", 413),
+        RESOURCE_EXHAUSTED("ResourceExhausted", 429),
+        INTERNAL("Internal", 500),
+        SERVICE_UNAVAILABLE("ServiceUnavailable", 503);
+
+        private final String gaieName;
+        private final int httpStatus;
+
+        Code(String gaieName, int httpStatus) {
+            this.gaieName = gaieName;
+            this.httpStatus = httpStatus;
+        }
+
+        /** The name used in the response body and in the {@code error_code} metric label. */
+        public String gaieName() {
+            return gaieName;
+        }
+
+        public int httpStatus() {
+            return httpStatus;
+        }
+    }
+
+    private final Code code;
+
+    public InferenceError(Code code, String message) {
+        super(message);
+        this.code = code;
+    }
+
+    public Code code() {
+        return code;
+    }
+
+    /** The ImmediateResponse body. */
+    public String responseBody() {
+        return "inference error: " + code.gaieName() + " - " + getMessage();
+    }
+}

@@ -1,0 +1,21 @@
+package io.epp4j.epp.extproc;
+
+import io.epp4j.epp.director.Director;
+import io.epp4j.epp.telemetry.EppMetrics;
+
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
+
+/**
+ * What every ext_proc stream shares.
+ *
+ * @param director routes requests and releases them
+ * @param metrics the EPP's request metrics
+ * @param maxRequestBodyBytes bodies above this are answered with 413
+ * @param destinationFallbacks whether x-gateway-destination-endpoint lists fallbacks (comma list)
+ * @param nanoTicker monotonic time for durations
+ * @param requestIds generates x-request-id values when the gateway sent none
+ */
+public record ExtProcConfig(Director director, EppMetrics metrics, long maxRequestBodyBytes,
+                            boolean destinationFallbacks, LongSupplier nanoTicker, Supplier<String> requestIds) {
+}

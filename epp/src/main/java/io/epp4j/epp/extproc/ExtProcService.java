@@ -1,0 +1,37 @@
+package io.epp4j.epp.extproc;
+
+import io.envoyproxy.envoy.service.ext_proc.v3.ExternalProcessorGrpc;
+import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
+import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * {@code envoy.service.ext_proc.v3.ExternalProcessor}: one {@link ExtProcStream} per gRPC stream, i.e. per HTTP
+ * request the gateway forwards.
+ */
+public final class ExtProcService extends ExternalProcessorGrpc.ExternalProcessorImplBase {
+
+    private final ExtProcConfig config;
+    private final Set<ExtProcStream> open = ConcurrentHashMap.newKeySet();
+
+    public ExtProcService(ExtProcConfig config) {
+        this.config = config;
+    }
+
+    @Override
+    public StreamObserver<ProcessingRequest> process(StreamObserver<ProcessingResponse> responseObserver) {
+        ExtProcStream stream = new ExtProcStream(config,
+                (ServerCallStreamObserver<ProcessingResponse>) responseObserver, open::remove);
+        open.add(stream);
+        return stream;
+    }
+
+    /** Streams currently open (for shutdown logging and tests). */
+    public int openStreams() {
+        return open.size();
+    }
+}

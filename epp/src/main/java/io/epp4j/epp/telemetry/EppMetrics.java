@@ -1,0 +1,116 @@
+package io.epp4j.epp.telemetry;
+
+import io.epp4j.spi.ResponseUsage;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.core.metrics.Info;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+
+/**
+ * The EPP's own request metrics, under GAIE's names (dashboards built for GAIE keep working). Help texts carry
+ * GAIE's {@code [ALPHA]} prefix. Thread-safe.
+ */
+public final class EppMetrics {
+
+    private static final double[] DURATION_BUCKETS = {0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5,
+        2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60, 120, 180, 240, 300, 360, 480, 600, 900, 1200, 1800, 2700, 3600};
+    private static final double[] REQUEST_SIZE_BUCKETS = powersOfTwo(64, 1L << 30);
+    private static final double[] RESPONSE_SIZE_BUCKETS = {1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192,
+        16384, 32778, 65536};
+    private static final double[] TOKEN_BUCKETS = {1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384,
+        32778, 65536, 131072, 262144, 524288, 1048576};
+
+    private final Counter requestTotal;
+    private final Counter requestErrorTotal;
+    private final Histogram requestDuration;
+    private final Histogram requestSizes;
+    private final Histogram responseSizes;
+    private final Histogram inputTokens;
+    private final Histogram outputTokens;
+    private final Histogram promptCachedTokens;
+    private final Gauge runningRequests;
+
+    public EppMetrics(PrometheusRegistry registry, String version) {
+        requestTotal = Counter.builder().name("inference_objective_request_total")
+                .help("[ALPHA] Counter of inference objective requests broken out for each model and target model.")
+                .labelNames("model_name", "target_model_name", "priority").register(registry);
+        requestErrorTotal = Counter.builder().name("inference_objective_request_error_total")
+                .help("[ALPHA] Counter of inference objective requests errors broken out for each model and target "
+                        + "model.")
+                .labelNames("model_name", "target_model_name", "error_code").register(registry);
+        requestDuration = histogram(registry, "inference_objective_request_duration_seconds",
+                "Inference objective response latency distribution in seconds for each model and target model.",
+                DURATION_BUCKETS);
+        requestSizes = histogram(registry, "inference_objective_request_sizes",
+                "Inference objective requests size distribution in bytes for each model and target model.",
+                REQUEST_SIZE_BUCKETS);
+        responseSizes = histogram(registry, "inference_objective_response_sizes",
+                "Inference objective responses size distribution in bytes for each model and target model.",
+                RESPONSE_SIZE_BUCKETS);
+        inputTokens = histogram(registry, "inference_objective_input_tokens",
+                "Inference objective input token count distribution for requests in each model.", TOKEN_BUCKETS);
+        outputTokens = histogram(registry, "inference_objective_output_tokens",
+                "Inference objective output token count distribution for requests in each model.", TOKEN_BUCKETS);
+        promptCachedTokens = histogram(registry, "inference_objective_prompt_cached_tokens",
+                "Inference objective prompt cached token count distribution for requests in each model.",
+                TOKEN_BUCKETS);
+        runningRequests = Gauge.builder().name("inference_objective_running_requests")
+                .help("[ALPHA] Inference objective number of running requests in each model.")
+                .labelNames("model_name").register(registry);
+        Info info = Info.builder().name("inference_extension_info")
+                .help("[ALPHA] General information of the current build of Inference Extension.")
+                .labelNames("commit", "build_ref").register(registry);
+        info.addLabelValues(version, "epp4j-" + version);
+    }
+
+    private static Histogram histogram(PrometheusRegistry registry, String name, String help, double[] buckets) {
+        return Histogram.builder().name(name).help("[ALPHA] " + help).classicOnly().classicUpperBounds(buckets)
+                .labelNames("model_name", "target_model_name").register(registry);
+    }
+
+    private static double[] powersOfTwo(long from, long to) {
+        int n = 0;
+        for (long v = from; v <= to; v <<= 1) {
+            n++;
+        }
+        double[] out = new double[n];
+        long v = from;
+        for (int i = 0; i < n; i++, v <<= 1) {
+            out[i] = v;
+        }
+        return out;
+    }
+
+    /** A request was dispatched to a model server. */
+    public void requestDispatched(String model, String targetModel, int priority, long bodyBytes) {
+        requestTotal.labelValues(model, targetModel, Integer.toString(priority)).inc();
+        requestSizes.labelValues(model, targetModel).observe(bodyBytes);
+        runningRequests.labelValues(model).inc();
+    }
+
+    /** A request the EPP answered with an error (error code as in GAIE: BadRequest, ResourceExhausted, ...). */
+    public void requestFailed(String model, String targetModel, String errorCode) {
+        requestErrorTotal.labelValues(model, targetModel, errorCode).inc();
+    }
+
+    /** A dispatched request ended; usage may be {@link ResponseUsage#NONE}. */
+    public void requestCompleted(String model, String targetModel, double seconds, long responseBytes,
+                                 ResponseUsage usage, boolean responseCompleted) {
+        runningRequests.labelValues(model).dec();
+        if (!responseCompleted) {
+            return;
+        }
+        requestDuration.labelValues(model, targetModel).observe(seconds);
+        responseSizes.labelValues(model, targetModel).observe(responseBytes);
+        if (usage.promptTokens() >= 0) {
+            inputTokens.labelValues(model, targetModel).observe(usage.promptTokens());
+        }
+        if (usage.completionTokens() >= 0) {
+            outputTokens.labelValues(model, targetModel).observe(usage.completionTokens());
+        }
+        if (usage.cachedTokens() >= 0) {
+            promptCachedTokens.labelValues(model, targetModel).observe(usage.cachedTokens());
+        }
+    }
+}

@@ -1,0 +1,86 @@
+package io.epp4j.epp.extproc;
+
+import io.epp4j.epp.EppOptions;
+import io.epp4j.epp.EppServer;
+import io.grpc.ChannelCredentials;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.TlsChannelCredentials;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.util.InsecureTrustManagerFactory;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** A started EPP plus a channel to its ext_proc service over the chosen transport; close() stops both. */
+public final class EppFixture implements AutoCloseable {
+
+    /** How the gateway reaches the EPP. */
+    public enum Transport { IN_PROCESS, TCP, TLS }
+
+    public final EppServer server;
+    public final ManagedChannel channel;
+    private final Server inProcess;
+
+    private EppFixture(EppServer server, ManagedChannel channel, Server inProcess) {
+        this.server = server;
+        this.channel = channel;
+        this.inProcess = inProcess;
+    }
+
+    public static EppFixture start(Transport transport, String... flags) throws Exception {
+        return start(transport, EppServer.Components.defaults(), flags);
+    }
+
+    public static EppFixture start(Transport transport, EppServer.Components components, String... flags)
+            throws Exception {
+        List<String> args = new ArrayList<>(List.of("--grpc-port=0", "--grpc-health-port=0", "--metrics-port=0",
+                "--secure-serving=" + (transport == Transport.TLS), "--grace-period=5s"));
+        args.addAll(List.of(flags));
+        EppServer server = EppServer.start(EppOptions.parse(args.toArray(new String[0])), components);
+        try {
+            switch (transport) {
+                case IN_PROCESS -> {
+                    String name = InProcessServerBuilder.generateName();
+                    Server in = InProcessServerBuilder.forName(name).addService(server.extProcService()).build()
+                            .start();
+                    return new EppFixture(server, InProcessChannelBuilder.forName(name).build(), in);
+                }
+                case TCP -> {
+                    return new EppFixture(server, channel(server.grpcPort(), InsecureChannelCredentials.create()),
+                            null);
+                }
+                default -> {
+                    ChannelCredentials tls = TlsChannelCredentials.newBuilder()
+                            .trustManager(InsecureTrustManagerFactory.INSTANCE.getTrustManagers()).build();
+                    return new EppFixture(server, channel(server.grpcPort(), tls), null);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            server.close();
+            throw e;
+        }
+    }
+
+    private static ManagedChannel channel(int port, ChannelCredentials credentials) {
+        return Grpc.newChannelBuilderForAddress("127.0.0.1", port, credentials).build();
+    }
+
+    public GatewayStream open() {
+        return GatewayStream.open(channel);
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        if (inProcess != null) {
+            inProcess.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+        server.close();
+    }
+}

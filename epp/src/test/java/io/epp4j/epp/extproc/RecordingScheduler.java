@@ -1,0 +1,67 @@
+package io.epp4j.epp.extproc;
+
+import io.epp4j.epp.director.RequestScheduler;
+import io.epp4j.spi.Endpoint;
+import io.epp4j.spi.InferenceRequest;
+import io.epp4j.spi.ResponseUsage;
+import io.epp4j.spi.SchedulingException;
+import io.epp4j.spi.SchedulingResult;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** A scheduler for tests: picks the first candidate (or fails as told) and records what it is told. */
+final class RecordingScheduler implements RequestScheduler {
+
+    /** What onComplete received. */
+    record Completion(InferenceRequest request, Endpoint target, ResponseUsage usage, boolean success) {
+    }
+
+    volatile String admissionDenial;
+    volatile String schedulingFailure;
+    volatile RuntimeException crash;
+    volatile int targets = 1;
+    final List<InferenceRequest> scheduled = new CopyOnWriteArrayList<>();
+    final List<Completion> completions = new CopyOnWriteArrayList<>();
+    final Map<String, AtomicInteger> completionsPerRequest = new ConcurrentHashMap<>();
+    final AtomicInteger picked = new AtomicInteger();
+    final AtomicInteger responseBodies = new AtomicInteger();
+
+    @Override
+    public String admissionDenial(InferenceRequest request, List<Endpoint> candidates) {
+        return admissionDenial;
+    }
+
+    @Override
+    public SchedulingResult schedule(InferenceRequest request, List<Endpoint> candidates)
+            throws SchedulingException {
+        if (crash != null) {
+            throw crash;
+        }
+        if (schedulingFailure != null) {
+            throw new SchedulingException(schedulingFailure);
+        }
+        scheduled.add(request);
+        return new SchedulingResult("default", candidates.subList(0, Math.min(targets, candidates.size())));
+    }
+
+    @Override
+    public void onPicked(InferenceRequest request, SchedulingResult result) {
+        picked.incrementAndGet();
+    }
+
+    @Override
+    public void onResponseBody(InferenceRequest request, Endpoint target, io.epp4j.spi.ByteSlice chunk,
+                               boolean endOfStream) {
+        responseBodies.incrementAndGet();
+    }
+
+    @Override
+    public void onComplete(InferenceRequest request, Endpoint target, ResponseUsage usage, boolean success) {
+        completions.add(new Completion(request, target, usage, success));
+        completionsPerRequest.computeIfAbsent(request.requestId(), k -> new AtomicInteger()).incrementAndGet();
+    }
+}
