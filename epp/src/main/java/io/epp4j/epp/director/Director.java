@@ -81,8 +81,7 @@ public final class Director {
             throw new InferenceError(InferenceError.Code.RESOURCE_EXHAUSTED,
                     "failed to find target endpoint: " + e.getMessage());
         } catch (RuntimeException e) {
-            LOG.error("Scheduler failed on request {}", request.requestId(), e);
-            throw new InferenceError(InferenceError.Code.INTERNAL, "scheduler failed: " + e);
+            throw new InferenceError(InferenceError.Code.INTERNAL, "scheduler failed: " + e, e);
         }
         if (result == null) {
             throw new InferenceError(InferenceError.Code.INTERNAL, "results must be greater than zero");

@@ -41,6 +41,12 @@ public final class InferenceError extends Exception {
         this.code = code;
     }
 
+    /** An error caused by a failure worth a stack trace in the log (Internal errors). */
+    public InferenceError(Code code, String message, Throwable cause) {
+        super(message, cause);
+        this.code = code;
+    }
+
     public Code code() {
         return code;
     }

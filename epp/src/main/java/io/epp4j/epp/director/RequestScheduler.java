@@ -35,6 +35,19 @@ public interface RequestScheduler {
     default void onResponseHeaders(InferenceRequest request, Endpoint target, Map<String, String> headers) {
     }
 
+    /**
+     * The model server's response headers arrived; returns the headers to add to the response sent to the client
+     * (for example {@code x-conformance-test-served-endpoint}, {@code x-session-token}). {@code lbMetadata} is the
+     * request's {@code envoy.lb} dynamic metadata as strings (it carries
+     * {@code x-gateway-destination-endpoint-served}), or null when the gateway sent no such namespace. The director
+     * calls this one instead of {@link #onResponseHeaders}; the default delegates to it and adds nothing.
+     */
+    default Map<String, String> responseHeaderMutations(InferenceRequest request, Endpoint target,
+                                                        Map<String, String> headers, Map<String, String> lbMetadata) {
+        onResponseHeaders(request, target, headers);
+        return Map.of();
+    }
+
     /** A response body chunk passed through (streamed responses: each chunk; others: the whole body). */
     default void onResponseBody(InferenceRequest request, Endpoint target, ByteSlice chunk, boolean endOfStream) {
     }

@@ -156,8 +156,7 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
         } catch (InferenceError e) {
             fail(e);
         } catch (RuntimeException e) {
-            LOG.error("Internal error on request {}", headers.get(REQUEST_ID), e);
-            fail(new InferenceError(InferenceError.Code.INTERNAL, "internal error: " + e));
+            fail(new InferenceError(InferenceError.Code.INTERNAL, "internal error: " + e, e));
         }
     }
 
@@ -516,7 +515,10 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
     private void fail(InferenceError error) {
         config.metrics().requestFailed(incomingModel, targetModel, error.code().gaieName());
         if (error.code() == InferenceError.Code.INTERNAL) {
-            LOG.error("Request {} failed: {}", headers.get(REQUEST_ID), error.responseBody());
+            LOG.error("Request {} failed: {}", headers.get(REQUEST_ID), error.responseBody(), error.getCause());
+        } else if (error.code() == InferenceError.Code.RESOURCE_EXHAUSTED) {
+            // shedding is expected under overload and counted in inference_objective_request_error_total
+            LOG.debug("Request {} shed: {}", headers.get(REQUEST_ID), error.responseBody());
         } else {
             LOG.info("Request {} answered with {}: {}", headers.get(REQUEST_ID), error.code().httpStatus(),
                     error.responseBody());

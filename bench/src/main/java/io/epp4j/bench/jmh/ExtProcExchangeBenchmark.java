@@ -1,0 +1,251 @@
+package io.epp4j.bench.jmh;
+
+import com.google.protobuf.ByteString;
+import io.envoyproxy.envoy.config.core.v3.HeaderMap;
+import io.envoyproxy.envoy.config.core.v3.HeaderValue;
+import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
+import io.envoyproxy.envoy.service.ext_proc.v3.BodyMutation;
+import io.envoyproxy.envoy.service.ext_proc.v3.BodyResponse;
+import io.envoyproxy.envoy.service.ext_proc.v3.CommonResponse;
+import io.envoyproxy.envoy.service.ext_proc.v3.ExternalProcessorGrpc;
+import io.envoyproxy.envoy.service.ext_proc.v3.HeadersResponse;
+import io.envoyproxy.envoy.service.ext_proc.v3.HttpBody;
+import io.envoyproxy.envoy.service.ext_proc.v3.HttpHeaders;
+import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
+import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
+import io.envoyproxy.envoy.service.ext_proc.v3.ProtocolConfiguration;
+import io.envoyproxy.envoy.service.ext_proc.v3.StreamedBodyResponse;
+import io.epp4j.epp.EppOptions;
+import io.epp4j.epp.EppServer;
+import io.grpc.BindableService;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.stub.StreamObserver;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One whole ext_proc exchange as Istio sends it (FULL_DUPLEX_STREAMED both ways), in-process with direct
+ * executors so the figure is CPU and allocation per request, not thread hand-offs: request headers, the chat body
+ * in 16 KiB chunks, the EPP's pick and body echo, response headers, a 300-byte JSON response with usage, its
+ * echo, half-close. {@code impl=epp} is the real EPP (parse, schedule over 8 static endpoints, account);
+ * {@code impl=echo} is the baseline: the least a legal FULL_DUPLEX server can do over the same transport (answer
+ * the headers, echo every chunk as it comes).
+ *
+ * <p>Run: {@code java -cp bench/target/bench.jar org.openjdk.jmh.Main ExtProcExchangeBenchmark -prof gc}
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 2, time = 1)
+@Measurement(iterations = 3, time = 1)
+@Fork(1)
+public class ExtProcExchangeBenchmark {
+
+    @Param({"1024", "8192", "409600"})
+    public int bodyBytes;
+
+    @Param({"epp", "echo"})
+    public String impl;
+
+    private EppServer epp;
+    private Server server;
+    private ManagedChannel channel;
+    private List<ProcessingRequest> requestMessages;
+    private List<ProcessingRequest> responseMessages;
+
+    @Setup(Level.Trial)
+    public void setUp() throws Exception {
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        BindableService service;
+        if (impl.equals("epp")) {
+            epp = EppServer.start(EppOptions.parse("--grpc-port=0", "--grpc-health-port=0", "--metrics-port=0",
+                    "--secure-serving=false", "--endpoints=10.0.0.1:8000,10.0.0.2:8000,10.0.0.3:8000,"
+                            + "10.0.0.4:8000,10.0.0.5:8000,10.0.0.6:8000,10.0.0.7:8000,10.0.0.8:8000"));
+            service = epp.extProcService();
+        } else {
+            service = new EchoService();
+        }
+        String name = "bench-" + impl + "-" + bodyBytes;
+        server = InProcessServerBuilder.forName(name).directExecutor().addService(service).build().start();
+        channel = InProcessChannelBuilder.forName(name).directExecutor().build();
+        requestMessages = requestMessages(chatBody(bodyBytes));
+        responseMessages = responseMessages();
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() throws InterruptedException {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        if (epp != null) {
+            epp.close();
+        }
+    }
+
+    @Benchmark
+    public int exchange() throws InterruptedException {
+        Exchange exchange = new Exchange();
+        StreamObserver<ProcessingRequest> requests = ExternalProcessorGrpc.newStub(channel).process(exchange);
+        for (ProcessingRequest m : requestMessages) {
+            requests.onNext(m);
+        }
+        exchange.requestBodyDone.await();
+        for (ProcessingRequest m : responseMessages) {
+            requests.onNext(m);
+        }
+        exchange.responseBodyDone.await();
+        requests.onCompleted();
+        exchange.closed.await();
+        return exchange.answers;
+    }
+
+    /** Counts the answers and notes the two end_of_stream echoes and the close. */
+    static final class Exchange implements StreamObserver<ProcessingResponse> {
+        final CountDownLatch requestBodyDone = new CountDownLatch(1);
+        final CountDownLatch responseBodyDone = new CountDownLatch(1);
+        final CountDownLatch closed = new CountDownLatch(1);
+        int answers;
+
+        @Override
+        public void onNext(ProcessingResponse r) {
+            answers++;
+            if (r.hasRequestBody() && r.getRequestBody().getResponse().getBodyMutation().getStreamedResponse()
+                    .getEndOfStream()) {
+                requestBodyDone.countDown();
+            } else if (r.hasResponseBody() && r.getResponseBody().getResponse().getBodyMutation()
+                    .getStreamedResponse().getEndOfStream()) {
+                responseBodyDone.countDown();
+            } else if (r.hasImmediateResponse()) {
+                throw new IllegalStateException("unexpected " + r);
+            }
+        }
+
+        @Override
+        public void onError(Throwable t) {
+            requestBodyDone.countDown();
+            responseBodyDone.countDown();
+            closed.countDown();
+        }
+
+        @Override
+        public void onCompleted() {
+            closed.countDown();
+        }
+    }
+
+    /** The baseline: a minimal legal FULL_DUPLEX_STREAMED server that routes nothing and echoes everything. */
+    static final class EchoService extends ExternalProcessorGrpc.ExternalProcessorImplBase {
+        @Override
+        public StreamObserver<ProcessingRequest> process(StreamObserver<ProcessingResponse> out) {
+            return new StreamObserver<>() {
+                boolean requestHeadersAnswered;
+
+                @Override
+                public void onNext(ProcessingRequest m) {
+                    switch (m.getRequestCase()) {
+                        case REQUEST_BODY -> {
+                            if (!requestHeadersAnswered) {
+                                requestHeadersAnswered = true;
+                                out.onNext(ProcessingResponse.newBuilder().setRequestHeaders(
+                                        HeadersResponse.getDefaultInstance()).build());
+                            }
+                            out.onNext(ProcessingResponse.newBuilder().setRequestBody(echo(m.getRequestBody()))
+                                    .build());
+                        }
+                        case RESPONSE_HEADERS -> out.onNext(ProcessingResponse.newBuilder().setResponseHeaders(
+                                HeadersResponse.getDefaultInstance()).build());
+                        case RESPONSE_BODY -> out.onNext(ProcessingResponse.newBuilder()
+                                .setResponseBody(echo(m.getResponseBody())).build());
+                        default -> { }
+                    }
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                }
+
+                @Override
+                public void onCompleted() {
+                    out.onCompleted();
+                }
+            };
+        }
+
+        private static BodyResponse echo(HttpBody body) {
+            return BodyResponse.newBuilder().setResponse(CommonResponse.newBuilder().setBodyMutation(
+                    BodyMutation.newBuilder().setStreamedResponse(StreamedBodyResponse.newBuilder()
+                            .setBody(body.getBody()).setEndOfStream(body.getEndOfStream())))).build();
+        }
+    }
+
+    static byte[] chatBody(int size) {
+        String head = "{\"model\":\"llama-3-8b\",\"stream\":false,\"max_tokens\":64,\"messages\":[{\"role\":\"user\","
+                + "\"content\":\"";
+        String tail = "\"}]}";
+        StringBuilder content = new StringBuilder();
+        while (head.length() + content.length() + tail.length() < size) {
+            content.append("The quick brown fox jumps over the lazy dog. ");
+        }
+        content.setLength(Math.max(0, size - head.length() - tail.length()));
+        return (head + content + tail).getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static HeaderMap headers(String... kv) {
+        HeaderMap.Builder map = HeaderMap.newBuilder();
+        for (int i = 0; i < kv.length; i += 2) {
+            map.addHeaders(HeaderValue.newBuilder().setKey(kv[i]).setRawValue(ByteString.copyFromUtf8(kv[i + 1])));
+        }
+        return map.build();
+    }
+
+    static List<ProcessingRequest> requestMessages(byte[] body) {
+        List<ProcessingRequest> out = new ArrayList<>();
+        out.add(ProcessingRequest.newBuilder()
+                .setRequestHeaders(HttpHeaders.newBuilder().setHeaders(headers(":method", "POST", ":scheme", "http",
+                        ":authority", "gateway", ":path", "/v1/chat/completions", "content-type",
+                        "application/json", "content-length", Integer.toString(body.length), "x-request-id",
+                        "6a1c3e2b-bench", "user-agent", "bench/1.0")))
+                .setProtocolConfig(ProtocolConfiguration.newBuilder()
+                        .setRequestBodyMode(BodySendMode.FULL_DUPLEX_STREAMED)
+                        .setResponseBodyMode(BodySendMode.FULL_DUPLEX_STREAMED))
+                .build());
+        int chunk = 16 * 1024;
+        for (int off = 0; off < body.length; off += chunk) {
+            int n = Math.min(chunk, body.length - off);
+            out.add(ProcessingRequest.newBuilder().setRequestBody(HttpBody.newBuilder()
+                    .setBody(ByteString.copyFrom(body, off, n)).setEndOfStream(off + n == body.length)).build());
+        }
+        return out;
+    }
+
+    static List<ProcessingRequest> responseMessages() {
+        String json = "{\"id\":\"cmpl-1\",\"object\":\"chat.completion\",\"model\":\"llama-3-8b\",\"choices\":[{"
+                + "\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hello there, how can I help?\"},"
+                + "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":120,\"completion_tokens\":9,"
+                + "\"total_tokens\":129,\"prompt_tokens_details\":{\"cached_tokens\":64}}}";
+        return List.of(
+                ProcessingRequest.newBuilder().setResponseHeaders(HttpHeaders.newBuilder().setHeaders(
+                        headers(":status", "200", "content-type", "application/json"))).build(),
+                ProcessingRequest.newBuilder().setResponseBody(HttpBody.newBuilder()
+                        .setBody(ByteString.copyFromUtf8(json)).setEndOfStream(true)).build());
+    }
+}

@@ -1,0 +1,604 @@
+package io.epp4j.epp.config;
+
+import io.epp4j.epp.plugins.PluginEnvironment;
+import io.epp4j.epp.plugins.PluginRegistry;
+import io.epp4j.scorers.prefix.ApproxPrefixCacheProducer;
+import io.epp4j.scorers.prefix.PrefixCacheScorer;
+import io.epp4j.scorers.picker.MaxScorePicker;
+import io.epp4j.scorers.profile.SingleProfileHandler;
+import io.epp4j.scorers.saturation.UtilizationDetector;
+import io.epp4j.spi.Filter;
+import io.epp4j.spi.Picker;
+import io.epp4j.spi.Plugin;
+import io.epp4j.spi.PluginContext;
+import io.epp4j.spi.PluginFactory;
+import io.epp4j.spi.PluginParameters;
+import io.epp4j.spi.ProfileHandler;
+import io.epp4j.spi.SaturationDetector;
+import io.epp4j.spi.Scorer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.snakeyaml.engine.v2.nodes.Node;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Reads GAIE's {@code EndpointPickerConfig} ({@code inference.networking.x-k8s.io/v1alpha1} or llm-d's
+ * {@code llm-d.ai/v1alpha1}) strictly: an unknown key, plugin type or reference fails with a {@link ConfigException}
+ * naming the line and the field. Creates the scheduling plugins and applies GAIE v1.5.0's system defaults (one
+ * {@code default} profile when none, {@code single-profile-handler}, a {@code max-score-picker} per profile lacking a
+ * picker, {@code utilization-detector}, {@code openai-parser}, the default data layer and the implicit
+ * {@code approx-prefix-cache-producer}).
+ */
+public final class ConfigLoader {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ConfigLoader.class);
+
+    public static final Set<String> API_VERSIONS = Set.of("inference.networking.x-k8s.io/v1alpha1", "llm-d.ai/v1alpha1");
+    public static final Set<String> FEATURE_GATES = Set.of("flowControl", "enableLegacyMetrics", "dataLayer");
+    static final Set<String> DATA_SOURCE_TYPES = Set.of("metrics-data-source", "k8s-notification-source",
+            "endpoint-notification-source", "models-data-source");
+    static final Set<String> EXTRACTOR_TYPES = Set.of("core-metrics-extractor", "models-data-extractor");
+    static final Set<String> PARSER_TYPES = Set.of("openai-parser", "vllmgrpc-parser", "passthrough-parser",
+            "vertexai-parser");
+    static final Set<String> FLOW_CONTROL_TYPES = Set.of("global-strict-fairness-policy",
+            "round-robin-fairness-policy", "fcfs-ordering-policy", "edf-ordering-policy",
+            "slo-deadline-ordering-policy", "static-usage-limit-policy");
+    /** Known GAIE types epp4j covers natively (the endpoint store counts in-flight requests and tokens itself). */
+    static final Set<String> NATIVE_TYPES = Set.of("inflight-load-producer");
+
+    private static final Set<String> TOP_KEYS = Set.of("apiVersion", "kind", "plugins", "schedulingProfiles",
+            "featureGates", "saturationDetector", "dataLayer", "flowControl", "parser");
+    private static final Set<String> FLOW_KEYS = Set.of("maxBytes", "maxRequests", "defaultRequestTTL",
+            "defaultPriorityBand", "priorityBands", "usageLimitPolicyPluginRef");
+    private static final Set<String> BAND_KEYS = Set.of("priority", "maxBytes", "maxRequests", "fairnessPolicyRef",
+            "orderingPolicyRef");
+
+    /** GAIE v1.5.0's built-in configuration, used when neither a file nor text is given. */
+    public static final String DEFAULT_CONFIG_YAML = """
+            apiVersion: inference.networking.x-k8s.io/v1alpha1
+            kind: EndpointPickerConfig
+            plugins:
+            - type: queue-scorer
+            - type: kv-cache-utilization-scorer
+            - type: prefix-cache-scorer
+            - type: metrics-data-source
+            - type: core-metrics-extractor
+            schedulingProfiles:
+            - name: default
+              plugins:
+              - pluginRef: queue-scorer
+                weight: 2
+              - pluginRef: kv-cache-utilization-scorer
+                weight: 2
+              - pluginRef: prefix-cache-scorer
+                weight: 3
+            dataLayer:
+              sources:
+              - pluginRef: metrics-data-source
+                extractors:
+                - pluginRef: core-metrics-extractor
+            """;
+
+    private final PluginRegistry registry;
+    private final PluginEnvironment environment;
+
+    public ConfigLoader(PluginRegistry registry, PluginEnvironment environment) {
+        this.registry = registry;
+        this.environment = environment;
+    }
+
+    /** {@code --config-file} / {@code --config-text} (mutually exclusive; neither ⇒ the default config). */
+    public LoadedConfig fromOptions(String configFile, String configText) throws ConfigException {
+        boolean hasFile = configFile != null && !configFile.isBlank();
+        boolean hasText = configText != null && !configText.isBlank();
+        if (hasFile && hasText) {
+            throw new ConfigException(0, "--config-file/--config-text", "give at most one of them");
+        }
+        if (hasFile) {
+            return loadFile(Path.of(configFile));
+        }
+        if (hasText) {
+            return load(configText, "config-text");
+        }
+        return loadDefault();
+    }
+
+    public LoadedConfig loadFile(Path file) throws ConfigException {
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new ConfigException(0, "--config-file", "cannot read " + file + ": " + e.getMessage());
+        }
+        return load(text, file.toString());
+    }
+
+    public LoadedConfig loadDefault() {
+        try {
+            return load(DEFAULT_CONFIG_YAML, "default");
+        } catch (ConfigException e) {
+            throw new IllegalStateException("the built-in default config is invalid: " + e.getMessage(), e);
+        }
+    }
+
+    /** Parses, validates and instantiates; on failure every plugin already created is closed. */
+    public LoadedConfig load(String yaml, String source) throws ConfigException {
+        Build b = new Build(source);
+        try {
+            return b.run(yaml);
+        } catch (ConfigException | RuntimeException e) {
+            for (Plugin p : b.instances.values()) {
+                closeQuietly(p);
+            }
+            throw e;
+        }
+    }
+
+    static void closeQuietly(Object plugin) {
+        if (plugin instanceof AutoCloseable c) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                LOG.warn("closing plugin {} failed: {}", plugin, e.toString());
+            }
+        }
+    }
+
+    private enum Kind { SCHEDULING, DATA_SOURCE, EXTRACTOR, PARSER, FLOW_CONTROL, NATIVE }
+
+    private record Declared(String name, String type, Kind kind, Map<String, Object> parameters, int line) {
+    }
+
+    private final class Build {
+        final String source;
+        final Map<String, Declared> declared = new LinkedHashMap<>();
+        final Map<String, Plugin> instances = new LinkedHashMap<>();
+        final PluginContext context;
+
+        Build(String source) {
+            this.source = source;
+            this.context = environment.contextFor(instances);
+        }
+
+        LoadedConfig run(String yaml) throws ConfigException {
+            Node root = YamlTree.parse(yaml);
+            if (root == null) {
+                throw new ConfigException(0, "", "the config is empty");
+            }
+            Map<String, Node> top = YamlTree.mapping(root, "", TOP_KEYS);
+            String apiVersion = top.containsKey("apiVersion") ? YamlTree.string(top.get("apiVersion"), "apiVersion")
+                    : null;
+            if (apiVersion == null || !API_VERSIONS.contains(apiVersion)) {
+                throw new ConfigException(YamlTree.line(top.get("apiVersion")), "apiVersion",
+                        "must be one of " + new java.util.TreeSet<>(API_VERSIONS) + ", got " + apiVersion);
+            }
+            String kind = top.containsKey("kind") ? YamlTree.string(top.get("kind"), "kind") : null;
+            if (!"EndpointPickerConfig".equals(kind)) {
+                throw new ConfigException(YamlTree.line(top.get("kind")), "kind",
+                        "must be EndpointPickerConfig, got " + kind);
+            }
+            Set<String> gates = featureGates(top.get("featureGates"));
+            plugins(top.get("plugins"));
+            implicitPrefixProducer();
+            List<LoadedConfig.Profile> profiles = profiles(top.get("schedulingProfiles"));
+            ProfileHandler handler = profileHandler(profiles.size());
+            profiles = withPickers(profiles);
+            SaturationDetector detector = saturationDetector(top.get("saturationDetector"));
+            LoadedConfig.PluginSpec parser = parser(top.get("parser"));
+            List<LoadedConfig.DataSource> dataSources = dataLayer(top.get("dataLayer"));
+            Map<String, Object> flow = flowControl(top.get("flowControl"));
+            if (!flow.isEmpty() || gates.contains("flowControl")) {
+                LOG.warn("flowControl is validated but epp4j does not queue requests; legacy admission applies");
+            }
+            return new LoadedConfig(source, java.util.Collections.unmodifiableMap(new LinkedHashMap<>(instances)),
+                    List.copyOf(profiles), handler, detector, Set.copyOf(gates), List.copyOf(dataSources), parser,
+                    flow);
+        }
+
+        Set<String> featureGates(Node node) throws ConfigException {
+            Set<String> gates = new LinkedHashSet<>();
+            int i = 0;
+            for (Node n : YamlTree.sequence(node, "featureGates")) {
+                String field = "featureGates[" + i++ + "]";
+                String gate = YamlTree.string(n, field);
+                if (!FEATURE_GATES.contains(gate)) {
+                    throw new ConfigException(YamlTree.line(n), field, "unknown feature gate '" + gate + "' (known: "
+                            + String.join(", ", new java.util.TreeSet<>(FEATURE_GATES)) + ")");
+                }
+                if (gate.equals("dataLayer")) {
+                    LOG.info("feature gate dataLayer is deprecated: the data layer is always on");
+                }
+                gates.add(gate);
+            }
+            return gates;
+        }
+
+        @SuppressWarnings("unchecked")
+        void plugins(Node node) throws ConfigException {
+            int i = 0;
+            for (Node n : YamlTree.sequence(node, "plugins")) {
+                String field = "plugins[" + i++ + "]";
+                Map<String, Node> entry = YamlTree.mapping(n, field, Set.of("name", "type", "parameters"));
+                if (!entry.containsKey("type")) {
+                    throw new ConfigException(YamlTree.line(n), field + ".type", "is required");
+                }
+                String type = YamlTree.string(entry.get("type"), field + ".type");
+                String name = entry.containsKey("name") ? YamlTree.string(entry.get("name"), field + ".name") : type;
+                if (name.isEmpty()) {
+                    name = type;
+                }
+                if (declared.containsKey(name)) {
+                    throw new ConfigException(YamlTree.line(entry.getOrDefault("name", entry.get("type"))),
+                            field + ".name", "duplicate plugin name '" + name + "'");
+                }
+                Map<String, Object> params = Map.of();
+                Node paramsNode = entry.get("parameters");
+                if (!YamlTree.isNull(paramsNode)) {
+                    Object plain = YamlTree.plain(paramsNode, field + ".parameters");
+                    if (!(plain instanceof Map)) {
+                        throw new ConfigException(YamlTree.line(paramsNode), field + ".parameters",
+                                "must be a mapping");
+                    }
+                    params = (Map<String, Object>) plain;
+                }
+                Kind kind = kindOf(type);
+                int line = YamlTree.line(entry.get("type"));
+                if (kind == Kind.SCHEDULING) {
+                    PluginFactory factory = registry.factory(type).orElseThrow(() -> new ConfigException(line,
+                            field + ".type", "unknown plugin type '" + type + "'"));
+                    instances.put(name, create(factory, name, params, paramsNode == null ? line
+                            : YamlTree.line(paramsNode), field));
+                } else if (kind == Kind.NATIVE) {
+                    LOG.info("plugin {} ({}) needs no instance: epp4j tracks in-flight load natively", name, type);
+                }
+                declared.put(name, new Declared(name, type, kind, params, line));
+            }
+        }
+
+        Kind kindOf(String type) {
+            if (DATA_SOURCE_TYPES.contains(type)) {
+                return Kind.DATA_SOURCE;
+            } else if (EXTRACTOR_TYPES.contains(type)) {
+                return Kind.EXTRACTOR;
+            } else if (PARSER_TYPES.contains(type)) {
+                return Kind.PARSER;
+            } else if (FLOW_CONTROL_TYPES.contains(type)) {
+                return Kind.FLOW_CONTROL;
+            } else if (NATIVE_TYPES.contains(type)) {
+                return Kind.NATIVE;
+            }
+            return Kind.SCHEDULING;
+        }
+
+        Plugin create(PluginFactory factory, String name, Map<String, Object> params, int line, String field)
+                throws ConfigException {
+            try {
+                Plugin p = factory.create(name, new PluginParameters(params), context);
+                if (p == null) {
+                    throw new ConfigException(line, field, "factory of '" + factory.type() + "' returned nothing");
+                }
+                return p;
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(line, field + ".parameters", e.getMessage());
+            } catch (RuntimeException e) {
+                throw new ConfigException(line, field, "cannot create plugin '" + name + "': " + e);
+            }
+        }
+
+        Plugin createDefault(String type, Map<String, Object> params) throws ConfigException {
+            String name = type;
+            if (instances.containsKey(name) || declared.containsKey(name)) {
+                name = type + "-default";
+            }
+            Plugin p = create(registry.factory(type).orElseThrow(), name, params, 0, "(default " + type + ")");
+            instances.put(name, p);
+            return p;
+        }
+
+        void implicitPrefixProducer() throws ConfigException {
+            boolean hasProducer = instances.values().stream().anyMatch(p -> p instanceof ApproxPrefixCacheProducer);
+            if (hasProducer) {
+                return;
+            }
+            for (Declared d : declared.values()) {
+                if (instances.get(d.name()) instanceof PrefixCacheScorer) {
+                    // v1.5.0: the producer is created with the scorer's parameters
+                    createDefault(ApproxPrefixCacheProducer.TYPE, d.parameters());
+                    return;
+                }
+            }
+        }
+
+        List<LoadedConfig.Profile> profiles(Node node) throws ConfigException {
+            List<LoadedConfig.Profile> out = new ArrayList<>();
+            Set<String> names = new LinkedHashSet<>();
+            int i = 0;
+            for (Node n : YamlTree.sequence(node, "schedulingProfiles")) {
+                String field = "schedulingProfiles[" + i++ + "]";
+                Map<String, Node> entry = YamlTree.mapping(n, field, Set.of("name", "plugins"));
+                String name = entry.containsKey("name") ? YamlTree.string(entry.get("name"), field + ".name") : "";
+                if (name.isEmpty()) {
+                    throw new ConfigException(YamlTree.line(n), field + ".name", "is required");
+                }
+                if (!names.add(name)) {
+                    throw new ConfigException(YamlTree.line(entry.get("name")), field + ".name",
+                            "duplicate profile name '" + name + "'");
+                }
+                List<Filter> filters = new ArrayList<>();
+                List<LoadedConfig.WeightedScorer> scorers = new ArrayList<>();
+                Picker picker = null;
+                int j = 0;
+                for (Node r : YamlTree.sequence(entry.get("plugins"), field + ".plugins")) {
+                    String rf = field + ".plugins[" + j++ + "]";
+                    Map<String, Node> ref = YamlTree.mapping(r, rf, Set.of("pluginRef", "weight"));
+                    if (!ref.containsKey("pluginRef")) {
+                        throw new ConfigException(YamlTree.line(r), rf + ".pluginRef", "is required");
+                    }
+                    String pluginRef = YamlTree.string(ref.get("pluginRef"), rf + ".pluginRef");
+                    int line = YamlTree.line(ref.get("pluginRef"));
+                    Declared d = declared.get(pluginRef);
+                    if (d == null) {
+                        throw new ConfigException(line, rf + ".pluginRef", "no plugin named '" + pluginRef + "'");
+                    }
+                    Plugin p = instances.get(pluginRef);
+                    if (p == null) {
+                        throw new ConfigException(line, rf + ".pluginRef", "plugin '" + pluginRef + "' ("
+                                + d.type() + ") cannot be used in a scheduling profile");
+                    }
+                    double weight = ref.containsKey("weight") ? YamlTree.number(ref.get("weight"), rf + ".weight")
+                            : 1.0;
+                    boolean used = false;
+                    if (p instanceof Picker pk) {
+                        if (picker != null) {
+                            throw new ConfigException(line, rf + ".pluginRef", "profile '" + name
+                                    + "' already has picker '" + picker.name() + "'");
+                        }
+                        picker = pk;
+                        used = true;
+                    }
+                    if (p instanceof Filter f) {
+                        filters.add(f);
+                        used = true;
+                    }
+                    if (p instanceof Scorer s) {
+                        scorers.add(new LoadedConfig.WeightedScorer(s, weight));
+                        used = true;
+                    }
+                    if (!used) {
+                        throw new ConfigException(line, rf + ".pluginRef", "plugin '" + pluginRef + "' ("
+                                + d.type() + ") is not a filter, scorer or picker");
+                    }
+                }
+                out.add(new LoadedConfig.Profile(name, List.copyOf(filters), List.copyOf(scorers), picker));
+            }
+            if (out.isEmpty()) {
+                List<Filter> filters = new ArrayList<>();
+                List<LoadedConfig.WeightedScorer> scorers = new ArrayList<>();
+                Picker picker = null;
+                for (Plugin p : instances.values()) {
+                    if (p instanceof Picker pk && picker == null) {
+                        picker = pk;
+                    } else if (p instanceof Filter f) {
+                        filters.add(f);
+                    }
+                    if (p instanceof Scorer s) {
+                        scorers.add(new LoadedConfig.WeightedScorer(s, 1.0));
+                    }
+                }
+                out.add(new LoadedConfig.Profile("default", List.copyOf(filters), List.copyOf(scorers), picker));
+            }
+            return out;
+        }
+
+        ProfileHandler profileHandler(int profileCount) throws ConfigException {
+            ProfileHandler handler = null;
+            for (Plugin p : instances.values()) {
+                if (p instanceof ProfileHandler h) {
+                    if (handler != null) {
+                        throw new ConfigException(declaredLine(h.name()), "plugins", "only one profile handler is"
+                                + " allowed, found '" + handler.name() + "' and '" + h.name() + "'");
+                    }
+                    handler = h;
+                }
+            }
+            if (handler == null) {
+                if (profileCount > 1) {
+                    throw new ConfigException(0, "plugins", profileCount + " scheduling profiles need a profile"
+                            + " handler plugin");
+                }
+                handler = (ProfileHandler) createDefault(SingleProfileHandler.TYPE, Map.of());
+            }
+            if (handler instanceof SingleProfileHandler && profileCount > 1) {
+                throw new ConfigException(declaredLine(handler.name()), "plugins", "single-profile-handler '"
+                        + handler.name() + "' allows exactly one scheduling profile, found " + profileCount);
+            }
+            return handler;
+        }
+
+        int declaredLine(String name) {
+            Declared d = declared.get(name);
+            return d == null ? 0 : d.line();
+        }
+
+        List<LoadedConfig.Profile> withPickers(List<LoadedConfig.Profile> profiles) throws ConfigException {
+            Picker fallback = null;
+            for (Plugin p : instances.values()) {
+                if (p instanceof Picker pk) {
+                    fallback = pk;
+                    break;
+                }
+            }
+            List<LoadedConfig.Profile> out = new ArrayList<>();
+            for (LoadedConfig.Profile profile : profiles) {
+                if (profile.picker() != null) {
+                    out.add(profile);
+                    continue;
+                }
+                if (fallback == null) {
+                    fallback = (Picker) createDefault(MaxScorePicker.TYPE, Map.of());
+                }
+                out.add(new LoadedConfig.Profile(profile.name(), profile.filters(), profile.scorers(), fallback));
+            }
+            return out;
+        }
+
+        SaturationDetector saturationDetector(Node node) throws ConfigException {
+            if (!YamlTree.isNull(node)) {
+                Map<String, Node> m = YamlTree.mapping(node, "saturationDetector", Set.of("pluginRef"));
+                if (!m.containsKey("pluginRef")) {
+                    throw new ConfigException(YamlTree.line(node), "saturationDetector.pluginRef", "is required");
+                }
+                String ref = YamlTree.string(m.get("pluginRef"), "saturationDetector.pluginRef");
+                if (!(instances.get(ref) instanceof SaturationDetector d)) {
+                    throw new ConfigException(YamlTree.line(m.get("pluginRef")), "saturationDetector.pluginRef",
+                            declared.containsKey(ref) ? "plugin '" + ref + "' is not a saturation detector"
+                                    : "no plugin named '" + ref + "'");
+                }
+                return d;
+            }
+            if (instances.get(UtilizationDetector.TYPE) instanceof SaturationDetector d) {
+                return d;
+            }
+            return (SaturationDetector) createDefault(UtilizationDetector.TYPE, Map.of());
+        }
+
+        LoadedConfig.PluginSpec spec(Declared d) {
+            return new LoadedConfig.PluginSpec(d.name(), d.type(), d.parameters());
+        }
+
+        Declared firstOfType(String type) {
+            return declared.values().stream().filter(d -> d.type().equals(type)).findFirst().orElse(null);
+        }
+
+        LoadedConfig.PluginSpec parser(Node node) throws ConfigException {
+            if (!YamlTree.isNull(node)) {
+                Map<String, Node> m = YamlTree.mapping(node, "parser", Set.of("pluginRef"));
+                if (!m.containsKey("pluginRef")) {
+                    throw new ConfigException(YamlTree.line(node), "parser.pluginRef", "is required");
+                }
+                String ref = YamlTree.string(m.get("pluginRef"), "parser.pluginRef");
+                Declared d = declared.get(ref);
+                if (d == null || d.kind() != Kind.PARSER) {
+                    throw new ConfigException(YamlTree.line(m.get("pluginRef")), "parser.pluginRef",
+                            d == null ? "no plugin named '" + ref + "'" : "plugin '" + ref + "' is not a parser");
+                }
+                return spec(d);
+            }
+            Declared d = firstOfType("openai-parser");
+            return d != null ? spec(d) : new LoadedConfig.PluginSpec("openai-parser", "openai-parser", Map.of());
+        }
+
+        List<LoadedConfig.DataSource> dataLayer(Node node) throws ConfigException {
+            if (YamlTree.isNull(node)) {
+                Declared src = firstOfType("metrics-data-source");
+                Declared ext = firstOfType("core-metrics-extractor");
+                return List.of(new LoadedConfig.DataSource(
+                        src != null ? spec(src) : new LoadedConfig.PluginSpec("metrics-data-source",
+                                "metrics-data-source", Map.of()),
+                        List.of(ext != null ? spec(ext) : new LoadedConfig.PluginSpec("core-metrics-extractor",
+                                "core-metrics-extractor", Map.of()))));
+            }
+            Map<String, Node> m = YamlTree.mapping(node, "dataLayer", Set.of("sources"));
+            List<LoadedConfig.DataSource> out = new ArrayList<>();
+            int i = 0;
+            for (Node s : YamlTree.sequence(m.get("sources"), "dataLayer.sources")) {
+                String field = "dataLayer.sources[" + i++ + "]";
+                Map<String, Node> src = YamlTree.mapping(s, field, Set.of("pluginRef", "extractors"));
+                Declared source = reference(src.get("pluginRef"), s, field + ".pluginRef", Kind.DATA_SOURCE,
+                        "a data source");
+                List<LoadedConfig.PluginSpec> extractors = new ArrayList<>();
+                int j = 0;
+                for (Node e : YamlTree.sequence(src.get("extractors"), field + ".extractors")) {
+                    String ef = field + ".extractors[" + j++ + "]";
+                    Map<String, Node> ext = YamlTree.mapping(e, ef, Set.of("pluginRef"));
+                    extractors.add(spec(reference(ext.get("pluginRef"), e, ef + ".pluginRef", Kind.EXTRACTOR,
+                            "a data extractor")));
+                }
+                out.add(new LoadedConfig.DataSource(spec(source), List.copyOf(extractors)));
+            }
+            if (out.isEmpty()) {
+                LOG.warn("dataLayer.sources is empty: no model-server metrics will be collected");
+            }
+            return out;
+        }
+
+        Declared reference(Node refNode, Node parent, String field, Kind kind, String what) throws ConfigException {
+            if (refNode == null) {
+                throw new ConfigException(YamlTree.line(parent), field, "is required");
+            }
+            String ref = YamlTree.string(refNode, field);
+            Declared d = declared.get(ref);
+            if (d == null) {
+                throw new ConfigException(YamlTree.line(refNode), field, "no plugin named '" + ref + "'");
+            }
+            if (d.kind() != kind) {
+                throw new ConfigException(YamlTree.line(refNode), field, "plugin '" + ref + "' (" + d.type()
+                        + ") is not " + what);
+            }
+            return d;
+        }
+
+        @SuppressWarnings("unchecked")
+        Map<String, Object> flowControl(Node node) throws ConfigException {
+            if (YamlTree.isNull(node)) {
+                return Map.of();
+            }
+            Map<String, Node> m = YamlTree.mapping(node, "flowControl", FLOW_KEYS);
+            if (m.containsKey("usageLimitPolicyPluginRef")) {
+                flowRef(m.get("usageLimitPolicyPluginRef"), "flowControl.usageLimitPolicyPluginRef");
+            }
+            if (m.containsKey("defaultPriorityBand")) {
+                band(m.get("defaultPriorityBand"), "flowControl.defaultPriorityBand");
+            }
+            int i = 0;
+            for (Node b : YamlTree.sequence(m.get("priorityBands"), "flowControl.priorityBands")) {
+                String field = "flowControl.priorityBands[" + i++ + "]";
+                Map<String, Node> band = band(b, field);
+                if (!band.containsKey("priority")) {
+                    throw new ConfigException(YamlTree.line(b), field + ".priority", "is required");
+                }
+                YamlTree.number(band.get("priority"), field + ".priority");
+            }
+            if (m.containsKey("defaultRequestTTL")) {
+                Object ttl = YamlTree.plain(m.get("defaultRequestTTL"), "flowControl.defaultRequestTTL");
+                try {
+                    new PluginParameters(Map.of("defaultRequestTTL", ttl == null ? "0s" : ttl))
+                            .getDuration("defaultRequestTTL", null);
+                } catch (IllegalArgumentException e) {
+                    throw new ConfigException(YamlTree.line(m.get("defaultRequestTTL")),
+                            "flowControl.defaultRequestTTL", "must be a duration like 30s");
+                }
+            }
+            return (Map<String, Object>) YamlTree.plain(node, "flowControl");
+        }
+
+        Map<String, Node> band(Node node, String field) throws ConfigException {
+            Map<String, Node> band = YamlTree.mapping(node, field, BAND_KEYS);
+            for (String key : List.of("fairnessPolicyRef", "orderingPolicyRef")) {
+                if (band.containsKey(key)) {
+                    flowRef(band.get(key), field + "." + key);
+                }
+            }
+            return band;
+        }
+
+        void flowRef(Node node, String field) throws ConfigException {
+            String ref = YamlTree.string(node, field);
+            Declared d = declared.get(ref);
+            boolean ok = d != null ? d.kind() == Kind.FLOW_CONTROL : FLOW_CONTROL_TYPES.contains(ref);
+            if (!ok) {
+                throw new ConfigException(YamlTree.line(node), field, "no flow-control policy named '" + ref + "'");
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+package io.epp4j.scorers;
+
+import io.epp4j.scorers.affinity.LoraAffinityScorer;
+import io.epp4j.scorers.affinity.NoHitLruScorer;
+import io.epp4j.scorers.affinity.SessionAffinityScorer;
+import io.epp4j.scorers.conformance.DestinationEndpointServedVerifier;
+import io.epp4j.scorers.conformance.HeaderBasedTestingFilter;
+import io.epp4j.scorers.filter.ByLabelFilter;
+import io.epp4j.scorers.filter.LabelSelectorFilter;
+import io.epp4j.scorers.load.ActiveRequestScorer;
+import io.epp4j.scorers.load.KvCacheUtilizationScorer;
+import io.epp4j.scorers.load.LoadAwareScorer;
+import io.epp4j.scorers.load.QueueScorer;
+import io.epp4j.scorers.load.RunningRequestsSizeScorer;
+import io.epp4j.scorers.load.TokenLoadScorer;
+import io.epp4j.scorers.picker.MaxScorePicker;
+import io.epp4j.scorers.picker.RandomPicker;
+import io.epp4j.scorers.picker.WeightedRandomPicker;
+import io.epp4j.scorers.prefix.ApproxPrefixCacheProducer;
+import io.epp4j.scorers.prefix.PrefixCacheScorer;
+import io.epp4j.scorers.profile.SingleProfileHandler;
+import io.epp4j.scorers.saturation.ConcurrencyDetector;
+import io.epp4j.scorers.saturation.UtilizationDetector;
+import io.epp4j.spi.PluginFactory;
+
+import java.util.List;
+
+/** The factories of every built-in plugin, by GAIE / llm-d type name. */
+public final class BuiltinPlugins {
+
+    private BuiltinPlugins() {
+    }
+
+    public static List<PluginFactory> factories() {
+        return List.of(
+                PluginFactory.of(QueueScorer.TYPE, (n, p, c) -> new QueueScorer(n)),
+                PluginFactory.of(KvCacheUtilizationScorer.TYPE, (n, p, c) -> new KvCacheUtilizationScorer(n)),
+                PluginFactory.of(RunningRequestsSizeScorer.TYPE, (n, p, c) -> new RunningRequestsSizeScorer(n)),
+                PluginFactory.of(TokenLoadScorer.TYPE, (n, p, c) -> new TokenLoadScorer(n, p)),
+                PluginFactory.of(ActiveRequestScorer.TYPE, (n, p, c) -> new ActiveRequestScorer(n, p)),
+                PluginFactory.of(LoadAwareScorer.TYPE, (n, p, c) -> new LoadAwareScorer(n, p)),
+                PluginFactory.of(LoraAffinityScorer.TYPE, (n, p, c) -> new LoraAffinityScorer(n)),
+                PluginFactory.of(SessionAffinityScorer.TYPE, (n, p, c) -> new SessionAffinityScorer(n)),
+                PluginFactory.of(NoHitLruScorer.TYPE, (n, p, c) -> new NoHitLruScorer(n, p)),
+                PluginFactory.of(PrefixCacheScorer.TYPE, (n, p, c) -> new PrefixCacheScorer(n)),
+                PluginFactory.of(ApproxPrefixCacheProducer.TYPE, ApproxPrefixCacheProducer::new),
+                PluginFactory.of(ByLabelFilter.TYPE, (n, p, c) -> new ByLabelFilter(n, p)),
+                PluginFactory.of(LabelSelectorFilter.TYPE,
+                        (n, p, c) -> new LabelSelectorFilter(LabelSelectorFilter.TYPE, n, p)),
+                PluginFactory.of(LabelSelectorFilter.ALIAS,
+                        (n, p, c) -> new LabelSelectorFilter(LabelSelectorFilter.ALIAS, n, p)),
+                PluginFactory.of(MaxScorePicker.TYPE, (n, p, c) -> new MaxScorePicker(n, p, c.random(n))),
+                PluginFactory.of(RandomPicker.TYPE, (n, p, c) -> new RandomPicker(n, p, c.random(n))),
+                PluginFactory.of(WeightedRandomPicker.TYPE, (n, p, c) -> new WeightedRandomPicker(n, p, c.random(n))),
+                PluginFactory.of(SingleProfileHandler.TYPE, (n, p, c) -> new SingleProfileHandler(n)),
+                PluginFactory.of(UtilizationDetector.TYPE, (n, p, c) -> new UtilizationDetector(n, p, c.clock())),
+                PluginFactory.of(ConcurrencyDetector.TYPE, (n, p, c) -> new ConcurrencyDetector(n, p)),
+                PluginFactory.of(HeaderBasedTestingFilter.TYPE, (n, p, c) -> new HeaderBasedTestingFilter(n)),
+                PluginFactory.of(DestinationEndpointServedVerifier.TYPE,
+                        (n, p, c) -> new DestinationEndpointServedVerifier(n)));
+    }
+}

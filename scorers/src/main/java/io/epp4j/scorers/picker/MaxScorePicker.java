@@ -1,0 +1,72 @@
+package io.epp4j.scorers.picker;
+
+import io.epp4j.scorers.base.NamedPlugin;
+import io.epp4j.spi.CycleState;
+import io.epp4j.spi.Endpoint;
+import io.epp4j.spi.InferenceRequest;
+import io.epp4j.spi.Picker;
+import io.epp4j.spi.PluginParameters;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * {@code max-score-picker}: the {@code maxNumOfEndpoints} (default 1) highest total scores, ties broken uniformly
+ * at random with a random source seeded once.
+ */
+public final class MaxScorePicker extends NamedPlugin implements Picker {
+
+    public static final String TYPE = "max-score-picker";
+
+    private final int maxEndpoints;
+    private final Random random;
+
+    public MaxScorePicker(String name, PluginParameters parameters, Random random) {
+        super(TYPE, name);
+        this.maxEndpoints = PickerSupport.maxNumOfEndpoints(parameters);
+        this.random = random;
+    }
+
+    @Override
+    public List<Endpoint> pick(CycleState state, InferenceRequest request, List<Endpoint> endpoints,
+                               double[] totalScores) {
+        int n = endpoints.size();
+        if (n == 0) {
+            return List.of();
+        }
+        if (maxEndpoints == 1) {
+            // one pass; the k-th tie replaces the current best with probability 1/k, a uniform choice among ties
+            int best = 0;
+            int ties = 1;
+            synchronized (random) {
+                for (int i = 1; i < n; i++) {
+                    if (totalScores[i] > totalScores[best]) {
+                        best = i;
+                        ties = 1;
+                    } else if (totalScores[i] == totalScores[best] && random.nextInt(++ties) == 0) {
+                        best = i;
+                    }
+                }
+            }
+            return List.of(endpoints.get(best));
+        }
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+        }
+        synchronized (random) {
+            PickerSupport.shuffle(order, random);
+        }
+        Integer[] boxed = new Integer[n];
+        for (int i = 0; i < n; i++) {
+            boxed[i] = order[i];
+        }
+        java.util.Arrays.sort(boxed, (a, b) -> Double.compare(totalScores[b], totalScores[a]));
+        List<Endpoint> out = new ArrayList<>(Math.min(n, maxEndpoints));
+        for (int i = 0; i < Math.min(n, maxEndpoints); i++) {
+            out.add(endpoints.get(boxed[i]));
+        }
+        return out;
+    }
+}
