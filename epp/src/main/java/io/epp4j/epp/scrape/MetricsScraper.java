@@ -1,0 +1,506 @@
+package io.epp4j.epp.scrape;
+
+import io.epp4j.epp.datastore.EndpointStore;
+import io.epp4j.spi.EndpointInfo;
+import io.epp4j.spi.EndpointMetrics;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import okhttp3.Call;
+import okhttp3.Callback;
+import okhttp3.ConnectionPool;
+import okhttp3.Dispatcher;
+import okhttp3.HttpUrl;
+import okhttp3.OkHttpClient;
+import okhttp3.Protocol;
+import okhttp3.Request;
+import okhttp3.Response;
+import okhttp3.ResponseBody;
+import okio.BufferedSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.UnknownHostException;
+import java.security.GeneralSecurityException;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Keeps every endpoint's {@link EndpointMetrics} fresh: one scrape loop per endpoint of the {@link EndpointStore},
+ * started and stopped as endpoints come and go; thread-safe.
+ *
+ * <p>Loops are timers on one small scheduler; each tick issues an asynchronous GET on one shared OkHttp client
+ * (keep-alive, at most {@link ScrapeConfig#maxConcurrentScrapes()} in flight), the body is parsed on the
+ * response thread and the result is published with {@link EndpointStore#updateMetrics}. The next scrape
+ * starts one interval after the previous one started (or at once if that one overran). A failed scrape
+ * publishes nothing, so the last values stay and age; failures are counted by reason and logged only when an
+ * endpoint's state flips (ok → failing with the reason, failing → ok). The request path only reads the store.
+ */
+public final class MetricsScraper implements EndpointStore.Listener, AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(MetricsScraper.class);
+
+    /** Reasons of failed scrapes: the label values of {@code epp4j_model_server_scrape_errors_total}. */
+    public static final String REASON_TIMEOUT = "timeout";
+    public static final String REASON_CONNECT = "connect";
+    public static final String REASON_HTTP_STATUS = "http_status";
+    public static final String REASON_IO = "io";
+    public static final String REASON_TOO_LARGE = "body_too_large";
+    public static final String REASON_NO_METRICS = "no_metrics";
+
+    private static final int INITIAL_BUFFER = 64 << 10;
+    private static final int KEEP_BUFFER = 4 << 20;
+    private static final String ACCEPT =
+            "text/plain;version=0.0.4;q=1,application/openmetrics-text;version=1.0.0;q=0.5,*/*;q=0.1";
+
+    private final EndpointStore store;
+    private final ScrapeConfig config;
+    private final Clock clock;
+    private final PrometheusRegistry registry;
+    private final Map<String, EngineMapping> mappings = new HashMap<>();
+    private final Map<String, Loop> loops = new ConcurrentHashMap<>();
+    private final ScheduledThreadPoolExecutor scheduler;
+    private final ExecutorService callExecutor;
+    private final OkHttpClient client;
+    private final long intervalNanos;
+    private final Counter errors;
+    private final Counter skippedLines;
+    private final Histogram duration;
+    private final GaugeWithCallback age;
+    private volatile boolean started;
+    private volatile boolean closed;
+
+    /**
+     * @param registry where the scrape metrics are registered (and unregistered on {@link #close()})
+     * @param clock stamps {@link EndpointMetrics#scrapedAtMillis()}
+     */
+    public MetricsScraper(EndpointStore store, ScrapeConfig config, PrometheusRegistry registry, Clock clock) {
+        this.store = store;
+        this.config = config;
+        this.clock = clock;
+        this.registry = registry;
+        config.engines().forEach((name, engine) -> {
+            EngineMapping m = EngineMapping.compile(engine);
+            if (!m.droppedMatchers().isEmpty()) {
+                LOG.warn("Engine {}: only equality matchers are used, ignoring {}", name, m.droppedMatchers());
+            }
+            mappings.put(name, m);
+        });
+        this.intervalNanos = config.interval().toNanos();
+        scheduler = new ScheduledThreadPoolExecutor(1, daemonThreads("epp4j-scrape-timer"));
+        scheduler.setRemoveOnCancelPolicy(true);
+        // Threads exist only while scrapes are in flight; the dispatcher bounds how many.
+        callExecutor = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
+                daemonThreads("epp4j-scrape"));
+        Dispatcher dispatcher = new Dispatcher(callExecutor);
+        dispatcher.setMaxRequests(config.maxConcurrentScrapes());
+        dispatcher.setMaxRequestsPerHost(config.maxConcurrentScrapes());
+        OkHttpClient.Builder builder = new OkHttpClient.Builder()
+                .dispatcher(dispatcher)
+                .connectionPool(new ConnectionPool(Math.max(64, config.maxConcurrentScrapes() * 8), 10,
+                        TimeUnit.SECONDS))
+                .protocols(List.of(Protocol.HTTP_1_1))
+                .callTimeout(config.timeout())
+                .connectTimeout(config.timeout())
+                .readTimeout(config.timeout())
+                .writeTimeout(config.timeout())
+                .followRedirects(false)
+                .followSslRedirects(false);
+        if (config.scheme().equals("https") && config.insecureSkipVerify()) {
+            X509TrustManager trustAll = trustAll();
+            builder.sslSocketFactory(trustAllContext(trustAll).getSocketFactory(), trustAll)
+                    .hostnameVerifier((host, session) -> true);
+        }
+        client = builder.build();
+        errors = Counter.builder().name("epp4j_model_server_scrape_errors")
+                .help("Failed model-server metrics scrapes, by reason.").labelNames("reason").build();
+        skippedLines = Counter.builder().name("epp4j_model_server_scrape_skipped_lines")
+                .help("Malformed lines of selected metrics skipped while parsing model-server metrics.").build();
+        duration = Histogram.builder().name("epp4j_model_server_scrape_duration_seconds")
+                .help("Duration of model-server metrics scrapes (successful or not).")
+                .classicUpperBounds(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
+                .classicOnly().build();
+        age = GaugeWithCallback.builder().name("epp4j_model_server_scrape_age_seconds")
+                .help("Time since the endpoint's last successful metrics scrape.").labelNames("endpoint")
+                .callback(cb -> {
+                    long now = clock.millis();
+                    for (Loop l : loops.values()) {
+                        long last = l.lastSuccessMillis;
+                        if (last > 0) {
+                            cb.call(Math.max(0, now - last) / 1000.0, l.info.name());
+                        }
+                    }
+                }).build();
+        registry.register(errors);
+        registry.register(skippedLines);
+        registry.register(duration);
+        registry.register(age);
+    }
+
+    private static ThreadFactory daemonThreads(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    private static X509TrustManager trustAll() {
+        return new X509TrustManager() {
+            @Override
+            public void checkClientTrusted(X509Certificate[] chain, String authType) {
+            }
+
+            @Override
+            public void checkServerTrusted(X509Certificate[] chain, String authType) {
+            }
+
+            @Override
+            public X509Certificate[] getAcceptedIssuers() {
+                return new X509Certificate[0];
+            }
+        };
+    }
+
+    private static SSLContext trustAllContext(X509TrustManager tm) {
+        try {
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(null, new TrustManager[] {tm}, null);
+            return ctx;
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("cannot create a TLS context", e);
+        }
+    }
+
+    /** Listens to the store and starts a loop for every endpoint already in it. Idempotent. */
+    public MetricsScraper start() {
+        synchronized (this) {
+            if (started || closed) {
+                return this;
+            }
+            started = true;
+        }
+        store.addListener(this);
+        for (EndpointInfo info : store.endpoints()) {
+            onAdded(info);
+        }
+        return this;
+    }
+
+    @Override
+    public void onAdded(EndpointInfo endpoint) {
+        if (closed) {
+            return;
+        }
+        Loop[] replaced = new Loop[1];
+        Loop loop = loops.compute(endpoint.name(), (name, existing) -> {
+            if (existing != null && existing.info.equals(endpoint)) {
+                return existing;
+            }
+            replaced[0] = existing;
+            return new Loop(endpoint);
+        });
+        if (replaced[0] != null) {
+            replaced[0].stop();
+        }
+        if (loop.startOnce()) {
+            if (closed) {
+                loop.stop();
+            }
+        }
+    }
+
+    @Override
+    public void onRemoved(EndpointInfo endpoint) {
+        Loop[] removed = new Loop[1];
+        loops.computeIfPresent(endpoint.name(), (name, existing) -> {
+            if (existing.info.equals(endpoint)) {
+                removed[0] = existing;
+                return null;
+            }
+            return existing;
+        });
+        if (removed[0] != null) {
+            removed[0].stop();
+        }
+    }
+
+    /** Number of running loops (one per endpoint). */
+    public int loopCount() {
+        return loops.size();
+    }
+
+    /** The engine an endpoint is scraped as, or null if it has no loop. */
+    public String engineOf(String endpointName) {
+        Loop l = loops.get(endpointName);
+        return l == null ? null : l.mapping.config().name();
+    }
+
+    /** Whether an endpoint's most recent scrape failed (false for unknown endpoints). */
+    public boolean failing(String endpointName) {
+        Loop l = loops.get(endpointName);
+        return l != null && l.failing;
+    }
+
+    /** The shared HTTP client's connection pool (for tests and diagnostics). */
+    ConnectionPool connectionPool() {
+        return client.connectionPool();
+    }
+
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        for (Loop l : loops.values()) {
+            l.stop();
+        }
+        loops.clear();
+        scheduler.shutdownNow();
+        client.dispatcher().cancelAll();
+        callExecutor.shutdown();
+        try {
+            if (!scheduler.awaitTermination(2, TimeUnit.SECONDS) || !callExecutor.awaitTermination(2, TimeUnit.SECONDS)) {
+                callExecutor.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            callExecutor.shutdownNow();
+        }
+        client.connectionPool().evictAll();
+        registry.unregister(errors);
+        registry.unregister(skippedLines);
+        registry.unregister(duration);
+        registry.unregister(age);
+    }
+
+    /** One endpoint's scrape loop: at most one scrape in flight, the next scheduled when it ends. */
+    private final class Loop implements Callback {
+        final EndpointInfo info;
+        final EngineMapping mapping;
+        final Request request;
+        final Extraction extraction;
+        final PrefixCacheRate prefixCache = new PrefixCacheRate();
+        byte[] buffer = new byte[INITIAL_BUFFER];
+        EndpointMetrics current = EndpointMetrics.UNKNOWN;
+        boolean stopped;
+        boolean begun;
+        Call call;
+        ScheduledFuture<?> next;
+        long startedNanos;
+        volatile boolean failing;
+        volatile long lastSuccessMillis;
+
+        Loop(EndpointInfo info) {
+            this.info = info;
+            String engine = config.engineFor(info.labels());
+            String labelValue = info.labels().get(config.engineLabelKey());
+            if (labelValue != null && !labelValue.isEmpty() && !labelValue.equals(engine)) {
+                LOG.warn("Endpoint {} has unknown engine {}={}; scraping it as {}", info.name(),
+                        config.engineLabelKey(), labelValue, engine);
+            }
+            this.mapping = mappings.get(engine);
+            this.extraction = mapping.parser().newExtraction();
+            HttpUrl url = HttpUrl.parse(config.scheme() + "://" + info.hostPort() + config.path());
+            this.request = url == null ? null
+                    : new Request.Builder().url(url).header("Accept", ACCEPT).get().build();
+            if (url == null) {
+                LOG.error("Endpoint {}: cannot build a metrics URL from {}://{}{}; not scraping it", info.name(),
+                        config.scheme(), info.hostPort(), config.path());
+            }
+        }
+
+        synchronized boolean startOnce() {
+            if (begun || stopped || request == null) {
+                return false;
+            }
+            begun = true;
+            next = scheduler.schedule(this::tick, 0, TimeUnit.NANOSECONDS);
+            return true;
+        }
+
+        void tick() {
+            Call c;
+            synchronized (this) {
+                if (stopped) {
+                    return;
+                }
+                startedNanos = System.nanoTime();
+                c = client.newCall(request);
+                call = c;
+            }
+            try {
+                c.enqueue(this);
+            } catch (RuntimeException e) {
+                // The dispatcher refuses work only while closing.
+                finishFailed(REASON_IO, e.toString());
+            }
+        }
+
+        synchronized void stop() {
+            stopped = true;
+            if (next != null) {
+                next.cancel(false);
+            }
+            if (call != null) {
+                call.cancel();
+            }
+        }
+
+        @Override
+        public void onFailure(Call c, IOException e) {
+            finishFailed(reasonOf(e), e.toString());
+        }
+
+        @Override
+        public void onResponse(Call c, Response response) {
+            String reason;
+            String detail;
+            try (response) {
+                if (response.code() != 200) {
+                    reason = REASON_HTTP_STATUS;
+                    detail = "HTTP " + response.code();
+                } else {
+                    int length = readBody(response.body());
+                    if (length < 0) {
+                        reason = REASON_TOO_LARGE;
+                        detail = "body larger than " + config.maxBodyBytes() + " bytes";
+                    } else {
+                        mapping.parser().parse(buffer, length, extraction);
+                        if (extraction.skippedLines() > 0) {
+                            skippedLines.inc(extraction.skippedLines());
+                        }
+                        EndpointMetrics m = mapping.toMetrics(extraction, current, prefixCache, clock.millis());
+                        if (buffer.length > KEEP_BUFFER) {
+                            buffer = new byte[INITIAL_BUFFER];
+                        }
+                        if (m == null) {
+                            reason = REASON_NO_METRICS;
+                            detail = "none of the " + mapping.config().name() + " metrics found in " + length
+                                    + " bytes";
+                        } else {
+                            finishOk(m);
+                            return;
+                        }
+                    }
+                }
+            } catch (IOException e) {
+                reason = reasonOf(e);
+                detail = e.toString();
+            } catch (RuntimeException e) {
+                reason = REASON_IO;
+                detail = e.toString();
+            }
+            finishFailed(reason, detail);
+        }
+
+        /** Reads the whole body into {@link #buffer}; returns its length, or -1 if over the limit. */
+        private int readBody(ResponseBody body) throws IOException {
+            int max = config.maxBodyBytes();
+            long declared = body.contentLength();
+            if (declared > max) {
+                return -1;
+            }
+            if (declared > buffer.length) {
+                buffer = new byte[(int) declared];
+            }
+            BufferedSource source = body.source();
+            int n = 0;
+            while (true) {
+                if (n == buffer.length) {
+                    if (n > max) {
+                        return -1;
+                    }
+                    buffer = java.util.Arrays.copyOf(buffer, (int) Math.min((long) max + 1, n * 2L));
+                }
+                int r = source.read(buffer, n, buffer.length - n);
+                if (r < 0) {
+                    return n > max ? -1 : n;
+                }
+                n += r;
+            }
+        }
+
+        private void finishOk(EndpointMetrics m) {
+            duration.observe((System.nanoTime() - startedNanos) / 1e9);
+            boolean recovered;
+            synchronized (this) {
+                if (stopped) {
+                    // Removed while in flight: the result belongs to an endpoint that is gone.
+                    return;
+                }
+                store.updateMetrics(info.name(), m);
+                current = m;
+                lastSuccessMillis = m.scrapedAtMillis();
+                recovered = failing;
+                failing = false;
+                scheduleNext();
+            }
+            if (recovered) {
+                LOG.info("Metrics scrape of endpoint {} ({}) recovered", info.name(), request.url());
+            }
+        }
+
+        private void finishFailed(String reason, String detail) {
+            boolean wasFailing;
+            synchronized (this) {
+                if (stopped) {
+                    return;
+                }
+                duration.observe((System.nanoTime() - startedNanos) / 1e9);
+                errors.labelValues(reason).inc();
+                wasFailing = failing;
+                failing = true;
+                scheduleNext();
+            }
+            if (!wasFailing) {
+                LOG.warn("Metrics scrape of endpoint {} ({}) failing: {} ({}); keeping its last metrics",
+                        info.name(), request.url(), reason, detail);
+            }
+        }
+
+        private void scheduleNext() {
+            long delay = intervalNanos - (System.nanoTime() - startedNanos);
+            try {
+                next = scheduler.schedule(this::tick, Math.max(0, delay), TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                stopped = true;
+            }
+        }
+    }
+
+    static String reasonOf(IOException e) {
+        if (e instanceof InterruptedIOException) {
+            return REASON_TIMEOUT;
+        }
+        if (e instanceof ConnectException || e instanceof NoRouteToHostException || e instanceof UnknownHostException) {
+            return REASON_CONNECT;
+        }
+        return REASON_IO;
+    }
+}
