@@ -2,22 +2,14 @@ package io.epp4j.bench.stack;
 
 import io.epp4j.epp.EppOptions;
 import io.epp4j.epp.EppServer;
-import io.epp4j.epp.config.ConfigException;
-import io.epp4j.epp.scheduling.SchedulerFactory;
-import io.epp4j.epp.scheduling.SchedulingEngine;
-import io.epp4j.epp.scrape.MetricsScraper;
-import io.epp4j.epp.scrape.ScrapeConfig;
-
-import java.io.IOException;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * One in-process epp4j EPP ({@code io.epp4j.epp.EppServer}) in static-endpoints mode on ephemeral ports, with
- * the scheduling engine built from an EndpointPickerConfig file (GAIE's default profile without one) and the
- * vLLM metrics scraper.
+ * One in-process epp4j EPP ({@code io.epp4j.epp.EppServer}) in static-endpoints mode on ephemeral ports: the
+ * scheduler from an EndpointPickerConfig file (GAIE's default profile without one) and the model-server
+ * metrics scraper, as the EPP wires them itself.
  */
 public final class EmbeddedEpp implements AutoCloseable {
 
@@ -47,23 +39,7 @@ public final class EmbeddedEpp implements AutoCloseable {
         }
         args.addAll(List.of(extraArgs));
         EppOptions options = EppOptions.parse(args.toArray(String[]::new));
-        // EppServer.start(options) alone still schedules at random and scrapes nothing in this build, so the
-        // scheduling engine (config file) and the model-server scraper are wired in here explicitly.
-        AtomicReference<SchedulingEngine> engine = new AtomicReference<>();
-        EppServer.Components components = EppServer.Components.defaults()
-                .addLifecycle(ctx -> new MetricsScraper(ctx.endpointStore(),
-                        ScrapeConfig.defaults().withInterval(options.refreshMetricsInterval()), ctx.registry(),
-                        ctx.clock()).start())
-                .addLifecycle(ctx -> {
-                    try {
-                        engine.set(SchedulerFactory.fromOptions(configFile, null, null, ctx.registry(), ctx.clock()));
-                    } catch (ConfigException e) {
-                        throw new IOException("invalid EPP config " + configFile + ": " + e.getMessage(), e);
-                    }
-                    return engine.get();
-                })
-                .scheduler(ctx -> engine.get());
-        return new EmbeddedEpp(EppServer.start(options, components), tls);
+        return new EmbeddedEpp(EppServer.start(options), tls);
     }
 
     public EppServer server() {
