@@ -64,6 +64,11 @@ public final class GatewaySim implements AutoCloseable {
     /** Diagnostic headers the simulator adds to client responses (agentgateway does not). */
     public static final String POOL_HEADER = "x-epp4j-pool";
     public static final String SERVED_HEADER = "x-gateway-destination-endpoint-served";
+    /**
+     * Real microseconds from the request's arrival at the gateway to the start of the upstream call (body-based
+     * routing plus the EPP's decision), so time-compressed replays can tell routing time from model time.
+     */
+    public static final String ROUTING_TIME_HEADER = "x-epp4j-routing-us";
 
     private static final int CLIENT_FRAME_BYTES = 16 * 1024;
     private static final long EPP_ANSWER_TIMEOUT_SECONDS = 120;
@@ -170,6 +175,7 @@ public final class GatewaySim implements AutoCloseable {
     }
 
     private void handle(HttpExchange ex) {
+        long arrival = System.nanoTime();
         try (ex) {
             String method = ex.getRequestMethod();
             String path = ex.getRequestURI().getRawPath();
@@ -196,10 +202,10 @@ public final class GatewaySim implements AutoCloseable {
             });
             headers.add(Map.entry(BASE_MODEL_HEADER, baseModel));
             if (route.pool.routing() instanceof Pool.ViaEpp epp) {
-                new Exchange(ex, route, epp.profile(), headers, body).run();
+                new Exchange(ex, route, epp.profile(), headers, body, arrival).run();
             } else {
                 String dest = balance(route);
-                proxyDirect(ex, route.pool, dest, headers, body);
+                proxyDirect(ex, route.pool, dest, headers, body, arrival);
             }
         } catch (IOException | RuntimeException e) {
             failures.incrementAndGet();
@@ -246,13 +252,15 @@ public final class GatewaySim implements AutoCloseable {
     }
 
     private void proxyDirect(HttpExchange ex, Pool pool, String dest, List<Map.Entry<String, String>> headers,
-                             byte[] body) throws IOException {
+                             byte[] body, long arrival) throws IOException {
+        String routingMicros = Long.toString((System.nanoTime() - arrival) / 1000);
         HttpResponse<InputStream> resp = callUpstream(ex, dest, headers, body);
         if (resp == null) {
             return;
         }
         count(dest);
-        Map<String, String> extra = Map.of(POOL_HEADER, pool.name(), SERVED_HEADER, dest);
+        Map<String, String> extra = Map.of(POOL_HEADER, pool.name(), SERVED_HEADER, dest, ROUTING_TIME_HEADER,
+                routingMicros);
         copyResponseHeaders(ex, resp, extra, List.of());
         ex.sendResponseHeaders(resp.statusCode(), 0);
         try (InputStream in = resp.body(); OutputStream out = ex.getResponseBody()) {
@@ -333,12 +341,14 @@ public final class GatewaySim implements AutoCloseable {
         private final GatewayProfile profile;
         private final List<Map.Entry<String, String>> headers;
         private final byte[] body;
+        private final long arrival;
         private final LinkedBlockingQueue<Object> inbox = new LinkedBlockingQueue<>();
         private StreamObserver<ProcessingRequest> toEpp;
         private boolean clientHeadersSent;
 
         Exchange(HttpExchange ex, Route route, GatewayProfile profile, List<Map.Entry<String, String>> headers,
-                 byte[] body) {
+                 byte[] body, long arrival) {
+            this.arrival = arrival;
             this.ex = ex;
             this.route = route;
             this.profile = profile;
@@ -423,6 +433,7 @@ public final class GatewaySim implements AutoCloseable {
                 cr.getBodyMutation().getStreamedResponse().getBody().writeTo(echoed);
                 bodyDone = cr.getBodyMutation().getStreamedResponse().getEndOfStream();
             }
+            String routingMicros = Long.toString((System.nanoTime() - arrival) / 1000);
             HttpResponse<InputStream> resp = callUpstream(ex, destination, upstreamHeaders, echoed.toByteArray());
             if (resp == null) {
                 clientHeadersSent = true;
@@ -442,7 +453,8 @@ public final class GatewaySim implements AutoCloseable {
                 throw new EppFailure(500, "ext_proc failed: expected a response_headers response, got "
                         + rh.getResponseCase());
             }
-            copyResponseHeaders(ex, resp, Map.of(POOL_HEADER, route.pool.name(), SERVED_HEADER, destination),
+            copyResponseHeaders(ex, resp, Map.of(POOL_HEADER, route.pool.name(), SERVED_HEADER, destination,
+                            ROUTING_TIME_HEADER, routingMicros),
                     rh.getResponseHeaders().getResponse().getHeaderMutation().getSetHeadersList());
             ex.sendResponseHeaders(resp.statusCode(), 0);
             clientHeadersSent = true;

@@ -223,6 +223,8 @@ public final class Replay {
                             .POST(HttpRequest.BodyPublishers.ofString(body)).build(),
                     HttpResponse.BodyHandlers.ofInputStream());
             String pod = resp.headers().firstValue("x-inference-pod").orElse("");
+            double routingMs = resp.headers().firstValue(GatewaySim.ROUTING_TIME_HEADER)
+                    .map(v -> Long.parseLong(v) / 1000.0).orElse(0.0);
             if (resp.statusCode() != 200) {
                 resp.body().close();
                 return Report.Result.failed(idx, sentMs, resp.statusCode(), pod);
@@ -253,7 +255,8 @@ public final class Replay {
                 return Report.Result.failed(idx, sentMs, 502, pod);
             }
             return new Report.Result(idx, sentMs, 200, pod, (first - sent) / 1e6 * speedup, (end - sent) / 1e6 * speedup,
-                    (end - start) / 1e6 * speedup, outputTokens, promptTokens, cachedTokens);
+                    (end - start) / 1e6 * speedup, outputTokens, promptTokens, cachedTokens,
+                    (first - sent) / 1e6 * speedup - routingMs * (speedup - 1), routingMs);
         } catch (IOException | InterruptedException e) {
             return Report.Result.failed(idx, sentMs, 0, "");
         }
