@@ -4,6 +4,7 @@ import io.epp4j.scorers.affinity.LoraAffinityScorer;
 import io.epp4j.scorers.affinity.NoHitLruScorer;
 import io.epp4j.scorers.affinity.SessionAffinityScorer;
 import io.epp4j.scorers.conformance.DestinationEndpointServedVerifier;
+import io.epp4j.scorers.cost.PrefixLoadCostScorer;
 import io.epp4j.scorers.conformance.HeaderBasedTestingFilter;
 import io.epp4j.scorers.filter.ByLabelFilter;
 import io.epp4j.scorers.filter.LabelSelectorFilter;
@@ -43,6 +44,7 @@ public final class BuiltinPlugins {
                 PluginFactory.of(SessionAffinityScorer.TYPE, (n, p, c) -> new SessionAffinityScorer(n)),
                 PluginFactory.of(NoHitLruScorer.TYPE, (n, p, c) -> new NoHitLruScorer(n, p)),
                 PluginFactory.of(PrefixCacheScorer.TYPE, (n, p, c) -> new PrefixCacheScorer(n)),
+                PluginFactory.of(PrefixLoadCostScorer.TYPE, (n, p, c) -> new PrefixLoadCostScorer(n, p)),
                 PluginFactory.of(ApproxPrefixCacheProducer.TYPE, ApproxPrefixCacheProducer::new),
                 PluginFactory.of(ByLabelFilter.TYPE, (n, p, c) -> new ByLabelFilter(n, p)),
                 PluginFactory.of(LabelSelectorFilter.TYPE,
