@@ -9,7 +9,9 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
@@ -51,16 +53,28 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * path pointed at the rendered ConfigMap's file), and requests played the way agentgateway sends them are routed
  * to ready pods matching the pool's selector, chosen on the metrics the rendered plugin config scrapes.
  */
-@EnableKubernetesMockClient(crud = true)
+@EnableKubernetesMockClient(crud = true, kubernetesClientBuilderCustomizer = ChartRunsAgainstMockApiTest.PatientClient.class)
 class ChartRunsAgainstMockApiTest {
+
+    /** Generous client timeouts: the build machine may be busy, and a slow answer is not what this test is about. */
+    public static final class PatientClient implements java.util.function.Consumer<KubernetesClientBuilder> {
+        @Override
+        public void accept(KubernetesClientBuilder builder) {
+            builder.editOrNewConfig().withConnectionTimeout(PATIENT_MILLIS).withRequestTimeout(PATIENT_MILLIS)
+                    .endConfig();
+        }
+    }
+
+    private static final int PATIENT_MILLIS = 60_000;
 
     private static final String NAMESPACE = "llm";
     private static final String RELEASE = "vllm-qwen3-06b";
     private static final String MODEL = "Qwen/Qwen3-0.6B";
-    private static final Duration DEADLINE = Duration.ofSeconds(30);
+    private static final Duration DEADLINE = Duration.ofSeconds(60);
     private static final List<String> CLIENT_PROPERTIES = List.of("kubernetes.master", "kubernetes.namespace",
             "kubernetes.auth.tryKubeConfig", "kubernetes.auth.tryServiceAccount", "kubernetes.trust.certificates",
-            "kubernetes.disable.autoConfig");
+            "kubernetes.disable.autoConfig", Config.KUBERNETES_CONNECTION_TIMEOUT_SYSTEM_PROPERTY,
+            Config.KUBERNETES_REQUEST_TIMEOUT_SYSTEM_PROPERTY);
 
     static final ResourceDefinitionContext INFERENCE_POOL = new ResourceDefinitionContext.Builder()
             .withGroup("inference.networking.k8s.io").withVersion("v1").withKind("InferencePool")
@@ -88,6 +102,8 @@ class ChartRunsAgainstMockApiTest {
         System.setProperty("kubernetes.auth.tryKubeConfig", "false");
         System.setProperty("kubernetes.auth.tryServiceAccount", "false");
         System.setProperty("kubernetes.trust.certificates", "true");
+        System.setProperty(Config.KUBERNETES_CONNECTION_TIMEOUT_SYSTEM_PROPERTY, Integer.toString(PATIENT_MILLIS));
+        System.setProperty(Config.KUBERNETES_REQUEST_TIMEOUT_SYSTEM_PROPERTY, Integer.toString(PATIENT_MILLIS));
     }
 
     @AfterEach
