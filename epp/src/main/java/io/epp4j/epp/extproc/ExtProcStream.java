@@ -92,6 +92,7 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
     private final long startNanos;
 
     private boolean sawFirstMessage;
+    private boolean observabilityMode;
     private BodySendMode requestMode = BodySendMode.FULL_DUPLEX_STREAMED;
     private BodySendMode responseMode = BodySendMode.FULL_DUPLEX_STREAMED;
     private Metadata metadata = Metadata.getDefaultInstance();
@@ -137,6 +138,7 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
         try {
             if (!sawFirstMessage) {
                 sawFirstMessage = true;
+                observabilityMode = message.getObservabilityMode(); // Envoy ignores answers then: send none
                 if (message.hasProtocolConfig()) {
                     requestMode = effectiveMode(message.getProtocolConfig().getRequestBodyMode());
                     responseMode = effectiveMode(message.getProtocolConfig().getResponseBodyMode());
@@ -587,7 +589,7 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
     }
 
     private void send(ProcessingResponse response) {
-        if (out.isCancelled()) {
+        if (out.isCancelled() || observabilityMode) {
             return;
         }
         out.onNext(response);

@@ -374,4 +374,18 @@ class ExtProcBehaviourTest {
             assertEquals(503, r.getStatus().getCodeValue());
         }
     }
+
+    @Test
+    void observabilityModeGetsNoAnswers() throws Exception {
+        try (EppFixture epp = EppFixture.start(Transport.IN_PROCESS, "--endpoints=10.0.0.1:8000")) {
+            byte[] body = chatBody("m", false, 10);
+            GatewayStream s = epp.open();
+            s.send(requestHeaders(Profile.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex())
+                    .toBuilder().setObservabilityMode(true).build());
+            s.send(requestBodyChunks(body, 1000, null));
+            assertNull(s.poll(java.time.Duration.ofMillis(200)), "the gateway ignores answers in observability mode");
+            s.halfClose();
+            assertEquals(Status.Code.OK, s.awaitClose().getCode());
+        }
+    }
 }
