@@ -78,6 +78,7 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
     private static final Logger LOG = LoggerFactory.getLogger(ExtProcStream.class);
 
     static final int MAX_CHUNK_BYTES = 62_000;
+    private static final int MAX_PRESIZE_BYTES = 1 << 20;
 
     static final String DESTINATION = "x-gateway-destination-endpoint";
     static final String OBJECTIVE = "x-gateway-inference-objective";
@@ -216,7 +217,8 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
             try {
                 long n = Long.parseLong(contentLength.trim());
                 if (n >= 0 && n <= config.maxRequestBodyBytes()) {
-                    return (int) n;
+                    // trust the header for sizing only up to a point: a false one must not pin memory
+                    return (int) Math.min(n, MAX_PRESIZE_BYTES);
                 }
             } catch (NumberFormatException e) {
                 // fall through to the default
