@@ -268,7 +268,10 @@ public final class EppServer implements AutoCloseable {
         ServerBuilder<?> builder = Grpc.newServerBuilderForPort(options.grpcPort(), credentials)
                 .addService(extProc)
                 .addService(ProtoReflectionServiceV1.newInstance())
-                .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, options.maxRequestBodyBytes() + (1 << 20)));
+                .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, options.maxRequestBodyBytes() + (1 << 20)))
+                // gateways hold long-lived HTTP/2 connections and some ping them; don't GOAWAY them for it
+                .permitKeepAliveTime(10, TimeUnit.SECONDS)
+                .permitKeepAliveWithoutCalls(true);
         if (options.healthChecking()) {
             extProcPortHealth = new ExtProcPortHealthService();
             builder.addService(extProcPortHealth);
