@@ -49,7 +49,7 @@ final class EppProcess implements AutoCloseable {
     private final int metricsPort;
 
     /** What the EPP answered to one request. */
-    record Answer(String endpoint, int immediateStatus, String forwardedBody) {
+    record Answer(String endpoint, int immediateStatus, String forwardedBody, String returnedBody) {
         boolean picked() {
             return endpoint != null;
         }
@@ -132,8 +132,12 @@ final class EppProcess implements AutoCloseable {
                 .check(HealthCheckRequest.newBuilder().setService(service).build()).getStatus();
     }
 
-    /** One chat completion through ext_proc (FULL_DUPLEX_STREAMED, as GAIE's gateways configure it). */
-    Answer request(String model, Map<String, String> extraHeaders) throws InterruptedException {
+    /**
+     * One chat completion through ext_proc (FULL_DUPLEX_STREAMED, as GAIE's gateways configure it); with a
+     * {@code modelServerAnswer}, that body is then played back as the model server's response.
+     */
+    Answer request(String model, Map<String, String> extraHeaders, String modelServerAnswer)
+            throws InterruptedException {
         // A different prompt each time: a prefix-aware scheduler must not pin every request to one pod.
         byte[] body = ("{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\",\"content\":\""
                 + java.util.UUID.randomUUID() + " hi\"}]}").getBytes(StandardCharsets.UTF_8);
@@ -191,7 +195,7 @@ final class EppProcess implements AutoCloseable {
                     throw new AssertionError("stream ended before the request was answered");
                 }
                 if (r.hasImmediateResponse()) {
-                    return new Answer(null, r.getImmediateResponse().getStatus().getCodeValue(), null);
+                    return new Answer(null, r.getImmediateResponse().getStatus().getCodeValue(), null, null);
                 }
                 if (r.hasRequestHeaders()) {
                     endpoint = header(r.getRequestHeaders().getResponse().getHeaderMutation(),
@@ -201,7 +205,32 @@ final class EppProcess implements AutoCloseable {
                     var streamed = r.getRequestBody().getResponse().getBodyMutation().getStreamedResponse();
                     forwarded.append(streamed.getBody().toStringUtf8());
                     if (streamed.getEndOfStream()) {
-                        return new Answer(endpoint, 0, forwarded.toString());
+                        if (modelServerAnswer == null) {
+                            return new Answer(endpoint, 0, forwarded.toString(), null);
+                        }
+                        break;
+                    }
+                }
+            }
+            // The model server's answer flows back through the EPP (response headers, then the body).
+            HeaderMap.Builder responseHeaders = HeaderMap.newBuilder();
+            Map.of(":status", "200", "content-type", "application/json").forEach((k, v) -> responseHeaders
+                    .addHeaders(HeaderValue.newBuilder().setKey(k).setRawValue(ByteString.copyFromUtf8(v))));
+            out.onNext(ProcessingRequest.newBuilder()
+                    .setResponseHeaders(HttpHeaders.newBuilder().setHeaders(responseHeaders)).build());
+            out.onNext(ProcessingRequest.newBuilder().setResponseBody(HttpBody.newBuilder()
+                    .setBody(ByteString.copyFromUtf8(modelServerAnswer)).setEndOfStream(true)).build());
+            StringBuilder returned = new StringBuilder();
+            while (true) {
+                Object a = answers.poll(10, TimeUnit.SECONDS);
+                if (!(a instanceof ProcessingResponse r)) {
+                    throw new AssertionError("no response-body answer from the EPP: " + a);
+                }
+                if (r.hasResponseBody()) {
+                    var streamed = r.getResponseBody().getResponse().getBodyMutation().getStreamedResponse();
+                    returned.append(streamed.getBody().toStringUtf8());
+                    if (streamed.getEndOfStream()) {
+                        return new Answer(endpoint, 0, forwarded.toString(), returned.toString());
                     }
                 }
             }
@@ -210,8 +239,12 @@ final class EppProcess implements AutoCloseable {
         }
     }
 
+    Answer request(String model, Map<String, String> extraHeaders) throws InterruptedException {
+        return request(model, extraHeaders, null);
+    }
+
     Answer request(String model) throws InterruptedException {
-        return request(model, Map.of());
+        return request(model, Map.of(), null);
     }
 
     private static String header(HeaderMutation mutation, String name) {
