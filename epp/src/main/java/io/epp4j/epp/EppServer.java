@@ -1,14 +1,18 @@
 package io.epp4j.epp;
 
 import io.epp4j.epp.datastore.EndpointStore;
+import io.epp4j.epp.scrape.ModelServerMetrics;
 import io.epp4j.epp.director.Director;
 import io.epp4j.epp.director.ModelRewriter;
 import io.epp4j.epp.director.ObjectiveResolver;
+import io.epp4j.epp.config.ConfigException;
 import io.epp4j.epp.director.RandomScheduler;
 import io.epp4j.epp.director.RequestScheduler;
 import io.epp4j.epp.endpoints.EndpointsFileWatcher;
 import io.epp4j.epp.endpoints.StaticEndpoints;
 import io.epp4j.epp.extproc.ExtProcConfig;
+import io.epp4j.epp.scheduling.SchedulerFactory;
+import io.epp4j.epp.scheduling.SchedulingEngine;
 import io.epp4j.epp.extproc.ExtProcService;
 import io.epp4j.epp.health.EppHealthService;
 import io.epp4j.epp.health.ExtProcPortHealthService;
@@ -34,6 +38,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Random;
 import java.util.UUID;
@@ -65,8 +70,8 @@ public final class EppServer implements AutoCloseable {
     }
 
     /**
-     * The replaceable parts of the server. Unset parts take their defaults: the {@link RandomScheduler}, no
-     * objectives, no model rewrites, the static endpoint list (--endpoints / --endpoints-file), always leader.
+     * The replaceable parts of the server. Unset parts take their defaults: the {@link SchedulingEngine} built from the
+     * config flags, no objectives, no model rewrites, the static endpoint list (--endpoints / --endpoints-file), always leader.
      */
     public static final class Components {
         private Factory<? extends RequestScheduler> scheduler;
@@ -78,12 +83,15 @@ public final class EppServer implements AutoCloseable {
         private PrometheusRegistry registry;
         private Clock clock = Clock.systemUTC();
         private long randomSeed = System.nanoTime();
+        private boolean modelServerMetrics = true;
+        private Map<String, Object> metricsDataSourceParams = Map.of();
+        private Map<String, Object> metricsExtractorParams = Map.of();
 
         public static Components defaults() {
             return new Components();
         }
 
-        /** The scheduler the director calls (default: {@link RandomScheduler}). */
+        /** The scheduler the director calls (default: the {@link SchedulingEngine} from --config-file/--config-text). */
         public Components scheduler(Factory<? extends RequestScheduler> factory) {
             this.scheduler = Objects.requireNonNull(factory);
             return this;
@@ -128,6 +136,23 @@ public final class EppServer implements AutoCloseable {
 
         public Components clock(Clock clock) {
             this.clock = Objects.requireNonNull(clock);
+            return this;
+        }
+
+        /**
+         * The {@code metrics-data-source} and {@code core-metrics-extractor} plugin parameters from the config
+         * file (default: none, i.e. GAIE's defaults and the deprecated --model-server-metrics-* flags).
+         */
+        public Components modelServerMetrics(Map<String, Object> dataSourceParams,
+                                              Map<String, Object> extractorParams) {
+            this.metricsDataSourceParams = Objects.requireNonNull(dataSourceParams);
+            this.metricsExtractorParams = Objects.requireNonNull(extractorParams);
+            return this;
+        }
+
+        /** Does not scrape model servers (endpoints keep unknown metrics); for tests of other parts. */
+        public Components withoutModelServerMetrics() {
+            this.modelServerMetrics = false;
             return this;
         }
 
@@ -197,12 +222,31 @@ public final class EppServer implements AutoCloseable {
             LOG.warn("No endpoint source for --pool-name/--endpoint-selector is wired in this build; the pool stays "
                     + "empty and health reports NOT_SERVING");
         }
+        if (components.modelServerMetrics) {
+            closeables.push(ModelServerMetrics.start(options, store, registry, components.clock,
+                    components.metricsDataSourceParams, components.metricsExtractorParams));
+        }
         for (Factory<? extends AutoCloseable> f : components.lifecycle) {
             closeables.push(f.create(context));
         }
 
         RandomScheduler random = new RandomScheduler(new Random(components.randomSeed));
-        RequestScheduler scheduler = components.scheduler != null ? components.scheduler.create(context) : random;
+        RequestScheduler scheduler;
+        if (components.scheduler != null) {
+            scheduler = components.scheduler.create(context);
+        } else {
+            // GAIE's scheduler from --config-file / --config-text (default config when neither), reloaded on change
+            SchedulingEngine engine;
+            try {
+                engine = SchedulerFactory.fromOptions(options.configFile(), options.configText(),
+                        options.pluginsDir().isEmpty() ? null : Path.of(options.pluginsDir()), registry,
+                        components.clock, components.randomSeed, SchedulerFactory.RELOAD_INTERVAL);
+            } catch (ConfigException e) {
+                throw new IllegalArgumentException("invalid EndpointPickerConfig: " + e.getMessage(), e);
+            }
+            closeables.push(engine);
+            scheduler = engine;
+        }
         Director director = new Director(store, scheduler, components.objectiveResolver.create(context),
                 components.modelRewriter.create(context), options.disableEndpointSubsetFilter(), random);
         extProc = new ExtProcService(new ExtProcConfig(director, metrics, options.maxRequestBodyBytes(),

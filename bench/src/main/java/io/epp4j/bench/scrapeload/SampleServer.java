@@ -18,6 +18,8 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * A stand-in for a fleet of model servers: N JDK HTTP servers on loopback, each serving the vLLM sample at
  * every path. Run as its own process by {@link ScrapeLoad} so its CPU is not charged to the scraper.
+ * Started with {@code -Dsun.net.httpserver.nodelay=true}: without it the JDK server writes headers and body
+ * separately and Nagle + delayed ACK stall every keep-alive response by ~40 ms.
  *
  * <p>Prints {@code PORTS p1,p2,...} once listening, then serves until stdin closes, then prints
  * {@code REQUESTS n} and exits.

@@ -49,7 +49,7 @@ public final class ScrapeLoad {
         int baseline = Integer.parseInt(opts.getOrDefault("baseline-seconds", "5"));
 
         String java = ProcessHandle.current().info().command().orElse("java");
-        Process server = new ProcessBuilder(java, "-Xmx512m", "-cp", System.getProperty("java.class.path"),
+        Process server = new ProcessBuilder(java, "-Xmx512m", "-Dsun.net.httpserver.nodelay=true", "-cp", System.getProperty("java.class.path"),
                 SampleServer.class.getName(), Integer.toString(endpoints))
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         BufferedReader serverOut = new BufferedReader(new InputStreamReader(server.getInputStream(),

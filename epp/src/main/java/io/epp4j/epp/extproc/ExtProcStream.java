@@ -102,6 +102,7 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
     private boolean requestAnswered;
 
     private Routed routed;
+    private boolean dispatched;
     private String incomingModel = "";
     private String targetModel = "";
     private boolean streamRequested;
@@ -316,6 +317,7 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
         requestAnswered = true;
         requestBody = null; // the echoed bytes are owned by the sent messages now
         config.metrics().requestDispatched(incomingModel, targetModel, request.priority(), length);
+        dispatched = true;
         config.director().picked(routed);
         if (LOG.isDebugEnabled()) {
             LOG.debug("Request {} model {} (target {}) {} bytes scheduled to {}", request.requestId(), incomingModel,
@@ -367,20 +369,38 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
         if (responseSse) {
             sseUsage = new SseUsageScanner();
         }
+        HeaderMutation.Builder mutation = HeaderMutation.newBuilder()
+                .addSetHeaders(header("x-went-into-resp-headers", "true"));
         if (routed != null) {
             try {
-                config.director().scheduler().onResponseHeaders(routed.request(), routed.primary(), responseHeaders);
+                // plugins may add response headers (conformance served-endpoint verifier, session affinity)
+                config.director().scheduler().responseHeaderMutations(routed.request(), routed.primary(),
+                        responseHeaders, lbMetadata()).forEach((k, v) -> mutation.addSetHeaders(header(k, v)));
             } catch (RuntimeException e) {
                 LOG.warn("Scheduler onResponseHeaders failed for request {}", headers.get(REQUEST_ID), e);
             }
         }
         send(ProcessingResponse.newBuilder().setResponseHeaders(HeadersResponse.newBuilder()
-                .setResponse(CommonResponse.newBuilder().setHeaderMutation(HeaderMutation.newBuilder()
-                        .addSetHeaders(header("x-went-into-resp-headers", "true"))))).build());
+                .setResponse(CommonResponse.newBuilder().setHeaderMutation(mutation))).build());
         if (message.getEndOfStream()) {
             responseComplete = true;
             complete(true);
         }
+    }
+
+    /** The latest {@code envoy.lb} metadata as strings (e.g. x-gateway-destination-endpoint-served), or null. */
+    private Map<String, String> lbMetadata() {
+        Struct namespace = metadata.getFilterMetadataMap().get(LB_NAMESPACE);
+        if (namespace == null) {
+            return null;
+        }
+        Map<String, String> out = new HashMap<>();
+        namespace.getFieldsMap().forEach((k, v) -> {
+            if (v.hasStringValue()) {
+                out.put(k, v.getStringValue());
+            }
+        });
+        return out;
     }
 
     private void onResponseBody(HttpBody message) {
@@ -544,7 +564,7 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
             completed = true;
         }
         try {
-            if (routed != null && config.director().complete(routed, usage, success)) {
+            if (routed != null && config.director().complete(routed, usage, success) && dispatched) {
                 double seconds = (config.nanoTicker().getAsLong() - startNanos) / 1e9;
                 config.metrics().requestCompleted(incomingModel, targetModel, seconds, responseBytes, usage,
                         success && responseHeadersSeen);

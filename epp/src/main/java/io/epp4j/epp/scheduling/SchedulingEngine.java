@@ -2,6 +2,7 @@ package io.epp4j.epp.scheduling;
 
 import io.epp4j.epp.config.LoadedConfig;
 import io.epp4j.epp.director.RequestScheduler;
+import io.epp4j.scorers.prefix.ApproxPrefixCacheProducer;
 import io.epp4j.spi.ByteSlice;
 import io.epp4j.spi.CycleState;
 import io.epp4j.spi.DataProducer;
@@ -96,6 +97,14 @@ public final class SchedulingEngine implements RequestScheduler, AutoCloseable {
      * Closes the old configuration's closeable plugins that the new one does not reuse.
      */
     public void swap(LoadedConfig next) {
+        LoadedConfig current = graph.get().config;
+        for (Plugin p : next.plugins().values()) {
+            if (p instanceof ApproxPrefixCacheProducer fresh
+                    && current.plugins().get(p.name()) instanceof ApproxPrefixCacheProducer previous
+                    && fresh.adoptIndexOf(previous)) {
+                LOG.info("prefix producer {} keeps its index across the reload", p.name());
+            }
+        }
         PluginGraph old = graph.getAndSet(new PluginGraph(next, metrics));
         Set<Plugin> kept = Collections.newSetFromMap(new IdentityHashMap<>());
         kept.addAll(next.plugins().values());

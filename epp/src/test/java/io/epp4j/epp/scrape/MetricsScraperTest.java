@@ -265,7 +265,7 @@ class MetricsScraperTest {
         assertEquals(0, scraper.loopCount());
         await("scrape threads gone", () -> Thread.getAllStackTraces().keySet().stream()
                 .noneMatch(t -> t.getName().startsWith("epp4j-scrape") && t.isAlive()));
-        assertEquals(0, scraper.connectionPool().connectionCount());
+        assertEquals(0, scraper.connectionCount());
         int after = s.requests();
         store.upsert(endpoint("late", s.port(), Map.of()));
         assertEquals(0, scraper.loopCount());

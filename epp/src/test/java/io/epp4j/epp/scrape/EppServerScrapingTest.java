@@ -1,0 +1,78 @@
+package io.epp4j.epp.scrape;
+
+import io.epp4j.epp.EppOptions;
+import io.epp4j.epp.EppServer;
+import io.epp4j.spi.Endpoint;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The EPP process scrapes its endpoints and exposes the scrape and pool metrics. */
+class EppServerScrapingTest {
+
+    private static EppServer start(EppServer.Components components, String... flags) throws Exception {
+        List<String> all = new java.util.ArrayList<>(List.of("--grpc-port=0", "--grpc-health-port=0",
+                "--metrics-port=0", "--secure-serving=false"));
+        all.addAll(List.of(flags));
+        return EppServer.start(EppOptions.parse(all.toArray(String[]::new)), components);
+    }
+
+    private static String metricsText(int port) throws Exception {
+        HttpClient client = HttpClient.newHttpClient();
+        return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    @Test
+    void scrapesStaticEndpointsAndPublishesPoolGauges() throws Exception {
+        try (LoopbackModelServer model = LoopbackModelServer.http(LoopbackModelServer.serve(MetricsScraperTest.VLLM));
+             EppServer server = start(EppServer.Components.defaults(), "--endpoints=127.0.0.1:" + model.port(),
+                     "--refresh-metrics-interval=20ms", "--refresh-prometheus-metrics-interval=50ms")) {
+            MetricsScraperTest.await("endpoint scraped", () -> server.endpointStore().snapshot().stream()
+                    .allMatch(e -> e.metrics().known()));
+            Endpoint e = server.endpointStore().snapshot().get(0);
+            assertEquals(7, e.metrics().runningRequests());
+            MetricsScraperTest.await("pool gauge published", () -> {
+                try {
+                    return metricsText(server.metricsPort()).contains("inference_pool_ready_pods{name=\"\"} 1");
+                } catch (Exception ex) {
+                    return false;
+                }
+            });
+            String text = metricsText(server.metricsPort());
+            assertTrue(text.contains("epp4j_model_server_scrape_duration_seconds"), text);
+            assertTrue(text.contains("inference_pool_per_pod_queue_size{model_server_pod=\"127.0.0.1:"
+                    + model.port() + "\",name=\"\"} 0"), text);
+        }
+    }
+
+    @Test
+    void poolLabelFallsBackToTheDeploymentOfTheEppPod() {
+        assertEquals("pool", ModelServerMetrics.poolLabel("pool", "x-1-2"));
+        assertEquals("my-epp", ModelServerMetrics.poolLabel("", "my-epp-5d9c7b8f4-x2x7q"));
+        assertEquals("", ModelServerMetrics.poolLabel("", null));
+    }
+
+    @Test
+    void configParametersOverrideDeprecatedFlagsAndBadOnesStopStartUp() throws Exception {
+        EppOptions options = EppOptions.parse(new String[] {"--endpoints=127.0.0.1:1", "--model-server-metrics-scheme=https",
+                "--model-server-metrics-path=/old", "--refresh-metrics-interval=75ms"});
+        ScrapeConfig c = ModelServerMetrics.config(options, Map.of("path", "/new"), Map.of());
+        assertEquals("https", c.scheme());
+        assertEquals("/new", c.path());
+        assertEquals(java.time.Duration.ofMillis(75), c.interval());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> start(
+                EppServer.Components.defaults().modelServerMetrics(Map.of(), Map.of("defaultEngine", "nope")),
+                "--endpoints=127.0.0.1:1"));
+        assertTrue(e.getMessage().contains("defaultEngine \"nope\""), e.getMessage());
+    }
+}
