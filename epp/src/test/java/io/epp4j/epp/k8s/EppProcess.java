@@ -128,8 +128,12 @@ final class EppProcess implements AutoCloseable {
     }
 
     ServingStatus health(String service) {
-        return HealthGrpc.newBlockingStub(health).withDeadlineAfter(5, TimeUnit.SECONDS)
-                .check(HealthCheckRequest.newBuilder().setService(service).build()).getStatus();
+        try {
+            return HealthGrpc.newBlockingStub(health).withDeadlineAfter(20, TimeUnit.SECONDS)
+                    .check(HealthCheckRequest.newBuilder().setService(service).build()).getStatus();
+        } catch (io.grpc.StatusRuntimeException e) {
+            return ServingStatus.UNKNOWN; // callers poll; a direct assertion shows UNKNOWN
+        }
     }
 
     /**
@@ -155,7 +159,7 @@ final class EppProcess implements AutoCloseable {
 
         LinkedBlockingQueue<Object> answers = new LinkedBlockingQueue<>();
         StreamObserver<ProcessingRequest> out = ExternalProcessorGrpc.newStub(extProc)
-                .withDeadlineAfter(10, TimeUnit.SECONDS)
+                .withDeadlineAfter(30, TimeUnit.SECONDS) // generous: the test machine may be loaded
                 .process(new StreamObserver<>() {
                     @Override
                     public void onNext(ProcessingResponse value) {
@@ -184,9 +188,9 @@ final class EppProcess implements AutoCloseable {
         StringBuilder forwarded = new StringBuilder();
         try {
             while (true) {
-                Object a = answers.poll(10, TimeUnit.SECONDS);
+                Object a = answers.poll(30, TimeUnit.SECONDS);
                 if (a == null) {
-                    throw new AssertionError("no answer from the EPP within 10 s");
+                    throw new AssertionError("no answer from the EPP within 30 s");
                 }
                 if (a instanceof Throwable t) {
                     throw new AssertionError("ext_proc stream failed", t);
@@ -222,7 +226,7 @@ final class EppProcess implements AutoCloseable {
                     .setBody(ByteString.copyFromUtf8(modelServerAnswer)).setEndOfStream(true)).build());
             StringBuilder returned = new StringBuilder();
             while (true) {
-                Object a = answers.poll(10, TimeUnit.SECONDS);
+                Object a = answers.poll(30, TimeUnit.SECONDS);
                 if (!(a instanceof ProcessingResponse r)) {
                     throw new AssertionError("no response-body answer from the EPP: " + a);
                 }
