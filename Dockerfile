@@ -21,5 +21,7 @@ WORKDIR /home/epp
 EXPOSE 9002 9003 9090
 
 # The heap follows the container memory limit; exit (and let Kubernetes restart the pod) rather than limp on
-# after an OutOfMemoryError. The root filesystem may be read-only: the JVM only writes to /tmp.
-ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-XX:+ExitOnOutOfMemoryError", "-Djava.io.tmpdir=/tmp", "-jar", "/app/epp.jar"]
+# after an OutOfMemoryError. The root filesystem may be read-only: the JVM only writes to /tmp. gRPC's Netty
+# loads its native transport; allowing native access keeps JDK 25 from warning about it at start-up.
+ENTRYPOINT ["java", "-XX:MaxRAMPercentage=75", "-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED", \
+            "-Djava.io.tmpdir=/tmp", "-jar", "/app/epp.jar"]

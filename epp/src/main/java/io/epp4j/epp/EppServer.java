@@ -222,14 +222,6 @@ public final class EppServer implements AutoCloseable {
             LOG.warn("No endpoint source for --pool-name/--endpoint-selector is wired in this build; the pool stays "
                     + "empty and health reports NOT_SERVING");
         }
-        if (components.modelServerMetrics) {
-            closeables.push(ModelServerMetrics.start(options, store, registry, components.clock,
-                    components.metricsDataSourceParams, components.metricsExtractorParams));
-        }
-        for (Factory<? extends AutoCloseable> f : components.lifecycle) {
-            closeables.push(f.create(context));
-        }
-
         RandomScheduler random = new RandomScheduler(new Random(components.randomSeed));
         RequestScheduler scheduler;
         if (components.scheduler != null) {
@@ -247,6 +239,22 @@ public final class EppServer implements AutoCloseable {
             closeables.push(engine);
             scheduler = engine;
         }
+        if (components.modelServerMetrics) {
+            // the config file's metrics-data-source / core-metrics-extractor parameters, unless a component set
+            // them; they are read at start-up (a reload that changes them needs a restart)
+            Map<String, Object> dataSource = components.metricsDataSourceParams;
+            Map<String, Object> extractor = components.metricsExtractorParams;
+            if (dataSource.isEmpty() && extractor.isEmpty() && scheduler instanceof SchedulingEngine engine) {
+                dataSource = engine.config().dataSourceParameters();
+                extractor = engine.config().extractorParameters();
+            }
+            closeables.push(ModelServerMetrics.start(options, store, registry, components.clock, dataSource,
+                    extractor));
+        }
+        for (Factory<? extends AutoCloseable> f : components.lifecycle) {
+            closeables.push(f.create(context));
+        }
+
         Director director = new Director(store, scheduler, components.objectiveResolver.create(context),
                 components.modelRewriter.create(context), options.disableEndpointSubsetFilter(), random);
         extProc = new ExtProcService(new ExtProcConfig(director, metrics, options.maxRequestBodyBytes(),
@@ -268,7 +276,10 @@ public final class EppServer implements AutoCloseable {
         ServerBuilder<?> builder = Grpc.newServerBuilderForPort(options.grpcPort(), credentials)
                 .addService(extProc)
                 .addService(ProtoReflectionServiceV1.newInstance())
-                .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, options.maxRequestBodyBytes() + (1 << 20)));
+                .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, options.maxRequestBodyBytes() + (1 << 20)))
+                // gateways hold long-lived HTTP/2 connections and some ping them; don't GOAWAY them for it
+                .permitKeepAliveTime(10, TimeUnit.SECONDS)
+                .permitKeepAliveWithoutCalls(true);
         if (options.healthChecking()) {
             extProcPortHealth = new ExtProcPortHealthService();
             builder.addService(extProcPortHealth);

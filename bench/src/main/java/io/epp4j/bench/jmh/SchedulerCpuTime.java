@@ -9,7 +9,8 @@ import java.lang.management.ThreadMXBean;
  * descheduled; CPU time does not. Same states, same setup; 2 s warm-up then 3 s measured per case.
  *
  * <pre>
- * java -cp bench/target/bench.jar io.epp4j.bench.jmh.SchedulerCpuTime
+ * java -cp bench/target/bench.jar io.epp4j.bench.jmh.SchedulerCpuTime          # everything
+ * java -cp bench/target/bench.jar io.epp4j.bench.jmh.SchedulerCpuTime hash     # hashing only
  * </pre>
  */
 public final class SchedulerCpuTime {
@@ -24,7 +25,8 @@ public final class SchedulerCpuTime {
     public static void main(String[] args) throws Exception {
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();
         System.out.printf("%-34s %10s %8s%n", "case", "cpu-us/op", "ops");
-        for (String profile : new String[] {"random-picker-only", "default"}) {
+        boolean hashOnly = args.length > 0 && args[0].equals("hash");
+        for (String profile : hashOnly ? new String[0] : new String[] {"random-picker-only", "default"}) {
             for (int endpoints : new int[] {8, 64, 256, 1024}) {
                 for (int promptBytes : new int[] {1024, 102400}) {
                     SchedulerBenchmark b = new SchedulerBenchmark();

@@ -38,7 +38,7 @@ import java.util.function.LongSupplier;
  * immutable {@link PluginGraph} swapped atomically on reload. Every plugin call is timed into
  * {@code inference_extension_plugin_duration_seconds}, the cycle into
  * {@code inference_extension_scheduler_e2e_duration_seconds}; the last decisions are kept in a {@link DecisionLog}
- * (and logged at debug level). Thread-safe.
+ * (and logged at trace level). Thread-safe.
  */
 public final class SchedulingEngine implements RequestScheduler, AutoCloseable {
 
@@ -234,8 +234,8 @@ public final class SchedulingEngine implements RequestScheduler, AutoCloseable {
         Decision d = new Decision(request.requestId(), clock.millis(), profile.name, endpoints, profile.scorerNames,
                 profile.weights, raw, totals, picked);
         decisions.record(d);
-        if (LOG.isDebugEnabled()) {
-            LOG.debug(d.explain());
+        if (LOG.isTraceEnabled()) { // one line per endpoint: trace (--v 5) only
+            LOG.trace(d.explain());
         }
         return picked;
     }

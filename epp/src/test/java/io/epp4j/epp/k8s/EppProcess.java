@@ -49,7 +49,7 @@ final class EppProcess implements AutoCloseable {
     private final int metricsPort;
 
     /** What the EPP answered to one request. */
-    record Answer(String endpoint, int immediateStatus, String forwardedBody) {
+    record Answer(String endpoint, int immediateStatus, String forwardedBody, String returnedBody) {
         boolean picked() {
             return endpoint != null;
         }
@@ -128,12 +128,20 @@ final class EppProcess implements AutoCloseable {
     }
 
     ServingStatus health(String service) {
-        return HealthGrpc.newBlockingStub(health).withDeadlineAfter(5, TimeUnit.SECONDS)
-                .check(HealthCheckRequest.newBuilder().setService(service).build()).getStatus();
+        try {
+            return HealthGrpc.newBlockingStub(health).withDeadlineAfter(20, TimeUnit.SECONDS)
+                    .check(HealthCheckRequest.newBuilder().setService(service).build()).getStatus();
+        } catch (io.grpc.StatusRuntimeException e) {
+            return ServingStatus.UNKNOWN; // callers poll; a direct assertion shows UNKNOWN
+        }
     }
 
-    /** One chat completion through ext_proc (FULL_DUPLEX_STREAMED, as GAIE's gateways configure it). */
-    Answer request(String model, Map<String, String> extraHeaders) throws InterruptedException {
+    /**
+     * One chat completion through ext_proc (FULL_DUPLEX_STREAMED, as GAIE's gateways configure it); with a
+     * {@code modelServerAnswer}, that body is then played back as the model server's response.
+     */
+    Answer request(String model, Map<String, String> extraHeaders, String modelServerAnswer)
+            throws InterruptedException {
         // A different prompt each time: a prefix-aware scheduler must not pin every request to one pod.
         byte[] body = ("{\"model\":\"" + model + "\",\"messages\":[{\"role\":\"user\",\"content\":\""
                 + java.util.UUID.randomUUID() + " hi\"}]}").getBytes(StandardCharsets.UTF_8);
@@ -151,7 +159,7 @@ final class EppProcess implements AutoCloseable {
 
         LinkedBlockingQueue<Object> answers = new LinkedBlockingQueue<>();
         StreamObserver<ProcessingRequest> out = ExternalProcessorGrpc.newStub(extProc)
-                .withDeadlineAfter(10, TimeUnit.SECONDS)
+                .withDeadlineAfter(30, TimeUnit.SECONDS) // generous: the test machine may be loaded
                 .process(new StreamObserver<>() {
                     @Override
                     public void onNext(ProcessingResponse value) {
@@ -180,9 +188,9 @@ final class EppProcess implements AutoCloseable {
         StringBuilder forwarded = new StringBuilder();
         try {
             while (true) {
-                Object a = answers.poll(10, TimeUnit.SECONDS);
+                Object a = answers.poll(30, TimeUnit.SECONDS);
                 if (a == null) {
-                    throw new AssertionError("no answer from the EPP within 10 s");
+                    throw new AssertionError("no answer from the EPP within 30 s");
                 }
                 if (a instanceof Throwable t) {
                     throw new AssertionError("ext_proc stream failed", t);
@@ -191,7 +199,7 @@ final class EppProcess implements AutoCloseable {
                     throw new AssertionError("stream ended before the request was answered");
                 }
                 if (r.hasImmediateResponse()) {
-                    return new Answer(null, r.getImmediateResponse().getStatus().getCodeValue(), null);
+                    return new Answer(null, r.getImmediateResponse().getStatus().getCodeValue(), null, null);
                 }
                 if (r.hasRequestHeaders()) {
                     endpoint = header(r.getRequestHeaders().getResponse().getHeaderMutation(),
@@ -201,7 +209,32 @@ final class EppProcess implements AutoCloseable {
                     var streamed = r.getRequestBody().getResponse().getBodyMutation().getStreamedResponse();
                     forwarded.append(streamed.getBody().toStringUtf8());
                     if (streamed.getEndOfStream()) {
-                        return new Answer(endpoint, 0, forwarded.toString());
+                        if (modelServerAnswer == null) {
+                            return new Answer(endpoint, 0, forwarded.toString(), null);
+                        }
+                        break;
+                    }
+                }
+            }
+            // The model server's answer flows back through the EPP (response headers, then the body).
+            HeaderMap.Builder responseHeaders = HeaderMap.newBuilder();
+            Map.of(":status", "200", "content-type", "application/json").forEach((k, v) -> responseHeaders
+                    .addHeaders(HeaderValue.newBuilder().setKey(k).setRawValue(ByteString.copyFromUtf8(v))));
+            out.onNext(ProcessingRequest.newBuilder()
+                    .setResponseHeaders(HttpHeaders.newBuilder().setHeaders(responseHeaders)).build());
+            out.onNext(ProcessingRequest.newBuilder().setResponseBody(HttpBody.newBuilder()
+                    .setBody(ByteString.copyFromUtf8(modelServerAnswer)).setEndOfStream(true)).build());
+            StringBuilder returned = new StringBuilder();
+            while (true) {
+                Object a = answers.poll(30, TimeUnit.SECONDS);
+                if (!(a instanceof ProcessingResponse r)) {
+                    throw new AssertionError("no response-body answer from the EPP: " + a);
+                }
+                if (r.hasResponseBody()) {
+                    var streamed = r.getResponseBody().getResponse().getBodyMutation().getStreamedResponse();
+                    returned.append(streamed.getBody().toStringUtf8());
+                    if (streamed.getEndOfStream()) {
+                        return new Answer(endpoint, 0, forwarded.toString(), returned.toString());
                     }
                 }
             }
@@ -210,8 +243,12 @@ final class EppProcess implements AutoCloseable {
         }
     }
 
+    Answer request(String model, Map<String, String> extraHeaders) throws InterruptedException {
+        return request(model, extraHeaders, null);
+    }
+
     Answer request(String model) throws InterruptedException {
-        return request(model, Map.of());
+        return request(model, Map.of(), null);
     }
 
     private static String header(HeaderMutation mutation, String name) {

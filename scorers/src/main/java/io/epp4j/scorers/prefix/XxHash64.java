@@ -92,6 +92,14 @@ public final class XxHash64 {
             p += 32;
         }
         int rest = offset + length - p;
+        if (rest == 0) {
+            // block sizes are multiples of 32 in practice: the suffix is the whole tail, no scratch round trip
+            h = total >= 32 ? mergeAll(v1, v2, v3, v4) : seed + P5;
+            h += total;
+            h ^= round(0, suffix);
+            h = Long.rotateLeft(h, 27) * P1 + P4;
+            return avalanche(h);
+        }
         System.arraycopy(data, p, scratch, 0, rest);
         LONG_LE.set(scratch, rest, suffix);
         int tailLen = rest + 8;
@@ -134,6 +142,22 @@ public final class XxHash64 {
         h *= P3;
         h ^= h >>> 32;
         return h;
+    }
+
+    private static long mergeAll(long v1, long v2, long v3, long v4) {
+        long h = Long.rotateLeft(v1, 1) + Long.rotateLeft(v2, 7) + Long.rotateLeft(v3, 12) + Long.rotateLeft(v4, 18);
+        h = merge(h, v1);
+        h = merge(h, v2);
+        h = merge(h, v3);
+        return merge(h, v4);
+    }
+
+    private static long avalanche(long h) {
+        h ^= h >>> 33;
+        h *= P2;
+        h ^= h >>> 29;
+        h *= P3;
+        return h ^ (h >>> 32);
     }
 
     private static long round(long acc, long input) {
