@@ -356,7 +356,13 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
                 return false;
             }
             begun = true;
-            next = scheduler.schedule(this::tick, 0, TimeUnit.NANOSECONDS);
+            try {
+                next = scheduler.schedule(this::tick, 0, TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // added while the scraper closes
+                stopped = true;
+                return false;
+            }
             return true;
         }
 
