@@ -1,5 +1,8 @@
 package io.epp4j.epp.scrape;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -151,12 +154,10 @@ public final class PrometheusTextParser {
                 continue;
             }
             int nameStart = pos;
-            int h = 0;
-            while (pos < len && NAME_BYTE[(c = b[pos]) & 0xff]) {
-                h = 31 * h + c;
+            while (pos < len && NAME_BYTE[b[pos] & 0xff]) {
                 pos++;
             }
-            int group = lookup(b, nameStart, pos, h);
+            int group = lookup(b, nameStart, pos);
             if (group < 0) {
                 pos = nextLine(b, pos, len);
                 continue;
@@ -173,7 +174,22 @@ public final class PrometheusTextParser {
         return end == len || b[end] == '\n' || (b[end] == '\r' && (end + 1 == len || b[end + 1] == '\n'));
     }
 
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final long NEWLINES = 0x0A0A0A0A0A0A0A0AL;
+    private static final long LOW_BITS = 0x0101010101010101L;
+    private static final long HIGH_BITS = 0x8080808080808080L;
+
+    /** The position after the next '\n' (or {@code len}); eight bytes per step, as most lines are skipped. */
     private static int nextLine(byte[] b, int pos, int len) {
+        while (pos + 8 <= len) {
+            long x = (long) LONGS.get(b, pos) ^ NEWLINES;
+            // Marks zero bytes (= newlines); exact for the lowest one, which is the first in little-endian order.
+            long zeros = (x - LOW_BITS) & ~x & HIGH_BITS;
+            if (zeros != 0) {
+                return pos + (Long.numberOfTrailingZeros(zeros) >>> 3) + 1;
+            }
+            pos += 8;
+        }
         while (pos < len) {
             if (b[pos++] == '\n') {
                 return pos;
@@ -182,10 +198,14 @@ public final class PrometheusTextParser {
         return len;
     }
 
-    private int lookup(byte[] b, int start, int end, int h) {
+    private int lookup(byte[] b, int start, int end) {
         int n = end - start;
         if (n == 0 || n >= nameLengthUsed.length || !nameLengthUsed[n]) {
             return -1;
+        }
+        int h = 0;
+        for (int i = start; i < end; i++) {
+            h = 31 * h + b[i];
         }
         int slot = spread(h) & mask;
         int g;
