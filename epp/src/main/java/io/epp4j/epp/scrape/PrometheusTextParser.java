@@ -1,8 +1,5 @@
 package io.epp4j.epp.scrape;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -174,22 +171,8 @@ public final class PrometheusTextParser {
         return end == len || b[end] == '\n' || (b[end] == '\r' && (end + 1 == len || b[end + 1] == '\n'));
     }
 
-    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final long NEWLINES = 0x0A0A0A0A0A0A0A0AL;
-    private static final long LOW_BITS = 0x0101010101010101L;
-    private static final long HIGH_BITS = 0x8080808080808080L;
-
-    /** The position after the next '\n' (or {@code len}); eight bytes per step, as most lines are skipped. */
+    /** The position after the next '\n' (or {@code len}). */
     private static int nextLine(byte[] b, int pos, int len) {
-        while (pos + 8 <= len) {
-            long x = (long) LONGS.get(b, pos) ^ NEWLINES;
-            // Marks zero bytes (= newlines); exact for the lowest one, which is the first in little-endian order.
-            long zeros = (x - LOW_BITS) & ~x & HIGH_BITS;
-            if (zeros != 0) {
-                return pos + (Long.numberOfTrailingZeros(zeros) >>> 3) + 1;
-            }
-            pos += 8;
-        }
         while (pos < len) {
             if (b[pos++] == '\n') {
                 return pos;
