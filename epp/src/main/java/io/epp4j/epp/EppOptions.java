@@ -55,6 +55,11 @@ public final class EppOptions {
         flag("endpoint-target-ports", Kind.INT_LIST, "", "standalone Kubernetes mode: target ports (1-8)");
         flag("disable-endpoint-subset-filter", Kind.BOOL, "false", "ignore the gateway's subset hint");
         flag("ha-enable-leader-election", Kind.BOOL, "false", "active-passive HA via a Lease");
+        flag("ha-mode", Kind.STRING, "active-passive",
+                "with leader election: active-passive (only the Lease holder is ready) or active-active (all are)");
+        flag("ha-lease-duration", Kind.DURATION, "15s", "leader election: Lease duration (whole seconds)");
+        flag("ha-renew-deadline", Kind.DURATION, "10s", "leader election: how long the leader tries to renew");
+        flag("ha-retry-period", Kind.DURATION, "2s", "leader election: period between acquire/renew attempts");
         flag("config-file", Kind.STRING, "", "EndpointPickerConfig file");
         flag("config-text", Kind.STRING, "", "EndpointPickerConfig as text");
         flag("plugins-dir", Kind.STRING, "", "directory of plugin jars");
@@ -221,6 +226,13 @@ public final class EppOptions {
         }
         if (maxRequestBodyBytes() <= 0) {
             throw new UsageException("--max-request-body-bytes must be positive");
+        }
+        if (explicitlySet.contains("pool-name") || explicitlySet.contains("endpoint-selector")) {
+            try {
+                io.epp4j.epp.k8s.KubernetesWiring.poolOptions(this);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage());
+            }
         }
     }
 
@@ -415,6 +427,23 @@ public final class EppOptions {
 
     public boolean haEnableLeaderElection() {
         return b("ha-enable-leader-election");
+    }
+
+    /** --ha-mode: active-passive (GAIE) or active-active. */
+    public String haMode() {
+        return s("ha-mode");
+    }
+
+    public Duration haLeaseDuration() {
+        return d("ha-lease-duration");
+    }
+
+    public Duration haRenewDeadline() {
+        return d("ha-renew-deadline");
+    }
+
+    public Duration haRetryPeriod() {
+        return d("ha-retry-period");
     }
 
     public String configFile() {

@@ -5,11 +5,14 @@ import io.epp4j.epp.scrape.ModelServerMetrics;
 import io.epp4j.epp.director.Director;
 import io.epp4j.epp.director.ModelRewriter;
 import io.epp4j.epp.director.ObjectiveResolver;
+import io.epp4j.epp.config.ConfigException;
 import io.epp4j.epp.director.RandomScheduler;
 import io.epp4j.epp.director.RequestScheduler;
 import io.epp4j.epp.endpoints.EndpointsFileWatcher;
 import io.epp4j.epp.endpoints.StaticEndpoints;
 import io.epp4j.epp.extproc.ExtProcConfig;
+import io.epp4j.epp.scheduling.SchedulerFactory;
+import io.epp4j.epp.scheduling.SchedulingEngine;
 import io.epp4j.epp.extproc.ExtProcService;
 import io.epp4j.epp.health.EppHealthService;
 import io.epp4j.epp.health.ExtProcPortHealthService;
@@ -67,8 +70,8 @@ public final class EppServer implements AutoCloseable {
     }
 
     /**
-     * The replaceable parts of the server. Unset parts take their defaults: the {@link RandomScheduler}, no
-     * objectives, no model rewrites, the static endpoint list (--endpoints / --endpoints-file), always leader.
+     * The replaceable parts of the server. Unset parts take their defaults: the {@link SchedulingEngine} built from the
+     * config flags, no objectives, no model rewrites, the static endpoint list (--endpoints / --endpoints-file), always leader.
      */
     public static final class Components {
         private Factory<? extends RequestScheduler> scheduler;
@@ -88,7 +91,7 @@ public final class EppServer implements AutoCloseable {
             return new Components();
         }
 
-        /** The scheduler the director calls (default: {@link RandomScheduler}). */
+        /** The scheduler the director calls (default: the {@link SchedulingEngine} from --config-file/--config-text). */
         public Components scheduler(Factory<? extends RequestScheduler> factory) {
             this.scheduler = Objects.requireNonNull(factory);
             return this;
@@ -178,9 +181,16 @@ public final class EppServer implements AutoCloseable {
         this.registry = registry;
     }
 
-    /** Starts with the default components (static endpoints, random picks). */
+    /**
+     * Starts with the default components (random picks) and the endpoint source the flags ask for: the
+     * Kubernetes pool watcher with --pool-name / --endpoint-selector, else the static list.
+     */
     public static EppServer start(EppOptions options) throws IOException {
-        return start(options, Components.defaults());
+        Components components = Components.defaults();
+        if (io.epp4j.epp.k8s.KubernetesWiring.wanted(options)) {
+            io.epp4j.epp.k8s.KubernetesWiring.install(components);
+        }
+        return start(options, components);
     }
 
     /** Starts every server; on failure everything started so far is closed again. */
@@ -212,16 +222,39 @@ public final class EppServer implements AutoCloseable {
             LOG.warn("No endpoint source for --pool-name/--endpoint-selector is wired in this build; the pool stays "
                     + "empty and health reports NOT_SERVING");
         }
+        RandomScheduler random = new RandomScheduler(new Random(components.randomSeed));
+        RequestScheduler scheduler;
+        if (components.scheduler != null) {
+            scheduler = components.scheduler.create(context);
+        } else {
+            // GAIE's scheduler from --config-file / --config-text (default config when neither), reloaded on change
+            SchedulingEngine engine;
+            try {
+                engine = SchedulerFactory.fromOptions(options.configFile(), options.configText(),
+                        options.pluginsDir().isEmpty() ? null : Path.of(options.pluginsDir()), registry,
+                        components.clock, components.randomSeed, SchedulerFactory.RELOAD_INTERVAL);
+            } catch (ConfigException e) {
+                throw new IllegalArgumentException("invalid EndpointPickerConfig: " + e.getMessage(), e);
+            }
+            closeables.push(engine);
+            scheduler = engine;
+        }
         if (components.modelServerMetrics) {
-            closeables.push(ModelServerMetrics.start(options, store, registry, components.clock,
-                    components.metricsDataSourceParams, components.metricsExtractorParams));
+            // the config file's metrics-data-source / core-metrics-extractor parameters, unless a component set
+            // them; they are read at start-up (a reload that changes them needs a restart)
+            Map<String, Object> dataSource = components.metricsDataSourceParams;
+            Map<String, Object> extractor = components.metricsExtractorParams;
+            if (dataSource.isEmpty() && extractor.isEmpty() && scheduler instanceof SchedulingEngine engine) {
+                dataSource = engine.config().dataSourceParameters();
+                extractor = engine.config().extractorParameters();
+            }
+            closeables.push(ModelServerMetrics.start(options, store, registry, components.clock, dataSource,
+                    extractor));
         }
         for (Factory<? extends AutoCloseable> f : components.lifecycle) {
             closeables.push(f.create(context));
         }
 
-        RandomScheduler random = new RandomScheduler(new Random(components.randomSeed));
-        RequestScheduler scheduler = components.scheduler != null ? components.scheduler.create(context) : random;
         Director director = new Director(store, scheduler, components.objectiveResolver.create(context),
                 components.modelRewriter.create(context), options.disableEndpointSubsetFilter(), random);
         extProc = new ExtProcService(new ExtProcConfig(director, metrics, options.maxRequestBodyBytes(),
@@ -243,7 +276,10 @@ public final class EppServer implements AutoCloseable {
         ServerBuilder<?> builder = Grpc.newServerBuilderForPort(options.grpcPort(), credentials)
                 .addService(extProc)
                 .addService(ProtoReflectionServiceV1.newInstance())
-                .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, options.maxRequestBodyBytes() + (1 << 20)));
+                .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, options.maxRequestBodyBytes() + (1 << 20)))
+                // gateways hold long-lived HTTP/2 connections and some ping them; don't GOAWAY them for it
+                .permitKeepAliveTime(10, TimeUnit.SECONDS)
+                .permitKeepAliveWithoutCalls(true);
         if (options.healthChecking()) {
             extProcPortHealth = new ExtProcPortHealthService();
             builder.addService(extProcPortHealth);

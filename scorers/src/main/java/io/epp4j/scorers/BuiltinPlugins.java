@@ -4,9 +4,11 @@ import io.epp4j.scorers.affinity.LoraAffinityScorer;
 import io.epp4j.scorers.affinity.NoHitLruScorer;
 import io.epp4j.scorers.affinity.SessionAffinityScorer;
 import io.epp4j.scorers.conformance.DestinationEndpointServedVerifier;
+import io.epp4j.scorers.cost.PrefixLoadCostScorer;
 import io.epp4j.scorers.conformance.HeaderBasedTestingFilter;
 import io.epp4j.scorers.filter.ByLabelFilter;
 import io.epp4j.scorers.filter.LabelSelectorFilter;
+import io.epp4j.scorers.filter.RoleFilter;
 import io.epp4j.scorers.load.ActiveRequestScorer;
 import io.epp4j.scorers.load.KvCacheUtilizationScorer;
 import io.epp4j.scorers.load.LoadAwareScorer;
@@ -43,12 +45,16 @@ public final class BuiltinPlugins {
                 PluginFactory.of(SessionAffinityScorer.TYPE, (n, p, c) -> new SessionAffinityScorer(n)),
                 PluginFactory.of(NoHitLruScorer.TYPE, (n, p, c) -> new NoHitLruScorer(n, p)),
                 PluginFactory.of(PrefixCacheScorer.TYPE, (n, p, c) -> new PrefixCacheScorer(n)),
+                PluginFactory.of(PrefixLoadCostScorer.TYPE, (n, p, c) -> new PrefixLoadCostScorer(n, p)),
                 PluginFactory.of(ApproxPrefixCacheProducer.TYPE, ApproxPrefixCacheProducer::new),
                 PluginFactory.of(ByLabelFilter.TYPE, (n, p, c) -> new ByLabelFilter(n, p)),
                 PluginFactory.of(LabelSelectorFilter.TYPE,
                         (n, p, c) -> new LabelSelectorFilter(LabelSelectorFilter.TYPE, n, p)),
                 PluginFactory.of(LabelSelectorFilter.ALIAS,
                         (n, p, c) -> new LabelSelectorFilter(LabelSelectorFilter.ALIAS, n, p)),
+                PluginFactory.of(RoleFilter.DECODE, (n, p, c) -> new RoleFilter(RoleFilter.DECODE, n)),
+                PluginFactory.of(RoleFilter.PREFILL, (n, p, c) -> new RoleFilter(RoleFilter.PREFILL, n)),
+                PluginFactory.of(RoleFilter.ENCODE, (n, p, c) -> new RoleFilter(RoleFilter.ENCODE, n)),
                 PluginFactory.of(MaxScorePicker.TYPE, (n, p, c) -> new MaxScorePicker(n, p, c.random(n))),
                 PluginFactory.of(RandomPicker.TYPE, (n, p, c) -> new RandomPicker(n, p, c.random(n))),
                 PluginFactory.of(WeightedRandomPicker.TYPE, (n, p, c) -> new WeightedRandomPicker(n, p, c.random(n))),

@@ -14,9 +14,17 @@ public interface PluginMetrics {
     /** A gauge read when metrics are scraped; the supplier must be thread-safe and cheap. */
     void gauge(String name, String help, DoubleSupplier value);
 
+    /** A histogram with fixed bucket upper bounds and label names. */
+    Histogram histogram(String name, String help, double[] buckets, String... labelNames);
+
     /** A counter with fixed label names. */
     interface Counter {
         void inc(String... labelValues);
+    }
+
+    /** A histogram with fixed label names. */
+    interface Histogram {
+        void observe(double value, String... labelValues);
     }
 
     /** Metrics that go nowhere (tests, tools). */
@@ -28,6 +36,11 @@ public interface PluginMetrics {
 
         @Override
         public void gauge(String name, String help, DoubleSupplier value) {
+        }
+
+        @Override
+        public Histogram histogram(String name, String help, double[] buckets, String... labelNames) {
+            return (value, labelValues) -> { };
         }
     };
 }

@@ -6,6 +6,7 @@ import io.epp4j.scorers.conformance.DestinationEndpointServedVerifier;
 import io.epp4j.scorers.conformance.HeaderBasedTestingFilter;
 import io.epp4j.scorers.filter.ByLabelFilter;
 import io.epp4j.scorers.filter.LabelSelectorFilter;
+import io.epp4j.scorers.filter.RoleFilter;
 import io.epp4j.spi.CycleState;
 import io.epp4j.spi.Endpoint;
 import io.epp4j.spi.EndpointInfo;
@@ -89,6 +90,26 @@ class AffinityAndFilterTest {
                 "matchLabels", Map.of("app", "vllm"),
                 "matchExpressions", List.of(Map.of("key", "tier", "operator", "NotIn", "values", List.of("bronze"))))));
         assertEquals(List.of(eps.get(0)), f.filter(new CycleState(), request("p"), eps));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "decode-filter  | decode,both,prefill-decode,none",
+        "prefill-filter | prefill,both,prefill-decode,encode-prefill",
+        "encode-filter  | encode,encode-prefill"})
+    void roleFiltersKeepTheirRoles(String type, String kept) {
+        List<String> roles = List.of("decode", "prefill", "both", "prefill-decode", "encode", "encode-prefill",
+                "none");
+        List<Endpoint> eps = new java.util.ArrayList<>();
+        for (int i = 0; i < roles.size(); i++) {
+            Map<String, String> labels = roles.get(i).equals("none") ? Map.of() : Map.of("llm-d.ai/role",
+                    roles.get(i));
+            eps.add(new Endpoint(info(i, labels), EndpointMetrics.UNKNOWN, 0, 0));
+        }
+        List<Endpoint> out = new RoleFilter(type, null).filter(new CycleState(), request("p"), eps);
+        List<String> keptRoles = out.stream().map(e -> e.info().labels().getOrDefault("llm-d.ai/role", "none"))
+                .sorted().toList();
+        assertEquals(java.util.Arrays.stream(kept.split(",")).sorted().toList(), keptRoles);
     }
 
     static List<Endpoint> conformancePool() {

@@ -58,6 +58,23 @@ class PrefixCacheTest {
         }
     }
 
+    @Test
+    void hashWithSuffixEqualsHashOfTheConcatenation() {
+        byte[] data = new byte[200];
+        new java.util.Random(9).nextBytes(data);
+        byte[] scratch = new byte[40];
+        long suffix = 0x0123456789ABCDEFL;
+        for (int len = 0; len <= 100; len++) {
+            byte[] joined = new byte[len + 8];
+            System.arraycopy(data, 3, joined, 0, len);
+            for (int b = 0; b < 8; b++) {
+                joined[len + b] = (byte) (suffix >>> (8 * b));
+            }
+            assertEquals(XxHash64.hash(joined, 0, joined.length, 11),
+                    XxHash64.hashWithSuffix(data, 3, len, suffix, 11, scratch), "len " + len);
+        }
+    }
+
     static Endpoint ep(int i, int blockSize, long numBlocks) {
         return endpoint(i, new EndpointMetrics(0, 0, 0, Set.of(), Set.of(), 0, blockSize, numBlocks, Double.NaN, NOW));
     }

@@ -4,6 +4,7 @@ import io.epp4j.epp.config.ConfigLoader;
 import io.epp4j.epp.config.LoadedConfig;
 import io.epp4j.epp.plugins.PluginEnvironment;
 import io.epp4j.epp.plugins.PluginRegistry;
+import io.epp4j.epp.plugins.PrometheusPluginMetrics;
 import io.epp4j.epp.scheduling.SchedulingEngine;
 import io.epp4j.scorers.prefix.ApproxPrefixCacheProducer;
 import io.epp4j.spi.ApiType;
@@ -12,7 +13,6 @@ import io.epp4j.spi.Endpoint;
 import io.epp4j.spi.EndpointInfo;
 import io.epp4j.spi.EndpointMetrics;
 import io.epp4j.spi.InferenceRequest;
-import io.epp4j.spi.PluginMetrics;
 import io.epp4j.spi.ResponseUsage;
 import io.epp4j.spi.SchedulingResult;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -78,7 +78,7 @@ public class SchedulerBenchmark {
         Clock clock = Clock.systemUTC();
         PrometheusRegistry registry = new PrometheusRegistry();
         ConfigLoader loader = new ConfigLoader(PluginRegistry.standard(),
-                new PluginEnvironment(clock, System::nanoTime, 7, PluginMetrics.NONE));
+                new PluginEnvironment(clock, System::nanoTime, 7, new PrometheusPluginMetrics(registry)));
         LoadedConfig config = profile.equals("default") ? loader.loadDefault() : loader.load(RANDOM_ONLY, "bench");
         engine = new SchedulingEngine(config, registry, clock, System::nanoTime, 256);
         Random random = new Random(1);

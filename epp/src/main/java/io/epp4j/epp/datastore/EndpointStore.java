@@ -168,22 +168,33 @@ public final class EndpointStore {
         }
     }
 
-    /** Counts a request (and its estimated tokens) as in flight to an endpoint. */
-    public void acquire(String name, long tokens) {
-        Entry e = entries.get(name);
-        if (e != null) {
-            e.inFlightRequests.incrementAndGet();
-            e.inFlightTokens.addAndGet(tokens);
-        }
+    /**
+     * A request counted as in flight to one endpoint; {@link #release()} undoes the count once. The slot is bound
+     * to the endpoint entry it was taken on: when the endpoint is removed (or replaced under the same name) the
+     * old counts go with the old entry, so a late release never touches the new one.
+     */
+    public interface InFlightSlot {
+        /** Releases the slot; further calls do nothing. */
+        void release();
     }
 
-    /** Undoes {@link #acquire}; ignored when the endpoint was removed meanwhile. */
-    public void release(String name, long tokens) {
+    private static final InFlightSlot NO_SLOT = () -> { };
+
+    /** Counts a request (and its estimated tokens) as in flight to an endpoint; absent endpoint: a no-op slot. */
+    public InFlightSlot acquire(String name, long tokens) {
         Entry e = entries.get(name);
-        if (e != null) {
-            e.inFlightRequests.decrementAndGet();
-            e.inFlightTokens.addAndGet(-tokens);
+        if (e == null) {
+            return NO_SLOT;
         }
+        e.inFlightRequests.incrementAndGet();
+        e.inFlightTokens.addAndGet(tokens);
+        java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+        return () -> {
+            if (released.compareAndSet(false, true)) {
+                e.inFlightRequests.decrementAndGet();
+                e.inFlightTokens.addAndGet(-tokens);
+            }
+        };
     }
 
     /** Whether the pool is known (static endpoints: always; Kubernetes: once the pool was read). */

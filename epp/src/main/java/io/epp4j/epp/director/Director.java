@@ -87,8 +87,8 @@ public final class Director {
             throw new InferenceError(InferenceError.Code.INTERNAL, "results must be greater than zero");
         }
         long tokens = request.estimatedPromptTokens();
-        store.acquire(result.primary().info().name(), tokens);
-        return new Routed(request, result, tokens);
+        EndpointStore.InFlightSlot slot = store.acquire(result.primary().info().name(), tokens);
+        return new Routed(request, result, tokens, slot);
     }
 
     /** A uniformly random candidate for a request without a body (GET /v1/models and the like). */
@@ -116,7 +116,7 @@ public final class Director {
         if (!routed.completed.compareAndSet(false, true)) {
             return false;
         }
-        store.release(routed.primary().info().name(), routed.inFlightTokens());
+        routed.slot.release();
         try {
             scheduler.onComplete(routed.request(), routed.primary(), usage, success);
         } catch (RuntimeException e) {

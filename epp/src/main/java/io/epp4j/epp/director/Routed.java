@@ -1,5 +1,6 @@
 package io.epp4j.epp.director;
 
+import io.epp4j.epp.datastore.EndpointStore;
 import io.epp4j.spi.Endpoint;
 import io.epp4j.spi.InferenceRequest;
 import io.epp4j.spi.SchedulingResult;
@@ -16,11 +17,13 @@ public final class Routed {
     private final SchedulingResult result;
     private final long inFlightTokens;
     final AtomicBoolean completed = new AtomicBoolean();
+    final EndpointStore.InFlightSlot slot;
 
-    Routed(InferenceRequest request, SchedulingResult result, long inFlightTokens) {
+    Routed(InferenceRequest request, SchedulingResult result, long inFlightTokens, EndpointStore.InFlightSlot slot) {
         this.request = request;
         this.result = result;
         this.inFlightTokens = inFlightTokens;
+        this.slot = slot;
     }
 
     public InferenceRequest request() {

@@ -64,9 +64,13 @@ import java.util.function.Consumer;
  *   <li>BUFFERED / BUFFERED_PARTIAL: Envoy holds the body until the headers are answered, so the headers get an
  *       immediate CONTINUE (control headers removed) and the single body message gets the pick as a header
  *       mutation (applied by Envoy in buffered modes), plus the rewritten body when the model changed.</li>
- *   <li>STREAMED / NONE: Envoy waits for the headers answer before sending any body, so the pick cannot depend
- *       on the body: a random candidate is chosen at once (as for a request without a body), and each body
- *       chunk is answered with CONTINUE. Prefer FULL_DUPLEX_STREAMED.</li>
+ *   <li>STREAMED with {@code send_body_without_waiting_for_header_response}: the body comes anyway, so the
+ *       headers answer waits for its end (like full duplex), then each held chunk is answered (CONTINUE, or the
+ *       rewritten body in the first answer and clear_body in the others). Envoy's per-message timeout still runs
+ *       in this mode, so slow uploads can time out.</li>
+ *   <li>STREAMED (default) / NONE: Envoy waits for the headers answer before sending any body, so the pick
+ *       cannot depend on it: a random candidate is chosen at once (as for a request without a body), and each
+ *       body chunk is answered with CONTINUE. Prefer FULL_DUPLEX_STREAMED.</li>
  * </ul>
  */
 final class ExtProcStream implements StreamObserver<ProcessingRequest> {
@@ -74,6 +78,7 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
     private static final Logger LOG = LoggerFactory.getLogger(ExtProcStream.class);
 
     static final int MAX_CHUNK_BYTES = 62_000;
+    private static final int MAX_PRESIZE_BYTES = 1 << 20;
 
     static final String DESTINATION = "x-gateway-destination-endpoint";
     static final String OBJECTIVE = "x-gateway-inference-objective";
@@ -92,6 +97,9 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
     private final long startNanos;
 
     private boolean sawFirstMessage;
+    private boolean observabilityMode;
+    private boolean streamedBodyFirst;
+    private int streamedChunks;
     private BodySendMode requestMode = BodySendMode.FULL_DUPLEX_STREAMED;
     private BodySendMode responseMode = BodySendMode.FULL_DUPLEX_STREAMED;
     private Metadata metadata = Metadata.getDefaultInstance();
@@ -102,6 +110,7 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
     private boolean requestAnswered;
 
     private Routed routed;
+    private boolean dispatched;
     private String incomingModel = "";
     private String targetModel = "";
     private boolean streamRequested;
@@ -136,8 +145,10 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
         try {
             if (!sawFirstMessage) {
                 sawFirstMessage = true;
+                observabilityMode = message.getObservabilityMode(); // Envoy ignores answers then: send none
                 if (message.hasProtocolConfig()) {
                     requestMode = effectiveMode(message.getProtocolConfig().getRequestBodyMode());
+                    streamedBodyFirst = message.getProtocolConfig().getSendBodyWithoutWaitingForHeaderResponse();
                     responseMode = effectiveMode(message.getProtocolConfig().getResponseBodyMode());
                 }
             }
@@ -189,7 +200,14 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
                 send(ProcessingResponse.newBuilder().setRequestHeaders(HeadersResponse.newBuilder()
                         .setResponse(CommonResponse.newBuilder().setHeaderMutation(mutation))).build());
             }
-            default -> answerWithoutBody(false); // STREAMED, NONE
+            case STREAMED -> {
+                if (streamedBodyFirst) {
+                    requestBody = new BodyBuffer(initialBodyCapacity()); // the body comes anyway: pick on it
+                } else {
+                    answerWithoutBody(false);
+                }
+            }
+            default -> answerWithoutBody(false); // NONE
         }
     }
 
@@ -199,7 +217,8 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
             try {
                 long n = Long.parseLong(contentLength.trim());
                 if (n >= 0 && n <= config.maxRequestBodyBytes()) {
-                    return (int) n;
+                    // trust the header for sizing only up to a point: a false one must not pin memory
+                    return (int) Math.min(n, MAX_PRESIZE_BYTES);
                 }
             } catch (NumberFormatException e) {
                 // fall through to the default
@@ -248,6 +267,7 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
                     + config.maxRequestBodyBytes() + " bytes");
         }
         requestBody.append(body.getBody());
+        streamedChunks++;
         boolean buffered = requestMode == BodySendMode.BUFFERED || requestMode == BodySendMode.BUFFERED_PARTIAL;
         if (body.getEndOfStream() || buffered) {
             finishRequest(false);
@@ -305,6 +325,23 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
                     .setRequestHeaders(HeadersResponse.newBuilder().setResponse(common))
                     .setDynamicMetadata(dynamicMetadata).build());
             sendStreamedBody(upstreamBody, upstreamLength, !trailersFollow, true);
+        } else if (requestMode == BodySendMode.STREAMED) {
+            // Envoy held every chunk for its own answer: the pick goes in the (late) headers answer, then one
+            // answer per chunk; a rewritten body replaces the first chunk and clears the others
+            send(ProcessingResponse.newBuilder()
+                    .setRequestHeaders(HeadersResponse.newBuilder().setResponse(common))
+                    .setDynamicMetadata(dynamicMetadata).build());
+            for (int i = 0; i < streamedChunks; i++) {
+                CommonResponse.Builder chunkAnswer = CommonResponse.newBuilder();
+                if (rewritten) {
+                    chunkAnswer.setBodyMutation(i == 0
+                            ? BodyMutation.newBuilder().setBody(
+                                    UnsafeByteOperations.unsafeWrap(upstreamBody, 0, upstreamLength)).build()
+                            : BodyMutation.newBuilder().setClearBody(true).build());
+                }
+                send(ProcessingResponse.newBuilder().setRequestBody(BodyResponse.newBuilder()
+                        .setResponse(chunkAnswer)).build());
+            }
         } else {
             if (rewritten) {
                 common.setBodyMutation(BodyMutation.newBuilder()
@@ -316,6 +353,7 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
         requestAnswered = true;
         requestBody = null; // the echoed bytes are owned by the sent messages now
         config.metrics().requestDispatched(incomingModel, targetModel, request.priority(), length);
+        dispatched = true;
         config.director().picked(routed);
         if (LOG.isDebugEnabled()) {
             LOG.debug("Request {} model {} (target {}) {} bytes scheduled to {}", request.requestId(), incomingModel,
@@ -367,20 +405,38 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
         if (responseSse) {
             sseUsage = new SseUsageScanner();
         }
+        HeaderMutation.Builder mutation = HeaderMutation.newBuilder()
+                .addSetHeaders(header("x-went-into-resp-headers", "true"));
         if (routed != null) {
             try {
-                config.director().scheduler().onResponseHeaders(routed.request(), routed.primary(), responseHeaders);
+                // plugins may add response headers (conformance served-endpoint verifier, session affinity)
+                config.director().scheduler().responseHeaderMutations(routed.request(), routed.primary(),
+                        responseHeaders, lbMetadata()).forEach((k, v) -> mutation.addSetHeaders(header(k, v)));
             } catch (RuntimeException e) {
                 LOG.warn("Scheduler onResponseHeaders failed for request {}", headers.get(REQUEST_ID), e);
             }
         }
         send(ProcessingResponse.newBuilder().setResponseHeaders(HeadersResponse.newBuilder()
-                .setResponse(CommonResponse.newBuilder().setHeaderMutation(HeaderMutation.newBuilder()
-                        .addSetHeaders(header("x-went-into-resp-headers", "true"))))).build());
+                .setResponse(CommonResponse.newBuilder().setHeaderMutation(mutation))).build());
         if (message.getEndOfStream()) {
             responseComplete = true;
             complete(true);
         }
+    }
+
+    /** The latest {@code envoy.lb} metadata as strings (e.g. x-gateway-destination-endpoint-served), or null. */
+    private Map<String, String> lbMetadata() {
+        Struct namespace = metadata.getFilterMetadataMap().get(LB_NAMESPACE);
+        if (namespace == null) {
+            return null;
+        }
+        Map<String, String> out = new HashMap<>();
+        namespace.getFieldsMap().forEach((k, v) -> {
+            if (v.hasStringValue()) {
+                out.put(k, v.getStringValue());
+            }
+        });
+        return out;
     }
 
     private void onResponseBody(HttpBody message) {
@@ -544,7 +600,7 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
             completed = true;
         }
         try {
-            if (routed != null && config.director().complete(routed, usage, success)) {
+            if (routed != null && config.director().complete(routed, usage, success) && dispatched) {
                 double seconds = (config.nanoTicker().getAsLong() - startNanos) / 1e9;
                 config.metrics().requestCompleted(incomingModel, targetModel, seconds, responseBytes, usage,
                         success && responseHeadersSeen);
@@ -585,7 +641,7 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
     }
 
     private void send(ProcessingResponse response) {
-        if (out.isCancelled()) {
+        if (out.isCancelled() || observabilityMode) {
             return;
         }
         out.onNext(response);

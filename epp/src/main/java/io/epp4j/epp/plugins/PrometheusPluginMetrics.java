@@ -18,6 +18,7 @@ public final class PrometheusPluginMetrics implements PluginMetrics {
     private final PrometheusRegistry registry;
     private final Map<String, io.prometheus.metrics.core.metrics.Counter> counters = new ConcurrentHashMap<>();
     private final Map<String, AtomicReference<DoubleSupplier>> gauges = new ConcurrentHashMap<>();
+    private final Map<String, io.prometheus.metrics.core.metrics.Histogram> histograms = new ConcurrentHashMap<>();
 
     public PrometheusPluginMetrics(PrometheusRegistry registry) {
         this.registry = registry;
@@ -29,6 +30,14 @@ public final class PrometheusPluginMetrics implements PluginMetrics {
                 n -> io.prometheus.metrics.core.metrics.Counter.builder().name(n).help(help)
                 .labelNames(labelNames).register(registry));
         return labelValues -> c.labelValues(labelValues).inc();
+    }
+
+    @Override
+    public PluginMetrics.Histogram histogram(String name, String help, double[] buckets, String... labelNames) {
+        io.prometheus.metrics.core.metrics.Histogram h = histograms.computeIfAbsent(name,
+                n -> io.prometheus.metrics.core.metrics.Histogram.builder().name(n).help(help)
+                        .classicUpperBounds(buckets).classicOnly().labelNames(labelNames).register(registry));
+        return (value, labelValues) -> h.labelValues(labelValues).observe(value);
     }
 
     @Override

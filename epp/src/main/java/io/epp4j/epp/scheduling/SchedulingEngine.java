@@ -2,6 +2,7 @@ package io.epp4j.epp.scheduling;
 
 import io.epp4j.epp.config.LoadedConfig;
 import io.epp4j.epp.director.RequestScheduler;
+import io.epp4j.scorers.prefix.ApproxPrefixCacheProducer;
 import io.epp4j.spi.ByteSlice;
 import io.epp4j.spi.CycleState;
 import io.epp4j.spi.DataProducer;
@@ -37,7 +38,7 @@ import java.util.function.LongSupplier;
  * immutable {@link PluginGraph} swapped atomically on reload. Every plugin call is timed into
  * {@code inference_extension_plugin_duration_seconds}, the cycle into
  * {@code inference_extension_scheduler_e2e_duration_seconds}; the last decisions are kept in a {@link DecisionLog}
- * (and logged at debug level). Thread-safe.
+ * (and logged at trace level). Thread-safe.
  */
 public final class SchedulingEngine implements RequestScheduler, AutoCloseable {
 
@@ -96,6 +97,14 @@ public final class SchedulingEngine implements RequestScheduler, AutoCloseable {
      * Closes the old configuration's closeable plugins that the new one does not reuse.
      */
     public void swap(LoadedConfig next) {
+        LoadedConfig current = graph.get().config;
+        for (Plugin p : next.plugins().values()) {
+            if (p instanceof ApproxPrefixCacheProducer fresh
+                    && current.plugins().get(p.name()) instanceof ApproxPrefixCacheProducer previous
+                    && fresh.adoptIndexOf(previous)) {
+                LOG.info("prefix producer {} keeps its index across the reload", p.name());
+            }
+        }
         PluginGraph old = graph.getAndSet(new PluginGraph(next, metrics));
         Set<Plugin> kept = Collections.newSetFromMap(new IdentityHashMap<>());
         kept.addAll(next.plugins().values());
@@ -225,8 +234,8 @@ public final class SchedulingEngine implements RequestScheduler, AutoCloseable {
         Decision d = new Decision(request.requestId(), clock.millis(), profile.name, endpoints, profile.scorerNames,
                 profile.weights, raw, totals, picked);
         decisions.record(d);
-        if (LOG.isDebugEnabled()) {
-            LOG.debug(d.explain());
+        if (LOG.isTraceEnabled()) { // one line per endpoint: trace (--v 5) only
+            LOG.trace(d.explain());
         }
         return picked;
     }

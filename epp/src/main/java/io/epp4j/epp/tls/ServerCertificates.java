@@ -44,10 +44,21 @@ public final class ServerCertificates implements AutoCloseable {
     private ServerCertificates() {
     }
 
-    /** A fresh self-signed RSA certificate (O=Inference Ext, 10 years, serverAuth, no SANs), as GAIE makes. */
+    private static SelfSigned processCertificate;
+
+    /**
+     * A self-signed RSA certificate (O=Inference Ext, 10 years, serverAuth, no SANs), as GAIE makes at start.
+     * Generated once per process (as GAIE does) and shared by every server the process starts.
+     */
     public static ServerCertificates selfSigned() throws IOException {
+        SelfSigned generated;
+        synchronized (ServerCertificates.class) {
+            if (processCertificate == null) {
+                processCertificate = SelfSigned.generate();
+            }
+            generated = processCertificate;
+        }
         ServerCertificates certs = new ServerCertificates();
-        SelfSigned generated = SelfSigned.generate();
         certs.install(generated.key(), generated.chain());
         return certs;
     }

@@ -374,4 +374,43 @@ class ExtProcBehaviourTest {
             assertEquals(503, r.getStatus().getCodeValue());
         }
     }
+
+    @Test
+    void observabilityModeGetsNoAnswers() throws Exception {
+        try (EppFixture epp = EppFixture.start(Transport.IN_PROCESS, "--endpoints=10.0.0.1:8000")) {
+            byte[] body = chatBody("m", false, 10);
+            GatewayStream s = epp.open();
+            s.send(requestHeaders(Profile.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex())
+                    .toBuilder().setObservabilityMode(true).build());
+            s.send(requestBodyChunks(body, 1000, null));
+            assertNull(s.poll(java.time.Duration.ofMillis(200)), "the gateway ignores answers in observability mode");
+            s.halfClose();
+            assertEquals(Status.Code.OK, s.awaitClose().getCode());
+        }
+    }
+
+    @Test
+    void streamedModeWithBodyFirstDefersThePickToTheBodyEnd() throws Exception {
+        RecordingScheduler scheduler = new RecordingScheduler();
+        try (EppFixture epp = EppFixture.start(Transport.IN_PROCESS,
+                EppServer.Components.defaults().scheduler(c -> scheduler)
+                        .modelRewriter(c -> m -> m.equals("a") ? "a-v2" : m),
+                "--endpoints=10.0.0.1:8000")) {
+            byte[] body = chatBody("a", false, 10);
+            GatewayStream s = epp.open();
+            s.send(requestHeaders(Profile.ISTIO, post("/v1/chat/completions", body.length), false,
+                    mode(BodySendMode.STREAMED, BodySendMode.STREAMED).toBuilder()
+                            .setSendBodyWithoutWaitingForHeaderResponse(true).build()));
+            s.send(requestBody(java.util.Arrays.copyOf(body, 20), false, null),
+                    requestBody(java.util.Arrays.copyOfRange(body, 20, body.length), true, null));
+            ProcessingResponse headers = s.next();
+            assertEquals("10.0.0.1:8000", setHeader(headers.getRequestHeaders().getResponse().getHeaderMutation(),
+                    "x-gateway-destination-endpoint"));
+            var first = s.next().getRequestBody().getResponse().getBodyMutation();
+            assertTrue(first.getBody().toStringUtf8().startsWith("{\"model\":\"a-v2\""));
+            assertTrue(s.next().getRequestBody().getResponse().getBodyMutation().getClearBody());
+            assertEquals("a", scheduler.scheduled.get(0).model());
+            s.cancel();
+        }
+    }
 }

@@ -94,6 +94,8 @@ class SchedulingEngineTest {
         assertTrue(text.contains("extension_point=\"PreRequest\",plugin_name=\"approx-prefix-cache-producer\""),
                 text);
         assertTrue(text.contains("inference_extension_scheduler_e2e_duration_seconds_count 1"), text);
+        assertTrue(text.contains("inference_extension_prefix_indexer_hit_ratio_count 1"), text);
+        assertTrue(text.contains("inference_extension_prefix_indexer_size"), text);
     }
 
     @Test
@@ -150,6 +152,18 @@ class SchedulingEngineTest {
         assertEquals("fail: missing envoy lb metadata", engine.responseHeaderMutations(inFlight, old.primary(),
                 Map.of(), null).get("x-conformance-test-served-endpoint"));
         engine.onComplete(inFlight, old.primary(), ResponseUsage.NONE, true);
+    }
+
+    @Test
+    void prefixAffinitySurvivesAReloadThatKeepsTheProducer() throws Exception {
+        engine(loader.loadDefault());
+        List<Endpoint> idle = List.of(endpoint(1, 0, 0.2), endpoint(2, 0, 0.2), endpoint(3, 0, 0.2));
+        String prompt = "Shared system prompt for every call. ".repeat(30);
+        Endpoint first = run(request("r1", prompt, 0, Map.of()), idle).primary();
+        engine.swap(loader.loadDefault());
+        run(request("r2", prompt, 0, Map.of()), idle);
+        Decision d = engine.decisions().forRequest("r2");
+        assertEquals(1.0, d.rawScores()[2][d.endpoints().indexOf(first)], 1e-9, d.explain());
     }
 
     @Test

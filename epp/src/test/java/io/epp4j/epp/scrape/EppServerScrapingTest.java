@@ -56,6 +56,37 @@ class EppServerScrapingTest {
     }
 
     @Test
+    void theConfigFilesExtractorParametersChooseTheEngine() throws Exception {
+        String sglang = "# TYPE sglang:num_queue_reqs gauge\nsglang:num_queue_reqs{model_name=\"m\"} 4\n"
+                + "# TYPE sglang:num_running_reqs gauge\nsglang:num_running_reqs{model_name=\"m\"} 2\n"
+                + "# TYPE sglang:token_usage gauge\nsglang:token_usage{model_name=\"m\"} 0.25\n";
+        String config = """
+                apiVersion: inference.networking.x-k8s.io/v1alpha1
+                kind: EndpointPickerConfig
+                plugins:
+                - type: queue-scorer
+                - type: metrics-data-source
+                - type: core-metrics-extractor
+                  parameters:
+                    defaultEngine: sglang
+                schedulingProfiles:
+                - name: default
+                  plugins:
+                  - pluginRef: queue-scorer
+                """;
+        try (LoopbackModelServer model = LoopbackModelServer.http(LoopbackModelServer.serve(sglang.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+             EppServer server = start(EppServer.Components.defaults(), "--endpoints=127.0.0.1:" + model.port(),
+                     "--refresh-metrics-interval=20ms", "--config-text=" + config)) {
+            MetricsScraperTest.await("endpoint scraped", () -> server.endpointStore().snapshot().stream()
+                    .allMatch(e -> e.metrics().known()));
+            Endpoint e = server.endpointStore().snapshot().get(0);
+            assertEquals(4, e.metrics().waitingQueueSize());
+            assertEquals(2, e.metrics().runningRequests());
+            assertEquals(0.25, e.metrics().kvCacheUsage(), 1e-9);
+        }
+    }
+
+    @Test
     void poolLabelFallsBackToTheDeploymentOfTheEppPod() {
         assertEquals("pool", ModelServerMetrics.poolLabel("pool", "x-1-2"));
         assertEquals("my-epp", ModelServerMetrics.poolLabel("", "my-epp-5d9c7b8f4-x2x7q"));

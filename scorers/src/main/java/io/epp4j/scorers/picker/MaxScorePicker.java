@@ -58,14 +58,20 @@ public final class MaxScorePicker extends NamedPlugin implements Picker {
         synchronized (random) {
             PickerSupport.shuffle(order, random);
         }
-        Integer[] boxed = new Integer[n];
-        for (int i = 0; i < n; i++) {
-            boxed[i] = order[i];
-        }
-        java.util.Arrays.sort(boxed, (a, b) -> Double.compare(totalScores[b], totalScores[a]));
-        List<Endpoint> out = new ArrayList<>(Math.min(n, maxEndpoints));
-        for (int i = 0; i < Math.min(n, maxEndpoints); i++) {
-            out.add(endpoints.get(boxed[i]));
+        // top N by repeated scans over the shuffled order: the first maximum in shuffled order wins, which is
+        // a stable sort of the shuffle (GAIE), without boxing
+        int take = Math.min(n, maxEndpoints);
+        boolean[] taken = new boolean[n];
+        List<Endpoint> out = new ArrayList<>(take);
+        for (int k = 0; k < take; k++) {
+            int best = -1;
+            for (int idx : order) {
+                if (!taken[idx] && (best < 0 || totalScores[idx] > totalScores[best])) {
+                    best = idx;
+                }
+            }
+            taken[best] = true;
+            out.add(endpoints.get(best));
         }
         return out;
     }

@@ -34,8 +34,10 @@ public final class ApproxPrefixCacheProducer extends NamedPlugin implements Data
     private final int maxPrefixBlocksToMatch;
     private final int maxPrefixTokensToMatch;
     private final int lruCapacityPerServer;
-    private final PrefixIndex index = new PrefixIndex(1 << 14);
+    private volatile PrefixIndex index = new PrefixIndex(1 << 14);
     private final Clock clock;
+    private final io.epp4j.spi.PluginMetrics.Histogram hitRatio;
+    private final io.epp4j.spi.PluginMetrics.Histogram hitBytes;
     private volatile long[] lastSeenById = new long[64];
     private volatile long nextPurgeMillis;
 
@@ -61,11 +63,30 @@ public final class ApproxPrefixCacheProducer extends NamedPlugin implements Data
         this.clock = context.clock();
         this.nextPurgeMillis = clock.millis() + PURGE_INTERVAL_MILLIS;
         context.metrics().gauge("inference_extension_prefix_indexer_size",
-                "Number of (block, endpoint) entries in the approximate prefix index", () -> index.size());
+                "Number of (block, endpoint) entries in the approximate prefix index", () -> this.index.size());
+        this.hitRatio = context.metrics().histogram("inference_extension_prefix_indexer_hit_ratio",
+                "Best matched share of the request's prefix blocks among the candidates",
+                new double[] {0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0});
+        this.hitBytes = context.metrics().histogram("inference_extension_prefix_indexer_hit_bytes",
+                "Best matched prefix length among the candidates, in bytes (blocks x block size x 4)",
+                new double[] {0, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144, 524288, 1048576});
     }
 
     public PrefixIndex index() {
         return index;
+    }
+
+    /**
+     * Takes over the index of the producer a reloaded config replaces, when it hashes the same way (same block
+     * size and auto-tuning), so affinity survives a config change. Returns whether it did.
+     */
+    public boolean adoptIndexOf(ApproxPrefixCacheProducer previous) {
+        if (previous == this || previous.autoTune != autoTune || previous.blockSizeTokens != blockSizeTokens) {
+            return false;
+        }
+        this.index = previous.index;
+        this.lastSeenById = previous.lastSeenById;
+        return true;
     }
 
     @Override
@@ -80,6 +101,14 @@ public final class ApproxPrefixCacheProducer extends NamedPlugin implements Data
         int count = hashes.length;
         int[] matches = count == 0 ? new int[0] : index.match(hashes, count);
         state.put(PrefixMatch.KEY, new PrefixMatch(hashes, count, matches, index));
+        if (count > 0) {
+            int best = 0;
+            for (int m : matches) {
+                best = Math.max(best, m);
+            }
+            hitRatio.observe((double) best / count);
+            hitBytes.observe((double) best * blockTokens * CHARS_PER_TOKEN);
+        }
         markSeen(endpoints);
     }
 
@@ -97,15 +126,11 @@ public final class ApproxPrefixCacheProducer extends NamedPlugin implements Data
         System.arraycopy(salt, 0, seedInput, model.length, salt.length);
         long prev = XxHash64.hash(seedInput, 0, seedInput.length, 0);
         long[] out = new long[blocks];
-        byte[] scratch = new byte[blockBytes + 8];
+        byte[] scratch = new byte[40];
         byte[] prompt = request.prompt().array();
         int offset = request.prompt().offset();
         for (int i = 0; i < blocks; i++) {
-            System.arraycopy(prompt, offset + i * blockBytes, scratch, 0, blockBytes);
-            for (int b = 0; b < 8; b++) {
-                scratch[blockBytes + b] = (byte) (prev >>> (8 * b));
-            }
-            prev = XxHash64.hash(scratch, 0, scratch.length, 0);
+            prev = XxHash64.hashWithSuffix(prompt, offset + i * blockBytes, blockBytes, prev, 0, scratch);
             out[i] = prev;
         }
         return out;

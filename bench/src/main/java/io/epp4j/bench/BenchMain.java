@@ -1,0 +1,178 @@
+package io.epp4j.bench;
+
+import io.epp4j.bench.cli.Flags;
+import io.epp4j.bench.extproc.GatewayProfile;
+import io.epp4j.bench.extproc.NoopExtProcServer;
+import io.epp4j.bench.gateway.GatewaySim;
+import io.epp4j.bench.gateway.Pool;
+import io.epp4j.bench.load.LoadGenerator;
+import io.epp4j.bench.replay.Replay;
+import io.epp4j.bench.sim.Faults;
+import io.epp4j.bench.sim.SimConfig;
+import io.epp4j.bench.sim.SimFleet;
+import io.epp4j.bench.stack.LocalStack;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+
+/** {@code java -jar bench.jar <command> [flags]}: simulators, local stack, replay and load generator. */
+public final class BenchMain {
+
+    static final String USAGE = """
+            usage: java -jar bench/target/bench.jar <command> [flags]
+
+            commands:
+              stack    [--port 8080] [--pods 3] [--tls] [--demo-requests N] [--seed S]
+                       two pools (Qwen/Qwen3-0.6B, TinyLlama/TinyLlama-1.1B-Chat-v1.0), one EPP each, gateway on --port
+              sim      --model M [--pods N] [--base-port P] [--loras a,b] [--max-loras N] [--max-num-seqs N]
+                       [--kv-blocks N] [--block-size N] [--time-scale F] [--seed S] [--faults slow=4,errors=0.1,garbage-metrics,hang]
+              gateway  --pool NAME=BASE_MODEL=IP:PORT,IP:PORT[=EPP_HOST:EPP_PORT][;...] [--port 8080]
+                       [--policy epp|round-robin|random] [--profile agentgateway|envoy] [--tls] [--models m=BASE,...]
+              noop     [--port 9002] [--destination 127.0.0.1:8000]
+              replay   --trace FILE|gen:shared-prefix|gen:multi-turn|gen:lora-mix --policy NAME[,NAME...] --out DIR
+                       [--pods N] [--speedup S] [--limit N] [--seed S] [--epp-config FILE]
+                       policies: round-robin, random, least-queue, gaie-default, epp4j
+              load     --target HOST:PORT|embedded|noop [--tls] (--rps R | --max) [--duration S] [--body-bytes B]
+                       [--endpoints N] [--concurrency C] [--profile agentgateway|envoy] [--out FILE]
+            """;
+
+    private BenchMain() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    /** Runs one command; returns the process exit status (2 on a usage error). */
+    public static int run(String[] args, PrintStream out, PrintStream err) {
+        if (args.length == 0) {
+            err.print(USAGE);
+            return 2;
+        }
+        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        try {
+            return switch (args[0]) {
+                case "sim" -> sim(rest, out);
+                case "gateway" -> gateway(rest, out);
+                case "noop" -> noop(rest, out);
+                case "stack" -> LocalStack.run(rest, out);
+                case "replay" -> Replay.run(rest, out);
+                case "load" -> LoadGenerator.run(rest, out);
+                case "-h", "--help", "help" -> {
+                    out.print(USAGE);
+                    yield 0;
+                }
+                default -> throw new Flags.UsageException("unknown command: " + args[0]);
+            };
+        } catch (Flags.UsageException e) {
+            err.println("error: " + e.getMessage());
+            err.print(USAGE);
+            return 2;
+        } catch (Exception e) {
+            err.println("error: " + e);
+            return 1;
+        }
+    }
+
+    private static int sim(String[] args, PrintStream out) throws Exception {
+        Flags f = Flags.parse(args, Set.of("model", "pods", "base-port", "loras", "max-loras", "max-num-seqs",
+                "kv-blocks", "block-size", "time-scale", "seed", "faults", "max-waiting"), Set.of());
+        SimConfig base = SimConfig.defaults(f.required("model"));
+        SimConfig c = new SimConfig(base.model(), splitList(f.string("loras", "")), f.integer("max-loras", 2),
+                f.integer("max-num-seqs", base.maxNumSeqs()), f.integer("max-waiting", base.maxWaiting()),
+                f.integer("kv-blocks", base.kvBlocks()), f.integer("block-size", base.blockSize()),
+                base.prefillOverheadMs(), base.prefillPerTokenMs(), base.interTokenMs(), base.loadFactor(),
+                base.jitter(), base.defaultMaxTokens(), base.maxModelLen(), f.decimal("time-scale", 1.0),
+                f.longValue("seed", 42));
+        Faults faults;
+        try {
+            faults = Faults.parse(f.string("faults", ""));
+        } catch (IllegalArgumentException e) {
+            throw new Flags.UsageException(e.getMessage());
+        }
+        SimFleet fleet = SimFleet.start(c, "sim", f.integer("pods", 1), f.integer("base-port", 0));
+        fleet.servers().forEach(s -> s.setFaults(faults));
+        for (var s : fleet.servers()) {
+            out.printf("sim pod %s model %s listening on http://%s%n", s.podName(), c.model(), s.hostPort());
+        }
+        out.println("Ctrl-C to stop");
+        awaitShutdown(fleet);
+        return 0;
+    }
+
+    private static int gateway(String[] args, PrintStream out) throws Exception {
+        Flags f = Flags.parse(args, Set.of("port", "pool", "policy", "profile", "models", "seed"), Set.of("tls"));
+        String policy = f.string("policy", "epp");
+        GatewayProfile profile = GatewayProfile.parse(f.string("profile", "agentgateway"));
+        List<Pool> pools = new ArrayList<>();
+        Map<String, String> models = new LinkedHashMap<>();
+        for (String spec : f.required("pool").split(";")) {
+            String[] parts = spec.split("=");
+            if (parts.length < 3) {
+                throw new Flags.UsageException("--pool wants NAME=BASE_MODEL=IP:PORT,...[=EPP_HOST:PORT], got " + spec);
+            }
+            Pool.Routing routing = switch (policy) {
+                case "round-robin" -> new Pool.Balanced(Pool.Policy.ROUND_ROBIN, f.longValue("seed", 42));
+                case "random" -> new Pool.Balanced(Pool.Policy.RANDOM, f.longValue("seed", 42));
+                case "epp" -> {
+                    if (parts.length < 4) {
+                        throw new Flags.UsageException("--policy epp needs =EPP_HOST:PORT in --pool " + spec);
+                    }
+                    String[] hp = parts[3].split(":");
+                    yield new Pool.ViaEpp(hp[0], Integer.parseInt(hp[1]), f.bool("tls"), profile);
+                }
+                default -> throw new Flags.UsageException("unknown --policy " + policy);
+            };
+            pools.add(new Pool(parts[0], parts[1], splitList(parts[2]), routing));
+            models.put(parts[1], parts[1]);
+        }
+        for (String m : splitList(f.string("models", ""))) {
+            String[] kv = m.split("=", 2);
+            models.put(kv[0], kv.length > 1 ? kv[1] : kv[0]);
+        }
+        GatewaySim gw = GatewaySim.start(f.integer("port", 8080), models, pools);
+        out.printf("gateway listening on http://127.0.0.1:%d (%s, profile %s)%n", gw.port(), policy,
+                profile.name().toLowerCase());
+        awaitShutdown(gw);
+        return 0;
+    }
+
+    private static int noop(String[] args, PrintStream out) throws Exception {
+        Flags f = Flags.parse(args, Set.of("port", "destination"), Set.of());
+        NoopExtProcServer s = NoopExtProcServer.start(f.integer("port", 9002), f.string("destination", "127.0.0.1:8000"));
+        out.printf("no-op ext_proc server listening on 127.0.0.1:%d (destination %s)%n", s.port(),
+                f.string("destination", "127.0.0.1:8000"));
+        awaitShutdown(s);
+        return 0;
+    }
+
+    /** Blocks until Ctrl-C; the shutdown hook closes {@code resource}. */
+    public static void awaitShutdown(AutoCloseable resource) throws InterruptedException {
+        CountDownLatch done = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                resource.close();
+            } catch (Exception ignored) {
+                // Exiting anyway.
+            }
+            done.countDown();
+        }, "shutdown"));
+        done.await();
+    }
+
+    public static List<String> splitList(String s) {
+        List<String> out = new ArrayList<>();
+        for (String p : s.split(",")) {
+            if (!p.isBlank()) {
+                out.add(p.trim());
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,111 @@
+package io.epp4j.bench.cli;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Parsed {@code --name value} / {@code --name=value} / {@code --switch} arguments of one command.
+ *
+ * <p>Every flag a command accepts is declared up front, so a typo is a usage error (exit 2) rather than a
+ * silently ignored option.
+ */
+public final class Flags {
+
+    private final Map<String, String> values;
+
+    private Flags(Map<String, String> values) {
+        this.values = values;
+    }
+
+    /**
+     * Parses {@code args}; {@code valued} are flags that take a value, {@code switches} flags that do not.
+     *
+     * @throws UsageException on an unknown flag, a missing value or a positional argument
+     */
+    public static Flags parse(String[] args, Set<String> valued, Set<String> switches) {
+        Map<String, String> values = new LinkedHashMap<>();
+        for (int i = 0; i < args.length; i++) {
+            String arg = args[i];
+            if (!arg.startsWith("--")) {
+                throw new UsageException("unexpected argument: " + arg);
+            }
+            String name = arg.substring(2);
+            String value = null;
+            int eq = name.indexOf('=');
+            if (eq >= 0) {
+                value = name.substring(eq + 1);
+                name = name.substring(0, eq);
+            }
+            if (switches.contains(name)) {
+                values.put(name, value == null ? "true" : value);
+            } else if (valued.contains(name)) {
+                if (value == null) {
+                    if (i + 1 >= args.length) {
+                        throw new UsageException("flag --" + name + " needs a value");
+                    }
+                    value = args[++i];
+                }
+                values.put(name, value);
+            } else {
+                throw new UsageException("unknown flag: --" + name);
+            }
+        }
+        return new Flags(values);
+    }
+
+    public boolean has(String name) {
+        return values.containsKey(name);
+    }
+
+    public String string(String name, String defaultValue) {
+        return values.getOrDefault(name, defaultValue);
+    }
+
+    public String required(String name) {
+        String v = values.get(name);
+        if (v == null) {
+            throw new UsageException("missing required flag --" + name);
+        }
+        return v;
+    }
+
+    public int integer(String name, int defaultValue) {
+        String v = values.get(name);
+        try {
+            return v == null ? defaultValue : Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            throw new UsageException("--" + name + " must be an integer, got " + v);
+        }
+    }
+
+    public long longValue(String name, long defaultValue) {
+        String v = values.get(name);
+        try {
+            return v == null ? defaultValue : Long.parseLong(v);
+        } catch (NumberFormatException e) {
+            throw new UsageException("--" + name + " must be an integer, got " + v);
+        }
+    }
+
+    public double decimal(String name, double defaultValue) {
+        String v = values.get(name);
+        try {
+            return v == null ? defaultValue : Double.parseDouble(v);
+        } catch (NumberFormatException e) {
+            throw new UsageException("--" + name + " must be a number, got " + v);
+        }
+    }
+
+    public boolean bool(String name) {
+        String v = values.get(name);
+        return v != null && !v.equalsIgnoreCase("false");
+    }
+
+    /** A command-line mistake: the caller prints usage and exits with status 2. */
+    public static final class UsageException extends RuntimeException {
+        public UsageException(String message) {
+            super(message);
+        }
+    }
+}

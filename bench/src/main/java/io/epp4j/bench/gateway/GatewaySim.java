@@ -1,0 +1,598 @@
+package io.epp4j.bench.gateway;
+
+import com.google.protobuf.ByteString;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
+import io.envoyproxy.envoy.service.ext_proc.v3.CommonResponse;
+import io.envoyproxy.envoy.service.ext_proc.v3.ExternalProcessorGrpc;
+import io.envoyproxy.envoy.service.ext_proc.v3.ImmediateResponse;
+import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
+import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
+import io.epp4j.bench.Json;
+import io.epp4j.bench.JsonParser;
+import io.epp4j.bench.extproc.ExtProcMessages;
+import io.epp4j.bench.extproc.GatewayProfile;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.util.InsecureTrustManagerFactory;
+import io.grpc.stub.StreamObserver;
+
+import javax.net.ssl.SSLException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * An OpenAI-compatible HTTP front that behaves like the seed's agentgateway set-up: a pre-routing
+ * body-based-routing map from {@code model} to {@code X-Gateway-Base-Model-Name}, one route per base model to
+ * an InferencePool, the pool's EPP asked over ext_proc the way agentgateway (or Envoy) asks, and the request
+ * proxied to the chosen endpoint with the response streamed back through the EPP.
+ *
+ * <p>Simplifications (see bench/README.md): the client body is read whole before the ext_proc stream opens
+ * (agentgateway peeks it whole too, for the body-based-routing CEL), and the upstream call starts once the
+ * EPP has answered the headers and echoed the last body chunk. The message order on the stream is
+ * agentgateway's.
+ */
+public final class GatewaySim implements AutoCloseable {
+
+    /** Header the body-based-routing policy sets before route matching. */
+    public static final String BASE_MODEL_HEADER = "x-gateway-base-model-name";
+    /** Diagnostic headers the simulator adds to client responses (agentgateway does not). */
+    public static final String POOL_HEADER = "x-epp4j-pool";
+    public static final String SERVED_HEADER = "x-gateway-destination-endpoint-served";
+
+    private static final int CLIENT_FRAME_BYTES = 16 * 1024;
+    private static final long EPP_ANSWER_TIMEOUT_SECONDS = 120;
+    private static final Set<String> HOP_BY_HOP = Set.of("connection", "content-length", "transfer-encoding",
+            "keep-alive", "upgrade", "expect", "host", "te", "trailer", "proxy-connection");
+
+    private final Map<String, String> baseModelByModel;
+    private final Map<String, Route> routes = new LinkedHashMap<>();
+    private final HttpServer http;
+    private final ExecutorService executor;
+    private final HttpClient upstream;
+    private final Map<String, AtomicLong> servedByEndpoint = new ConcurrentHashMap<>();
+    private final AtomicLong shed = new AtomicLong();
+    private final AtomicLong failures = new AtomicLong();
+
+    private static final class Route {
+        final Pool pool;
+        final ManagedChannel channel;
+        final ExternalProcessorGrpc.ExternalProcessorStub stub;
+        final AtomicInteger next = new AtomicInteger();
+        final SplittableRandom random;
+
+        Route(Pool pool) throws SSLException {
+            this.pool = pool;
+            if (pool.routing() instanceof Pool.ViaEpp epp) {
+                NettyChannelBuilder b = NettyChannelBuilder.forAddress(epp.host(), epp.port())
+                        .maxInboundMessageSize(Integer.MAX_VALUE);
+                if (epp.tls()) {
+                    b.sslContext(GrpcSslContexts.forClient().trustManager(InsecureTrustManagerFactory.INSTANCE).build());
+                } else {
+                    b.usePlaintext();
+                }
+                this.channel = b.build();
+                this.stub = ExternalProcessorGrpc.newStub(channel);
+                this.random = null;
+            } else {
+                this.channel = null;
+                this.stub = null;
+                this.random = new SplittableRandom(((Pool.Balanced) pool.routing()).seed());
+            }
+        }
+    }
+
+    private GatewaySim(int port, Map<String, String> baseModelByModel, List<Pool> pools) throws IOException {
+        this.baseModelByModel = Map.copyOf(baseModelByModel);
+        for (Pool p : pools) {
+            routes.put(p.baseModel(), new Route(p));
+        }
+        AtomicInteger threads = new AtomicInteger();
+        this.executor = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "gateway-" + threads.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        this.upstream = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(5)).executor(executor).build();
+        this.http = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1024);
+        http.setExecutor(executor);
+        http.createContext("/", this::handle);
+        http.start();
+    }
+
+    /**
+     * Starts the gateway on {@code 127.0.0.1:port} ({@code 0} = ephemeral).
+     *
+     * @param baseModelByModel the body-based-routing map: request {@code model} → base model
+     * @param pools one pool per base model
+     */
+    public static GatewaySim start(int port, Map<String, String> baseModelByModel, List<Pool> pools)
+            throws IOException {
+        return new GatewaySim(port, baseModelByModel, pools);
+    }
+
+    public int port() {
+        return http.getAddress().getPort();
+    }
+
+    /** Requests proxied to each endpoint ({@code ip:port}). */
+    public Map<String, Long> servedByEndpoint() {
+        Map<String, Long> out = new LinkedHashMap<>();
+        servedByEndpoint.forEach((k, v) -> out.put(k, v.get()));
+        return out;
+    }
+
+    /** Requests the EPP answered itself with an error status (e.g. 429 shed, 503 no capacity). */
+    public long shed() {
+        return shed.get();
+    }
+
+    /** Requests that failed in the gateway (EPP stream errors, invalid destinations, upstream errors). */
+    public long failures() {
+        return failures.get();
+    }
+
+    @Override
+    public void close() {
+        http.stop(0);
+        for (Route r : routes.values()) {
+            if (r.channel != null) {
+                r.channel.shutdownNow();
+            }
+        }
+        executor.shutdownNow();
+    }
+
+    private void handle(HttpExchange ex) {
+        try (ex) {
+            String method = ex.getRequestMethod();
+            String path = ex.getRequestURI().getRawPath();
+            if (method.equals("GET") && path.equals("/v1/models")) {
+                sendJson(ex, 200, modelsJson(), Map.of());
+                return;
+            }
+            byte[] body = ex.getRequestBody().readAllBytes();
+            String baseModel = bodyBasedRouting(body);
+            Route route = baseModel == null ? null : routes.get(baseModel);
+            if (route == null) {
+                String model = modelOf(body);
+                sendJson(ex, 404, Json.openAiError(model == null
+                        ? "no route matched: the request body names no model"
+                        : "The model `" + model + "` does not exist.", "invalid_request_error", 404), Map.of());
+                return;
+            }
+            List<Map.Entry<String, String>> headers = new ArrayList<>();
+            ex.getRequestHeaders().forEach((k, vs) -> {
+                String key = k.toLowerCase(Locale.ROOT);
+                if (!key.equals(BASE_MODEL_HEADER)) {
+                    vs.forEach(v -> headers.add(Map.entry(key, v)));
+                }
+            });
+            headers.add(Map.entry(BASE_MODEL_HEADER, baseModel));
+            if (route.pool.routing() instanceof Pool.ViaEpp epp) {
+                new Exchange(ex, route, epp.profile(), headers, body).run();
+            } else {
+                String dest = balance(route);
+                proxyDirect(ex, route.pool, dest, headers, body);
+            }
+        } catch (IOException | RuntimeException e) {
+            failures.incrementAndGet();
+        }
+    }
+
+    private String modelsJson() {
+        StringBuilder sb = new StringBuilder("{\"object\":\"list\",\"data\":[");
+        int i = 0;
+        for (Map.Entry<String, String> e : baseModelByModel.entrySet()) {
+            if (i++ > 0) {
+                sb.append(',');
+            }
+            sb.append("{\"id\":").append(Json.quote(e.getKey())).append(",\"object\":\"model\",\"owned_by\":")
+                    .append(Json.quote(e.getValue())).append('}');
+        }
+        return sb.append("]}").toString();
+    }
+
+    /** The pre-routing transformation: {@code {map}[string(json(request.body).model)]}; null if it fails. */
+    String bodyBasedRouting(byte[] body) {
+        String model = modelOf(body);
+        return model == null ? null : baseModelByModel.get(model);
+    }
+
+    private static String modelOf(byte[] body) {
+        try {
+            return JsonParser.parseObject(new String(body, StandardCharsets.UTF_8)).get("model") instanceof String m
+                    ? m : null;
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static String balance(Route r) {
+        List<String> eps = r.pool.endpoints();
+        Pool.Balanced b = (Pool.Balanced) r.pool.routing();
+        if (b.policy() == Pool.Policy.ROUND_ROBIN) {
+            return eps.get(Math.floorMod(r.next.getAndIncrement(), eps.size()));
+        }
+        synchronized (r.random) {
+            return eps.get(r.random.nextInt(eps.size()));
+        }
+    }
+
+    private void proxyDirect(HttpExchange ex, Pool pool, String dest, List<Map.Entry<String, String>> headers,
+                             byte[] body) throws IOException {
+        HttpResponse<InputStream> resp = callUpstream(ex, dest, headers, body);
+        if (resp == null) {
+            return;
+        }
+        count(dest);
+        Map<String, String> extra = Map.of(POOL_HEADER, pool.name(), SERVED_HEADER, dest);
+        copyResponseHeaders(ex, resp, extra, List.of());
+        ex.sendResponseHeaders(resp.statusCode(), 0);
+        try (InputStream in = resp.body(); OutputStream out = ex.getResponseBody()) {
+            byte[] buf = new byte[8192];
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                out.write(buf, 0, n);
+                out.flush();
+            }
+        }
+    }
+
+    private void count(String dest) {
+        servedByEndpoint.computeIfAbsent(dest, k -> new AtomicLong()).incrementAndGet();
+    }
+
+    /** Sends the request upstream; on a connection failure answers 503 to the client and returns null. */
+    private HttpResponse<InputStream> callUpstream(HttpExchange ex, String dest, List<Map.Entry<String, String>> headers,
+                                                   byte[] body) throws IOException {
+        HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create("http://" + dest + ex.getRequestURI().getRawPath()
+                        + (ex.getRequestURI().getRawQuery() == null ? "" : "?" + ex.getRequestURI().getRawQuery())))
+                .method(ex.getRequestMethod(), HttpRequest.BodyPublishers.ofByteArray(body));
+        for (Map.Entry<String, String> h : headers) {
+            if (!h.getKey().startsWith(":") && !HOP_BY_HOP.contains(h.getKey())) {
+                try {
+                    rb.header(h.getKey(), h.getValue());
+                } catch (IllegalArgumentException restricted) {
+                    // The JDK client refuses a few headers it manages itself; they do not matter upstream.
+                }
+            }
+        }
+        try {
+            return upstream.send(rb.build(), HttpResponse.BodyHandlers.ofInputStream());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
+        } catch (IOException e) {
+            failures.incrementAndGet();
+            sendJson(ex, 503, Json.openAiError("upstream connect error: " + e.getMessage(), "server_error", 503),
+                    Map.of());
+            return null;
+        }
+    }
+
+    private static void copyResponseHeaders(HttpExchange ex, HttpResponse<?> resp, Map<String, String> extra,
+                                            List<HeaderValueOption> mutations) {
+        resp.headers().map().forEach((k, vs) -> {
+            String key = k.toLowerCase(Locale.ROOT);
+            if (!HOP_BY_HOP.contains(key) && !key.startsWith(":") && !key.equals("date")) {
+                vs.forEach(v -> ex.getResponseHeaders().add(key, v));
+            }
+        });
+        for (HeaderValueOption o : mutations) {
+            String key = o.getHeader().getKey().toLowerCase(Locale.ROOT);
+            if (!key.startsWith(":") && !HOP_BY_HOP.contains(key)) {
+                ex.getResponseHeaders().set(key, ExtProcMessages.headerValue(o.getHeader()));
+            }
+        }
+        extra.forEach((k, v) -> ex.getResponseHeaders().set(k, v));
+    }
+
+    private static void sendJson(HttpExchange ex, int status, String json, Map<String, String> extra)
+            throws IOException {
+        byte[] b = json.getBytes(StandardCharsets.UTF_8);
+        ex.getResponseHeaders().set("content-type", "application/json");
+        extra.forEach((k, v) -> ex.getResponseHeaders().set(k, v));
+        ex.sendResponseHeaders(status, b.length);
+        try (OutputStream out = ex.getResponseBody()) {
+            out.write(b);
+        }
+    }
+
+    /** One HTTP request's ext_proc stream, driven in agentgateway's order. */
+    private final class Exchange {
+        private static final Object END = new Object();
+        private final HttpExchange ex;
+        private final Route route;
+        private final GatewayProfile profile;
+        private final List<Map.Entry<String, String>> headers;
+        private final byte[] body;
+        private final LinkedBlockingQueue<Object> inbox = new LinkedBlockingQueue<>();
+        private StreamObserver<ProcessingRequest> toEpp;
+        private boolean clientHeadersSent;
+
+        Exchange(HttpExchange ex, Route route, GatewayProfile profile, List<Map.Entry<String, String>> headers,
+                 byte[] body) {
+            this.ex = ex;
+            this.route = route;
+            this.profile = profile;
+            this.headers = headers;
+            this.body = body;
+        }
+
+        void run() throws IOException {
+            toEpp = route.stub.process(new StreamObserver<>() {
+                @Override
+                public void onNext(ProcessingResponse value) {
+                    inbox.add(value);
+                }
+
+                @Override
+                public void onError(Throwable t) {
+                    inbox.add(t);
+                }
+
+                @Override
+                public void onCompleted() {
+                    inbox.add(END);
+                }
+            });
+            try {
+                runStream();
+            } catch (EppFailure f) {
+                failures.incrementAndGet();
+                if (!clientHeadersSent) {
+                    sendJson(ex, f.status, Json.openAiError(f.getMessage(), "server_error", f.status), Map.of());
+                }
+                toEpp.onError(io.grpc.Status.CANCELLED.withDescription(f.getMessage()).asRuntimeException());
+                return;
+            } catch (IOException | RuntimeException e) {
+                toEpp.onError(io.grpc.Status.CANCELLED.withDescription("client gone").asRuntimeException());
+                throw e;
+            }
+            send(null);
+        }
+
+        private void runStream() throws IOException, EppFailure {
+            String authority = ex.getRequestHeaders().getFirst("Host");
+            String pathAndQuery = ex.getRequestURI().getRawPath()
+                    + (ex.getRequestURI().getRawQuery() == null ? "" : "?" + ex.getRequestURI().getRawQuery());
+            boolean bodiless = body.length == 0;
+            send(ExtProcMessages.requestHeaders(profile, headers, ex.getRequestMethod(), "http",
+                    authority == null ? "localhost" : authority, pathAndQuery, bodiless));
+            // Body frames go out without waiting for the headers answer, as agentgateway streams them.
+            for (int off = 0; off < body.length; off += CLIENT_FRAME_BYTES) {
+                int len = Math.min(CLIENT_FRAME_BYTES, body.length - off);
+                send(ExtProcMessages.requestBody(ByteString.copyFrom(body, off, len), off + len == body.length));
+            }
+            ProcessingResponse first = next();
+            if (first.hasImmediateResponse()) {
+                immediate(first.getImmediateResponse());
+                return;
+            }
+            if (!first.hasRequestHeaders()) {
+                throw new EppFailure(500, "ext_proc failed: expected a request_headers response first, got "
+                        + first.getResponseCase());
+            }
+            String destination = pickDestination(first);
+            List<Map.Entry<String, String>> upstreamHeaders = mutate(headers,
+                    first.getRequestHeaders().getResponse());
+            java.io.ByteArrayOutputStream echoed = new java.io.ByteArrayOutputStream(body.length);
+            boolean bodyDone = bodiless;
+            while (!bodyDone) {
+                ProcessingResponse r = next();
+                if (r.hasImmediateResponse()) {
+                    immediate(r.getImmediateResponse());
+                    return;
+                }
+                if (!r.hasRequestBody()) {
+                    throw new EppFailure(500, "ext_proc failed: expected a request_body response, got "
+                            + r.getResponseCase());
+                }
+                CommonResponse cr = r.getRequestBody().getResponse();
+                if (!cr.getBodyMutation().hasStreamedResponse()) {
+                    // agentgateway forwards "the original body", already consumed: the upstream gets nothing more.
+                    break;
+                }
+                cr.getBodyMutation().getStreamedResponse().getBody().writeTo(echoed);
+                bodyDone = cr.getBodyMutation().getStreamedResponse().getEndOfStream();
+            }
+            HttpResponse<InputStream> resp = callUpstream(ex, destination, upstreamHeaders, echoed.toByteArray());
+            if (resp == null) {
+                clientHeadersSent = true;
+                return;
+            }
+            count(destination);
+            List<Map.Entry<String, String>> respHeaders = new ArrayList<>();
+            resp.headers().map().forEach((k, vs) -> vs.forEach(v -> respHeaders.add(Map.entry(k.toLowerCase(Locale.ROOT), v))));
+            send(ExtProcMessages.responseHeaders(profile, respHeaders, resp.statusCode(), destination, destination, false));
+            executor.execute(() -> pumpResponseBody(resp, destination));
+            ProcessingResponse rh = next();
+            if (rh.hasImmediateResponse()) {
+                immediate(rh.getImmediateResponse());
+                return;
+            }
+            if (!rh.hasResponseHeaders()) {
+                throw new EppFailure(500, "ext_proc failed: expected a response_headers response, got "
+                        + rh.getResponseCase());
+            }
+            copyResponseHeaders(ex, resp, Map.of(POOL_HEADER, route.pool.name(), SERVED_HEADER, destination),
+                    rh.getResponseHeaders().getResponse().getHeaderMutation().getSetHeadersList());
+            ex.sendResponseHeaders(resp.statusCode(), 0);
+            clientHeadersSent = true;
+            try (OutputStream out = ex.getResponseBody()) {
+                while (true) {
+                    ProcessingResponse r = next();
+                    if (!r.hasResponseBody()) {
+                        throw new EppFailure(500, "ext_proc failed: expected a response_body response, got "
+                                + r.getResponseCase());
+                    }
+                    CommonResponse cr = r.getResponseBody().getResponse();
+                    if (!cr.getBodyMutation().hasStreamedResponse()) {
+                        break;
+                    }
+                    cr.getBodyMutation().getStreamedResponse().getBody().writeTo(out);
+                    out.flush();
+                    if (cr.getBodyMutation().getStreamedResponse().getEndOfStream()) {
+                        break;
+                    }
+                }
+            }
+        }
+
+        private void pumpResponseBody(HttpResponse<InputStream> resp, String destination) {
+            try (InputStream in = resp.body()) {
+                byte[] buf = new byte[16384];
+                int n;
+                while ((n = in.read(buf)) >= 0) {
+                    if (n > 0) {
+                        send(ExtProcMessages.responseBody(profile, ByteString.copyFrom(buf, 0, n), false,
+                                destination, destination));
+                    }
+                }
+                send(ExtProcMessages.responseBody(profile, ByteString.EMPTY, true, destination, destination));
+            } catch (IOException | RuntimeException e) {
+                inbox.add(e);
+            }
+        }
+
+        private String pickDestination(ProcessingResponse headersAnswer) throws EppFailure {
+            String raw = profile == GatewayProfile.AGENTGATEWAY
+                    ? ExtProcMessages.destinationHeader(headersAnswer)
+                    : ExtProcMessages.destinationMetadata(headersAnswer);
+            if (raw == null || raw.isBlank()) {
+                throw new EppFailure(503, "EPP selected no destination");
+            }
+            String dest = raw.trim();
+            if (profile == GatewayProfile.AGENTGATEWAY) {
+                if (!isSocketAddress(dest)) {
+                    throw new EppFailure(503, "EPP returned invalid address");
+                }
+            } else {
+                dest = dest.split(",")[0].trim();
+            }
+            if (!route.pool.endpoints().contains(dest)) {
+                throw new EppFailure(503, "no healthy endpoints: " + dest + " is not an endpoint of pool "
+                        + route.pool.name());
+            }
+            return dest;
+        }
+
+        private static boolean isSocketAddress(String s) {
+            int colon = s.lastIndexOf(':');
+            if (colon <= 0 || s.indexOf(',') >= 0 || s.indexOf(' ') >= 0) {
+                return false;
+            }
+            try {
+                int port = Integer.parseInt(s.substring(colon + 1));
+                return port > 0 && port < 65536;
+            } catch (NumberFormatException e) {
+                return false;
+            }
+        }
+
+        private List<Map.Entry<String, String>> mutate(List<Map.Entry<String, String>> in, CommonResponse cr) {
+            List<Map.Entry<String, String>> out = new ArrayList<>(in);
+            for (String removed : cr.getHeaderMutation().getRemoveHeadersList()) {
+                out.removeIf(e -> e.getKey().equalsIgnoreCase(removed));
+            }
+            for (HeaderValueOption o : cr.getHeaderMutation().getSetHeadersList()) {
+                String key = o.getHeader().getKey().toLowerCase(Locale.ROOT);
+                boolean append = o.getAppendAction() == HeaderValueOption.HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD
+                        && !o.hasAppend() || (o.hasAppend() && o.getAppend().getValue());
+                if (!append || o.getAppendAction() == HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD) {
+                    out.removeIf(e -> e.getKey().equals(key));
+                }
+                out.add(Map.entry(key, ExtProcMessages.headerValue(o.getHeader())));
+            }
+            // Full-duplex mode: the body length may change, so the upstream never gets the client's length.
+            out.removeIf(e -> e.getKey().equals("content-length"));
+            return out;
+        }
+
+        private void immediate(ImmediateResponse ir) throws IOException {
+            int status = ir.hasStatus() && ir.getStatus().getCodeValue() > 0 ? ir.getStatus().getCodeValue() : 200;
+            if (status >= 400) {
+                shed.incrementAndGet();
+            }
+            for (HeaderValueOption o : ir.getHeaders().getSetHeadersList()) {
+                ex.getResponseHeaders().set(o.getHeader().getKey(), ExtProcMessages.headerValue(o.getHeader()));
+            }
+            byte[] b = ir.getBody().toByteArray();
+            ex.getResponseHeaders().set(POOL_HEADER, route.pool.name());
+            ex.sendResponseHeaders(status, b.length == 0 ? -1 : b.length);
+            if (b.length > 0) {
+                try (OutputStream out = ex.getResponseBody()) {
+                    out.write(b);
+                }
+            }
+            clientHeadersSent = true;
+        }
+
+        private ProcessingResponse next() throws EppFailure {
+            Object o;
+            try {
+                o = inbox.poll(EPP_ANSWER_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new EppFailure(500, "ext_proc failed: interrupted");
+            }
+            if (o instanceof ProcessingResponse r) {
+                return r;
+            }
+            if (o == null) {
+                throw new EppFailure(504, "ext_proc failed: no answer from the EPP in " + EPP_ANSWER_TIMEOUT_SECONDS + "s");
+            }
+            if (o instanceof Throwable t) {
+                throw new EppFailure(500, "ext_proc failed: " + t.getMessage());
+            }
+            throw new EppFailure(500, "ext_proc failed: the EPP closed the stream early");
+        }
+
+        /** Sends one message, or half-closes when {@code req} is null. */
+        private void send(ProcessingRequest req) {
+            synchronized (this) {
+                if (req == null) {
+                    toEpp.onCompleted();
+                } else {
+                    toEpp.onNext(req);
+                }
+            }
+        }
+    }
+
+    private static final class EppFailure extends Exception {
+        final int status;
+
+        EppFailure(int status, String message) {
+            super(message);
+            this.status = status;
+        }
+    }
+}

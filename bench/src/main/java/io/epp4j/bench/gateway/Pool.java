@@ -1,0 +1,42 @@
+package io.epp4j.bench.gateway;
+
+import io.epp4j.bench.extproc.GatewayProfile;
+
+import java.util.List;
+
+/**
+ * One InferencePool behind the gateway: the base model its HTTPRoute matches on, its endpoints, and how an
+ * endpoint is chosen.
+ *
+ * @param name pool name (for logs and the per-pod table)
+ * @param baseModel value of {@code X-Gateway-Base-Model-Name} that routes here
+ * @param endpoints {@code ip:port} of every model-server endpoint (the Validated destination set)
+ * @param routing who picks the endpoint
+ */
+public record Pool(String name, String baseModel, List<String> endpoints, Routing routing) {
+
+    public Pool {
+        endpoints = List.copyOf(endpoints);
+    }
+
+    /** Who picks the endpoint. */
+    public sealed interface Routing permits ViaEpp, Balanced {
+    }
+
+    /**
+     * Ask the pool's EPP over ext_proc.
+     *
+     * @param tls TLS without certificate verification (what agentgateway's controller configures)
+     */
+    public record ViaEpp(String host, int port, boolean tls, GatewayProfile profile) implements Routing {
+    }
+
+    /** No EPP: the gateway balances by itself, as a Kubernetes Service would. */
+    public record Balanced(Policy policy, long seed) implements Routing {
+    }
+
+    /** Gateway-side balancing policies. */
+    public enum Policy {
+        ROUND_ROBIN, RANDOM
+    }
+}

@@ -1,0 +1,358 @@
+package io.epp4j.bench.load;
+
+import com.google.protobuf.ByteString;
+import io.envoyproxy.envoy.service.ext_proc.v3.ExternalProcessorGrpc;
+import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
+import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
+import io.epp4j.bench.Json;
+import io.epp4j.bench.cli.Flags;
+import io.epp4j.bench.extproc.ExtProcMessages;
+import io.epp4j.bench.extproc.GatewayProfile;
+import io.epp4j.bench.extproc.NoopExtProcServer;
+import io.epp4j.bench.stack.EmbeddedEpp;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.handler.ssl.util.InsecureTrustManagerFactory;
+import io.grpc.stub.StreamObserver;
+import org.HdrHistogram.ConcurrentHistogram;
+import org.HdrHistogram.Histogram;
+
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Decision-speed load generator: opens one ext_proc stream per simulated request over loopback TCP gRPC and
+ * sends agentgateway's request-side sequence (headers with protocol_config, body frames without waiting).
+ * A decision is complete when the headers answer and the echo of the last body chunk have arrived; the
+ * stream is then half-closed (the response side is not exercised).
+ *
+ * <p>{@code --rps R} is open-loop (latency counted from each request's intended start, so queueing in the
+ * target is not hidden); {@code --max} keeps {@code --concurrency} decisions in flight.
+ */
+public final class LoadGenerator {
+
+    private static final int FRAME_BYTES = 16 * 1024;
+
+    /** Settings of one run. */
+    public record Settings(double rps, boolean max, int concurrency, double durationSeconds, double warmupSeconds,
+                           int bodyBytes, GatewayProfile profile, long seed) {
+    }
+
+    /** What one run measured. */
+    public record Result(String target, long decisions, long errors, double seconds, Histogram latencyMicros) {
+        public double decisionsPerSecond() {
+            return decisions / seconds;
+        }
+
+        public double p(double percentile) {
+            return latencyMicros.getTotalCount() == 0 ? Double.NaN : latencyMicros.getValueAtPercentile(percentile);
+        }
+
+        Map<String, Object> json(Settings s, int endpoints) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("target", target);
+            m.put("mode", s.max() ? "max" : "rps");
+            m.put("offered_rps", s.max() ? null : s.rps());
+            m.put("concurrency", s.max() ? s.concurrency() : null);
+            m.put("body_bytes", (long) s.bodyBytes());
+            m.put("endpoints", (long) endpoints);
+            m.put("profile", s.profile().name().toLowerCase(Locale.ROOT));
+            m.put("duration_s", seconds);
+            m.put("decisions", decisions);
+            m.put("decisions_per_s", decisionsPerSecond());
+            m.put("p50_us", p(50));
+            m.put("p90_us", p(90));
+            m.put("p99_us", p(99));
+            m.put("p999_us", p(99.9));
+            m.put("max_us", (double) latencyMicros.getMaxValue());
+            m.put("errors", errors);
+            return m;
+        }
+    }
+
+    private LoadGenerator() {
+    }
+
+    /** {@code load --target HOST:PORT|embedded|noop ...}. */
+    public static int run(String[] args, PrintStream out) throws Exception {
+        Flags f = Flags.parse(args, Set.of("target", "rps", "duration", "warmup", "body-bytes", "endpoints", "out",
+                "concurrency", "profile", "seed", "epp-config", "scrape-interval"), Set.of("tls", "max", "compare-noop"));
+        String target = f.required("target");
+        if (f.has("rps") == f.bool("max")) {
+            throw new Flags.UsageException("give exactly one of --rps R and --max");
+        }
+        GatewayProfile profile;
+        try {
+            profile = GatewayProfile.parse(f.string("profile", "agentgateway"));
+        } catch (IllegalArgumentException e) {
+            throw new Flags.UsageException(e.getMessage());
+        }
+        double duration = f.decimal("duration", 10);
+        Settings s = new Settings(f.decimal("rps", 0), f.bool("max"), f.integer("concurrency", 32), duration,
+                f.decimal("warmup", Math.min(3, duration / 3)), f.integer("body-bytes", 1024), profile,
+                f.longValue("seed", 42));
+        int endpoints = f.integer("endpoints", 64);
+        List<Result> results = new ArrayList<>();
+        boolean tls = f.bool("tls");
+        switch (target) {
+            case "embedded" -> {
+                try (MetricsStubFleet fleet = new MetricsStubFleet(endpoints, s.seed())) {
+                    List<String> extra = new ArrayList<>(List.of("--refresh-metrics-interval",
+                            f.string("scrape-interval", "50ms")));
+                    try (EmbeddedEpp epp = EmbeddedEpp.start(fleet.addresses(), tls, f.string("epp-config", null),
+                            extra.toArray(String[]::new))) {
+                        results.add(run("epp (embedded, " + endpoints + " endpoints)", "127.0.0.1", epp.grpcPort(), tls, s));
+                    }
+                }
+            }
+            case "noop" -> {
+            }
+            default -> {
+                int colon = target.lastIndexOf(':');
+                if (colon <= 0) {
+                    throw new Flags.UsageException("--target wants HOST:PORT, embedded or noop");
+                }
+                results.add(run(target, target.substring(0, colon), Integer.parseInt(target.substring(colon + 1)), tls, s));
+            }
+        }
+        if (target.equals("noop") || f.bool("compare-noop")) {
+            try (NoopExtProcServer noop = NoopExtProcServer.start(0, "127.0.0.1:8000")) {
+                results.add(run("no-op ext_proc", "127.0.0.1", noop.port(), false, s));
+            }
+        }
+        printTable(out, s, endpoints, results);
+        if (f.has("out")) {
+            StringBuilder json = new StringBuilder();
+            Result main = results.get(0);
+            Map<String, Object> m = main.json(s, endpoints);
+            if (results.size() > 1) {
+                Result base = results.get(1);
+                m.put("baseline", new Json.RawJson(Json.object(base.json(s, endpoints)).trim().replace("\n", "\n  ")));
+                m.put("cost_ratio_p50", main.p(50) / base.p(50));
+                m.put("throughput_ratio_baseline_over_target", base.decisionsPerSecond() / main.decisionsPerSecond());
+            }
+            json.append(Json.object(m));
+            Path p = Path.of(f.string("out", "load.json"));
+            if (p.getParent() != null) {
+                Files.createDirectories(p.getParent());
+            }
+            Files.writeString(p, json, StandardCharsets.UTF_8);
+        }
+        return 0;
+    }
+
+    static void printTable(PrintStream out, Settings s, int endpoints, List<Result> results) {
+        out.printf(Locale.ROOT, "%s, body %d B, %d endpoints, profile %s%n",
+                s.max() ? "max throughput, concurrency " + s.concurrency() : "open loop at " + s.rps() + " req/s",
+                s.bodyBytes(), endpoints, s.profile().name().toLowerCase(Locale.ROOT));
+        out.printf(Locale.ROOT, "%-34s %12s %9s %9s %9s %9s %9s %7s%n", "target", "decisions/s", "p50 us", "p90 us",
+                "p99 us", "p99.9 us", "max us", "errors");
+        for (Result r : results) {
+            out.printf(Locale.ROOT, "%-34s %12.0f %9.0f %9.0f %9.0f %9.0f %9d %7d%n", r.target(), r.decisionsPerSecond(),
+                    r.p(50), r.p(90), r.p(99), r.p(99.9), r.latencyMicros().getMaxValue(), r.errors());
+        }
+        if (results.size() > 1) {
+            out.printf(Locale.ROOT, "cost ratio target/no-op: p50 %.2f, p99 %.2f, throughput (no-op/target) %.2f%n",
+                    results.get(0).p(50) / results.get(1).p(50), results.get(0).p(99) / results.get(1).p(99),
+                    results.get(1).decisionsPerSecond() / results.get(0).decisionsPerSecond());
+        }
+    }
+
+    /** Runs {@code s} against one ext_proc server. */
+    public static Result run(String label, String host, int port, boolean tls, Settings s) throws Exception {
+        NettyChannelBuilder b = NettyChannelBuilder.forAddress(host, port).directExecutor()
+                .maxInboundMessageSize(Integer.MAX_VALUE).flowControlWindow(8 * 1024 * 1024);
+        if (tls) {
+            b.sslContext(GrpcSslContexts.forClient().trustManager(InsecureTrustManagerFactory.INSTANCE).build());
+        } else {
+            b.usePlaintext();
+        }
+        ManagedChannel channel = b.build();
+        try {
+            ExternalProcessorGrpc.ExternalProcessorStub stub = ExternalProcessorGrpc.newStub(channel);
+            List<List<ProcessingRequest>> sequences = sequences(s);
+            runPhase(stub, sequences, s, s.warmupSeconds(), null, new AtomicLong(), new AtomicLong());
+            ConcurrentHistogram h = new ConcurrentHistogram(3_600_000_000L, 3);
+            AtomicLong done = new AtomicLong();
+            AtomicLong errors = new AtomicLong();
+            double seconds = runPhase(stub, sequences, s, s.durationSeconds(), h, done, errors);
+            return new Result(label, done.get(), errors.get(), seconds, h);
+        } finally {
+            channel.shutdownNow();
+            channel.awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
+    /** 64 distinct request message sequences (different prompts), reused round-robin. */
+    static List<List<ProcessingRequest>> sequences(Settings s) {
+        List<List<ProcessingRequest>> out = new ArrayList<>();
+        SplittableRandom r = new SplittableRandom(s.seed());
+        String[] words = {"alpha", "beta", "gamma", "delta", "route", "cache", "token", "model", "pod", "gate"};
+        for (int i = 0; i < 64; i++) {
+            String head = "{\"model\":\"Qwen/Qwen3-8B\",\"max_tokens\":64,\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"";
+            String tail = "\"}]}";
+            StringBuilder content = new StringBuilder();
+            while (head.length() + content.length() + tail.length() < s.bodyBytes()) {
+                content.append(words[r.nextInt(words.length)]).append(' ');
+            }
+            content.setLength(Math.max(0, s.bodyBytes() - head.length() - tail.length()));
+            byte[] body = (head + content + tail).getBytes(StandardCharsets.UTF_8);
+            List<ProcessingRequest> seq = new ArrayList<>();
+            List<Map.Entry<String, String>> headers = List.of(
+                    Map.entry("content-type", "application/json"),
+                    Map.entry("content-length", Integer.toString(body.length)),
+                    Map.entry("user-agent", "epp4j-load/1"),
+                    Map.entry("accept", "*/*"),
+                    Map.entry("x-request-id", "load-" + i),
+                    Map.entry("x-gateway-base-model-name", "Qwen/Qwen3-8B"));
+            seq.add(ExtProcMessages.requestHeaders(s.profile(), headers, "POST", "http", "gateway.local",
+                    "/v1/chat/completions", false));
+            for (int off = 0; off < body.length; off += FRAME_BYTES) {
+                int len = Math.min(FRAME_BYTES, body.length - off);
+                seq.add(ExtProcMessages.requestBody(ByteString.copyFrom(body, off, len), off + len == body.length));
+            }
+            out.add(List.copyOf(seq));
+        }
+        return out;
+    }
+
+    private static double runPhase(ExternalProcessorGrpc.ExternalProcessorStub stub, List<List<ProcessingRequest>> seqs,
+                                   Settings s, double seconds, Histogram h, AtomicLong done, AtomicLong errors)
+            throws InterruptedException {
+        if (seconds <= 0) {
+            return 0;
+        }
+        long start = System.nanoTime();
+        long end = start + (long) (seconds * 1e9);
+        Semaphore inFlight = new Semaphore(s.max() ? s.concurrency() : 10_000);
+        AtomicLong issued = new AtomicLong();
+        if (s.max()) {
+            while (System.nanoTime() < end) {
+                inFlight.acquire();
+                long i = issued.getAndIncrement();
+                decide(stub, seqs.get((int) (i % seqs.size())), System.nanoTime(), h, done, errors, inFlight);
+            }
+        } else {
+            double intervalNanos = 1e9 / s.rps();
+            for (long i = 0; ; i++) {
+                long intended = start + (long) (i * intervalNanos);
+                if (intended >= end) {
+                    break;
+                }
+                long wait = intended - System.nanoTime();
+                if (wait > 0) {
+                    java.util.concurrent.locks.LockSupport.parkNanos(wait);
+                }
+                if (!inFlight.tryAcquire()) {
+                    errors.incrementAndGet();
+                    continue;
+                }
+                decide(stub, seqs.get((int) (i % seqs.size())), intended, h, done, errors, inFlight);
+            }
+        }
+        int limit = s.max() ? s.concurrency() : 10_000;
+        if (!inFlight.tryAcquire(limit, 30, TimeUnit.SECONDS)) {
+            errors.addAndGet(limit - inFlight.availablePermits());
+        }
+        return (System.nanoTime() - start) / 1e9;
+    }
+
+    private static void decide(ExternalProcessorGrpc.ExternalProcessorStub stub, List<ProcessingRequest> seq,
+                               long startNanos, Histogram h, AtomicLong done, AtomicLong errors, Semaphore inFlight) {
+        Decision d = new Decision(startNanos, h, done, errors, inFlight);
+        // Sends and the completing half-close run under the decision's lock: a call observer is not thread-safe.
+        synchronized (d) {
+            StreamObserver<ProcessingRequest> out = stub.process(d);
+            d.out = out;
+            for (ProcessingRequest r : seq) {
+                out.onNext(r);
+            }
+        }
+    }
+
+    /** One stream: complete when the headers answer and the final body echo have arrived. */
+    private static final class Decision implements StreamObserver<ProcessingResponse> {
+        final long start;
+        final Histogram h;
+        final AtomicLong done;
+        final AtomicLong errors;
+        final Semaphore inFlight;
+        volatile StreamObserver<ProcessingRequest> out;
+        boolean headers;
+        boolean finished;
+
+        Decision(long start, Histogram h, AtomicLong done, AtomicLong errors, Semaphore inFlight) {
+            this.start = start;
+            this.h = h;
+            this.done = done;
+            this.errors = errors;
+            this.inFlight = inFlight;
+        }
+
+        @Override
+        public synchronized void onNext(ProcessingResponse r) {
+            if (finished) {
+                return;
+            }
+            if (r.hasRequestHeaders()) {
+                headers = true;
+            } else if (r.hasRequestBody() && r.getRequestBody().getResponse().getBodyMutation().getStreamedResponse()
+                    .getEndOfStream()) {
+                if (headers) {
+                    complete(true);
+                } else {
+                    complete(false);
+                }
+            } else if (r.hasImmediateResponse()) {
+                complete(false);
+            }
+        }
+
+        private void complete(boolean ok) {
+            finished = true;
+            if (ok) {
+                if (h != null) {
+                    h.recordValue(Math.max(1, (System.nanoTime() - start) / 1000));
+                }
+                done.incrementAndGet();
+            } else {
+                errors.incrementAndGet();
+            }
+            StreamObserver<ProcessingRequest> o = out;
+            if (o != null) {
+                o.onCompleted();
+            }
+            inFlight.release();
+        }
+
+        @Override
+        public synchronized void onError(Throwable t) {
+            if (!finished) {
+                finished = true;
+                errors.incrementAndGet();
+                inFlight.release();
+            }
+        }
+
+        @Override
+        public synchronized void onCompleted() {
+            if (!finished) {
+                complete(false);
+            }
+        }
+    }
+}

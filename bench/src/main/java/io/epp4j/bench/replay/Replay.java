@@ -1,0 +1,274 @@
+package io.epp4j.bench.replay;
+
+import io.epp4j.bench.Json;
+import io.epp4j.bench.cli.Flags;
+import io.epp4j.bench.extproc.GatewayProfile;
+import io.epp4j.bench.gateway.GatewaySim;
+import io.epp4j.bench.gateway.Pool;
+import io.epp4j.bench.sim.SimConfig;
+import io.epp4j.bench.sim.SimEngine;
+import io.epp4j.bench.sim.SimFleet;
+import io.epp4j.bench.stack.EmbeddedEpp;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Replays a workload through gateway → (EPP) → simulated pods under one or more routing policies, on the
+ * same simulated fleet configuration and the same request sequence, and writes the reports.
+ *
+ * <p>Time is compressed by {@code speedup}: arrivals come {@code speedup} times faster and the simulators run
+ * {@code speedup} times faster. Reported latencies are in simulated time (measured × speedup), so the
+ * gateway's and the EPP's own real-time overhead is inflated by the same factor.
+ */
+public final class Replay {
+
+    /** Policies the gateway applies itself (no EPP). */
+    static final Set<String> GATEWAY_POLICIES = Set.of("round-robin", "random");
+    public static final List<String> ALL_POLICIES = List.of("round-robin", "random", "least-queue", "gaie-default",
+            "epp4j");
+
+    /** Replay settings shared by every policy of one run. */
+    public record Settings(int pods, double speedup, long seed, SimConfig sim, Path configDir, boolean tls,
+                           int maxInFlight) {
+    }
+
+    private Replay() {
+    }
+
+    /** {@code replay --trace T --policy P[,P...] --out DIR [...]}. */
+    public static int run(String[] args, PrintStream out) throws Exception {
+        Flags f = Flags.parse(args, Set.of("trace", "policy", "pods", "speedup", "limit", "out", "seed",
+                "configs", "max-num-seqs", "kv-blocks", "prefill-ms-per-token", "itl-ms", "model",
+                "max-in-flight"), Set.of("tls"));
+        String trace = f.required("trace");
+        List<String> policies = List.of(f.required("policy").split(","));
+        for (String p : policies) {
+            if (!ALL_POLICIES.contains(p)) {
+                throw new Flags.UsageException("unknown policy " + p + " (" + String.join(", ", ALL_POLICIES) + ")");
+            }
+        }
+        Path outDir = Path.of(f.required("out"));
+        long seed = f.longValue("seed", 42);
+        int limit = f.integer("limit", 2000);
+        double speedup = f.decimal("speedup", 20);
+        String model = f.string("model", "Qwen/Qwen3-8B");
+        Workloads.Workload workload = Workloads.load(trace, limit, seed, model);
+        SimConfig sim = SimConfig.defaults(model)
+                .withLoras(workload.loras(), 2)
+                .withCapacity(f.integer("max-num-seqs", 16), 1000, f.integer("kv-blocks", 32768))
+                .withLatency(30, f.decimal("prefill-ms-per-token", 0.05), f.decimal("itl-ms", 12), 2.0)
+                .withTimeScale(speedup).withSeed(seed).withJitter(0.1);
+        Settings settings = new Settings(f.integer("pods", 4), speedup, seed, sim,
+                Path.of(f.string("configs", "bench/configs")), f.bool("tls"), f.integer("max-in-flight", 2000));
+        Files.createDirectories(outDir);
+        out.printf("replay %s: %d requests, %d pods, speedup %.0fx, policies %s%n", workload.name(),
+                workload.requests().size(), settings.pods(), speedup, policies);
+        List<Report> reports = new ArrayList<>();
+        for (String policy : policies) {
+            Report r = runPolicy(workload, policy, settings, out);
+            Path dir = policies.size() == 1 ? outDir : outDir.resolve(policy);
+            r.write(dir);
+            reports.add(r);
+            out.println(r.oneLine());
+        }
+        Report.writeComparison(outDir, reports, workload.name(), settings);
+        out.println("reports in " + outDir.toAbsolutePath());
+        return 0;
+    }
+
+    /** Runs the whole workload under {@code policy} on a fresh fleet. */
+    public static Report runPolicy(Workloads.Workload workload, String policy, Settings s, PrintStream log)
+            throws Exception {
+        try (SimFleet fleet = SimFleet.start(s.sim(), "pod", s.pods(), 0)) {
+            EmbeddedEpp epp = null;
+            Pool.Routing routing;
+            String note = "";
+            if (GATEWAY_POLICIES.contains(policy)) {
+                routing = new Pool.Balanced(policy.equals("round-robin") ? Pool.Policy.ROUND_ROBIN : Pool.Policy.RANDOM,
+                        s.seed());
+            } else {
+                Path config = s.configDir().resolve(policy + ".yaml");
+                if (!Files.isRegularFile(config)) {
+                    throw new IllegalArgumentException("no EPP config for policy " + policy + " at " + config.toAbsolutePath());
+                }
+                epp = EmbeddedEpp.start(fleet.addresses(), s.tls(), config.toString());
+                routing = new Pool.ViaEpp("127.0.0.1", epp.grpcPort(), s.tls(), GatewayProfile.AGENTGATEWAY);
+                note = "EPP config " + config;
+            }
+            Map<String, String> bbr = new LinkedHashMap<>();
+            bbr.put(workload.baseModel(), workload.baseModel());
+            workload.loras().forEach(l -> bbr.put(l, workload.baseModel()));
+            try (GatewaySim gw = GatewaySim.start(0, bbr,
+                    List.of(new Pool("pool", workload.baseModel(), fleet.addresses(), routing)))) {
+                if (epp != null) {
+                    awaitEppReady(gw.port(), workload);
+                }
+                warmUp(gw.port(), workload, s);
+                fleet.servers().forEach(srv -> srv.engine().resetPrefixCache());
+                List<SimEngine.Snapshot> before = fleet.servers().stream().map(srv -> srv.engine().snapshot()).toList();
+                List<Report.Result> results = drive(gw.port(), workload.requests(), s);
+                return Report.of(policy, workload.name(), results, fleet, before, gw.shed(), note);
+            } finally {
+                if (epp != null) {
+                    epp.close();
+                }
+            }
+        }
+    }
+
+    /**
+     * Sends 64 short requests with unrelated prompts through the whole path first, so that class loading and
+     * JIT compilation (multiplied by the speedup) do not land on the first measured requests.
+     */
+    private static void warmUp(int gatewayPort, Workloads.Workload w, Settings s) throws Exception {
+        List<TraceRequest> warm = new ArrayList<>();
+        for (int i = 0; i < 64; i++) {
+            StringBuilder sb = new StringBuilder();
+            Workloads.appendBlock(sb, s.seed() + 99, 9_000_000L + i, 256);
+            warm.add(new TraceRequest(i * 50L, w.requests().get(0).model(), sb.toString(), 8));
+        }
+        drive(gatewayPort, warm, s);
+    }
+
+    /** Polls until the EPP routes a probe request (it has scraped its endpoints at least once). */
+    private static void awaitEppReady(int gatewayPort, Workloads.Workload w) throws Exception {
+        HttpClient client = HttpClient.newHttpClient();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        String body = "{\"model\":" + Json.quote(w.baseModel()) + ",\"prompt\":\"probe\",\"max_tokens\":1}";
+        int ok = 0;
+        while (System.nanoTime() < deadline && ok < 3) {
+            HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gatewayPort + "/v1/completions"))
+                    .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            ok = r.statusCode() == 200 ? ok + 1 : 0;
+            Thread.sleep(100);
+        }
+        if (ok < 3) {
+            throw new IllegalStateException("the EPP did not route requests within 20 s");
+        }
+        Thread.sleep(200);
+    }
+
+    /** Sends every request at its (compressed) arrival time and records what the client saw. */
+    static List<Report.Result> drive(int gatewayPort, List<TraceRequest> requests, Settings s) throws Exception {
+        ExecutorService pool = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "replay-client");
+            t.setDaemon(true);
+            return t;
+        });
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(10)).executor(pool).build();
+        Report.Result[] results = new Report.Result[requests.size()];
+        CountDownLatch done = new CountDownLatch(requests.size());
+        java.util.concurrent.Semaphore inFlight = new java.util.concurrent.Semaphore(s.maxInFlight());
+        long start = System.nanoTime();
+        URI uri = URI.create("http://127.0.0.1:" + gatewayPort + "/v1/completions");
+        try {
+            for (int i = 0; i < requests.size(); i++) {
+                TraceRequest tr = requests.get(i);
+                long due = start + (long) (tr.arrivalMs() * 1_000_000 / s.speedup());
+                long wait = due - System.nanoTime();
+                if (wait > 0) {
+                    TimeUnit.NANOSECONDS.sleep(wait);
+                }
+                inFlight.acquire();
+                int idx = i;
+                pool.execute(() -> {
+                    try {
+                        results[idx] = one(client, uri, tr, idx, start, s.speedup());
+                    } finally {
+                        inFlight.release();
+                        done.countDown();
+                    }
+                });
+            }
+            if (!done.await(30, TimeUnit.MINUTES)) {
+                throw new IllegalStateException("replay did not finish in 30 minutes");
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        return List.of(results);
+    }
+
+    private static Report.Result one(HttpClient client, URI uri, TraceRequest tr, int idx, long start, double speedup) {
+        String body = "{\"model\":" + Json.quote(tr.model()) + ",\"prompt\":" + Json.quote(tr.prompt())
+                + ",\"max_tokens\":" + tr.outputTokens() + ",\"ignore_eos\":true,\"stream\":true,"
+                + "\"stream_options\":{\"include_usage\":true}}";
+        long sent = System.nanoTime();
+        double sentMs = (sent - start) / 1e6 * speedup;
+        try {
+            HttpResponse<java.io.InputStream> resp = client.send(HttpRequest.newBuilder(uri)
+                            .header("content-type", "application/json")
+                            .POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                    HttpResponse.BodyHandlers.ofInputStream());
+            String pod = resp.headers().firstValue("x-inference-pod").orElse("");
+            if (resp.statusCode() != 200) {
+                resp.body().close();
+                return Report.Result.failed(idx, sentMs, resp.statusCode(), pod);
+            }
+            long first = 0;
+            int outputTokens = 0;
+            int cachedTokens = 0;
+            int promptTokens = 0;
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(resp.body(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                    if (!line.startsWith("data: ") || line.equals("data: [DONE]")) {
+                        continue;
+                    }
+                    if (first == 0 && line.contains("\"text\":\"") && !line.contains("\"text\":\"\"")) {
+                        first = System.nanoTime();
+                    }
+                    int u = line.indexOf("\"usage\":{");
+                    if (u >= 0) {
+                        outputTokens = intAfter(line, "\"completion_tokens\":");
+                        promptTokens = intAfter(line, "\"prompt_tokens\":");
+                        cachedTokens = intAfter(line, "\"cached_tokens\":");
+                    }
+                }
+            }
+            long end = System.nanoTime();
+            if (first == 0) {
+                return Report.Result.failed(idx, sentMs, 502, pod);
+            }
+            return new Report.Result(idx, sentMs, 200, pod, (first - sent) / 1e6 * speedup, (end - sent) / 1e6 * speedup,
+                    (end - start) / 1e6 * speedup, outputTokens, promptTokens, cachedTokens);
+        } catch (IOException | InterruptedException e) {
+            return Report.Result.failed(idx, sentMs, 0, "");
+        }
+    }
+
+    private static int intAfter(String s, String key) {
+        int i = s.indexOf(key);
+        if (i < 0) {
+            return 0;
+        }
+        i += key.length();
+        int j = i;
+        while (j < s.length() && Character.isDigit(s.charAt(j))) {
+            j++;
+        }
+        return j > i ? Integer.parseInt(s.substring(i, j)) : 0;
+    }
+}

@@ -1,0 +1,217 @@
+package io.epp4j.bench.replay;
+
+import io.epp4j.bench.Json;
+import io.epp4j.bench.sim.SimEngine;
+import io.epp4j.bench.sim.SimFleet;
+import io.epp4j.bench.sim.SimServer;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/** The figures of one policy's replay, and the files they are written to. */
+public final class Report {
+
+    /**
+     * What the client saw for one request (times in simulated milliseconds).
+     *
+     * @param status HTTP status, 0 when the connection failed
+     */
+    public record Result(int index, double sentMs, int status, String pod, double ttftMs, double e2eMs,
+                         double endMs, int outputTokens, int promptTokens, int cachedTokens) {
+        static Result failed(int index, double sentMs, int status, String pod) {
+            return new Result(index, sentMs, status, pod, Double.NaN, Double.NaN, Double.NaN, 0, 0, 0);
+        }
+
+        boolean ok() {
+            return status == 200;
+        }
+    }
+
+    /** Per-pod figures: requests served and the pod's own prefix-cache hit rate. */
+    public record PodLine(String pod, long requests, double prefixHitRate, long promptTokens) {
+    }
+
+    private final String policy;
+    private final String workload;
+    private final List<Result> results;
+    private final List<PodLine> pods;
+    private final double[] ttfts;
+    private final double[] itls;
+    private final double throughput;
+    private final double prefixHitRate;
+    private final long errors;
+    private final long shed;
+    private final String note;
+
+    private Report(String policy, String workload, List<Result> results, List<PodLine> pods, double prefixHitRate,
+                   long gatewayShed, String note) {
+        this.policy = policy;
+        this.workload = workload;
+        this.results = results;
+        this.pods = pods;
+        this.prefixHitRate = prefixHitRate;
+        this.note = note;
+        this.ttfts = results.stream().filter(Result::ok).mapToDouble(Result::ttftMs).sorted().toArray();
+        this.itls = results.stream().filter(r -> r.ok() && r.outputTokens() > 1)
+                .mapToDouble(r -> (r.e2eMs() - r.ttftMs()) / (r.outputTokens() - 1)).sorted().toArray();
+        this.errors = results.stream().filter(r -> !r.ok()).count();
+        this.shed = Math.max(gatewayShed, results.stream().filter(r -> r.status() == 429).count());
+        double first = results.stream().mapToDouble(Result::sentMs).min().orElse(0);
+        double last = results.stream().filter(Result::ok).mapToDouble(Result::endMs).max().orElse(first);
+        long tokens = results.stream().filter(Result::ok).mapToLong(Result::outputTokens).sum();
+        this.throughput = last > first ? tokens / ((last - first) / 1000.0) : 0;
+    }
+
+    /** Builds the report; {@code before} holds each server's counters before the measured part. */
+    static Report of(String policy, String workload, List<Result> results, SimFleet fleet, List<SimEngine.Snapshot> before,
+                     long gatewayShed, String note) {
+        Map<String, Long> byPod = new LinkedHashMap<>();
+        for (SimServer s : fleet.servers()) {
+            byPod.put(s.podName(), 0L);
+        }
+        for (Result r : results) {
+            if (!r.pod().isEmpty()) {
+                byPod.merge(r.pod(), 1L, Long::sum);
+            }
+        }
+        List<PodLine> pods = new ArrayList<>();
+        long hits = 0;
+        long queries = 0;
+        for (int i = 0; i < fleet.servers().size(); i++) {
+            SimServer s = fleet.servers().get(i);
+            SimEngine.Snapshot snap = s.engine().snapshot();
+            long q = snap.prefixQueries() - before.get(i).prefixQueries();
+            long h = snap.prefixHits() - before.get(i).prefixHits();
+            hits += h;
+            queries += q;
+            pods.add(new PodLine(s.podName(), byPod.get(s.podName()), q == 0 ? 0 : (double) h / q,
+                    snap.promptTokens() - before.get(i).promptTokens()));
+        }
+        return new Report(policy, workload, results, pods, queries == 0 ? 0 : (double) hits / queries, gatewayShed, note);
+    }
+
+    /** Nearest-rank percentile of sorted values; NaN when empty. */
+    static double percentile(double[] sorted, double p) {
+        if (sorted.length == 0) {
+            return Double.NaN;
+        }
+        int rank = (int) Math.ceil(p / 100.0 * sorted.length);
+        return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
+    }
+
+    public String policy() {
+        return policy;
+    }
+
+    public double ttftP(double p) {
+        return percentile(ttfts, p);
+    }
+
+    public double throughput() {
+        return throughput;
+    }
+
+    public double prefixHitRate() {
+        return prefixHitRate;
+    }
+
+    public long errors() {
+        return errors;
+    }
+
+    double[] sortedTtfts() {
+        return ttfts;
+    }
+
+    /** Max/min requests per pod (1 = perfectly even; infinite when a pod got nothing). */
+    double spread() {
+        long max = pods.stream().mapToLong(PodLine::requests).max().orElse(0);
+        long min = pods.stream().mapToLong(PodLine::requests).min().orElse(0);
+        return min == 0 ? (max == 0 ? 1 : Double.POSITIVE_INFINITY) : (double) max / min;
+    }
+
+    Map<String, Object> summary() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("policy", policy);
+        m.put("workload", workload);
+        m.put("requests", (long) results.size());
+        m.put("errors", errors);
+        m.put("shed", shed);
+        m.put("ttft_p50_ms", ttftP(50));
+        m.put("ttft_p90_ms", ttftP(90));
+        m.put("ttft_p99_ms", ttftP(99));
+        m.put("itl_mean_ms", Arrays.stream(itls).average().orElse(Double.NaN));
+        m.put("itl_p90_ms", percentile(itls, 90));
+        m.put("throughput_tokens_per_s", throughput);
+        m.put("prefix_cache_hit_rate", prefixHitRate);
+        m.put("pod_spread_max_over_min", spread());
+        StringBuilder podsJson = new StringBuilder("{");
+        for (int i = 0; i < pods.size(); i++) {
+            podsJson.append(i > 0 ? ", " : "").append(Json.quote(pods.get(i).pod())).append(": ").append(pods.get(i).requests());
+        }
+        m.put("requests_per_pod", new Json.RawJson(podsJson.append('}').toString()));
+        m.put("note", note);
+        return m;
+    }
+
+    String oneLine() {
+        return String.format(Locale.ROOT, "%-13s TTFT p50 %8.0f ms  p90 %8.0f ms  p99 %8.0f ms  %8.0f tok/s  hit %5.1f%%  errors %d  spread %.2f",
+                policy, ttftP(50), ttftP(90), ttftP(99), throughput, prefixHitRate * 100, errors, spread());
+    }
+
+    /** Writes requests.csv, pods.csv, summary.json, summary.csv and ttft-cdf.svg into {@code dir}. */
+    void write(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        StringBuilder csv = new StringBuilder("index,sent_ms,status,pod,ttft_ms,e2e_ms,output_tokens,prompt_tokens,cached_tokens\n");
+        for (Result r : results) {
+            csv.append(String.format(Locale.ROOT, "%d,%.1f,%d,%s,%.1f,%.1f,%d,%d,%d%n", r.index(), r.sentMs(), r.status(),
+                    r.pod(), r.ttftMs(), r.e2eMs(), r.outputTokens(), r.promptTokens(), r.cachedTokens()));
+        }
+        Files.writeString(dir.resolve("requests.csv"), csv, StandardCharsets.UTF_8);
+        StringBuilder podCsv = new StringBuilder("pod,requests,prefix_cache_hit_rate,prompt_tokens\n");
+        for (PodLine p : pods) {
+            podCsv.append(String.format(Locale.ROOT, "%s,%d,%.4f,%d%n", p.pod(), p.requests(), p.prefixHitRate(), p.promptTokens()));
+        }
+        Files.writeString(dir.resolve("pods.csv"), podCsv, StandardCharsets.UTF_8);
+        Files.writeString(dir.resolve("summary.json"), Json.object(summary()), StandardCharsets.UTF_8);
+        Files.writeString(dir.resolve("summary.csv"), summaryCsv(List.of(this)), StandardCharsets.UTF_8);
+        Files.writeString(dir.resolve("ttft-cdf.svg"), Svg.ttftCdf(List.of(this), workload), StandardCharsets.UTF_8);
+    }
+
+    static String summaryCsv(List<Report> reports) {
+        StringBuilder sb = new StringBuilder("policy,requests,errors,shed,ttft_p50_ms,ttft_p90_ms,ttft_p99_ms,itl_mean_ms,"
+                + "throughput_tokens_per_s,prefix_cache_hit_rate,pod_spread_max_over_min\n");
+        for (Report r : reports) {
+            sb.append(String.format(Locale.ROOT, "%s,%d,%d,%d,%.1f,%.1f,%.1f,%.2f,%.1f,%.4f,%.2f%n", r.policy, r.results.size(),
+                    r.errors, r.shed, r.ttftP(50), r.ttftP(90), r.ttftP(99),
+                    Arrays.stream(r.itls).average().orElse(Double.NaN), r.throughput, r.prefixHitRate, r.spread()));
+        }
+        return sb.toString();
+    }
+
+    /** With several policies: comparison.csv, comparison.md and one TTFT CDF chart with every policy. */
+    static void writeComparison(Path dir, List<Report> reports, String workload, Replay.Settings s) throws IOException {
+        if (reports.size() < 2) {
+            return;
+        }
+        Files.writeString(dir.resolve("comparison.csv"), summaryCsv(reports), StandardCharsets.UTF_8);
+        Files.writeString(dir.resolve("ttft-cdf.svg"), Svg.ttftCdf(reports, workload), StandardCharsets.UTF_8);
+        StringBuilder md = new StringBuilder();
+        md.append("| policy | TTFT p50 (ms) | TTFT p90 (ms) | TTFT p99 (ms) | ITL mean (ms) | output tok/s | prefix hit rate | errors | shed | pod spread (max/min) |\n");
+        md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (Report r : reports) {
+            md.append(String.format(Locale.ROOT, "| %s | %.0f | %.0f | %.0f | %.1f | %.0f | %.1f%% | %d | %d | %.2f |%n", r.policy,
+                    r.ttftP(50), r.ttftP(90), r.ttftP(99), Arrays.stream(r.itls).average().orElse(Double.NaN),
+                    r.throughput, r.prefixHitRate * 100, r.errors, r.shed, r.spread()));
+        }
+        Files.writeString(dir.resolve("comparison.md"), md, StandardCharsets.UTF_8);
+    }
+}

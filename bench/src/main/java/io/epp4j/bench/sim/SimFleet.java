@@ -1,0 +1,59 @@
+package io.epp4j.bench.sim;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Several simulated servers of one model in this JVM; closing the fleet stops them all. */
+public final class SimFleet implements AutoCloseable {
+
+    private final List<SimServer> servers;
+
+    private SimFleet(List<SimServer> servers) {
+        this.servers = List.copyOf(servers);
+    }
+
+    /**
+     * Starts {@code pods} servers named {@code <prefix>-0..n-1} on ephemeral ports (or on
+     * {@code basePort + i} when {@code basePort > 0}); each gets seed {@code config.seed() + i}.
+     */
+    public static SimFleet start(SimConfig config, String namePrefix, int pods, int basePort) throws IOException {
+        List<SimServer> started = new ArrayList<>();
+        try {
+            for (int i = 0; i < pods; i++) {
+                started.add(SimServer.start(config.withSeed(config.seed() + i), namePrefix + "-" + i,
+                        basePort > 0 ? basePort + i : 0));
+            }
+        } catch (IOException | RuntimeException e) {
+            started.forEach(SimServer::close);
+            throw e;
+        }
+        return new SimFleet(started);
+    }
+
+    public List<SimServer> servers() {
+        return servers;
+    }
+
+    /** {@code ip:port} of every server, in pod order. */
+    public List<String> addresses() {
+        return servers.stream().map(SimServer::hostPort).toList();
+    }
+
+    /** Sum of prefix-cache hits / queries over the fleet, in tokens. */
+    public double prefixCacheHitRate() {
+        long hits = 0;
+        long queries = 0;
+        for (SimServer s : servers) {
+            SimEngine.Snapshot snap = s.engine().snapshot();
+            hits += snap.prefixHits();
+            queries += snap.prefixQueries();
+        }
+        return queries == 0 ? 0 : (double) hits / queries;
+    }
+
+    @Override
+    public void close() {
+        servers.forEach(SimServer::close);
+    }
+}

@@ -1,0 +1,34 @@
+package io.epp4j.bench;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class BenchMainTest {
+
+    private int run(ByteArrayOutputStream err, String... args) {
+        return BenchMain.run(args, new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true, StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void unknownCommandPrintsUsageAndExitsWith2() {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        assertEquals(2, run(err, "frobnicate"));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("usage: java -jar bench/target/bench.jar"));
+    }
+
+    @Test
+    void unknownFlagOrMissingValueExitsWith2() {
+        assertEquals(2, run(new ByteArrayOutputStream(), "replay", "--trace", "gen:multi-turn", "--bogus", "1"));
+        assertEquals(2, run(new ByteArrayOutputStream(), "load", "--target"));
+        assertEquals(2, run(new ByteArrayOutputStream(), "load", "--target", "noop", "--rps", "10", "--max"));
+        assertEquals(2, run(new ByteArrayOutputStream(), "replay", "--trace", "gen:multi-turn", "--policy", "fastest",
+                "--out", "x"));
+        assertEquals(2, run(new ByteArrayOutputStream()));
+    }
+}

@@ -1,0 +1,71 @@
+package io.epp4j.epp.datastore;
+
+import io.epp4j.spi.EndpointInfo;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+class EndpointStoreTest {
+
+    private static EndpointInfo pod(String name, String ip) {
+        return new EndpointInfo(name, "ns", name, ip, 8000, Map.of());
+    }
+
+    @Test
+    void countsInFlightRequestsAndTokensUntilReleasedOnce() {
+        EndpointStore store = new EndpointStore();
+        store.replaceAll(List.of(pod("a", "10.0.0.1")));
+        EndpointStore.InFlightSlot slot = store.acquire("a", 100);
+        store.acquire("a", 50);
+        assertEquals(2, store.get("a").inFlightRequests());
+        assertEquals(150, store.get("a").inFlightTokens());
+        slot.release();
+        slot.release();
+        assertEquals(1, store.get("a").inFlightRequests());
+        assertEquals(50, store.get("a").inFlightTokens());
+    }
+
+    @Test
+    void aLateReleaseDoesNotTouchAnEndpointReplacedUnderTheSameName() {
+        EndpointStore store = new EndpointStore();
+        store.replaceAll(List.of(pod("a", "10.0.0.1")));
+        EndpointStore.InFlightSlot old = store.acquire("a", 100);
+        store.upsert(pod("a", "10.0.0.9"));
+        old.release();
+        assertEquals(0, store.get("a").inFlightRequests());
+        assertEquals(0, store.get("a").inFlightTokens());
+    }
+
+    @Test
+    void acquiringAnUnknownEndpointIsHarmless() {
+        EndpointStore store = new EndpointStore();
+        store.acquire("gone", 10).release();
+        assertNull(store.get("gone"));
+    }
+
+    @Test
+    void listenersHearRemovalsBeforeAdditionsAndOnlyRealChanges() {
+        EndpointStore store = new EndpointStore();
+        List<String> events = new ArrayList<>();
+        store.addListener(new EndpointStore.Listener() {
+            @Override
+            public void onAdded(EndpointInfo endpoint) {
+                events.add("+" + endpoint.name() + "@" + endpoint.ip());
+            }
+
+            @Override
+            public void onRemoved(EndpointInfo endpoint) {
+                events.add("-" + endpoint.name() + "@" + endpoint.ip());
+            }
+        });
+        store.replaceAll(List.of(pod("a", "10.0.0.1"), pod("b", "10.0.0.2")));
+        store.replaceAll(List.of(pod("a", "10.0.0.1"), pod("b", "10.0.0.3")));
+        store.remove("a");
+        assertEquals(List.of("+a@10.0.0.1", "+b@10.0.0.2", "-b@10.0.0.2", "+b@10.0.0.3", "-a@10.0.0.1"), events);
+    }
+}
