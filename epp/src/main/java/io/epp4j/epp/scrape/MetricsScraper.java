@@ -344,7 +344,9 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
             this.extraction = mapping.parser().newExtraction();
             HttpUrl url = HttpUrl.parse(config.scheme() + "://" + info.hostPort() + config.path());
             this.request = url == null ? null
-                    : new Request.Builder().url(url).header("Accept", ACCEPT).get().build();
+                    : new Request.Builder().url(url).header("Accept", ACCEPT)
+                    // vLLM (prometheus_client) gzips on request: costly on both sides every 50 ms, for a LAN hop.
+                    .header("Accept-Encoding", "identity").get().build();
             if (url == null) {
                 LOG.error("Endpoint {}: cannot build a metrics URL from {}://{}{}; not scraping it", info.name(),
                         config.scheme(), info.hostPort(), config.path());
@@ -356,7 +358,13 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
                 return false;
             }
             begun = true;
-            next = scheduler.schedule(this::tick, 0, TimeUnit.NANOSECONDS);
+            try {
+                next = scheduler.schedule(this::tick, 0, TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // added while the scraper closes
+                stopped = true;
+                return false;
+            }
             return true;
         }
 

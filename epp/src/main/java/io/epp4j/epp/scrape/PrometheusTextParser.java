@@ -151,12 +151,10 @@ public final class PrometheusTextParser {
                 continue;
             }
             int nameStart = pos;
-            int h = 0;
-            while (pos < len && NAME_BYTE[(c = b[pos]) & 0xff]) {
-                h = 31 * h + c;
+            while (pos < len && NAME_BYTE[b[pos] & 0xff]) {
                 pos++;
             }
-            int group = lookup(b, nameStart, pos, h);
+            int group = lookup(b, nameStart, pos);
             if (group < 0) {
                 pos = nextLine(b, pos, len);
                 continue;
@@ -173,6 +171,7 @@ public final class PrometheusTextParser {
         return end == len || b[end] == '\n' || (b[end] == '\r' && (end + 1 == len || b[end + 1] == '\n'));
     }
 
+    /** The position after the next '\n' (or {@code len}). */
     private static int nextLine(byte[] b, int pos, int len) {
         while (pos < len) {
             if (b[pos++] == '\n') {
@@ -182,10 +181,14 @@ public final class PrometheusTextParser {
         return len;
     }
 
-    private int lookup(byte[] b, int start, int end, int h) {
+    private int lookup(byte[] b, int start, int end) {
         int n = end - start;
         if (n == 0 || n >= nameLengthUsed.length || !nameLengthUsed[n]) {
             return -1;
+        }
+        int h = 0;
+        for (int i = start; i < end; i++) {
+            h = 31 * h + b[i];
         }
         int slot = spread(h) & mask;
         int g;

@@ -87,6 +87,44 @@ class EppServerScrapingTest {
     }
 
     @Test
+    void configFileDataLayerParametersDriveScraping() throws Exception {
+        String config = String.join("\n",
+                "apiVersion: inference.networking.x-k8s.io/v1alpha1",
+                "kind: EndpointPickerConfig",
+                "plugins:",
+                "- type: queue-scorer",
+                "- type: metrics-data-source",
+                "  parameters:",
+                "    path: /custom",
+                "- type: core-metrics-extractor",
+                "  parameters:",
+                "    defaultEngine: swapped",
+                "    engineConfigs:",
+                "    - name: swapped",
+                "      queuedRequestsSpec: vllm:num_requests_running",
+                "schedulingProfiles:",
+                "- name: default",
+                "  plugins:",
+                "  - pluginRef: queue-scorer",
+                "dataLayer:",
+                "  sources:",
+                "  - pluginRef: metrics-data-source",
+                "    extractors:",
+                "    - pluginRef: core-metrics-extractor",
+                "");
+        try (LoopbackModelServer model = LoopbackModelServer.http(LoopbackModelServer.serve(MetricsScraperTest.VLLM));
+             EppServer server = start(EppServer.Components.defaults(), "--endpoints=127.0.0.1:" + model.port(),
+                     "--config-text=" + config)) {
+            MetricsScraperTest.await("endpoint scraped", () -> server.endpointStore().snapshot().stream()
+                    .allMatch(e -> e.metrics().known()));
+            Endpoint e = server.endpointStore().snapshot().get(0);
+            assertEquals(7, e.metrics().waitingQueueSize(), "the config's engine mapping is used");
+            assertEquals(-1, e.metrics().runningRequests(), "replaced engine: unset specs are disabled");
+            assertEquals("/custom", model.lastPath);
+        }
+    }
+
+    @Test
     void poolLabelFallsBackToTheDeploymentOfTheEppPod() {
         assertEquals("pool", ModelServerMetrics.poolLabel("pool", "x-1-2"));
         assertEquals("my-epp", ModelServerMetrics.poolLabel("", "my-epp-5d9c7b8f4-x2x7q"));

@@ -78,6 +78,8 @@ final class LoopbackModelServer implements AutoCloseable {
     private final Set<Integer> clientPorts = ConcurrentHashMap.newKeySet();
     private final CountDownLatch released = new CountDownLatch(1);
     final CountDownLatch arrived = new CountDownLatch(1);
+    volatile String lastAcceptEncoding;
+    volatile String lastPath;
 
     private LoopbackModelServer(HttpServer server, Behaviour initial) {
         this.server = server;
@@ -86,6 +88,8 @@ final class LoopbackModelServer implements AutoCloseable {
         server.createContext("/", ex -> {
             requests.incrementAndGet();
             clientPorts.add(ex.getRemoteAddress().getPort());
+            lastAcceptEncoding = String.valueOf(ex.getRequestHeaders().getFirst("Accept-Encoding"));
+            lastPath = ex.getRequestURI().getPath();
             try {
                 behaviour.get().handle(ex, this);
             } catch (IOException e) {

@@ -232,6 +232,7 @@ class MetricsScraperTest {
         scraper(ScrapeConfig.defaults().withInterval(Duration.ofMillis(10)));
         await("20 scrapes", () -> s.requests() >= 20);
         assertEquals(1, s.distinctClientPorts());
+        assertEquals("identity", s.lastAcceptEncoding, "no gzip: the model server would compress every 50 ms");
     }
 
     @Test

@@ -156,6 +156,17 @@ class PrometheusTextParserTest {
     }
 
     @Test
+    void findsLinesAfterSkippedLinesOfEveryLength() {
+        for (int skipped = 0; skipped < 40; skipped++) {
+            for (int lines = 1; lines < 4; lines++) {
+                String filler = ("#" + "x".repeat(skipped) + "\n").repeat(lines);
+                Extraction ex = parse(filler + "m " + skipped + "\n" + filler);
+                assertEquals(skipped, ex.value(0), 0.0, "after " + lines + " lines of " + (skipped + 2) + " bytes");
+            }
+        }
+    }
+
+    @Test
     void onlyTheGivenLengthIsRead() {
         byte[] b = "m 1\nm 2 5\n".getBytes(StandardCharsets.UTF_8);
         assertEquals(1.0, PARSER.parse(b, 4, PARSER.newExtraction()).value(0));
