@@ -11,6 +11,7 @@ import io.epp4j.epp.director.RequestScheduler;
 import io.epp4j.epp.endpoints.EndpointsFileWatcher;
 import io.epp4j.epp.endpoints.StaticEndpoints;
 import io.epp4j.epp.extproc.ExtProcConfig;
+import io.epp4j.epp.plugins.RemoteScorer;
 import io.epp4j.epp.scheduling.SchedulerFactory;
 import io.epp4j.epp.scheduling.SchedulingEngine;
 import io.epp4j.epp.extproc.ExtProcService;
@@ -280,6 +281,14 @@ public final class EppServer implements AutoCloseable {
                 // gateways hold long-lived HTTP/2 connections and some ping them; don't GOAWAY them for it
                 .permitKeepAliveTime(10, TimeUnit.SECONDS)
                 .permitKeepAliveWithoutCalls(true);
+        if (runsOnTransportThreads(scheduler)) {
+            // nothing on the request path blocks: run streams on gRPC's transport threads, saving a thread
+            // hand-off per message (about 2.5x the decisions/s of the default pool on 2 cores; bench/results)
+            builder.directExecutor();
+        } else {
+            LOG.info("The scheduling config calls remote scorers, which wait for an answer: ext_proc streams run "
+                    + "on a worker pool");
+        }
         if (options.healthChecking()) {
             extProcPortHealth = new ExtProcPortHealthService();
             builder.addService(extProcPortHealth);
@@ -288,6 +297,16 @@ public final class EppServer implements AutoCloseable {
         LOG.info("epp4j {} serving ext_proc on :{} ({}), health on :{}, metrics on :{}; {} endpoints", Version.VERSION,
                 grpcPort(), options.secureServing() ? "TLS" : "plaintext", healthPort(), metricsPort(),
                 store.size());
+    }
+
+    /**
+     * Whether ext_proc streams may run on the transport threads: only with the built-in scheduling engine and no
+     * plugin that blocks on a remote call (the remote scorer). A reload that adds a remote scorer later keeps the
+     * start-up choice (restart to move to the worker pool).
+     */
+    static boolean runsOnTransportThreads(RequestScheduler scheduler) {
+        return scheduler instanceof SchedulingEngine engine
+                && engine.config().plugins().values().stream().noneMatch(p -> p instanceof RemoteScorer);
     }
 
     public int grpcPort() {

@@ -52,6 +52,33 @@ class EppServerTest {
     }
 
     @Test
+    void streamsRunOnTransportThreadsUnlessAPluginWaitsForARemoteCall() throws Exception {
+        String remote = """
+                apiVersion: inference.networking.x-k8s.io/v1alpha1
+                kind: EndpointPickerConfig
+                plugins:
+                - type: remote-scorer
+                  parameters:
+                    target: 127.0.0.1:1
+                schedulingProfiles:
+                - name: default
+                  plugins:
+                  - pluginRef: remote-scorer
+                """;
+        io.prometheus.metrics.model.registry.PrometheusRegistry registry =
+                new io.prometheus.metrics.model.registry.PrometheusRegistry();
+        try (var plain = io.epp4j.epp.scheduling.SchedulerFactory.fromOptions(null, null, null, registry,
+                     java.time.Clock.systemUTC());
+             var withRemote = io.epp4j.epp.scheduling.SchedulerFactory.fromOptions(null, remote, null,
+                     new io.prometheus.metrics.model.registry.PrometheusRegistry(), java.time.Clock.systemUTC())) {
+            assertTrue(EppServer.runsOnTransportThreads(plain));
+            assertFalse(EppServer.runsOnTransportThreads(withRemote));
+        }
+        assertFalse(EppServer.runsOnTransportThreads(
+                new io.epp4j.epp.director.RandomScheduler(new java.util.Random(1))));
+    }
+
+    @Test
     void healthIsServingForAnyServiceOnceStaticEndpointsAreLoaded() throws Exception {
         try (EppServer server = start(EppServer.Components.defaults(), "--endpoints=10.0.0.1:8000")) {
             assertEquals(ServingStatus.SERVING, health(server.healthPort(), "inference-extension"));
