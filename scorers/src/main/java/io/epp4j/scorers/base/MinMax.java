@@ -1,9 +1,24 @@
 package io.epp4j.scorers.base;
 
+import io.epp4j.spi.Endpoint;
+
+import java.util.List;
+import java.util.function.ToIntFunction;
+
 /** Min-max normalisation where lower raw values are better: (max − v)/(max − min); all equal ⇒ 1.0. */
 public final class MinMax {
 
     private MinMax() {
+    }
+
+    /** Scores each endpoint by {@code metric} of it, lower is better. */
+    public static void lowerIsBetter(List<Endpoint> endpoints, ToIntFunction<Endpoint> metric, double[] scores) {
+        int n = endpoints.size();
+        long[] raw = new long[n];
+        for (int i = 0; i < n; i++) {
+            raw[i] = metric.applyAsInt(endpoints.get(i));
+        }
+        lowerIsBetter(raw, n, scores);
     }
 
     public static void lowerIsBetter(long[] raw, int n, double[] scores) {

@@ -20,11 +20,6 @@ public final class RunningRequestsSizeScorer extends NamedPlugin implements Scor
 
     @Override
     public void score(CycleState state, InferenceRequest request, List<Endpoint> endpoints, double[] scores) {
-        int n = endpoints.size();
-        long[] raw = new long[n];
-        for (int i = 0; i < n; i++) {
-            raw[i] = Math.max(0, endpoints.get(i).metrics().runningRequests());
-        }
-        MinMax.lowerIsBetter(raw, n, scores);
+        MinMax.lowerIsBetter(endpoints, e -> Math.max(0, e.metrics().runningRequests()), scores);
     }
 }

@@ -1,10 +1,8 @@
 package io.epp4j.scorers.picker;
 
-import io.epp4j.scorers.base.NamedPlugin;
 import io.epp4j.spi.CycleState;
 import io.epp4j.spi.Endpoint;
 import io.epp4j.spi.InferenceRequest;
-import io.epp4j.spi.Picker;
 import io.epp4j.spi.PluginParameters;
 
 import java.util.ArrayList;
@@ -15,17 +13,12 @@ import java.util.Random;
  * {@code max-score-picker}: the {@code maxNumOfEndpoints} (default 1) highest total scores, ties broken uniformly
  * at random with a random source seeded once.
  */
-public final class MaxScorePicker extends NamedPlugin implements Picker {
+public final class MaxScorePicker extends PickerSupport {
 
     public static final String TYPE = "max-score-picker";
 
-    private final int maxEndpoints;
-    private final Random random;
-
     public MaxScorePicker(String name, PluginParameters parameters, Random random) {
-        super(TYPE, name);
-        this.maxEndpoints = PickerSupport.maxNumOfEndpoints(parameters);
-        this.random = random;
+        super(TYPE, name, parameters, random);
     }
 
     @Override
@@ -51,13 +44,7 @@ public final class MaxScorePicker extends NamedPlugin implements Picker {
             }
             return List.of(endpoints.get(best));
         }
-        int[] order = new int[n];
-        for (int i = 0; i < n; i++) {
-            order[i] = i;
-        }
-        synchronized (random) {
-            PickerSupport.shuffle(order, random);
-        }
+        int[] order = shuffledOrder(n, random);
         // top N by repeated scans over the shuffled order: the first maximum in shuffled order wins, which is
         // a stable sort of the shuffle (GAIE), without boxing
         int take = Math.min(n, maxEndpoints);

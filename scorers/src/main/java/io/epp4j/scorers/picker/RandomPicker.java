@@ -1,10 +1,8 @@
 package io.epp4j.scorers.picker;
 
-import io.epp4j.scorers.base.NamedPlugin;
 import io.epp4j.spi.CycleState;
 import io.epp4j.spi.Endpoint;
 import io.epp4j.spi.InferenceRequest;
-import io.epp4j.spi.Picker;
 import io.epp4j.spi.PluginParameters;
 
 import java.util.ArrayList;
@@ -12,17 +10,12 @@ import java.util.List;
 import java.util.Random;
 
 /** {@code random-picker}: {@code maxNumOfEndpoints} (default 1) endpoints uniformly at random, ignoring scores. */
-public final class RandomPicker extends NamedPlugin implements Picker {
+public final class RandomPicker extends PickerSupport {
 
     public static final String TYPE = "random-picker";
 
-    private final int maxEndpoints;
-    private final Random random;
-
     public RandomPicker(String name, PluginParameters parameters, Random random) {
-        super(TYPE, name);
-        this.maxEndpoints = PickerSupport.maxNumOfEndpoints(parameters);
-        this.random = random;
+        super(TYPE, name, parameters, random);
     }
 
     @Override
@@ -43,13 +36,7 @@ public final class RandomPicker extends NamedPlugin implements Picker {
             }
             return List.of(endpoints.get(i));
         }
-        int[] order = new int[n];
-        for (int i = 0; i < n; i++) {
-            order[i] = i;
-        }
-        synchronized (random) {
-            PickerSupport.shuffle(order, random);
-        }
+        int[] order = shuffledOrder(n, random);
         List<Endpoint> out = new ArrayList<>();
         for (int i = 0; i < Math.min(n, max); i++) {
             out.add(endpoints.get(order[i]));

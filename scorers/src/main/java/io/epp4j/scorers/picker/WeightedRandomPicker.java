@@ -1,10 +1,8 @@
 package io.epp4j.scorers.picker;
 
-import io.epp4j.scorers.base.NamedPlugin;
 import io.epp4j.spi.CycleState;
 import io.epp4j.spi.Endpoint;
 import io.epp4j.spi.InferenceRequest;
-import io.epp4j.spi.Picker;
 import io.epp4j.spi.PluginParameters;
 
 import java.util.ArrayList;
@@ -15,17 +13,12 @@ import java.util.Random;
  * {@code weighted-random-picker}: weighted sampling without replacement (A-Res: key {@code U^(1/score)}, score ≤ 0
  * ⇒ key 0, the {@code maxNumOfEndpoints} largest keys); all scores ≤ 0 ⇒ uniform random.
  */
-public final class WeightedRandomPicker extends NamedPlugin implements Picker {
+public final class WeightedRandomPicker extends PickerSupport {
 
     public static final String TYPE = "weighted-random-picker";
 
-    private final int maxEndpoints;
-    private final Random random;
-
     public WeightedRandomPicker(String name, PluginParameters parameters, Random random) {
-        super(TYPE, name);
-        this.maxEndpoints = PickerSupport.maxNumOfEndpoints(parameters);
-        this.random = random;
+        super(TYPE, name, parameters, random);
     }
 
     @Override

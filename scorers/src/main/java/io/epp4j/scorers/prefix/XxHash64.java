@@ -22,52 +22,9 @@ public final class XxHash64 {
     }
 
     public static long hash(byte[] data, int offset, int length, long seed) {
-        int end = offset + length;
-        int p = offset;
-        long h;
-        if (length >= 32) {
-            long v1 = seed + P1 + P2;
-            long v2 = seed + P2;
-            long v3 = seed;
-            long v4 = seed - P1;
-            int limit = end - 32;
-            do {
-                v1 = round(v1, (long) LONG_LE.get(data, p));
-                v2 = round(v2, (long) LONG_LE.get(data, p + 8));
-                v3 = round(v3, (long) LONG_LE.get(data, p + 16));
-                v4 = round(v4, (long) LONG_LE.get(data, p + 24));
-                p += 32;
-            } while (p <= limit);
-            h = Long.rotateLeft(v1, 1) + Long.rotateLeft(v2, 7) + Long.rotateLeft(v3, 12) + Long.rotateLeft(v4, 18);
-            h = merge(h, v1);
-            h = merge(h, v2);
-            h = merge(h, v3);
-            h = merge(h, v4);
-        } else {
-            h = seed + P5;
-        }
-        h += length;
-        while (p + 8 <= end) {
-            h ^= round(0, (long) LONG_LE.get(data, p));
-            h = Long.rotateLeft(h, 27) * P1 + P4;
-            p += 8;
-        }
-        if (p + 4 <= end) {
-            h ^= ((int) INT_LE.get(data, p) & 0xFFFFFFFFL) * P1;
-            h = Long.rotateLeft(h, 23) * P2 + P3;
-            p += 4;
-        }
-        while (p < end) {
-            h ^= (data[p] & 0xFFL) * P5;
-            h = Long.rotateLeft(h, 11) * P1;
-            p++;
-        }
-        h ^= h >>> 33;
-        h *= P2;
-        h ^= h >>> 29;
-        h *= P3;
-        h ^= h >>> 32;
-        return h;
+        int stripeEnd = offset + (length / 32) * 32;
+        long h = length >= 32 ? stripes(data, offset, stripeEnd, null, seed) : seed + P5;
+        return tail(h + length, data, stripeEnd, offset + length);
     }
 
     /**
@@ -76,72 +33,66 @@ public final class XxHash64 {
      */
     public static long hashWithSuffix(byte[] data, int offset, int length, long suffix, long seed, byte[] scratch) {
         int total = length + 8;
-        int p = offset;
-        long h;
-        int stripesInData = length >= 32 ? (length / 32) * 32 : 0;
-        int dataEnd = offset + stripesInData;
+        int dataEnd = offset + (length / 32) * 32;
+        int rest = offset + length - dataEnd;
+        if (rest == 0) {
+            // block sizes are multiples of 32 in practice: the suffix is the whole tail, no scratch round trip
+            long h = total >= 32 ? stripes(data, offset, dataEnd, null, seed) : seed + P5;
+            return avalanche(mix8(h + total, suffix));
+        }
+        System.arraycopy(data, dataEnd, scratch, 0, rest);
+        LONG_LE.set(scratch, rest, suffix);
+        int tailLen = rest + 8;
+        // the data's partial stripe plus the suffix can make one more whole stripe
+        int q = tailLen >= 32 ? 32 : 0;
+        long h = total >= 32 ? stripes(data, offset, dataEnd, q == 32 ? scratch : null, seed) : seed + P5;
+        return tail(h + total, scratch, q, tailLen);
+    }
+
+    /**
+     * The 32-byte stripes of {@code data[from, to)} ({@code to - from} a multiple of 32), then the stripe
+     * {@code extra[0, 32)} if {@code extra} is not null, merged into the accumulator that starts the tail.
+     */
+    private static long stripes(byte[] data, int from, int to, byte[] extra, long seed) {
         long v1 = seed + P1 + P2;
         long v2 = seed + P2;
         long v3 = seed;
         long v4 = seed - P1;
-        while (p < dataEnd) {
+        for (int p = from; p < to; p += 32) {
             v1 = round(v1, (long) LONG_LE.get(data, p));
             v2 = round(v2, (long) LONG_LE.get(data, p + 8));
             v3 = round(v3, (long) LONG_LE.get(data, p + 16));
             v4 = round(v4, (long) LONG_LE.get(data, p + 24));
-            p += 32;
         }
-        int rest = offset + length - p;
-        if (rest == 0) {
-            // block sizes are multiples of 32 in practice: the suffix is the whole tail, no scratch round trip
-            h = total >= 32 ? mergeAll(v1, v2, v3, v4) : seed + P5;
-            h += total;
-            h ^= round(0, suffix);
-            h = Long.rotateLeft(h, 27) * P1 + P4;
-            return avalanche(h);
+        if (extra != null) {
+            v1 = round(v1, (long) LONG_LE.get(extra, 0));
+            v2 = round(v2, (long) LONG_LE.get(extra, 8));
+            v3 = round(v3, (long) LONG_LE.get(extra, 16));
+            v4 = round(v4, (long) LONG_LE.get(extra, 24));
         }
-        System.arraycopy(data, p, scratch, 0, rest);
-        LONG_LE.set(scratch, rest, suffix);
-        int tailLen = rest + 8;
-        int q = 0;
-        if (tailLen >= 32) {
-            v1 = round(v1, (long) LONG_LE.get(scratch, 0));
-            v2 = round(v2, (long) LONG_LE.get(scratch, 8));
-            v3 = round(v3, (long) LONG_LE.get(scratch, 16));
-            v4 = round(v4, (long) LONG_LE.get(scratch, 24));
-            q = 32;
+        return mergeAll(v1, v2, v3, v4);
+    }
+
+    /** The bytes {@code buf[p, end)} (fewer than 32) after the stripes, then the final avalanche. */
+    private static long tail(long h, byte[] buf, int p, int end) {
+        for (; p + 8 <= end; p += 8) {
+            h = mix8(h, (long) LONG_LE.get(buf, p));
         }
-        if (total >= 32) {
-            h = Long.rotateLeft(v1, 1) + Long.rotateLeft(v2, 7) + Long.rotateLeft(v3, 12) + Long.rotateLeft(v4, 18);
-            h = merge(h, v1);
-            h = merge(h, v2);
-            h = merge(h, v3);
-            h = merge(h, v4);
-        } else {
-            h = seed + P5;
-        }
-        h += total;
-        while (q + 8 <= tailLen) {
-            h ^= round(0, (long) LONG_LE.get(scratch, q));
-            h = Long.rotateLeft(h, 27) * P1 + P4;
-            q += 8;
-        }
-        if (q + 4 <= tailLen) {
-            h ^= ((int) INT_LE.get(scratch, q) & 0xFFFFFFFFL) * P1;
+        if (p + 4 <= end) {
+            h ^= ((int) INT_LE.get(buf, p) & 0xFFFFFFFFL) * P1;
             h = Long.rotateLeft(h, 23) * P2 + P3;
-            q += 4;
+            p += 4;
         }
-        while (q < tailLen) {
-            h ^= (scratch[q] & 0xFFL) * P5;
+        for (; p < end; p++) {
+            h ^= (buf[p] & 0xFFL) * P5;
             h = Long.rotateLeft(h, 11) * P1;
-            q++;
         }
-        h ^= h >>> 33;
-        h *= P2;
-        h ^= h >>> 29;
-        h *= P3;
-        h ^= h >>> 32;
-        return h;
+        return avalanche(h);
+    }
+
+    private static long mix8(long h, long lane) {
+        h ^= round(0, lane);
+        return Long.rotateLeft(h, 27) * P1 + P4;
     }
 
     private static long mergeAll(long v1, long v2, long v3, long v4) {
