@@ -35,7 +35,7 @@ final class WatchMonitor implements AutoCloseable {
     private static final class Watched {
         final SharedIndexInformer<?> informer;
         boolean everWatching;
-        boolean watching;
+        volatile boolean watching;
         Instant lostAt;
         volatile int lists;
         volatile boolean failing;
@@ -100,6 +100,12 @@ final class WatchMonitor implements AutoCloseable {
             }
             return true;
         };
+    }
+
+    /** What the last check saw of the resource's watch (the restart count moves only on a change it sees). */
+    boolean lastSeenWatching(String resource) {
+        Watched w = watched.get(resource);
+        return w != null && w.watching;
     }
 
     double restartCount(String resource) {

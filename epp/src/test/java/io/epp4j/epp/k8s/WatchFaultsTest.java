@@ -76,6 +76,8 @@ class WatchFaultsTest {
     void apiServerRestartKeepsLastEndpointsServingThenRecovers() {
         api.stop();
         await("the watch loss is noticed", () -> !source.watching());
+        // the monitor polls; it counts a restart only for a loss it has seen itself
+        await("the monitor saw the loss", () -> !source.monitor().lastSeenWatching("pods"));
         long readsDuringOutage = reads.get();
         await("requests keep being served during the outage", () -> reads.get() > readsDuringOutage + 1000);
         assertEquals(Set.of("vllm-a-rank-0", "vllm-b-rank-0"), names(), "last known endpoints kept");
