@@ -167,6 +167,31 @@ class MetricsScraperTest {
     }
 
     @Test
+    void manyFastEndpointsThatStartHangingAtOnceDoNotStarveTheOthers() throws Exception {
+        // Fast endpoints are scraped synchronously on a few threads; more of them than there are threads start
+        // hanging together: each may hold a thread for one timeout, then moves to the async path.
+        int hangingCount = MetricsScraper.SYNC_SCRAPE_THREADS * 2;
+        List<LoopbackModelServer> turning = new ArrayList<>();
+        for (int i = 0; i < hangingCount; i++) {
+            LoopbackModelServer s = server(LoopbackModelServer.serve(VLLM));
+            turning.add(s);
+            store.upsert(endpoint("turning-" + i, s.port(), Map.of()));
+        }
+        LoopbackModelServer healthy = server(LoopbackModelServer.serve(VLLM));
+        store.upsert(endpoint("ok", healthy.port(), Map.of()));
+        scraper(ScrapeConfig.defaults().withTimeout(Duration.ofMillis(300)));
+        await("every endpoint scraped", () -> store.snapshot().stream().allMatch(e -> e.metrics().known()));
+        for (LoopbackModelServer s : turning) {
+            s.set(LoopbackModelServer.hang(VLLM));
+        }
+        await("every turned endpoint timed out", () -> errors(MetricsScraper.REASON_TIMEOUT) >= hangingCount);
+        int before = healthy.requests();
+        // at 50 ms a loop, 20 scrapes take about a second when nothing is starved
+        await("the healthy endpoint keeps being scraped", () -> healthy.requests() >= before + 20);
+        assertTrue(metrics("ok").known());
+    }
+
+    @Test
     void vanishedServerIsAConnectError() throws Exception {
         int port;
         try (ServerSocket socket = new ServerSocket(0)) {
