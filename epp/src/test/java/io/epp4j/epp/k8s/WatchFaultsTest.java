@@ -46,7 +46,9 @@ class WatchFaultsTest {
         source = KubernetesPoolSource.start(api.newClient(),
                 PoolOptions.forPool("pool", NS, PoolOptions.GROUP_V1).withWatchCheckInterval(Duration.ofMillis(20)),
                 store, new PrometheusRegistry(), Clock.systemUTC(), new Random(1));
-        await("synced and watching", () -> store.synced() && store.size() == 2 && source.watching());
+        // the watch monitor polls: a restart counts only after it has seen the first watch up
+        await("synced and watching", () -> store.synced() && store.size() == 2 && source.watching()
+                && source.monitor().lastSeenWatching("pods"));
         // Plays the request path: reads snapshots the whole time and counts any moment without endpoints.
         reader = new Thread(() -> {
             while (reading.get()) {
