@@ -73,7 +73,14 @@ public final class ModelNames {
 
     /** {@code s} as a quoted JSON string, UTF-8. */
     public static byte[] jsonString(String s) {
-        StringBuilder sb = new StringBuilder(s.length() + 2).append('"');
+        StringBuilder sb = new StringBuilder(s.length() + 2);
+        appendJsonString(sb, s);
+        return sb.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Appends {@code s} as a quoted JSON string literal. */
+    public static void appendJsonString(StringBuilder sb, String s) {
+        sb.append('"');
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
             switch (c) {
@@ -84,13 +91,13 @@ public final class ModelNames {
                 case '\t' -> sb.append("\\t");
                 default -> {
                     if (c < 0x20) {
-                        sb.append(String.format("\\u%04x", (int) c));
+                        sb.append(String.format(java.util.Locale.ROOT, "\\u%04x", (int) c));
                     } else {
                         sb.append(c);
                     }
                 }
             }
         }
-        return sb.append('"').toString().getBytes(StandardCharsets.UTF_8);
+        sb.append('"');
     }
 }
