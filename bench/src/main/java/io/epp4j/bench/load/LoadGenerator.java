@@ -19,6 +19,7 @@ import org.HdrHistogram.ConcurrentHistogram;
 import org.HdrHistogram.Histogram;
 
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,6 +47,8 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class LoadGenerator {
 
     private static final int FRAME_BYTES = 16 * 1024;
+    /** Long enough for C2 to finish compiling gRPC, Netty and the EPP on 2 cores (measured: 3 s was not). */
+    static final double DEFAULT_WARMUP_SECONDS = 10;
 
     /** Settings of one run. */
     public record Settings(double rps, boolean max, int concurrency, double durationSeconds, double warmupSeconds,
@@ -53,7 +56,8 @@ public final class LoadGenerator {
     }
 
     /** What one run measured. */
-    public record Result(String target, long decisions, long errors, double seconds, Histogram latencyMicros) {
+    public record Result(String target, long decisions, long errors, double seconds, Histogram latencyMicros,
+                         double cpuMicrosPerDecision) {
         public double decisionsPerSecond() {
             return decisions / seconds;
         }
@@ -80,6 +84,7 @@ public final class LoadGenerator {
             m.put("p999_us", p(99.9));
             m.put("max_us", (double) latencyMicros.getMaxValue());
             m.put("errors", errors);
+            m.put("cpu_us_per_decision", cpuMicrosPerDecision);
             return m;
         }
     }
@@ -103,35 +108,38 @@ public final class LoadGenerator {
         }
         double duration = f.decimal("duration", 10);
         Settings s = new Settings(f.decimal("rps", 0), f.bool("max"), f.integer("concurrency", 32), duration,
-                f.decimal("warmup", Math.min(3, duration / 3)), f.integer("body-bytes", 1024), profile,
+                f.decimal("warmup", DEFAULT_WARMUP_SECONDS), f.integer("body-bytes", 1024), profile,
                 f.longValue("seed", 42));
         int endpoints = f.integer("endpoints", 64);
-        List<Result> results = new ArrayList<>();
         boolean tls = f.bool("tls");
-        switch (target) {
-            case "embedded" -> {
-                try (MetricsStubFleet fleet = new MetricsStubFleet(endpoints, s.seed())) {
-                    List<String> extra = new ArrayList<>(List.of("--refresh-metrics-interval",
-                            f.string("scrape-interval", "50ms")));
-                    try (EmbeddedEpp epp = EmbeddedEpp.start(fleet.addresses(), tls, f.string("epp-config", null),
-                            extra.toArray(String[]::new))) {
-                        results.add(run("epp (embedded, " + endpoints + " endpoints)", "127.0.0.1", epp.grpcPort(), tls, s));
-                    }
-                }
-            }
-            case "noop" -> {
-            }
-            default -> {
-                int colon = target.lastIndexOf(':');
-                if (colon <= 0) {
-                    throw new Flags.UsageException("--target wants HOST:PORT, embedded or noop");
-                }
-                results.add(run(target, target.substring(0, colon), Integer.parseInt(target.substring(colon + 1)), tls, s));
-            }
+        boolean withNoop = target.equals("noop") || f.bool("compare-noop");
+        if (!List.of("embedded", "noop").contains(target) && target.lastIndexOf(':') <= 0) {
+            throw new Flags.UsageException("--target wants HOST:PORT, embedded or noop");
         }
-        if (target.equals("noop") || f.bool("compare-noop")) {
-            try (NoopExtProcServer noop = NoopExtProcServer.start(0, "127.0.0.1:8000")) {
-                results.add(run("no-op ext_proc", "127.0.0.1", noop.port(), false, s));
+        List<Result> results = new ArrayList<>();
+        // The no-op baseline is warmed up first and measured last, once the EPP (and its scraping) has stopped:
+        // both are measured with the JIT done and nothing else running in this JVM.
+        try (NoopExtProcServer noop = withNoop ? NoopExtProcServer.start(0, "127.0.0.1:8000") : null) {
+            Target baseline = noop == null ? null : new Target("no-op ext_proc", "127.0.0.1", noop.port(), false);
+            if (baseline != null) {
+                warmUp(baseline, s);
+            }
+            if (target.equals("embedded")) {
+                try (MetricsStubFleet fleet = new MetricsStubFleet(endpoints, s.seed());
+                     EmbeddedEpp epp = EmbeddedEpp.start(fleet.addresses(), tls, f.string("epp-config", null),
+                             "--refresh-metrics-interval", f.string("scrape-interval", "50ms"))) {
+                    Target t = new Target("epp (embedded, " + endpoints + " endpoints)", "127.0.0.1", epp.grpcPort(), tls);
+                    warmUp(t, s);
+                    results.add(measure(t, s));
+                }
+            } else if (!target.equals("noop")) {
+                int colon = target.lastIndexOf(':');
+                Target t = new Target(target, target.substring(0, colon), Integer.parseInt(target.substring(colon + 1)), tls);
+                warmUp(t, s);
+                results.add(measure(t, s));
+            }
+            if (baseline != null) {
+                results.add(measure(baseline, s));
             }
         }
         printTable(out, s, endpoints, results);
@@ -143,6 +151,7 @@ public final class LoadGenerator {
                 Result base = results.get(1);
                 m.put("baseline", new Json.RawJson(Json.object(base.json(s, endpoints)).trim().replace("\n", "\n  ")));
                 m.put("cost_ratio_p50", main.p(50) / base.p(50));
+                m.put("cost_ratio_cpu", main.cpuMicrosPerDecision() / base.cpuMicrosPerDecision());
                 m.put("throughput_ratio_baseline_over_target", base.decisionsPerSecond() / main.decisionsPerSecond());
             }
             json.append(Json.object(m));
@@ -159,42 +168,80 @@ public final class LoadGenerator {
         out.printf(Locale.ROOT, "%s, body %d B, %d endpoints, profile %s%n",
                 s.max() ? "max throughput, concurrency " + s.concurrency() : "open loop at " + s.rps() + " req/s",
                 s.bodyBytes(), endpoints, s.profile().name().toLowerCase(Locale.ROOT));
-        out.printf(Locale.ROOT, "%-34s %12s %9s %9s %9s %9s %9s %7s%n", "target", "decisions/s", "p50 us", "p90 us",
-                "p99 us", "p99.9 us", "max us", "errors");
+        out.printf(Locale.ROOT, "%-34s %12s %9s %9s %9s %9s %9s %7s %14s%n", "target", "decisions/s", "p50 us", "p90 us",
+                "p99 us", "p99.9 us", "max us", "errors", "cpu us/decision");
         for (Result r : results) {
-            out.printf(Locale.ROOT, "%-34s %12.0f %9.0f %9.0f %9.0f %9.0f %9d %7d%n", r.target(), r.decisionsPerSecond(),
-                    r.p(50), r.p(90), r.p(99), r.p(99.9), r.latencyMicros().getMaxValue(), r.errors());
+            out.printf(Locale.ROOT, "%-34s %12.0f %9.0f %9.0f %9.0f %9.0f %9d %7d %14.1f%n", r.target(),
+                    r.decisionsPerSecond(), r.p(50), r.p(90), r.p(99), r.p(99.9), r.latencyMicros().getMaxValue(),
+                    r.errors(), r.cpuMicrosPerDecision());
         }
         if (results.size() > 1) {
-            out.printf(Locale.ROOT, "cost ratio target/no-op: p50 %.2f, p99 %.2f, throughput (no-op/target) %.2f%n",
+            out.printf(Locale.ROOT, "cost ratio target/no-op: p50 %.2f, p99 %.2f, cpu per decision %.2f, "
+                            + "throughput (no-op/target) %.2f%n",
                     results.get(0).p(50) / results.get(1).p(50), results.get(0).p(99) / results.get(1).p(99),
+                    results.get(0).cpuMicrosPerDecision() / results.get(1).cpuMicrosPerDecision(),
                     results.get(1).decisionsPerSecond() / results.get(0).decisionsPerSecond());
         }
     }
 
-    /** Runs {@code s} against one ext_proc server. */
-    public static Result run(String label, String host, int port, boolean tls, Settings s) throws Exception {
-        NettyChannelBuilder b = NettyChannelBuilder.forAddress(host, port).directExecutor()
+    /** An ext_proc server to measure. */
+    public record Target(String label, String host, int port, boolean tls) {
+    }
+
+    /** Sends {@code s}'s load to {@code t} for the warm-up time, measuring nothing. */
+    public static void warmUp(Target t, Settings s) throws Exception {
+        ManagedChannel channel = channel(t);
+        try {
+            runPhase(ExternalProcessorGrpc.newStub(channel), sequences(s), s, s.warmupSeconds(), null,
+                    new AtomicLong(), new AtomicLong());
+        } finally {
+            close(channel);
+        }
+    }
+
+    /**
+     * Measures {@code t} under {@code s}'s load. CPU time is this JVM's, so it covers the server only when it runs
+     * in-process ({@code embedded}, {@code noop}).
+     */
+    public static Result measure(Target t, Settings s) throws Exception {
+        ManagedChannel channel = channel(t);
+        try {
+            ConcurrentHistogram h = new ConcurrentHistogram(3_600_000_000L, 3);
+            AtomicLong done = new AtomicLong();
+            AtomicLong errors = new AtomicLong();
+            long cpuBefore = processCpuNanos();
+            double seconds = runPhase(ExternalProcessorGrpc.newStub(channel), sequences(s), s, s.durationSeconds(), h,
+                    done, errors);
+            long cpuNanos = processCpuNanos() - cpuBefore;
+            return new Result(t.label(), done.get(), errors.get(), seconds, h,
+                    done.get() == 0 || cpuBefore < 0 ? Double.NaN : cpuNanos / 1000.0 / done.get());
+        } finally {
+            close(channel);
+        }
+    }
+
+    private static void close(ManagedChannel channel) throws InterruptedException {
+        channel.shutdownNow();
+        channel.awaitTermination(5, TimeUnit.SECONDS);
+    }
+
+    private static ManagedChannel channel(Target t) throws Exception {
+        NettyChannelBuilder b = NettyChannelBuilder.forAddress(t.host(), t.port()).directExecutor()
                 .maxInboundMessageSize(Integer.MAX_VALUE).flowControlWindow(8 * 1024 * 1024);
-        if (tls) {
+        if (t.tls()) {
             b.sslContext(GrpcSslContexts.forClient().trustManager(InsecureTrustManagerFactory.INSTANCE).build());
         } else {
             b.usePlaintext();
         }
-        ManagedChannel channel = b.build();
-        try {
-            ExternalProcessorGrpc.ExternalProcessorStub stub = ExternalProcessorGrpc.newStub(channel);
-            List<List<ProcessingRequest>> sequences = sequences(s);
-            runPhase(stub, sequences, s, s.warmupSeconds(), null, new AtomicLong(), new AtomicLong());
-            ConcurrentHistogram h = new ConcurrentHistogram(3_600_000_000L, 3);
-            AtomicLong done = new AtomicLong();
-            AtomicLong errors = new AtomicLong();
-            double seconds = runPhase(stub, sequences, s, s.durationSeconds(), h, done, errors);
-            return new Result(label, done.get(), errors.get(), seconds, h);
-        } finally {
-            channel.shutdownNow();
-            channel.awaitTermination(5, TimeUnit.SECONDS);
+        return b.build();
+    }
+
+    /** CPU time used by this JVM so far, or -1 where the platform does not tell. */
+    private static long processCpuNanos() {
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getProcessCpuTime();
         }
+        return -1;
     }
 
     /** 64 distinct request message sequences (different prompts), reused round-robin. */

@@ -9,9 +9,9 @@ import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import okhttp3.Call;
 import okhttp3.Callback;
-import okhttp3.ConnectionPool;
 import okhttp3.Dispatcher;
 import okhttp3.HttpUrl;
+import okhttp3.Interceptor;
 import okhttp3.OkHttpClient;
 import okhttp3.Protocol;
 import okhttp3.Request;
@@ -32,6 +32,7 @@ import java.net.UnknownHostException;
 import java.security.GeneralSecurityException;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -50,9 +51,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Keeps every endpoint's {@link EndpointMetrics} fresh: one scrape loop per endpoint of the {@link EndpointStore},
  * started and stopped as endpoints come and go; thread-safe.
  *
- * <p>Loops are timers on one small scheduler; each tick issues an asynchronous GET on one shared OkHttp client
- * (keep-alive, at most {@link ScrapeConfig#maxConcurrentScrapes()} in flight), the body is parsed on the
- * response thread and the result is published with {@link EndpointStore#updateMetrics}. The next scrape
+ * <p>Loops are timers spread over {@link #SYNC_SCRAPE_THREADS} single-threaded lanes. A tick scrapes an endpoint
+ * that answered fast last time synchronously on its lane; a new, slow or failing endpoint gets an asynchronous GET
+ * on OkHttp's dispatcher instead (at most {@link ScrapeConfig#maxConcurrentScrapes()} in flight), so a hanging
+ * server never holds a lane. All calls share one OkHttp configuration with keep-alive connections; the body is
+ * parsed on the thread that read it and the result is published with {@link EndpointStore#updateMetrics}. The next scrape
  * starts one interval after the previous one started (or at once if that one overran). A failed scrape
  * publishes nothing, so the last values stay and age; failures are counted by reason and logged only when an
  * endpoint's state flips (ok → failing with the reason, failing → ok). The request path only reads the store.
@@ -81,7 +84,10 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
     private final PrometheusRegistry registry;
     private final Map<String, EngineMapping> mappings = new HashMap<>();
     private final Map<String, Loop> loops = new ConcurrentHashMap<>();
-    private final ScheduledThreadPoolExecutor scheduler;
+    /** One single-threaded timer per lane: no leader hand-off between timer threads on every scrape. */
+    private final ScheduledThreadPoolExecutor[] lanes;
+    private final AtomicInteger nextLane = new AtomicInteger();
+    private final ScrapeConnectionPools pools;
     private final ExecutorService callExecutor;
     /** Threads that time the loops and run fast scrapes synchronously. */
     static final int SYNC_SCRAPE_THREADS = 4;
@@ -117,8 +123,12 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
         // Fast endpoints are scraped synchronously on these threads (no dispatcher hand-off: ~1/3 less CPU per
         // scrape); an endpoint that was slow or failing goes through OkHttp's async dispatcher instead, so a
         // hanging server can hold one of these threads for at most one timeout.
-        scheduler = new ScheduledThreadPoolExecutor(SYNC_SCRAPE_THREADS, daemonThreads("epp4j-scrape-timer"));
-        scheduler.setRemoveOnCancelPolicy(true);
+        ThreadFactory timerThreads = daemonThreads("epp4j-scrape-timer");
+        lanes = new ScheduledThreadPoolExecutor[SYNC_SCRAPE_THREADS];
+        for (int i = 0; i < lanes.length; i++) {
+            lanes[i] = new ScheduledThreadPoolExecutor(1, timerThreads);
+            lanes[i].setRemoveOnCancelPolicy(true);
+        }
         // Threads exist only while scrapes are in flight; the dispatcher bounds how many.
         callExecutor = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
                 daemonThreads("epp4j-scrape"));
@@ -128,12 +138,17 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
         OkHttpClient.Builder builder = new OkHttpClient.Builder()
                 .dispatcher(dispatcher)
                 .protocols(List.of(Protocol.HTTP_1_1))
+                // The call timeout bounds the whole scrape. Per-read socket timeouts would add nothing but cost:
+                // a JDK socket read with a timeout polls before every read, and OkHttp arms a watchdog per read.
                 .callTimeout(config.timeout())
                 .connectTimeout(config.timeout())
-                .readTimeout(config.timeout())
-                .writeTimeout(config.timeout())
+                .readTimeout(Duration.ZERO)
+                .writeTimeout(Duration.ZERO)
                 .followRedirects(false)
-                .followSslRedirects(false);
+                .followSslRedirects(false)
+                // OkHttp's cache layer parses every response's Content-Type with a regex, even without a cache
+                // (a few % of a scrape's CPU); the parser detects the format itself, so the body goes up untyped.
+                .addNetworkInterceptor(MetricsScraper::withoutContentType);
         if (config.scheme().equals("https") && config.insecureSkipVerify()) {
             X509TrustManager trustAll = trustAll();
             builder.sslSocketFactory(trustAllContext(trustAll).getSocketFactory(), trustAll)
@@ -144,8 +159,9 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
         // of the scraper's CPU at 256 endpoints). Clients derived with newBuilder() share the dispatcher, its
         // threads and all settings; only the connection pool is split, so each scan sees ~1/16 of the endpoints.
         shards = new OkHttpClient[POOL_SHARDS];
+        pools = new ScrapeConnectionPools(daemonThreads("epp4j-scrape-pool"));
         for (int i = 0; i < POOL_SHARDS; i++) {
-            shards[i] = client.newBuilder().connectionPool(new ConnectionPool(1024, 10, TimeUnit.SECONDS)).build();
+            shards[i] = client.newBuilder().connectionPool(pools.newPool(1024, Duration.ofSeconds(10))).build();
         }
         errors = Counter.builder().name("epp4j_model_server_scrape_errors")
                 .help("Failed model-server metrics scrapes, by reason.").labelNames("reason").build();
@@ -170,6 +186,12 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
         registry.register(skippedLines);
         registry.register(duration);
         registry.register(age);
+    }
+
+    private static Response withoutContentType(Interceptor.Chain chain) throws IOException {
+        Response response = chain.proceed(chain.request());
+        ResponseBody body = response.body();
+        return response.newBuilder().body(ResponseBody.create(body.source(), null, body.contentLength())).build();
     }
 
     private static ThreadFactory daemonThreads(String prefix) {
@@ -299,11 +321,17 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
             l.stop();
         }
         loops.clear();
-        scheduler.shutdownNow();
+        for (ScheduledThreadPoolExecutor lane : lanes) {
+            lane.shutdownNow();
+        }
         client.dispatcher().cancelAll();
         callExecutor.shutdown();
         try {
-            if (!scheduler.awaitTermination(2, TimeUnit.SECONDS) || !callExecutor.awaitTermination(2, TimeUnit.SECONDS)) {
+            boolean lanesEnded = true;
+            for (ScheduledThreadPoolExecutor lane : lanes) {
+                lanesEnded &= lane.awaitTermination(2, TimeUnit.SECONDS);
+            }
+            if (!lanesEnded || !callExecutor.awaitTermination(2, TimeUnit.SECONDS)) {
                 callExecutor.shutdownNow();
             }
         } catch (InterruptedException e) {
@@ -314,11 +342,22 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
             c.connectionPool().evictAll();
         }
         client.connectionPool().evictAll();
+        pools.close();
         registry.unregister(errors);
         registry.unregister(skippedLines);
         registry.unregister(duration);
         registry.unregister(age);
     }
+
+    /**
+     * Scratch space for one body at a time. Per thread rather than per endpoint: the few threads that scrape keep
+     * reusing buffers that stay in the CPU cache, where 256 endpoints' own buffers would not.
+     */
+    private static final class BodyBuffer {
+        byte[] bytes = new byte[INITIAL_BUFFER];
+    }
+
+    private static final ThreadLocal<BodyBuffer> BODY_BUFFER = ThreadLocal.withInitial(BodyBuffer::new);
 
     /** One endpoint's scrape loop: at most one scrape in flight, the next scheduled when it ends. */
     private final class Loop implements Callback {
@@ -326,9 +365,9 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
         final EngineMapping mapping;
         final Request request;
         final OkHttpClient http;
+        final ScheduledExecutorService lane;
         final Extraction extraction;
         final PrefixCacheRate prefixCache = new PrefixCacheRate();
-        byte[] buffer = new byte[INITIAL_BUFFER];
         EndpointMetrics current = EndpointMetrics.UNKNOWN;
         boolean stopped;
         boolean begun;
@@ -350,6 +389,7 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
             }
             this.mapping = mappings.get(engine);
             this.http = shards[Math.floorMod(info.name().hashCode(), POOL_SHARDS)];
+            this.lane = lanes[Math.floorMod(nextLane.getAndIncrement(), lanes.length)];
             this.extraction = mapping.parser().newExtraction();
             HttpUrl url = HttpUrl.parse(config.scheme() + "://" + info.hostPort() + config.path());
             this.request = url == null ? null
@@ -368,7 +408,7 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
             }
             begun = true;
             try {
-                next = scheduler.schedule(this::tick, 0, TimeUnit.NANOSECONDS);
+                next = lane.schedule(this::tick, 0, TimeUnit.NANOSECONDS);
             } catch (java.util.concurrent.RejectedExecutionException e) {
                 // added while the scraper closes
                 stopped = true;
@@ -433,18 +473,19 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
                     reason = REASON_HTTP_STATUS;
                     detail = "HTTP " + response.code();
                 } else {
-                    int length = readBody(response.body());
+                    BodyBuffer buffer = BODY_BUFFER.get();
+                    int length = readBody(response.body(), buffer);
                     if (length < 0) {
                         reason = REASON_TOO_LARGE;
                         detail = "body larger than " + config.maxBodyBytes() + " bytes";
                     } else {
-                        mapping.parser().parse(buffer, length, extraction);
+                        mapping.parser().parse(buffer.bytes, length, extraction);
                         if (extraction.skippedLines() > 0) {
                             skippedLines.inc(extraction.skippedLines());
                         }
                         EndpointMetrics m = mapping.toMetrics(extraction, current, prefixCache, clock.millis());
-                        if (buffer.length > KEEP_BUFFER) {
-                            buffer = new byte[INITIAL_BUFFER];
+                        if (buffer.bytes.length > KEEP_BUFFER) {
+                            buffer.bytes = new byte[INITIAL_BUFFER];
                         }
                         if (m == null) {
                             reason = REASON_NO_METRICS;
@@ -466,26 +507,26 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
             finishFailed(reason, detail);
         }
 
-        /** Reads the whole body into {@link #buffer}; returns its length, or -1 if over the limit. */
-        private int readBody(ResponseBody body) throws IOException {
+        /** Reads the whole body into {@code buffer}; returns its length, or -1 if over the limit. */
+        private int readBody(ResponseBody body, BodyBuffer buffer) throws IOException {
             int max = config.maxBodyBytes();
             long declared = body.contentLength();
             if (declared > max) {
                 return -1;
             }
-            if (declared > buffer.length) {
-                buffer = new byte[(int) declared];
+            if (declared > buffer.bytes.length) {
+                buffer.bytes = new byte[(int) declared];
             }
             BufferedSource source = body.source();
             int n = 0;
             while (true) {
-                if (n == buffer.length) {
+                if (n == buffer.bytes.length) {
                     if (n > max) {
                         return -1;
                     }
-                    buffer = java.util.Arrays.copyOf(buffer, (int) Math.min((long) max + 1, n * 2L));
+                    buffer.bytes = java.util.Arrays.copyOf(buffer.bytes, (int) Math.min((long) max + 1, n * 2L));
                 }
-                int r = source.read(buffer, n, buffer.length - n);
+                int r = source.read(buffer.bytes, n, buffer.bytes.length - n);
                 if (r < 0) {
                     return n > max ? -1 : n;
                 }
@@ -538,7 +579,7 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
         private void scheduleNext() {
             long delay = intervalNanos - (System.nanoTime() - startedNanos);
             try {
-                next = scheduler.schedule(this::tick, Math.max(0, delay), TimeUnit.NANOSECONDS);
+                next = lane.schedule(this::tick, Math.max(0, delay), TimeUnit.NANOSECONDS);
             } catch (java.util.concurrent.RejectedExecutionException e) {
                 stopped = true;
             }

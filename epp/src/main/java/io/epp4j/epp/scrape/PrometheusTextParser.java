@@ -1,5 +1,8 @@
 package io.epp4j.epp.scrape;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -25,6 +28,10 @@ public final class PrometheusTextParser {
     private static final boolean[] NAME_BYTE = new boolean[256];
     private static final double[] POW10 = new double[23];
     private static final long MAX_EXACT = 1L << 53;
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final long NEWLINES = 0x0A0A0A0A0A0A0A0AL;
+    private static final long ONES = 0x0101010101010101L;
+    private static final long HIGH_BITS = 0x8080808080808080L;
 
     static {
         for (int c = 0; c < 256; c++) {
@@ -47,6 +54,8 @@ public final class PrometheusTextParser {
     private final byte[][][] matcherValues;
     private final byte[][][] captureNames;
     private final boolean[] collectAll;
+    /** The first 8 bytes of every selected name, or null when a name is shorter (then every line is looked up). */
+    private final long[] namePrefixes;
 
     public PrometheusTextParser(List<SeriesQuery> queries) {
         this.queries = List.copyOf(queries);
@@ -90,6 +99,23 @@ public final class PrometheusTextParser {
             table[slot] = g + 1;
             g++;
         }
+        namePrefixes = Arrays.stream(groupNames).allMatch(name -> name.length >= Long.BYTES)
+                ? Arrays.stream(groupNames).mapToLong(name -> (long) LONGS.get(name, 0)).distinct().toArray()
+                : null;
+    }
+
+    /** False when the line at {@code pos} cannot start with a selected name: one 8-byte compare per prefix. */
+    private boolean maySelect(byte[] b, int pos, int len) {
+        if (namePrefixes == null || pos + Long.BYTES > len) {
+            return true;
+        }
+        long head = (long) LONGS.get(b, pos);
+        for (long prefix : namePrefixes) {
+            if (head == prefix) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static byte[] utf8(String s) {
@@ -150,6 +176,10 @@ public final class PrometheusTextParser {
                 pos = nextLine(b, pos, len);
                 continue;
             }
+            if (!maySelect(b, pos, len)) {
+                pos = nextLine(b, pos, len);
+                continue;
+            }
             int nameStart = pos;
             while (pos < len && NAME_BYTE[b[pos] & 0xff]) {
                 pos++;
@@ -173,6 +203,15 @@ public final class PrometheusTextParser {
 
     /** The position after the next '\n' (or {@code len}). */
     private static int nextLine(byte[] b, int pos, int len) {
+        // Eight bytes per step: most of a body is lines of families nobody asked for.
+        while (pos + Long.BYTES <= len) {
+            long x = (long) LONGS.get(b, pos) ^ NEWLINES;
+            long newline = (x - ONES) & ~x & HIGH_BITS;
+            if (newline != 0) {
+                return pos + (Long.numberOfTrailingZeros(newline) >>> 3) + 1;
+            }
+            pos += Long.BYTES;
+        }
         while (pos < len) {
             if (b[pos++] == '\n') {
                 return pos;

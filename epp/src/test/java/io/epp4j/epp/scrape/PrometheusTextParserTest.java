@@ -208,4 +208,58 @@ class PrometheusTextParserTest {
                     new long[] {Double.doubleToLongBits(parsed)}, s);
         }
     }
+
+    /**
+     * With every selected name 8 bytes or longer the parser rejects most lines on their first 8 bytes and skips
+     * 8 bytes at a time; one short name switches that off. Both must extract exactly the same from any body.
+     */
+    @Test
+    void prefixShortcutExtractsExactlyWhatTheFullScanDoes() {
+        List<SeriesQuery> selected = List.of(
+                SeriesQuery.newest(MetricSelector.parse("vllm:num_requests_waiting")),
+                SeriesQuery.newest(MetricSelector.parse("vllm:kv_cache_usage_perc{engine=\"0\"}")));
+        PrometheusTextParser fast = new PrometheusTextParser(selected);
+        PrometheusTextParser full = new PrometheusTextParser(Stream.concat(selected.stream(),
+                // a short name that never occurs: it only switches the shortcut off
+                Stream.of(SeriesQuery.newest(MetricSelector.parse("zz")))).toList());
+        String[] fragments = {"vllm:num_requests_waiting", "vllm:num_requests_waitin", "vllm:num_requests_waiting_x",
+                "vllm:num_preemptions_total", "vllm:kv_cache_usage_perc", "vllm:kv_", "vllm:k", "up", "other_family",
+                "{engine=\"0\"}", "{engine=\"1\",model_name=\"q\"}", " ", "  ", " 3", " 4.5", " NaN", " 17 1700000000",
+                "\n", "\r\n", "\n\n", "# HELP x y\n", "# EOF\n", "\"", "{", "x", "\u00e9"};
+        Random random = new Random(11);
+        for (int round = 0; round < 20_000; round++) {
+            StringBuilder body = new StringBuilder();
+            for (int i = random.nextInt(12); i > 0; i--) {
+                body.append(fragments[random.nextInt(fragments.length)]);
+            }
+            byte[] b = body.toString().getBytes(StandardCharsets.UTF_8);
+            int length = random.nextInt(b.length + 1);
+            Extraction a = fast.parse(b, length, fast.newExtraction());
+            Extraction c = full.parse(b, length, full.newExtraction());
+            String where = body.substring(0, Math.min(body.length(), length));
+            for (int q = 0; q < 2; q++) {
+                assertEquals(c.found(q), a.found(q), where);
+                assertEquals(c.value(q), a.value(q), 0.0, where);
+                assertEquals(c.timestamp(q), a.timestamp(q), 0.0, where);
+            }
+            assertEquals(c.skippedLines(), a.skippedLines(), where);
+        }
+    }
+
+    @Test
+    void longNamesAreFoundAfterLinesOfEveryLengthAndLineEnding() {
+        PrometheusTextParser p = new PrometheusTextParser(List.of(
+                SeriesQuery.newest(MetricSelector.parse("vllm:num_requests_running"))));
+        for (int filler = 0; filler < 40; filler++) {
+            for (String newline : List.of("\n", "\r\n")) {
+                String body = "vllm:num_preemptions_total" + "x".repeat(filler) + " 1" + newline
+                        + "vllm:other" + "y".repeat(filler) + newline
+                        + "vllm:num_requests_running{engine=\"0\"} " + filler + newline;
+                byte[] b = body.getBytes(StandardCharsets.UTF_8);
+                Extraction ex = p.parse(b, b.length, p.newExtraction());
+                assertEquals(filler, ex.value(0), 0.0, body);
+                assertEquals(0, ex.skippedLines(), body);
+            }
+        }
+    }
 }
