@@ -38,8 +38,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
@@ -84,13 +82,15 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
     private final PrometheusRegistry registry;
     private final Map<String, EngineMapping> mappings = new HashMap<>();
     private final Map<String, Loop> loops = new ConcurrentHashMap<>();
-    /** One single-threaded timer per lane: no leader hand-off between timer threads on every scrape. */
-    private final ScheduledThreadPoolExecutor[] lanes;
+    private final ScrapeLane[] lanes;
+    /** Cancels scrapes that overran the timeout: one check every {@link #WATCHDOG_PERIOD_NANOS}, not a timer per call. */
+    private final ScheduledThreadPoolExecutor watchdog;
     private final AtomicInteger nextLane = new AtomicInteger();
     private final ScrapeConnectionPools pools;
     private final ExecutorService callExecutor;
     /** Threads that time the loops and run fast scrapes synchronously. */
     static final int SYNC_SCRAPE_THREADS = 4;
+    static final long WATCHDOG_PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     /** A scrape slower than this sends the endpoint's next scrapes through the async dispatcher. */
     static final long SLOW_SCRAPE_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
     private final OkHttpClient client;
@@ -123,12 +123,14 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
         // Fast endpoints are scraped synchronously on these threads (no dispatcher hand-off: ~1/3 less CPU per
         // scrape); an endpoint that was slow or failing goes through OkHttp's async dispatcher instead, so a
         // hanging server can hold one of these threads for at most one timeout.
-        ThreadFactory timerThreads = daemonThreads("epp4j-scrape-timer");
-        lanes = new ScheduledThreadPoolExecutor[SYNC_SCRAPE_THREADS];
+        ThreadFactory laneThreads = daemonThreads("epp4j-scrape-timer");
+        lanes = new ScrapeLane[SYNC_SCRAPE_THREADS];
         for (int i = 0; i < lanes.length; i++) {
-            lanes[i] = new ScheduledThreadPoolExecutor(1, timerThreads);
-            lanes[i].setRemoveOnCancelPolicy(true);
+            lanes[i] = new ScrapeLane(laneThreads, System::nanoTime);
         }
+        watchdog = new ScheduledThreadPoolExecutor(1, daemonThreads("epp4j-scrape-watchdog"));
+        long watchdogPeriod = Math.max(1, Math.min(WATCHDOG_PERIOD_NANOS, config.timeout().toNanos() / 4));
+        watchdog.scheduleAtFixedRate(this::cancelOverdueScrapes, watchdogPeriod, watchdogPeriod, TimeUnit.NANOSECONDS);
         // Threads exist only while scrapes are in flight; the dispatcher bounds how many.
         callExecutor = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
                 daemonThreads("epp4j-scrape"));
@@ -138,9 +140,9 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
         OkHttpClient.Builder builder = new OkHttpClient.Builder()
                 .dispatcher(dispatcher)
                 .protocols(List.of(Protocol.HTTP_1_1))
-                // The call timeout bounds the whole scrape. Per-read socket timeouts would add nothing but cost:
-                // a JDK socket read with a timeout polls before every read, and OkHttp arms a watchdog per read.
-                .callTimeout(config.timeout())
+                // The scrape timeout is enforced by cancelOverdueScrapes(). OkHttp's own timeouts cost a thread
+                // wake-up per call (call timeout) or a poll per socket read (read timeout).
+                .callTimeout(Duration.ZERO)
                 .connectTimeout(config.timeout())
                 .readTimeout(Duration.ZERO)
                 .writeTimeout(Duration.ZERO)
@@ -300,6 +302,13 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
         return l != null && l.failing;
     }
 
+    private void cancelOverdueScrapes() {
+        long now = System.nanoTime();
+        for (Loop l : loops.values()) {
+            l.cancelIfOverdue(now);
+        }
+    }
+
     /** Open connections across the shared client's pools (for tests and diagnostics). */
     int connectionCount() {
         int n = 0;
@@ -321,16 +330,18 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
             l.stop();
         }
         loops.clear();
-        for (ScheduledThreadPoolExecutor lane : lanes) {
-            lane.shutdownNow();
+        watchdog.shutdownNow();
+        for (ScrapeLane lane : lanes) {
+            lane.close();
         }
         client.dispatcher().cancelAll();
         callExecutor.shutdown();
         try {
             boolean lanesEnded = true;
-            for (ScheduledThreadPoolExecutor lane : lanes) {
+            for (ScrapeLane lane : lanes) {
                 lanesEnded &= lane.awaitTermination(2, TimeUnit.SECONDS);
             }
+            lanesEnded &= watchdog.awaitTermination(2, TimeUnit.SECONDS);
             if (!lanesEnded || !callExecutor.awaitTermination(2, TimeUnit.SECONDS)) {
                 callExecutor.shutdownNow();
             }
@@ -365,15 +376,20 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
         final EngineMapping mapping;
         final Request request;
         final OkHttpClient http;
-        final ScheduledExecutorService lane;
+        final ScrapeLane lane;
         final Extraction extraction;
         final PrefixCacheRate prefixCache = new PrefixCacheRate();
         EndpointMetrics current = EndpointMetrics.UNKNOWN;
         boolean stopped;
         boolean begun;
         Call call;
-        ScheduledFuture<?> next;
         long startedNanos;
+        /** When the current tick was due; the next one is due one interval later. */
+        long dueNanos;
+        /** A scrape is in flight (set and cleared under the loop's lock). */
+        boolean inFlight;
+        /** The in-flight scrape was cancelled by the watchdog. */
+        boolean timedOut;
         volatile boolean failing;
         /** The last scrape failed or took longer than {@link #SLOW_SCRAPE_NANOS}: scrape asynchronously. */
         volatile boolean slow = true;
@@ -407,9 +423,8 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
                 return false;
             }
             begun = true;
-            try {
-                next = lane.schedule(this::tick, 0, TimeUnit.NANOSECONDS);
-            } catch (java.util.concurrent.RejectedExecutionException e) {
+            dueNanos = System.nanoTime();
+            if (!lane.schedule(dueNanos, this::tick)) {
                 // added while the scraper closes
                 stopped = true;
                 return false;
@@ -426,6 +441,8 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
                 startedNanos = System.nanoTime();
                 c = http.newCall(request);
                 call = c;
+                inFlight = true;
+                timedOut = false;
             }
             if (slow) {
                 try {
@@ -451,9 +468,6 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
 
         synchronized void stop() {
             stopped = true;
-            if (next != null) {
-                next.cancel(false);
-            }
             if (call != null) {
                 call.cancel();
             }
@@ -461,7 +475,23 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
 
         @Override
         public void onFailure(Call c, IOException e) {
-            finishFailed(reasonOf(e), e.toString());
+            finishFailed(reasonOf(e), detailOf(e));
+        }
+
+        private synchronized String reasonOf(IOException e) {
+            return timedOut ? REASON_TIMEOUT : MetricsScraper.reasonOf(e);
+        }
+
+        private synchronized String detailOf(IOException e) {
+            return timedOut ? "no complete answer within " + config.timeout().toMillis() + " ms" : e.toString();
+        }
+
+        /** Cancels the scrape in flight if it started more than the timeout ago. */
+        synchronized void cancelIfOverdue(long now) {
+            if (inFlight && !timedOut && now - startedNanos > config.timeout().toNanos()) {
+                timedOut = true;
+                call.cancel();
+            }
         }
 
         @Override
@@ -499,7 +529,7 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
                 }
             } catch (IOException e) {
                 reason = reasonOf(e);
-                detail = e.toString();
+                detail = detailOf(e);
             } catch (RuntimeException e) {
                 reason = REASON_IO;
                 detail = e.toString();
@@ -577,10 +607,10 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
         }
 
         private void scheduleNext() {
-            long delay = intervalNanos - (System.nanoTime() - startedNanos);
-            try {
-                next = lane.schedule(this::tick, Math.max(0, delay), TimeUnit.NANOSECONDS);
-            } catch (java.util.concurrent.RejectedExecutionException e) {
+            inFlight = false;
+            // one interval after the previous tick was due (ticks may run a little early), or at once if overrun
+            dueNanos = Math.max(dueNanos + intervalNanos, System.nanoTime());
+            if (!lane.schedule(dueNanos, this::tick)) {
                 stopped = true;
             }
         }
