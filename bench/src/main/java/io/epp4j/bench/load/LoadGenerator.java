@@ -128,13 +128,15 @@ public final class LoadGenerator {
                 try (MetricsStubFleet fleet = new MetricsStubFleet(endpoints, s.seed());
                      EmbeddedEpp epp = EmbeddedEpp.start(fleet.addresses(), tls, f.string("epp-config", null),
                              "--refresh-metrics-interval", f.string("scrape-interval", "50ms"))) {
-                    Target t = new Target("epp (embedded, " + endpoints + " endpoints)", "127.0.0.1", epp.grpcPort(), tls);
+                    Target t = new Target("epp (embedded, " + endpoints + " endpoints)", "127.0.0.1",
+                            epp.grpcPort(), tls);
                     warmUp(t, s);
                     results.add(measure(t, s));
                 }
             } else if (!target.equals("noop")) {
                 int colon = target.lastIndexOf(':');
-                Target t = new Target(target, target.substring(0, colon), Integer.parseInt(target.substring(colon + 1)), tls);
+                Target t = new Target(target, target.substring(0, colon),
+                        Integer.parseInt(target.substring(colon + 1)), tls);
                 warmUp(t, s);
                 results.add(measure(t, s));
             }

@@ -53,8 +53,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * that answered fast last time synchronously on its lane; a new, slow or failing endpoint gets an asynchronous GET
  * on OkHttp's dispatcher instead (at most {@link ScrapeConfig#maxConcurrentScrapes()} in flight), so a hanging
  * server never holds a lane. All calls share one OkHttp configuration with keep-alive connections; the body is
- * parsed on the thread that read it and the result is published with {@link EndpointStore#updateMetrics}. The next scrape
- * starts one interval after the previous one started (or at once if that one overran). A failed scrape
+ * parsed on the thread that read it and the result is published with {@link EndpointStore#updateMetrics}. The
+ * next scrape is due one interval after the previous one was due (or at once if that one overran). A failed scrape
  * publishes nothing, so the last values stay and age; failures are counted by reason and logged only when an
  * endpoint's state flips (ok → failing with the reason, failing → ok). The request path only reads the store.
  */
@@ -83,7 +83,7 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
     private final Map<String, EngineMapping> mappings = new HashMap<>();
     private final Map<String, Loop> loops = new ConcurrentHashMap<>();
     private final ScrapeLane[] lanes;
-    /** Cancels scrapes that overran the timeout: one check every {@link #WATCHDOG_PERIOD_NANOS}, not a timer per call. */
+    /** Cancels scrapes that overran the timeout: a check every {@link #WATCHDOG_PERIOD_NANOS}, not a timer per call. */
     private final ScheduledThreadPoolExecutor watchdog;
     private final AtomicInteger nextLane = new AtomicInteger();
     private final ScrapeConnectionPools pools;
@@ -120,9 +120,9 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
             mappings.put(name, m);
         });
         this.intervalNanos = config.interval().toNanos();
-        // Fast endpoints are scraped synchronously on these threads (no dispatcher hand-off: ~1/3 less CPU per
+        // Fast endpoints are scraped synchronously on the lanes (no dispatcher hand-off: ~1/3 less CPU per
         // scrape); an endpoint that was slow or failing goes through OkHttp's async dispatcher instead, so a
-        // hanging server can hold one of these threads for at most one timeout.
+        // hanging server can hold a lane for at most one timeout.
         ThreadFactory laneThreads = daemonThreads("epp4j-scrape-timer");
         lanes = new ScrapeLane[SYNC_SCRAPE_THREADS];
         for (int i = 0; i < lanes.length; i++) {

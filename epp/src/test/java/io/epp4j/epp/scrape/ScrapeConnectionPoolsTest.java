@@ -48,7 +48,8 @@ class ScrapeConnectionPoolsTest {
     }
 
     private String get(OkHttpClient client) throws Exception {
-        Request request = new Request.Builder().url("http://127.0.0.1:" + server.getAddress().getPort() + "/metrics").build();
+        Request request = new Request.Builder()
+                .url("http://127.0.0.1:" + server.getAddress().getPort() + "/metrics").build();
         try (Response response = client.newCall(request).execute()) {
             return response.body().string();
         }
