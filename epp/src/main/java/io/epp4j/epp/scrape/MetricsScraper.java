@@ -96,6 +96,8 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
     private final OkHttpClient client;
     private final OkHttpClient[] shards;
     private final long intervalNanos;
+    /** Lane k's ticks fall on {@code slotOrigin + k * interval / lanes + n * interval}. */
+    private final long slotOrigin = System.nanoTime();
     private final Counter errors;
     private final Counter skippedLines;
     private final Histogram duration;
@@ -302,6 +304,16 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
         return l != null && l.failing;
     }
 
+    /**
+     * The first of lane {@code lane}'s slots at or after {@code nanos}. All loops of a lane tick in the same slots,
+     * so the lane runs them as one burst (one wake-up); the lanes' slots are staggered over the interval, so the
+     * bursts of different lanes do not pile up on the two cores at the same moment.
+     */
+    private long slotAtOrAfter(long nanos, int lane) {
+        long phase = slotOrigin + lane * (intervalNanos / lanes.length);
+        return nanos + Math.floorMod(phase - nanos, intervalNanos);
+    }
+
     private void cancelOverdueScrapes() {
         long now = System.nanoTime();
         for (Loop l : loops.values()) {
@@ -376,6 +388,7 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
         final EngineMapping mapping;
         final Request request;
         final OkHttpClient http;
+        final int laneIndex;
         final ScrapeLane lane;
         final Extraction extraction;
         final PrefixCacheRate prefixCache = new PrefixCacheRate();
@@ -405,7 +418,8 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
             }
             this.mapping = mappings.get(engine);
             this.http = shards[Math.floorMod(info.name().hashCode(), POOL_SHARDS)];
-            this.lane = lanes[Math.floorMod(nextLane.getAndIncrement(), lanes.length)];
+            this.laneIndex = Math.floorMod(nextLane.getAndIncrement(), lanes.length);
+            this.lane = lanes[laneIndex];
             this.extraction = mapping.parser().newExtraction();
             HttpUrl url = HttpUrl.parse(config.scheme() + "://" + info.hostPort() + config.path());
             this.request = url == null ? null
@@ -423,7 +437,7 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
                 return false;
             }
             begun = true;
-            dueNanos = System.nanoTime();
+            dueNanos = slotAtOrAfter(System.nanoTime(), laneIndex);
             if (!lane.schedule(dueNanos, this::tick)) {
                 // added while the scraper closes
                 stopped = true;
@@ -608,8 +622,10 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
 
         private void scheduleNext() {
             inFlight = false;
-            // one interval after the previous tick was due (ticks may run a little early), or at once if overrun
-            dueNanos = Math.max(dueNanos + intervalNanos, System.nanoTime());
+            // one interval after the previous tick was due (ticks may run a little early); after an overrun, the
+            // lane's next slot
+            long now = System.nanoTime();
+            dueNanos = dueNanos + intervalNanos >= now ? dueNanos + intervalNanos : slotAtOrAfter(now, laneIndex);
             if (!lane.schedule(dueNanos, this::tick)) {
                 stopped = true;
             }
