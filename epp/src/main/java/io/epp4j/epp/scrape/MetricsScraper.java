@@ -54,9 +54,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * on OkHttp's dispatcher instead (at most {@link ScrapeConfig#maxConcurrentScrapes()} in flight), so a hanging
  * server never holds a lane. All calls share one OkHttp configuration with keep-alive connections; the body is
  * parsed on the thread that read it and the result is published with {@link EndpointStore#updateMetrics}. The
- * next scrape is due one interval after the previous one was due (or at once if that one overran). A failed scrape
- * publishes nothing, so the last values stay and age; failures are counted by reason and logged only when an
- * endpoint's state flips (ok → failing with the reason, failing → ok). The request path only reads the store.
+ * next scrape is due in the endpoint's lane's first slot one interval after the previous one was due (see
+ * {@link #slotAtOrAfter}). A failed scrape publishes nothing, so the last values stay and age; failures are
+ * counted by reason and logged only when an endpoint's state flips (ok → failing with the reason, failing → ok).
+ * The request path only reads the store.
  */
 public final class MetricsScraper implements EndpointStore.Listener, AutoCloseable {
 
@@ -437,7 +438,7 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
                 return false;
             }
             begun = true;
-            dueNanos = slotAtOrAfter(System.nanoTime(), laneIndex);
+            dueNanos = System.nanoTime(); // a new endpoint is scraped at once, then in its lane's slots
             if (!lane.schedule(dueNanos, this::tick)) {
                 // added while the scraper closes
                 stopped = true;
@@ -622,10 +623,9 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
 
         private void scheduleNext() {
             inFlight = false;
-            // one interval after the previous tick was due (ticks may run a little early); after an overrun, the
-            // lane's next slot
-            long now = System.nanoTime();
-            dueNanos = dueNanos + intervalNanos >= now ? dueNanos + intervalNanos : slotAtOrAfter(now, laneIndex);
+            // the lane's first slot one interval after the previous tick was due (ticks may run a little early),
+            // or its next slot after an overrun
+            dueNanos = slotAtOrAfter(Math.max(dueNanos + intervalNanos, System.nanoTime()), laneIndex);
             if (!lane.schedule(dueNanos, this::tick)) {
                 stopped = true;
             }
