@@ -200,7 +200,7 @@ public final class Replay {
         for (int i = 0; i < s.warmUpRequests(); i++) {
             StringBuilder sb = new StringBuilder();
             Workloads.appendBlock(sb, s.seed() + 99, 9_000_000L + i, 512);
-            String model = w.requests().get(i % w.requests().size()).model();
+            String model = w.requests().isEmpty() ? w.baseModel() : w.requests().get(i % w.requests().size()).model();
             warm.add(new TraceRequest(0, model, sb.toString(), WARM_UP_OUTPUT_TOKENS));
         }
         return warm;
