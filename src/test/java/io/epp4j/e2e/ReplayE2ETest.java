@@ -34,7 +34,7 @@ class ReplayE2ETest {
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         int status = BenchMain.run(new String[] {"replay", "--trace", "gen:shared-prefix:groups=4,prefix=400,question=50,output=20,rate=20",
             "--policy", "round-robin,gaie-default", "--pods", "2", "--speedup", "20", "--limit", "40", "--out", out.toString(),
-            "--configs", configs().toString(), "--seed", "5"}, new PrintStream(log), new PrintStream(log));
+            "--configs", configs().toString(), "--seed", "5", "--warm-up", "100"}, new PrintStream(log), new PrintStream(log));
         assertEquals(0, status, log.toString());
         for (String policy : List.of("round-robin", "gaie-default")) {
             Path dir = out.resolve(policy);

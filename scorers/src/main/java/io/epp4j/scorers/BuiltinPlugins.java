@@ -10,6 +10,7 @@ import io.epp4j.scorers.filter.ByLabelFilter;
 import io.epp4j.scorers.filter.LabelSelectorFilter;
 import io.epp4j.scorers.filter.RoleFilter;
 import io.epp4j.scorers.load.ActiveRequestScorer;
+import io.epp4j.scorers.load.PrefillBacklogScorer;
 import io.epp4j.scorers.load.KvCacheUtilizationScorer;
 import io.epp4j.scorers.load.LoadAwareScorer;
 import io.epp4j.scorers.load.QueueScorer;
@@ -46,6 +47,7 @@ public final class BuiltinPlugins {
                 PluginFactory.of(NoHitLruScorer.TYPE, (n, p, c) -> new NoHitLruScorer(n, p)),
                 PluginFactory.of(PrefixCacheScorer.TYPE, (n, p, c) -> new PrefixCacheScorer(n)),
                 PluginFactory.of(PrefixLoadCostScorer.TYPE, (n, p, c) -> new PrefixLoadCostScorer(n, p)),
+                PluginFactory.of(PrefillBacklogScorer.TYPE, (n, p, c) -> new PrefillBacklogScorer(n, p)),
                 PluginFactory.of(ApproxPrefixCacheProducer.TYPE, ApproxPrefixCacheProducer::new),
                 PluginFactory.of(ByLabelFilter.TYPE, (n, p, c) -> new ByLabelFilter(n, p)),
                 PluginFactory.of(LabelSelectorFilter.TYPE,

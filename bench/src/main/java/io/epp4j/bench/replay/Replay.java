@@ -49,8 +49,18 @@ public final class Replay {
 
     /** Replay settings shared by every policy of one run. */
     public record Settings(int pods, double speedup, long seed, SimConfig sim, Path configDir, boolean tls,
-                           int maxInFlight) {
+                           int maxInFlight, int warmUpRequests) {
     }
+
+    /**
+     * Warm-up requests per policy by default. The JIT compiles the EPP's and the gateway's ext_proc path only
+     * after tens of thousands of messages; with 64 short warm-up requests the first EPP policy of a run was
+     * measured on cold code (routing at 120-400 real ms instead of 2-10 for its first ~500 requests, whichever
+     * policy came first), which made the policy order decide the comparison.
+     */
+    static final int DEFAULT_WARM_UP_REQUESTS = 1000;
+    /** Output tokens per warm-up request: each token is one response chunk through the gateway and the EPP. */
+    static final int WARM_UP_OUTPUT_TOKENS = 64;
 
     private Replay() {
     }
@@ -59,7 +69,7 @@ public final class Replay {
     public static int run(String[] args, PrintStream out) throws Exception {
         Flags f = Flags.parse(args, Set.of("trace", "policy", "pods", "speedup", "limit", "out", "seed",
                 "configs", "max-num-seqs", "kv-blocks", "prefill-ms-per-token", "itl-ms", "model",
-                "max-in-flight"), Set.of("tls"));
+                "max-in-flight", "warm-up"), Set.of("tls"));
         String trace = f.required("trace");
         List<String> policies = List.of(f.required("policy").split(","));
         for (String p : policies) {
@@ -79,7 +89,8 @@ public final class Replay {
                 .withLatency(30, f.decimal("prefill-ms-per-token", 0.05), f.decimal("itl-ms", 12), 2.0)
                 .withTimeScale(speedup).withSeed(seed).withJitter(0.1);
         Settings settings = new Settings(f.integer("pods", 4), speedup, seed, sim,
-                Path.of(f.string("configs", "bench/configs")), f.bool("tls"), f.integer("max-in-flight", 2000));
+                Path.of(f.string("configs", "bench/configs")), f.bool("tls"), f.integer("max-in-flight", 2000),
+                f.integer("warm-up", DEFAULT_WARM_UP_REQUESTS));
         Files.createDirectories(outDir);
         out.printf("replay %s: %d requests, %d pods, speedup %.0fx, policies %s%n", workload.name(),
                 workload.requests().size(), settings.pods(), speedup, policies);
@@ -96,10 +107,43 @@ public final class Replay {
         return 0;
     }
 
-    /** Runs the whole workload under {@code policy} on a fresh fleet. */
+    /**
+     * Runs the whole workload under {@code policy} on a fresh fleet: first a warm-up through the policy's whole
+     * path (with a throwaway EPP of the same config), then, with the pods' prefix caches emptied, the measured
+     * workload through a fresh EPP whose prefix index and in-flight counts have seen only measured requests.
+     */
     public static Report runPolicy(Workloads.Workload workload, String policy, Settings s, PrintStream log)
             throws Exception {
         try (SimFleet fleet = SimFleet.start(s.sim(), "pod", s.pods(), 0)) {
+            long warmUpServed;
+            try (RoutedPath warm = RoutedPath.start(policy, workload, fleet, s)) {
+                warmUpServed = drive(warm.gateway.port(), warmUpRequests(workload, s), warmUpSettings(s)).stream()
+                        .filter(Report.Result::ok).count();
+            }
+            fleet.servers().forEach(srv -> srv.engine().resetPrefixCache());
+            try (RoutedPath measured = RoutedPath.start(policy, workload, fleet, s)) {
+                List<SimEngine.Snapshot> before = fleet.servers().stream().map(srv -> srv.engine().snapshot()).toList();
+                List<Report.Result> results = drive(measured.gateway.port(), workload.requests(), s);
+                return Report.of(policy, workload.name(), results, fleet, before, measured.gateway.shed(),
+                        warmUpServed, measured.note);
+            }
+        }
+    }
+
+    /** A gateway in front of {@code fleet} routing by {@code policy}: by itself, or through its own EPP. */
+    private static final class RoutedPath implements AutoCloseable {
+        final EmbeddedEpp epp;
+        final GatewaySim gateway;
+        final String note;
+
+        private RoutedPath(EmbeddedEpp epp, GatewaySim gateway, String note) {
+            this.epp = epp;
+            this.gateway = gateway;
+            this.note = note;
+        }
+
+        static RoutedPath start(String policy, Workloads.Workload workload, SimFleet fleet, Settings s)
+                throws Exception {
             EmbeddedEpp epp = null;
             Pool.Routing routing;
             String note = "";
@@ -118,36 +162,55 @@ public final class Replay {
             Map<String, String> bbr = new LinkedHashMap<>();
             bbr.put(workload.baseModel(), workload.baseModel());
             workload.loras().forEach(l -> bbr.put(l, workload.baseModel()));
-            try (GatewaySim gw = GatewaySim.start(0, bbr,
-                    List.of(new Pool("pool", workload.baseModel(), fleet.addresses(), routing)))) {
+            GatewaySim gateway = null;
+            try {
+                gateway = GatewaySim.start(0, bbr,
+                        List.of(new Pool("pool", workload.baseModel(), fleet.addresses(), routing)));
                 if (epp != null) {
-                    awaitEppReady(gw.port(), workload);
+                    awaitEppReady(gateway.port(), workload);
                 }
-                warmUp(gw.port(), workload, s);
-                fleet.servers().forEach(srv -> srv.engine().resetPrefixCache());
-                List<SimEngine.Snapshot> before = fleet.servers().stream().map(srv -> srv.engine().snapshot()).toList();
-                List<Report.Result> results = drive(gw.port(), workload.requests(), s);
-                return Report.of(policy, workload.name(), results, fleet, before, gw.shed(), note);
-            } finally {
+                return new RoutedPath(epp, gateway, note);
+            } catch (Exception | Error e) {
+                if (gateway != null) {
+                    gateway.close();
+                }
                 if (epp != null) {
                     epp.close();
                 }
+                throw e;
+            }
+        }
+
+        @Override
+        public void close() throws Exception {
+            gateway.close();
+            if (epp != null) {
+                epp.close();
             }
         }
     }
 
     /**
-     * Sends 64 short requests with unrelated prompts through the whole path first, so that class loading and
-     * JIT compilation (multiplied by the speedup) do not land on the first measured requests.
+     * The warm-up: {@code warmUpRequests} streamed requests with prompts that share no block with any workload
+     * (so nothing of them is reused once the caches are emptied), in the workload's models, all due at once;
+     * {@link #warmUpSettings} keeps the fleet full without a long queue.
      */
-    private static void warmUp(int gatewayPort, Workloads.Workload w, Settings s) throws Exception {
+    static List<TraceRequest> warmUpRequests(Workloads.Workload w, Settings s) {
         List<TraceRequest> warm = new ArrayList<>();
-        for (int i = 0; i < 64; i++) {
+        for (int i = 0; i < s.warmUpRequests(); i++) {
             StringBuilder sb = new StringBuilder();
-            Workloads.appendBlock(sb, s.seed() + 99, 9_000_000L + i, 256);
-            warm.add(new TraceRequest(i * 50L, w.requests().get(0).model(), sb.toString(), 8));
+            Workloads.appendBlock(sb, s.seed() + 99, 9_000_000L + i, 512);
+            String model = w.requests().isEmpty() ? w.baseModel() : w.requests().get(i % w.requests().size()).model();
+            warm.add(new TraceRequest(0, model, sb.toString(), WARM_UP_OUTPUT_TOKENS));
         }
-        drive(gatewayPort, warm, s);
+        return warm;
+    }
+
+    /** As many warm-up requests in flight as the fleet runs at once. */
+    static Settings warmUpSettings(Settings s) {
+        int fleetSlots = Math.max(1, s.pods() * s.sim().maxNumSeqs());
+        return new Settings(s.pods(), s.speedup(), s.seed(), s.sim(), s.configDir(), s.tls(),
+                Math.min(s.maxInFlight(), fleetSlots), s.warmUpRequests());
     }
 
     /** Polls until the EPP routes a probe request (it has scraped its endpoints at least once). */

@@ -56,11 +56,13 @@ public final class Report {
     private final double prefixHitRate;
     private final long errors;
     private final long shed;
+    private final long warmUpServed;
     private final String note;
 
     private Report(String policy, String workload, List<Result> results, List<PodLine> pods, double prefixHitRate,
-                   long gatewayShed, String note) {
+                   long gatewayShed, long warmUpServed, String note) {
         this.policy = policy;
+        this.warmUpServed = warmUpServed;
         this.workload = workload;
         this.results = results;
         this.pods = pods;
@@ -79,9 +81,12 @@ public final class Report {
         this.throughput = last > first ? tokens / ((last - first) / 1000.0) : 0;
     }
 
-    /** Builds the report; {@code before} holds each server's counters before the measured part. */
+    /**
+     * Builds the report; {@code before} holds each server's counters before the measured part, and
+     * {@code warmUpServed} counts the warm-up requests the policy's path served before it.
+     */
     static Report of(String policy, String workload, List<Result> results, SimFleet fleet, List<SimEngine.Snapshot> before,
-                     long gatewayShed, String note) {
+                     long gatewayShed, long warmUpServed, String note) {
         Map<String, Long> byPod = new LinkedHashMap<>();
         for (SimServer s : fleet.servers()) {
             byPod.put(s.podName(), 0L);
@@ -104,7 +109,8 @@ public final class Report {
             pods.add(new PodLine(s.podName(), byPod.get(s.podName()), q == 0 ? 0 : (double) h / q,
                     snap.promptTokens() - before.get(i).promptTokens()));
         }
-        return new Report(policy, workload, results, pods, queries == 0 ? 0 : (double) hits / queries, gatewayShed, note);
+        return new Report(policy, workload, results, pods, queries == 0 ? 0 : (double) hits / queries, gatewayShed,
+                warmUpServed, note);
     }
 
     /** Nearest-rank percentile of sorted values; NaN when empty. */
@@ -154,6 +160,7 @@ public final class Report {
         m.put("requests", (long) results.size());
         m.put("errors", errors);
         m.put("shed", shed);
+        m.put("warm_up_requests", warmUpServed);
         m.put("ttft_p50_ms", ttftP(50));
         m.put("ttft_p90_ms", ttftP(90));
         m.put("ttft_p99_ms", ttftP(99));

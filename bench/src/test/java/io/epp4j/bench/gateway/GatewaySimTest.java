@@ -1,5 +1,6 @@
 package io.epp4j.bench.gateway;
 
+import com.sun.net.httpserver.HttpServer;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
@@ -11,15 +12,23 @@ import io.epp4j.bench.sim.SimFleet;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -119,6 +128,59 @@ class GatewaySimTest {
                 .getFieldsOrThrow("x-gateway-destination-endpoint-served").getStringValue());
         assertTrue(msgs.get(msgs.size() - 1).hasResponseBody());
         assertTrue(msgs.get(msgs.size() - 1).getResponseBody().getEndOfStream());
+    }
+
+    @Test
+    void concurrentRequestsToOneBusyPodAreAllForwardedWithoutWaitingForEachOther() throws Exception {
+        // A pod that answers nothing until all requests have arrived: with a per-upstream connection or thread
+        // cap in the proxy below 64, the later requests would queue in the gateway and never reach it.
+        int requests = 64;
+        CountDownLatch arrived = new CountDownLatch(requests);
+        CountDownLatch release = new CountDownLatch(1);
+        HttpServer pod = HttpServer.create(
+                new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), requests);
+        ExecutorService podThreads = Executors.newCachedThreadPool();
+        pod.setExecutor(podThreads);
+        pod.createContext("/", ex -> {
+            ex.getRequestBody().readAllBytes();
+            arrived.countDown();
+            try {
+                release.await(60, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            byte[] b = "{\"ok\":true}".getBytes(StandardCharsets.UTF_8);
+            ex.sendResponseHeaders(200, b.length);
+            ex.getResponseBody().write(b);
+            ex.close();
+        });
+        pod.start();
+        closeables.add(() -> {
+            release.countDown();
+            pod.stop(0);
+            podThreads.shutdownNow();
+        });
+        String podAddress = "127.0.0.1:" + pod.getAddress().getPort();
+        NoopExtProcServer epp = epp(podAddress);
+        GatewaySim g = GatewaySim.start(0, Map.of(MODEL, MODEL), List.of(new Pool("one", MODEL, List.of(podAddress),
+                new Pool.ViaEpp("127.0.0.1", epp.port(), false, GatewayProfile.AGENTGATEWAY))));
+        closeables.add(g);
+
+        String body = "{\"model\":\"" + MODEL + "\",\"prompt\":\"hello\",\"max_tokens\":1}";
+        List<CompletableFuture<HttpResponse<String>>> responses = new ArrayList<>();
+        for (int i = 0; i < requests; i++) {
+            responses.add(client.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + g.port() + "/v1/completions"))
+                    .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                    HttpResponse.BodyHandlers.ofString()));
+        }
+
+        assertTrue(arrived.await(60, TimeUnit.SECONDS),
+                "all requests reach the pod while none has been answered; missing: " + arrived.getCount());
+        release.countDown();
+        for (CompletableFuture<HttpResponse<String>> r : responses) {
+            assertEquals(200, r.get(60, TimeUnit.SECONDS).statusCode());
+        }
+        assertEquals(Map.of(podAddress, (long) requests), g.servedByEndpoint());
     }
 
     @Test

@@ -1,0 +1,73 @@
+package io.epp4j.bench.replay;
+
+import io.epp4j.bench.JsonParser;
+import io.epp4j.bench.sim.SimConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ReplayTest {
+
+    private static Path configs() {
+        Path p = Path.of("").toAbsolutePath();
+        while (p != null && !Files.isDirectory(p.resolve("bench/configs"))) {
+            p = p.getParent();
+        }
+        if (p == null) {
+            throw new IllegalStateException("bench/configs not found above " + Path.of("").toAbsolutePath());
+        }
+        return p.resolve("bench/configs");
+    }
+
+    @Test
+    void warmUpIsStreamedTrafficInTheWorkloadsModelsThatSharesNoPromptWithIt() throws Exception {
+        Workloads.Workload w = Workloads.load("gen:lora-mix:adapters=3,prefix=200,question=20,output=10,rate=50", 60, 7,
+                "base");
+        Replay.Settings s = new Replay.Settings(2, 10, 7, SimConfig.defaults("base").withCapacity(8, 100, 1024),
+                configs(), false, 2000, 100);
+
+        List<TraceRequest> warm = Replay.warmUpRequests(w, s);
+
+        assertEquals(100, warm.size());
+        assertTrue(warm.stream().allMatch(r -> r.arrivalMs() == 0 && r.outputTokens() == Replay.WARM_UP_OUTPUT_TOKENS));
+        assertEquals(w.requests().stream().map(TraceRequest::model).collect(Collectors.toSet()),
+                warm.stream().map(TraceRequest::model).collect(Collectors.toSet()), "every adapter is loaded once");
+        Set<String> workloadFirstBlocks = new HashSet<>();
+        w.requests().forEach(r -> workloadFirstBlocks.add(r.prompt().substring(0, 64)));
+        assertTrue(warm.stream().noneMatch(r -> workloadFirstBlocks.contains(r.prompt().substring(0, 64))),
+                "no warm-up prompt starts like a workload prompt, so none of it is a cache hit later");
+        assertEquals(2 * 8, Replay.warmUpSettings(s).maxInFlight(), "the warm-up keeps every pod's batch full");
+    }
+
+    @Test
+    void everyPolicyIsMeasuredAfterItsOwnWarmUpThroughTheWholePath(@TempDir Path out) throws Exception {
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        int status = Replay.run(new String[] {"--trace", "gen:shared-prefix:groups=2,prefix=300,question=20,output=5,rate=20",
+            "--policy", "round-robin,gaie-default", "--pods", "2", "--speedup", "20", "--limit", "10", "--warm-up", "30",
+            "--out", out.toString(), "--configs", configs().toString(), "--seed", "3"}, new PrintStream(log));
+
+        assertEquals(0, status, log.toString());
+        for (String policy : List.of("round-robin", "gaie-default")) {
+            Map<String, Object> summary = JsonParser.parseObject(Files.readString(out.resolve(policy).resolve("summary.json")));
+            assertEquals(30.0, summary.get("warm_up_requests"), policy + ": the warm-up went through gateway and EPP");
+            assertEquals(10.0, summary.get("requests"), policy);
+            assertEquals(0.0, summary.get("errors"), policy);
+            @SuppressWarnings("unchecked")
+            Map<String, Object> perPod = (Map<String, Object>) summary.get("requests_per_pod");
+            assertEquals(10.0, perPod.values().stream().mapToDouble(v -> (Double) v).sum(),
+                    policy + ": only measured requests are counted");
+        }
+    }
+}

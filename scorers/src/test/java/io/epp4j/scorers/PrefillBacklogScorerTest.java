@@ -1,0 +1,114 @@
+package io.epp4j.scorers;
+
+import io.epp4j.scorers.load.PrefillBacklogScorer;
+import io.epp4j.spi.ByteSlice;
+import io.epp4j.spi.CycleState;
+import io.epp4j.spi.Endpoint;
+import io.epp4j.spi.InferenceRequest;
+import io.epp4j.spi.PluginParameters;
+import io.epp4j.spi.SchedulingResult;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static io.epp4j.scorers.Fixtures.endpoint;
+import static io.epp4j.scorers.Fixtures.request;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class PrefillBacklogScorerTest {
+
+    private static final String PROMPT_4000_TOKENS = "x".repeat(16_000);
+    private final List<Endpoint> endpoints = List.of(endpoint(0, 0, 0, 0.1), endpoint(1, 0, 0, 0.1));
+    private final PrefillBacklogScorer scorer = new PrefillBacklogScorer(null,
+            new PluginParameters(Map.of("requestOverheadTokens", 100)));
+
+    private double[] score(CycleState state, InferenceRequest request) {
+        double[] scores = new double[endpoints.size()];
+        scorer.score(state, request, endpoints, scores);
+        return scores;
+    }
+
+    /** Schedules {@code request} onto endpoint {@code target}, as the EPP does after the pick. */
+    private CycleState pick(CycleState state, InferenceRequest request, int target) {
+        scorer.preRequest(state, request, new SchedulingResult("default", List.of(endpoints.get(target))));
+        return state;
+    }
+
+    @Test
+    void anIdleFleetScoresEveryEndpointAlike() {
+        assertArrayEquals(new double[] {1.0, 1.0}, score(new CycleState(), request(PROMPT_4000_TOKENS)), 1e-9);
+    }
+
+    @Test
+    void eachPickCountsAtOnceUntilItsFirstResponseBytes() {
+        InferenceRequest first = request(PROMPT_4000_TOKENS);
+        CycleState firstState = pick(new CycleState(), first, 0);
+        assertEquals(4000, scorer.backlogTokens(endpoints.get(0).info().name()));
+
+        // no scrape happened, yet the next request already sees endpoint 0 busy: (0 + 4000 + 100) vs (4000 + 4000 + 200)
+        assertArrayEquals(new double[] {4100.0 / 8200, 1.0}, score(new CycleState(), request(PROMPT_4000_TOKENS)), 1e-9);
+
+        scorer.onResponseBody(firstState, first, endpoints.get(0), ByteSlice.of("data: {\"text\":\"a\"}\n\n"), false);
+        assertEquals(0, scorer.backlogTokens(endpoints.get(0).info().name()), "prefilled: the backlog is empty again");
+        scorer.onResponseBody(firstState, first, endpoints.get(0), ByteSlice.of("data: {\"text\":\"b\"}\n\n"), false);
+        scorer.onComplete(firstState, first, endpoints.get(0), null, true);
+        assertEquals(0, scorer.backlogTokens(endpoints.get(0).info().name()), "released exactly once");
+        assertArrayEquals(new double[] {1.0, 1.0}, score(new CycleState(), request(PROMPT_4000_TOKENS)), 1e-9);
+    }
+
+    @Test
+    void aRequestThatFailsBeforeAnyResponseLeavesTheBacklogAtItsEnd() {
+        InferenceRequest r = request(PROMPT_4000_TOKENS);
+        CycleState state = pick(new CycleState(), r, 1);
+        scorer.onComplete(state, r, endpoints.get(1), null, false);
+        assertEquals(0, scorer.backlogTokens(endpoints.get(1).info().name()));
+    }
+
+    @Test
+    void aCacheHitBehindAShortBacklogBeatsAMissOnAnIdleEndpoint() {
+        // endpoint 0 holds the whole prompt but is prefilling a 1,000-token request; endpoint 1 is idle and cold
+        pick(new CycleState(), request("y".repeat(4_000)), 0);
+        CycleState state = PrefixLoadCostScorerTest.matchState(endpoints, 100, 100, 0);
+        double[] scores = score(state, request(PROMPT_4000_TOKENS));
+        // costs: 1000 + 0 + 100 × 2 = 1200 vs 0 + 4000 + 100 = 4100
+        assertArrayEquals(new double[] {1.0, 1200.0 / 4100}, scores, 1e-9);
+    }
+
+    @Test
+    void aMissOnAnIdleEndpointBeatsAHitBehindALongBacklog() {
+        for (int i = 0; i < 3; i++) {
+            pick(new CycleState(), request("z".repeat(8_000)), 0);
+        }
+        CycleState state = PrefixLoadCostScorerTest.matchState(endpoints, 100, 100, 0);
+        double[] scores = score(state, request(PROMPT_4000_TOKENS));
+        // costs: 6000 + 0 + 100 × 4 = 6400 vs 4100
+        assertTrue(scores[1] > scores[0], java.util.Arrays.toString(scores));
+    }
+
+    @Test
+    void aHeavierUncachedWeightKeepsTheRequestOnItsCachedEndpointLonger() {
+        PrefillBacklogScorer sticky = new PrefillBacklogScorer(null,
+                new PluginParameters(Map.of("requestOverheadTokens", 100, "uncachedTokenWeight", 3)));
+        for (int i = 0; i < 3; i++) {
+            sticky.preRequest(new CycleState(), request("z".repeat(8_000)),
+                    new SchedulingResult("default", List.of(endpoints.get(0))));
+        }
+        double[] scores = new double[2];
+        sticky.score(PrefixLoadCostScorerTest.matchState(endpoints, 100, 100, 0), request(PROMPT_4000_TOKENS),
+                endpoints, scores);
+        // costs: 6000 + 0 + 100 × 4 = 6400 vs 3 × 4000 + 100 = 12100: the miss now costs more than the wait
+        assertArrayEquals(new double[] {1.0, 6400.0 / 12100}, scores, 1e-9);
+    }
+
+    @Test
+    void rejectsANegativeOverheadAndAnUncachedWeightBelowOne() {
+        assertThrows(IllegalArgumentException.class,
+                () -> new PrefillBacklogScorer(null, new PluginParameters(Map.of("requestOverheadTokens", -1))));
+        assertThrows(IllegalArgumentException.class,
+                () -> new PrefillBacklogScorer(null, new PluginParameters(Map.of("uncachedTokenWeight", 0.5))));
+    }
+}
