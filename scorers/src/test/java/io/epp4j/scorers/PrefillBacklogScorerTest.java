@@ -69,6 +69,19 @@ class PrefillBacklogScorerTest {
     }
 
     @Test
+    void endpointsWithNothingPendingAreForgotten() {
+        InferenceRequest a = request(PROMPT_4000_TOKENS);
+        InferenceRequest b = request(PROMPT_4000_TOKENS);
+        CycleState stateA = pick(new CycleState(), a, 0);
+        CycleState stateB = pick(new CycleState(), b, 0);
+        scorer.onComplete(stateA, a, endpoints.get(0), null, true);
+        assertEquals(1, scorer.trackedEndpoints(), "one request still pending");
+        assertEquals(4000, scorer.backlogTokens(endpoints.get(0).info().name()));
+        scorer.onComplete(stateB, b, endpoints.get(0), null, true);
+        assertEquals(0, scorer.trackedEndpoints(), "a pod that went away leaves no state behind");
+    }
+
+    @Test
     void aCacheHitBehindAShortBacklogBeatsAMissOnAnIdleEndpoint() {
         // endpoint 0 holds the whole prompt but is prefilling a 1,000-token request; endpoint 1 is idle and cold
         pick(new CycleState(), request("y".repeat(4_000)), 0);

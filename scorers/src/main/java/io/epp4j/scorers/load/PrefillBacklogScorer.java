@@ -60,13 +60,17 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
         final AtomicLong requests = new AtomicLong();
     }
 
-    /** One request's share of a backlog, released exactly once. */
-    private record Pending(Backlog backlog, long tokens, AtomicBoolean released) {
-        void release() {
-            if (released.compareAndSet(false, true)) {
-                backlog.tokens.addAndGet(-tokens);
-                backlog.requests.decrementAndGet();
-            }
+    /** One request's share of an endpoint's backlog, released exactly once. */
+    private record Pending(String endpoint, long tokens, AtomicBoolean released) {
+    }
+
+    private void release(Pending p) {
+        if (p.released().compareAndSet(false, true)) {
+            // an endpoint with nothing pending is dropped, so endpoints that went away leave nothing behind
+            backlogs.computeIfPresent(p.endpoint(), (name, b) -> {
+                b.tokens.addAndGet(-p.tokens());
+                return b.requests.decrementAndGet() <= 0 ? null : b;
+            });
         }
     }
 
@@ -118,10 +122,14 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
             return;
         }
         long tokens = Math.round(uncachedTokens(request, state.get(PrefixMatch.KEY), target));
-        Backlog b = backlogs.computeIfAbsent(target.info().name(), k -> new Backlog());
-        b.tokens.addAndGet(tokens);
-        b.requests.incrementAndGet();
-        state.put(PENDING, new Pending(b, tokens, new AtomicBoolean()));
+        String name = target.info().name();
+        backlogs.compute(name, (k, b) -> {
+            Backlog backlog = b == null ? new Backlog() : b;
+            backlog.tokens.addAndGet(tokens);
+            backlog.requests.incrementAndGet();
+            return backlog;
+        });
+        state.put(PENDING, new Pending(name, tokens, new AtomicBoolean()));
     }
 
     @Override
@@ -129,7 +137,7 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
                                boolean endOfStream) {
         Pending p = state.get(PENDING);
         if (p != null && (chunk.length() > 0 || endOfStream)) {
-            p.release();
+            release(p);
         }
     }
 
@@ -138,8 +146,13 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
                            boolean success) {
         Pending p = state.get(PENDING);
         if (p != null) {
-            p.release();
+            release(p);
         }
+    }
+
+    /** Endpoints with requests pending (for tests and diagnostics). */
+    public int trackedEndpoints() {
+        return backlogs.size();
     }
 
     /** Prompt tokens sent to {@code endpoint} and not yet answered (for tests and diagnostics). */
