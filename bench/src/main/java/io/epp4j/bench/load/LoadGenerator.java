@@ -119,29 +119,31 @@ public final class LoadGenerator {
         List<Result> results = new ArrayList<>();
         // The no-op baseline is warmed up first and measured last, once the EPP (and its scraping) has stopped:
         // both are measured with the JIT done and nothing else running in this JVM.
-        try (NoopExtProcServer noop = withNoop ? NoopExtProcServer.start(0, "127.0.0.1:8000") : null) {
-            Target baseline = noop == null ? null : new Target("no-op ext_proc", "127.0.0.1", noop.port(), false);
+        try (NoopExtProcServer noop = withNoop ? NoopExtProcServer.start(0, "127.0.0.1:8000") : null;
+             Connection baseline = noop == null ? null
+                     : Connection.open(new Target("no-op ext_proc", "127.0.0.1", noop.port(), false))) {
             if (baseline != null) {
-                warmUp(baseline, s);
+                baseline.warmUp(s);
             }
             if (target.equals("embedded")) {
                 try (MetricsStubFleet fleet = new MetricsStubFleet(endpoints, s.seed());
                      EmbeddedEpp epp = EmbeddedEpp.start(fleet.addresses(), tls, f.string("epp-config", null),
-                             "--refresh-metrics-interval", f.string("scrape-interval", "50ms"))) {
-                    Target t = new Target("epp (embedded, " + endpoints + " endpoints)", "127.0.0.1",
-                            epp.grpcPort(), tls);
-                    warmUp(t, s);
-                    results.add(measure(t, s));
+                             "--refresh-metrics-interval", f.string("scrape-interval", "50ms"));
+                     Connection c = Connection.open(new Target("epp (embedded, " + endpoints + " endpoints)",
+                             "127.0.0.1", epp.grpcPort(), tls))) {
+                    c.warmUp(s);
+                    results.add(c.measure(s));
                 }
             } else if (!target.equals("noop")) {
                 int colon = target.lastIndexOf(':');
-                Target t = new Target(target, target.substring(0, colon),
-                        Integer.parseInt(target.substring(colon + 1)), tls);
-                warmUp(t, s);
-                results.add(measure(t, s));
+                try (Connection c = Connection.open(new Target(target, target.substring(0, colon),
+                        Integer.parseInt(target.substring(colon + 1)), tls))) {
+                    c.warmUp(s);
+                    results.add(c.measure(s));
+                }
             }
             if (baseline != null) {
-                results.add(measure(baseline, s));
+                results.add(baseline.measure(s));
             }
         }
         printTable(out, s, endpoints, results);
@@ -190,52 +192,58 @@ public final class LoadGenerator {
     public record Target(String label, String host, int port, boolean tls) {
     }
 
-    /** Sends {@code s}'s load to {@code t} for the warm-up time, measuring nothing. */
-    public static void warmUp(Target t, Settings s) throws Exception {
-        ManagedChannel channel = channel(t);
-        try {
-            runPhase(ExternalProcessorGrpc.newStub(channel), sequences(s), s, s.warmupSeconds(), null,
-                    new AtomicLong(), new AtomicLong());
-        } finally {
-            close(channel);
-        }
-    }
-
     /**
-     * Measures {@code t} under {@code s}'s load. CPU time is this JVM's, so it covers the server only when it runs
-     * in-process ({@code embedded}, {@code noop}).
+     * One channel to an ext_proc server, kept from the warm-up to the measurement: a fresh channel would start the
+     * measurement with a TCP and HTTP/2 handshake and cold flow-control windows (measured: the first 100 ms of an
+     * open-loop run held a fifth of its requests over 1 ms).
      */
-    public static Result measure(Target t, Settings s) throws Exception {
-        ManagedChannel channel = channel(t);
-        try {
+    public static final class Connection implements AutoCloseable {
+        private final Target target;
+        private final ManagedChannel channel;
+        private final ExternalProcessorGrpc.ExternalProcessorStub stub;
+
+        private Connection(Target target, ManagedChannel channel) {
+            this.target = target;
+            this.channel = channel;
+            this.stub = ExternalProcessorGrpc.newStub(channel);
+        }
+
+        public static Connection open(Target t) throws Exception {
+            NettyChannelBuilder b = NettyChannelBuilder.forAddress(t.host(), t.port()).directExecutor()
+                    .maxInboundMessageSize(Integer.MAX_VALUE).flowControlWindow(8 * 1024 * 1024);
+            if (t.tls()) {
+                b.sslContext(GrpcSslContexts.forClient().trustManager(InsecureTrustManagerFactory.INSTANCE).build());
+            } else {
+                b.usePlaintext();
+            }
+            return new Connection(t, b.build());
+        }
+
+        /** Sends {@code s}'s load for the warm-up time, measuring nothing. */
+        public void warmUp(Settings s) throws InterruptedException {
+            runPhase(stub, sequences(s), s, s.warmupSeconds(), null, new AtomicLong(), new AtomicLong());
+        }
+
+        /**
+         * Measures under {@code s}'s load. CPU time is this JVM's, so it covers the server only when it runs
+         * in-process ({@code embedded}, {@code noop}).
+         */
+        public Result measure(Settings s) throws InterruptedException {
             ConcurrentHistogram h = new ConcurrentHistogram(3_600_000_000L, 3);
             AtomicLong done = new AtomicLong();
             AtomicLong errors = new AtomicLong();
             long cpuBefore = processCpuNanos();
-            double seconds = runPhase(ExternalProcessorGrpc.newStub(channel), sequences(s), s, s.durationSeconds(), h,
-                    done, errors);
+            double seconds = runPhase(stub, sequences(s), s, s.durationSeconds(), h, done, errors);
             long cpuNanos = processCpuNanos() - cpuBefore;
-            return new Result(t.label(), done.get(), errors.get(), seconds, h,
+            return new Result(target.label(), done.get(), errors.get(), seconds, h,
                     done.get() == 0 || cpuBefore < 0 ? Double.NaN : cpuNanos / 1000.0 / done.get());
-        } finally {
-            close(channel);
         }
-    }
 
-    private static void close(ManagedChannel channel) throws InterruptedException {
-        channel.shutdownNow();
-        channel.awaitTermination(5, TimeUnit.SECONDS);
-    }
-
-    private static ManagedChannel channel(Target t) throws Exception {
-        NettyChannelBuilder b = NettyChannelBuilder.forAddress(t.host(), t.port()).directExecutor()
-                .maxInboundMessageSize(Integer.MAX_VALUE).flowControlWindow(8 * 1024 * 1024);
-        if (t.tls()) {
-            b.sslContext(GrpcSslContexts.forClient().trustManager(InsecureTrustManagerFactory.INSTANCE).build());
-        } else {
-            b.usePlaintext();
+        @Override
+        public void close() throws InterruptedException {
+            channel.shutdownNow();
+            channel.awaitTermination(5, TimeUnit.SECONDS);
         }
-        return b.build();
     }
 
     /** CPU time used by this JVM so far, or -1 where the platform does not tell. */
