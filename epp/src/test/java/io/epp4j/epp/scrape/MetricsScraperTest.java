@@ -126,6 +126,27 @@ class MetricsScraperTest {
     }
 
     @Test
+    void scrapesEachEndpointOncePerIntervalNotMoreOften() throws Exception {
+        LoopbackModelServer s = server(LoopbackModelServer.serve(VLLM));
+        int endpoints = 8;
+        for (int i = 0; i < endpoints; i++) {
+            store.upsert(endpoint("e" + i, s.port(), Map.of()));
+        }
+        Duration interval = Duration.ofMillis(100);
+        scraper(ScrapeConfig.defaults().withInterval(interval));
+        await("all scraped", () -> store.snapshot().stream().allMatch(e -> e.metrics().known()));
+        int before = s.requests();
+        long start = System.nanoTime();
+        Thread.sleep(1000);
+        int scrapes = s.requests() - before;
+        double intervals = (System.nanoTime() - start) / (double) interval.toNanos();
+        // a lane may run a tick up to ScrapeLane.EARLY before it is due, never a whole interval early
+        double mostPerEndpoint = intervals * interval.toNanos() / (interval.toNanos() - ScrapeLane.EARLY) + 2;
+        assertTrue(scrapes <= endpoints * mostPerEndpoint, scrapes + " scrapes in " + intervals + " intervals");
+        assertTrue(scrapes >= endpoints * (intervals / 3), scrapes + " scrapes in " + intervals + " intervals");
+    }
+
+    @Test
     void failedScrapeKeepsLastValuesAndRecovers() throws Exception {
         LoopbackModelServer s = server(LoopbackModelServer.serve(VLLM));
         store.upsert(endpoint("a", s.port(), Map.of()));
