@@ -490,14 +490,15 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
 
         @Override
         public void onFailure(Call c, IOException e) {
-            finishFailed(reasonOf(e), detailOf(e));
+            finishFailed(failureReason(e), failureDetail(e));
         }
 
-        private synchronized String reasonOf(IOException e) {
-            return timedOut ? REASON_TIMEOUT : MetricsScraper.reasonOf(e);
+        /** The reason counted for a failed call: a timeout if the watchdog cancelled it, else by exception. */
+        private synchronized String failureReason(IOException e) {
+            return timedOut ? REASON_TIMEOUT : reasonOf(e);
         }
 
-        private synchronized String detailOf(IOException e) {
+        private synchronized String failureDetail(IOException e) {
             return timedOut ? "no complete answer within " + config.timeout().toMillis() + " ms" : e.toString();
         }
 
@@ -543,8 +544,8 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
                     }
                 }
             } catch (IOException e) {
-                reason = reasonOf(e);
-                detail = detailOf(e);
+                reason = failureReason(e);
+                detail = failureDetail(e);
             } catch (RuntimeException e) {
                 reason = REASON_IO;
                 detail = e.toString();
