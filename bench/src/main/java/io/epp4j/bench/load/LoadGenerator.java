@@ -19,6 +19,7 @@ import org.HdrHistogram.ConcurrentHistogram;
 import org.HdrHistogram.Histogram;
 
 import java.io.PrintStream;
+import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -47,8 +48,14 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class LoadGenerator {
 
     private static final int FRAME_BYTES = 16 * 1024;
-    /** Long enough for C2 to finish compiling gRPC, Netty and the EPP on 2 cores (measured: 3 s was not). */
+    /** Full-speed warm-up: long enough for C2 to compile gRPC, Netty and the EPP on 2 cores. */
     static final double DEFAULT_WARMUP_SECONDS = 10;
+    /** The settling rounds after it run at the measured load, one second each, ... */
+    private static final double SETTLE_ROUND_SECONDS = 1;
+    /** ... until a round's JIT time is at most this (a busy C2 spends hundreds of ms a second) ... */
+    private static final long JIT_QUIET_MILLIS = 20;
+    /** ... or for at most this long (and twice the warm-up time). */
+    private static final double MAX_SETTLE_SECONDS = 20;
 
     /** Settings of one run. */
     public record Settings(double rps, boolean max, int concurrency, double durationSeconds, double warmupSeconds,
@@ -219,9 +226,28 @@ public final class LoadGenerator {
             return new Connection(t, b.build());
         }
 
-        /** Sends {@code s}'s load for the warm-up time, measuring nothing. */
+        /**
+         * Warms the target and this JVM up, measuring nothing: first at full speed ({@code --concurrency} in
+         * flight) for the warm-up time, then under {@code s}'s own load until this JVM's JIT compiler has gone
+         * quiet (for at most twice the warm-up time, {@link #MAX_SETTLE_SECONDS} at most). At 2,000 req/s,
+         * methods run once per decision reach C2's thresholds only after about 8 s, and C2 on 2 cores then took
+         * seconds more: measured, a 10 s open-loop warm-up left about 100 C2 compilations a second running
+         * through the measured phase.
+         */
         public void warmUp(Settings s) throws InterruptedException {
-            runPhase(stub, sequences(s), s, s.warmupSeconds(), null, new AtomicLong(), new AtomicLong());
+            if (s.warmupSeconds() <= 0) {
+                return;
+            }
+            List<List<ProcessingRequest>> seqs = sequences(s);
+            Settings fullSpeed = new Settings(0, true, s.concurrency(), s.durationSeconds(), s.warmupSeconds(),
+                    s.bodyBytes(), s.profile(), s.seed());
+            runPhase(stub, seqs, fullSpeed, s.warmupSeconds(), null, new AtomicLong(), new AtomicLong());
+            long settleEnd = System.nanoTime() + (long) (Math.min(MAX_SETTLE_SECONDS, 2 * s.warmupSeconds()) * 1e9);
+            long compiledBefore;
+            do {
+                compiledBefore = jitMillis();
+                runPhase(stub, seqs, s, SETTLE_ROUND_SECONDS, null, new AtomicLong(), new AtomicLong());
+            } while (jitMillis() - compiledBefore > JIT_QUIET_MILLIS && System.nanoTime() < settleEnd);
         }
 
         /**
@@ -244,6 +270,12 @@ public final class LoadGenerator {
             channel.shutdownNow();
             channel.awaitTermination(5, TimeUnit.SECONDS);
         }
+    }
+
+    /** Time this JVM's JIT compilers have spent so far, or 0 where the platform does not tell. */
+    private static long jitMillis() {
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
     }
 
     /** CPU time used by this JVM so far, or -1 where the platform does not tell. */

@@ -1,5 +1,7 @@
 package io.epp4j.bench.load;
 
+import io.epp4j.bench.extproc.NoopExtProcServer;
+import io.epp4j.bench.extproc.GatewayProfile;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -40,5 +42,22 @@ class LoadGeneratorTest {
         assertTrue(field(json, "cpu_us_per_decision") > 0, json);
         assertTrue(json.contains("\"baseline\""), json);
         assertTrue(field(json, "cost_ratio_cpu") > 0, json);
+    }
+
+    @Test
+    void warmUpDrivesTheTargetAtFullSpeedNotAtTheMeasuredRate() throws Exception {
+        // At the measured rate alone, methods run once per decision would reach C2 only late in the warm-up.
+        LoadGenerator.Settings slow = new LoadGenerator.Settings(20, false, 8, 1, 0.5, 1024,
+                GatewayProfile.AGENTGATEWAY, 42);
+        try (NoopExtProcServer noop = NoopExtProcServer.start(0, "127.0.0.1:8000");
+             LoadGenerator.Connection c = LoadGenerator.Connection.open(
+                     new LoadGenerator.Target("no-op", "127.0.0.1", noop.port(), false))) {
+            c.warmUp(slow); // the first one loads gRPC's and protobuf's classes: seconds for the first streams
+            long before = noop.streams();
+            c.warmUp(slow);
+            long served = noop.streams() - before;
+            // 20 req/s for the 0.5 s warm-up and at most 1 s of settling would be at most 30 streams
+            assertTrue(served > 200, "streams during the second warm-up: " + served);
+        }
     }
 }
