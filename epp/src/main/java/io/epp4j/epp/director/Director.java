@@ -49,14 +49,18 @@ public final class Director {
 
     /**
      * The model to serve: the x-gateway-model-name-rewrite header when present (an explicit per-request choice),
-     * else the InferenceModelRewrite rules' choice, else the model as asked.
+     * else the InferenceModelRewrite rules' choice, else the model as asked. The result names the rewrite only
+     * when a rule chose.
      */
-    public String targetModel(String incomingModel, String rewriteHeader) {
+    public ModelRewriter.Choice targetModel(String incomingModel, String rewriteHeader) {
         if (rewriteHeader != null && !rewriteHeader.isEmpty()) {
-            return rewriteHeader;
+            return new ModelRewriter.Choice(null, rewriteHeader);
         }
-        String fromRule = modelRewriter.rewrite(incomingModel);
-        return fromRule == null || fromRule.isEmpty() ? incomingModel : fromRule;
+        ModelRewriter.Choice fromRule = modelRewriter.rewrite(incomingModel);
+        if (fromRule == null || fromRule.targetModel() == null || fromRule.targetModel().isEmpty()) {
+            return new ModelRewriter.Choice(null, incomingModel);
+        }
+        return fromRule;
     }
 
     /**

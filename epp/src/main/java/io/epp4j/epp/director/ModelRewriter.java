@@ -6,9 +6,13 @@ package io.epp4j.epp.director;
  */
 public interface ModelRewriter {
 
-    /** No rewrite rules (static endpoints): the model stays as requested. */
-    ModelRewriter NONE = model -> model;
+    /** A rule's choice for one request: the InferenceModelRewrite whose rule matched, and the model it drew. */
+    record Choice(String rewriteName, String targetModel) {
+    }
 
-    /** The target model for an incoming model name; the same name when no rule matches. */
-    String rewrite(String incomingModel);
+    /** No rewrite rules (static endpoints): the model stays as requested. */
+    ModelRewriter NONE = model -> null;
+
+    /** The matching rule's choice for an incoming model name, or null when no rule applies to it. */
+    Choice rewrite(String incomingModel);
 }

@@ -23,6 +23,7 @@ import io.envoyproxy.envoy.service.ext_proc.v3.StreamedBodyResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.TrailersResponse;
 import io.envoyproxy.envoy.type.v3.HttpStatus;
 import io.epp4j.epp.director.InferenceError;
+import io.epp4j.epp.director.ModelRewriter;
 import io.epp4j.epp.director.Routed;
 import io.epp4j.epp.request.ApiPaths;
 import io.epp4j.epp.request.InvalidRequestException;
@@ -294,7 +295,11 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
         incomingModel = parsed.model();
         streamRequested = parsed.stream();
         String fairness = headers.get(FAIRNESS_ID);
-        targetModel = config.director().targetModel(incomingModel, headers.get(MODEL_REWRITE));
+        ModelRewriter.Choice choice = config.director().targetModel(incomingModel, headers.get(MODEL_REWRITE));
+        targetModel = choice.targetModel();
+        if (choice.rewriteName() != null) {
+            config.metrics().modelRewritten(choice.rewriteName(), incomingModel, targetModel);
+        }
         InferenceRequest request = new InferenceRequest(headers.get(REQUEST_ID), api, incomingModel, targetModel,
                 parsed.prompt(), parsed.cacheSalt(), parsed.stream(),
                 config.director().priorityOf(headers.get(OBJECTIVE)),

@@ -60,23 +60,13 @@ final class ModelRewriteTable implements ModelRewriter {
     }
 
     @Override
-    public String rewrite(String incomingModel) {
+    public Choice rewrite(String incomingModel) {
         Compiled c = compiled;
         Targets t = incomingModel == null ? null : c.exact().get(incomingModel);
         if (t == null) {
             t = c.catchAll();
         }
-        return t == null ? incomingModel : t.pick(random);
-    }
-
-    /** The InferenceModelRewrite whose rule applies to the model, or null (for logs and decisions metrics). */
-    String ruleOwner(String incomingModel) {
-        Compiled c = compiled;
-        Targets t = incomingModel == null ? null : c.exact().get(incomingModel);
-        if (t == null) {
-            t = c.catchAll();
-        }
-        return t == null ? null : t.rewriteName();
+        return t == null ? null : new Choice(t.rewriteName(), t.pick(random));
     }
 
     /** Replaces the rules with those of the cached rewrites bound to this pool. */

@@ -30,6 +30,7 @@ public final class EppMetrics {
     private final Histogram outputTokens;
     private final Histogram promptCachedTokens;
     private final Gauge runningRequests;
+    private final Counter modelRewriteDecisions;
 
     public EppMetrics(PrometheusRegistry registry, String version) {
         requestTotal = Counter.builder().name("inference_objective_request_total")
@@ -58,6 +59,9 @@ public final class EppMetrics {
         runningRequests = Gauge.builder().name("inference_objective_running_requests")
                 .help("[ALPHA] Inference objective number of running requests in each model.")
                 .labelNames("model_name").register(registry);
+        modelRewriteDecisions = Counter.builder().name("inference_extension_model_rewrite_decisions_total")
+                .help("[ALPHA] Total number of model rewrite decisions.")
+                .labelNames("model_rewrite_name", "model_name", "target_model").register(registry);
         Info info = Info.builder().name("inference_extension_info")
                 .help("[ALPHA] General information of the current build of Inference Extension.")
                 .labelNames("commit", "build_ref").register(registry);
@@ -87,6 +91,11 @@ public final class EppMetrics {
         requestTotal.labelValues(model, targetModel, Integer.toString(priority)).inc();
         requestSizes.labelValues(model, targetModel).observe(bodyBytes);
         runningRequests.labelValues(model).inc();
+    }
+
+    /** An InferenceModelRewrite rule chose the model a request is served as (GAIE counts each such choice). */
+    public void modelRewritten(String rewriteName, String model, String targetModel) {
+        modelRewriteDecisions.labelValues(rewriteName, model, targetModel).inc();
     }
 
     /** A request the EPP answered with an error (error code as in GAIE: BadRequest, ResourceExhausted, ...). */

@@ -43,10 +43,11 @@ class DirectorTest {
     @Test
     void rewriteHeaderWinsOverRulesWhichWinOverTheIncomingName() {
         Director d = new Director(store(), new RandomScheduler(1), ObjectiveResolver.NONE,
-                m -> m.equals("a") ? "a-v2" : m, false, new RandomScheduler(1));
-        assertEquals("from-header", d.targetModel("a", "from-header"));
-        assertEquals("a-v2", d.targetModel("a", null));
-        assertEquals("b", d.targetModel("b", ""));
+                m -> m.equals("a") ? new ModelRewriter.Choice("a-rule", "a-v2") : null, false,
+                new RandomScheduler(1));
+        assertEquals(new ModelRewriter.Choice(null, "from-header"), d.targetModel("a", "from-header"));
+        assertEquals(new ModelRewriter.Choice("a-rule", "a-v2"), d.targetModel("a", null));
+        assertEquals(new ModelRewriter.Choice(null, "b"), d.targetModel("b", ""));
     }
 
     @Test

@@ -4,6 +4,7 @@ import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.Bo
 import io.envoyproxy.envoy.service.ext_proc.v3.ImmediateResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.epp4j.epp.EppServer;
+import io.epp4j.epp.director.ModelRewriter;
 import io.epp4j.epp.extproc.EppFixture.Transport;
 import io.epp4j.epp.extproc.Messages.Profile;
 import io.grpc.Status;
@@ -13,6 +14,10 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -236,7 +241,8 @@ class ExtProcBehaviourTest {
         RecordingScheduler scheduler = new RecordingScheduler();
         try (EppFixture epp = EppFixture.start(Transport.IN_PROCESS,
                 EppServer.Components.defaults().scheduler(c -> scheduler)
-                        .modelRewriter(c -> model -> model.equals("food-review") ? "food-review-v2" : model),
+                        .modelRewriter(c -> model -> model.equals("food-review")
+                                ? new ModelRewriter.Choice("food-review-canary", "food-review-v2") : null),
                 "--endpoints=10.0.0.1:8000")) {
             byte[] body = utf8("{\"model\": \"food-review\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
             GatewayStream s = epp.open();
@@ -249,6 +255,9 @@ class ExtProcBehaviourTest {
             assertEquals(Integer.toString(upstream.length), setHeader(mutation, "content-length"));
             assertEquals("food-review", scheduler.scheduled.get(0).model());
             assertEquals("food-review-v2", scheduler.scheduled.get(0).targetModel());
+            assertTrue(metricsText(epp).contains("inference_extension_model_rewrite_decisions_total{"
+                    + "model_name=\"food-review\",model_rewrite_name=\"food-review-canary\","
+                    + "target_model=\"food-review-v2\"} 1"), "one decision counted, by rule and models");
 
             s.send(responseHeaders(Profile.ISTIO, Map.of(":status", "200", "content-type", "application/json"),
                     false, null));
@@ -284,6 +293,8 @@ class ExtProcBehaviourTest {
             assertEquals(-1, request.priority());
             assertEquals("tenant-1", request.fairnessId());
             assertEquals("lora-a", request.targetModel());
+            assertFalse(metricsText(epp).contains("inference_extension_model_rewrite_decisions_total{"),
+                    "the header is the gateway's choice, not a rewrite rule's: GAIE counts only rules");
             // streamed response chunks are rewritten back one by one
             s.send(responseHeaders(Profile.AGENTGATEWAY, Map.of(":status", "200", "content-type",
                     "text/event-stream"), false, null));
@@ -394,7 +405,7 @@ class ExtProcBehaviourTest {
         RecordingScheduler scheduler = new RecordingScheduler();
         try (EppFixture epp = EppFixture.start(Transport.IN_PROCESS,
                 EppServer.Components.defaults().scheduler(c -> scheduler)
-                        .modelRewriter(c -> m -> m.equals("a") ? "a-v2" : m),
+                        .modelRewriter(c -> m -> m.equals("a") ? new ModelRewriter.Choice("a-rule", "a-v2") : null),
                 "--endpoints=10.0.0.1:8000")) {
             byte[] body = chatBody("a", false, 10);
             GatewayStream s = epp.open();
@@ -412,5 +423,13 @@ class ExtProcBehaviourTest {
             assertEquals("a", scheduler.scheduled.get(0).model());
             s.cancel();
         }
+    }
+
+    private static String metricsText(EppFixture epp) throws Exception {
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + epp.server.metricsPort() + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode());
+        return r.body();
     }
 }

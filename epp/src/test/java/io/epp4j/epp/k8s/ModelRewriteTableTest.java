@@ -1,6 +1,7 @@
 package io.epp4j.epp.k8s;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.epp4j.epp.director.ModelRewriter;
 import org.junit.jupiter.api.Test;
 
 import java.util.HashMap;
@@ -25,9 +26,8 @@ class ModelRewriteTableTest {
         ModelRewriteTable t = table(1,
                 MockApiServer.rewrite("old", "pool", "2026-01-01T00:00:00Z", "* -> generic"),
                 MockApiServer.rewrite("new", "pool", "2026-03-01T00:00:00Z", "llama -> llama-exact"));
-        assertEquals("llama-exact", t.rewrite("llama"));
-        assertEquals("new", t.ruleOwner("llama"));
-        assertEquals("generic", t.rewrite("other"));
+        assertEquals(new ModelRewriter.Choice("new", "llama-exact"), t.rewrite("llama"));
+        assertEquals(new ModelRewriter.Choice("old", "generic"), t.rewrite("other"));
     }
 
     @Test
@@ -35,8 +35,7 @@ class ModelRewriteTableTest {
         ModelRewriteTable t = table(1,
                 MockApiServer.rewrite("b-newer", "pool", "2026-02-01T00:00:00Z", "m -> from-newer"),
                 MockApiServer.rewrite("a-older", "pool", "2026-01-01T00:00:00Z", "m -> first", "m -> second"));
-        assertEquals("first", t.rewrite("m"));
-        assertEquals("a-older", t.ruleOwner("m"));
+        assertEquals(new ModelRewriter.Choice("a-older", "first"), t.rewrite("m"));
     }
 
     @Test
@@ -44,15 +43,14 @@ class ModelRewriteTableTest {
         ModelRewriteTable t = table(1,
                 MockApiServer.rewrite("zeta", "pool", "2026-01-01T00:00:00Z", "* -> from-zeta"),
                 MockApiServer.rewrite("alpha", "pool", "2026-01-01T00:00:00Z", "* -> from-alpha"));
-        assertEquals("from-alpha", t.rewrite("x"));
+        assertEquals("from-alpha", t.rewrite("x").targetModel());
     }
 
     @Test
     void noRuleKeepsTheModelAndOtherPoolsAreIgnored() {
         ModelRewriteTable t = table(1,
                 MockApiServer.rewrite("foreign", "other", "2026-01-01T00:00:00Z", "* -> never"));
-        assertEquals("llama", t.rewrite("llama"));
-        assertNull(t.ruleOwner("llama"));
+        assertNull(t.rewrite("llama"));
         assertNull(t.rewrite(null));
     }
 
@@ -65,8 +63,8 @@ class ModelRewriteTableTest {
         Map<String, Integer> w = new HashMap<>();
         Map<String, Integer> e = new HashMap<>();
         for (int i = 0; i < 20_000; i++) {
-            w.merge(weighted.rewrite("m"), 1, Integer::sum);
-            e.merge(even.rewrite("m"), 1, Integer::sum);
+            w.merge(weighted.rewrite("m").targetModel(), 1, Integer::sum);
+            e.merge(even.rewrite("m").targetModel(), 1, Integer::sum);
         }
         assertEquals(0.75, w.get("b") / 20_000.0, 0.02);
         assertEquals(0.5, e.get("b") / 20_000.0, 0.02);
