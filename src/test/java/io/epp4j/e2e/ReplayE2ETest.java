@@ -2,6 +2,7 @@ package io.epp4j.e2e;
 
 import io.epp4j.bench.BenchMain;
 import io.epp4j.bench.JsonParser;
+import io.epp4j.bench.replay.Replay;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,23 +19,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** A short replay through gateway → EPP → simulated pods writes well-formed reports. */
 class ReplayE2ETest {
 
-    static Path configs() {
-        Path p = Path.of("").toAbsolutePath();
-        while (p != null && !Files.isDirectory(p.resolve("bench/configs"))) {
-            p = p.getParent();
-        }
-        if (p == null) {
-            throw new IllegalStateException("bench/configs not found above " + Path.of("").toAbsolutePath());
-        }
-        return p.resolve("bench/configs");
-    }
-
     @Test
     void shortReplayWritesSummaryCsvAndChartPerPolicy(@TempDir Path out) throws Exception {
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         int status = BenchMain.run(new String[] {"replay", "--trace", "gen:shared-prefix:groups=4,prefix=400,question=50,output=20,rate=20",
             "--policy", "round-robin,gaie-default", "--pods", "2", "--speedup", "20", "--limit", "40", "--out", out.toString(),
-            "--configs", configs().toString(), "--seed", "5", "--warm-up", "100"}, new PrintStream(log), new PrintStream(log));
+            "--configs", Replay.defaultConfigs(Path.of("")).toString(), "--seed", "5", "--warm-up", "100"}, new PrintStream(log), new PrintStream(log));
         assertEquals(0, status, log.toString());
         for (String policy : List.of("round-robin", "gaie-default")) {
             Path dir = out.resolve(policy);

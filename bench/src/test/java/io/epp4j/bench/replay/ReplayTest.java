@@ -20,15 +20,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ReplayTest {
 
-    private static Path configs() {
-        Path p = Path.of("").toAbsolutePath();
-        while (p != null && !Files.isDirectory(p.resolve("bench/configs"))) {
-            p = p.getParent();
-        }
-        if (p == null) {
-            throw new IllegalStateException("bench/configs not found above " + Path.of("").toAbsolutePath());
-        }
-        return p.resolve("bench/configs");
+    @Test
+    void policyConfigsAreFoundFromAnyDirectoryOfTheCheckout(@TempDir Path checkout) throws Exception {
+        Path configs = Files.createDirectories(checkout.resolve("bench/configs"));
+        Path deep = Files.createDirectories(checkout.resolve("bench/src/main"));
+        assertEquals(configs.toAbsolutePath(), Replay.defaultConfigs(deep));
+        assertEquals(configs.toAbsolutePath(), Replay.defaultConfigs(checkout));
     }
 
     @Test
@@ -36,7 +33,7 @@ class ReplayTest {
         Workloads.Workload w = Workloads.load("gen:lora-mix:adapters=3,prefix=200,question=20,output=10,rate=50", 60, 7,
                 "base");
         Replay.Settings s = new Replay.Settings(2, 10, 7, SimConfig.defaults("base").withCapacity(8, 100, 1024),
-                configs(), false, 2000, 100);
+                Replay.defaultConfigs(Path.of("")), false, 2000, 100);
 
         List<TraceRequest> warm = Replay.warmUpRequests(w, s);
 
@@ -56,7 +53,7 @@ class ReplayTest {
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         int status = Replay.run(new String[] {"--trace", "gen:shared-prefix:groups=2,prefix=300,question=20,output=5,rate=20",
             "--policy", "round-robin,gaie-default", "--pods", "2", "--speedup", "20", "--limit", "10", "--warm-up", "30",
-            "--out", out.toString(), "--configs", configs().toString(), "--seed", "3"}, new PrintStream(log));
+            "--out", out.toString(), "--configs", Replay.defaultConfigs(Path.of("")).toString(), "--seed", "3"}, new PrintStream(log));
 
         assertEquals(0, status, log.toString());
         for (String policy : List.of("round-robin", "gaie-default")) {
