@@ -1,15 +1,11 @@
 package io.epp4j.helm;
 
 import com.google.protobuf.ByteString;
-import io.envoyproxy.envoy.config.core.v3.HeaderMap;
-import io.envoyproxy.envoy.config.core.v3.HeaderValue;
-import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
 import io.envoyproxy.envoy.service.ext_proc.v3.ExternalProcessorGrpc;
-import io.envoyproxy.envoy.service.ext_proc.v3.HttpBody;
-import io.envoyproxy.envoy.service.ext_proc.v3.HttpHeaders;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
-import io.envoyproxy.envoy.service.ext_proc.v3.ProtocolConfiguration;
+import io.epp4j.bench.extproc.ExtProcMessages;
+import io.epp4j.bench.extproc.GatewayProfile;
 import io.grpc.Grpc;
 import io.grpc.ManagedChannel;
 import io.grpc.TlsChannelCredentials;
@@ -18,6 +14,8 @@ import io.grpc.stub.StreamObserver;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
@@ -62,24 +60,12 @@ final class AgentgatewayClient implements AutoCloseable {
                         answers.add("completed");
                     }
                 });
-        HeaderMap headers = HeaderMap.newBuilder()
-                .addHeaders(raw("content-type", "application/json"))
-                .addHeaders(raw("content-length", Integer.toString(body.length)))
-                .addHeaders(raw("x-gateway-base-model-name", model))
-                .addHeaders(HeaderValue.newBuilder().setKey(":method").setValue("POST"))
-                .addHeaders(HeaderValue.newBuilder().setKey(":scheme").setValue("http"))
-                .addHeaders(HeaderValue.newBuilder().setKey(":authority").setValue("inference-gateway"))
-                .addHeaders(HeaderValue.newBuilder().setKey(":path").setValue("/v1/chat/completions"))
-                .build();
-        requests.onNext(ProcessingRequest.newBuilder()
-                .setRequestHeaders(HttpHeaders.newBuilder().setHeaders(headers).setEndOfStream(false))
-                .setProtocolConfig(ProtocolConfiguration.newBuilder()
-                        .setRequestBodyMode(BodySendMode.FULL_DUPLEX_STREAMED)
-                        .setResponseBodyMode(BodySendMode.FULL_DUPLEX_STREAMED))
-                .build());
-        requests.onNext(ProcessingRequest.newBuilder()
-                .setRequestBody(HttpBody.newBuilder().setBody(ByteString.copyFrom(body)).setEndOfStream(true))
-                .build());
+        requests.onNext(ExtProcMessages.requestHeaders(GatewayProfile.AGENTGATEWAY, List.of(
+                        Map.entry("content-type", "application/json"),
+                        Map.entry("content-length", Integer.toString(body.length)),
+                        Map.entry("x-gateway-base-model-name", model)),
+                "POST", "http", "inference-gateway", "/v1/chat/completions", false));
+        requests.onNext(ExtProcMessages.requestBody(ByteString.copyFrom(body), true));
         try {
             while (true) {
                 Object answer = answers.poll(ANSWER_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
@@ -97,23 +83,17 @@ final class AgentgatewayClient implements AutoCloseable {
                             + response.getImmediateResponse());
                 }
                 if (response.hasRequestHeaders()) {
-                    for (var option : response.getRequestHeaders().getResponse().getHeaderMutation()
-                            .getSetHeadersList()) {
-                        if (option.getHeader().getKey().equalsIgnoreCase("x-gateway-destination-endpoint")) {
-                            return option.getHeader().getRawValue().toStringUtf8();
-                        }
+                    String destination = ExtProcMessages.destinationHeader(response);
+                    if (destination == null) {
+                        throw new AssertionError("request headers answered without x-gateway-destination-endpoint: "
+                                + response);
                     }
-                    throw new AssertionError("request headers answered without x-gateway-destination-endpoint: "
-                            + response);
+                    return destination;
                 }
             }
         } finally {
             requests.onCompleted();
         }
-    }
-
-    private static HeaderValue raw(String key, String value) {
-        return HeaderValue.newBuilder().setKey(key).setRawValue(ByteString.copyFromUtf8(value)).build();
     }
 
     @Override
