@@ -53,9 +53,14 @@ class RecommendedProfileTest {
     }
 
     private static Endpoint pod(int i, Set<String> runningAdapters) {
+        return pod(i, runningAdapters, 0);
+    }
+
+    /** A pod whose adapter slots run {@code runningAdapters} and which streams {@code decoding} answers. */
+    private static Endpoint pod(int i, Set<String> runningAdapters, int decoding) {
         return new Endpoint(new EndpointInfo("pod-" + i, "ns", "pod-" + i, "10.0.0." + i, 8000, Map.of()),
-                new EndpointMetrics(0, runningAdapters.size(), 0.1, runningAdapters, Set.of(), 2, 16, 32_768,
-                        Double.NaN, NOW), 0, 0);
+                new EndpointMetrics(0, decoding, 0.1, runningAdapters, Set.of(), 2, 16, 32_768,
+                        Double.NaN, NOW), decoding, 0);
     }
 
     private InferenceRequest request(String model, String prompt) {
@@ -91,5 +96,21 @@ class RecommendedProfileTest {
         for (int i = 0; i < 5; i++) {
             assertEquals(first, serve(request("Qwen/Qwen3-8B", SYSTEM + "question " + i), pool));
         }
+    }
+
+    @Test
+    void aPopularAdapterSpreadsToASecondPodOnceItsPodsRunningSlotsFillWithDecodes() throws Exception {
+        List<Endpoint> idle = List.of(pod(1, Set.of("billing")), pod(2, Set.of()));
+        assertEquals("pod-1", serve(request("billing", SYSTEM + "first question"), idle).info().podName());
+
+        // a few answers streaming on pod 1: the cached prompt keeps the adapter there
+        List<Endpoint> someDecoding = List.of(pod(1, Set.of("billing", "legal"), 4), pod(2, Set.of()));
+        assertEquals("pod-1", serve(request("billing", SYSTEM + "second question"), someDecoding)
+                .info().podName());
+
+        // most of pod 1's 16 running slots taken by answers: a new request would soon wait for one to end
+        List<Endpoint> slotsFilling = List.of(pod(1, Set.of("billing", "legal"), 12), pod(2, Set.of()));
+        assertEquals("pod-2", serve(request("billing", SYSTEM + "third question"), slotsFilling)
+                .info().podName());
     }
 }
