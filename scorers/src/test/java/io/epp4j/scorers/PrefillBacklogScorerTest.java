@@ -14,6 +14,7 @@ import java.util.Map;
 
 import static io.epp4j.scorers.Fixtures.endpoint;
 import static io.epp4j.scorers.Fixtures.request;
+import static io.epp4j.scorers.Fixtures.withLoad;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -118,10 +119,61 @@ class PrefillBacklogScorerTest {
     }
 
     @Test
-    void rejectsANegativeOverheadAndAnUncachedWeightBelowOne() {
+    void anEndpointBusyDecodingLosesAShortPromptToAnIdleOneWhenDecodesAreCounted() {
+        PrefillBacklogScorer decodeAware = new PrefillBacklogScorer(null,
+                new PluginParameters(Map.of("requestOverheadTokens", 100, "decodeRequestTokens", 100)));
+        // endpoint 0 streams the answers of 5 requests (in flight, none waiting for its first token)
+        List<Endpoint> pool = List.of(withLoad(endpoint(0, 0, 0, 0.1), 5, 0), endpoint(1, 0, 0, 0.1));
+        double[] scores = new double[2];
+        decodeAware.score(new CycleState(), request("q".repeat(400)), pool, scores);
+        // costs: 100 + 100 + 5 × 100 = 700 vs 100 + 100 = 200
+        assertArrayEquals(new double[] {200.0 / 700, 1.0}, scores, 1e-9);
+
+        // the default ignores decode load: both endpoints cost the same
+        scorer.score(new CycleState(), request("q".repeat(400)), pool, scores);
+        assertArrayEquals(new double[] {1.0, 1.0}, scores, 1e-9);
+    }
+
+    @Test
+    void requestsAnotherReplicaQueuedCountFromTheScrapedQueue() {
+        // one pick of this EPP, already answered, sets the size of an unknown queued request: 4,000 tokens
+        InferenceRequest answered = request(PROMPT_4000_TOKENS);
+        scorer.onComplete(pick(new CycleState(), answered, 1), answered, endpoints.get(1), null, true);
+
+        // endpoint 0's scrape shows 2 waiting requests this EPP never sent
+        List<Endpoint> pool = List.of(endpoint(0, 2, 0, 0.1), endpoint(1, 0, 0, 0.1));
+        double[] scores = new double[2];
+        scorer.score(new CycleState(), request(PROMPT_4000_TOKENS), pool, scores);
+        // costs: 2 × 4000 + 4000 + 100 × 3 = 12300 vs 4000 + 100 = 4100
+        assertArrayEquals(new double[] {4100.0 / 12300, 1.0}, scores, 1e-9);
+
+        PrefillBacklogScorer ownPicksOnly = new PrefillBacklogScorer(null,
+                new PluginParameters(Map.of("requestOverheadTokens", 100, "scrapedLoadFloor", false)));
+        ownPicksOnly.score(new CycleState(), request(PROMPT_4000_TOKENS), pool, scores);
+        assertArrayEquals(new double[] {1.0, 1.0}, scores, 1e-9);
+    }
+
+    @Test
+    void ownPendingRequestsAreNotCountedTwiceWhenTheScrapeAlsoShowsThem() {
+        PrefillBacklogScorer decodeAware = new PrefillBacklogScorer(null,
+                new PluginParameters(Map.of("requestOverheadTokens", 100, "decodeRequestTokens", 100)));
+        decodeAware.preRequest(new CycleState(), request(PROMPT_4000_TOKENS),
+                new SchedulingResult("default", List.of(endpoints.get(0))));
+        // the scrape sees that request waiting; 3 others run there, sent by another replica
+        List<Endpoint> pool = List.of(withLoad(endpoint(0, 1, 3, 0.1), 1, 0), endpoint(1, 0, 0, 0.1));
+        double[] scores = new double[2];
+        decodeAware.score(new CycleState(), request(PROMPT_4000_TOKENS), pool, scores);
+        // costs: 4000 + 4000 + 100 × 2 + 100 × 3 = 8500 vs 4000 + 100 = 4100
+        assertArrayEquals(new double[] {4100.0 / 8500, 1.0}, scores, 1e-9);
+    }
+
+    @Test
+    void rejectsNegativeOverheadsAndAnUncachedWeightBelowOne() {
         assertThrows(IllegalArgumentException.class,
                 () -> new PrefillBacklogScorer(null, new PluginParameters(Map.of("requestOverheadTokens", -1))));
         assertThrows(IllegalArgumentException.class,
                 () -> new PrefillBacklogScorer(null, new PluginParameters(Map.of("uncachedTokenWeight", 0.5))));
+        assertThrows(IllegalArgumentException.class,
+                () -> new PrefillBacklogScorer(null, new PluginParameters(Map.of("decodeRequestTokens", -1))));
     }
 }

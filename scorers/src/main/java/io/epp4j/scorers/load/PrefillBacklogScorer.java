@@ -19,22 +19,29 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * {@code prefill-backlog-scorer} (epp4j): scores each endpoint by how much prefill work the request would queue
- * behind there, counting its own prefill too, so that a cache hit on a busy endpoint is weighed against a miss
- * on an idle one in one unit (prompt tokens to prefill).
+ * {@code prefill-backlog-scorer} (epp4j): scores each endpoint by how much work the request would queue behind
+ * there before its first token, counting its own prefill too, so that a cache hit on a busy endpoint is weighed
+ * against a miss on an idle one in one unit (prompt tokens to prefill).
  *
  * <p>{@code cost = backlogTokens + uncachedTokenWeight × uncachedTokens + requestOverheadTokens × (pendingRequests
- * + 1)}, score
- * {@code minCost / cost} (1.0 for the cheapest endpoint). {@code backlogTokens} and {@code pendingRequests} count
- * the requests this EPP has sent to the endpoint that have not produced their first response bytes yet: they are
- * exact and change with every pick, whereas scraped queue depth is one scrape old and says nothing about how long
- * the queued prompts are. A request enters the backlog at the pick with the tokens it was expected to prefill
- * there (the prompt minus the {@code approx-prefix-cache-producer}'s match) and leaves it at its first response
- * body chunk (the first token, when streamed) or its end. {@code uncachedTokens} is the same estimate for this
- * request on each endpoint; without a producer the whole prompt counts everywhere and the score is load only.
+ * + 1) + decodeRequestTokens × decodingRequests}, score {@code minCost / cost} (1.0 for the cheapest endpoint).
+ * {@code backlogTokens} and {@code pendingRequests} count the requests this EPP has sent to the endpoint that have
+ * not produced their first response bytes yet: they are exact and change with every pick, whereas scraped queue
+ * depth is one scrape old and says nothing about how long the queued prompts are. A request enters the backlog at
+ * the pick with the tokens it was expected to prefill there (the prompt minus the
+ * {@code approx-prefix-cache-producer}'s match) and leaves it at its first response body chunk (the first token,
+ * when streamed) or its end. {@code uncachedTokens} is the same estimate for this request on each endpoint;
+ * without a producer the whole prompt counts everywhere and the score is load only. {@code decodingRequests} are
+ * the endpoint's requests past their first token and not finished (this EPP's in-flight count minus its pending
+ * ones): each holds one of the engine's running slots ({@code max-num-seqs}) until its last token, and once they
+ * are all taken a new request waits for a whole decode to end, whatever its prompt costs.
  *
- * <p>What it does not see: requests other EPP replicas sent (pair it with {@code queue-scorer}), and decode load,
- * which slows tokens after the first rather than the first (pair it with {@code active-request-scorer}).
+ * <p>Other EPP replicas: with {@code scrapedLoadFloor} (default true) the endpoint's scraped waiting queue is a
+ * floor for {@code pendingRequests} (the requests beyond this EPP's own count as long as this EPP's picks are on
+ * average) and its scraped running requests, minus this EPP's pending ones that are not in that queue (they are
+ * prefilling), a floor for {@code decodingRequests}.
+ * With one replica neither floor binds except for a scrape's age; with several, each replica sees the others'
+ * load one scrape late instead of not at all.
  *
  * <p>Parameters: {@code requestOverheadTokens} (default 256), the fixed cost of a request in prompt-token
  * equivalents (scheduling, the first decode step), which keeps many tiny prompts from looking free;
@@ -42,7 +49,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * queued ahead. At 1 the scorer minimises this request's own wait. Above 1 it also charges a miss for what it
  * costs others: the endpoint is busy longer for every later request, and the copied prefix evicts cached ones,
  * so under load it keeps a prefix on its endpoint until the queue there is several misses long instead of
- * copying it at the first backlog. Per-endpoint state is kept by endpoint name.
+ * copying it at the first backlog. {@code decodeRequestTokens} (default 0: decode load ignored), the cost of one
+ * decoding request; {@code scrapedLoadFloor} (default true). Per-endpoint state is kept by endpoint name.
  */
 public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, PreRequest, ResponseObserver {
 
@@ -52,6 +60,11 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
 
     private final double requestOverheadTokens;
     private final double uncachedTokenWeight;
+    private final double decodeRequestTokens;
+    private final boolean scrapedLoadFloor;
+    /** This EPP's picks and their uncached tokens, for the size of a request another replica queued. */
+    private final AtomicLong pickedRequests = new AtomicLong();
+    private final AtomicLong pickedTokens = new AtomicLong();
     private final ConcurrentHashMap<String, Backlog> backlogs = new ConcurrentHashMap<>();
 
     /** One endpoint's requests between pick and first response bytes. */
@@ -78,11 +91,16 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
         super(TYPE, name);
         this.requestOverheadTokens = parameters.getDouble("requestOverheadTokens", 256);
         this.uncachedTokenWeight = parameters.getDouble("uncachedTokenWeight", 1);
+        this.decodeRequestTokens = parameters.getDouble("decodeRequestTokens", 0);
+        this.scrapedLoadFloor = parameters.getBoolean("scrapedLoadFloor", true);
         if (!(requestOverheadTokens >= 0)) {
             throw new IllegalArgumentException("parameter 'requestOverheadTokens' must be >= 0");
         }
         if (!(uncachedTokenWeight >= 1)) {
             throw new IllegalArgumentException("parameter 'uncachedTokenWeight' must be >= 1");
+        }
+        if (!(decodeRequestTokens >= 0)) {
+            throw new IllegalArgumentException("parameter 'decodeRequestTokens' must be >= 0");
         }
     }
 
@@ -91,13 +109,27 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
         int n = endpoints.size();
         PrefixMatch match = state.get(PrefixMatch.KEY);
         double minCost = Double.POSITIVE_INFINITY;
+        long picks = pickedRequests.get();
+        double meanPickTokens = picks == 0 ? request.estimatedPromptTokens() : (double) pickedTokens.get() / picks;
         for (int i = 0; i < n; i++) {
             Endpoint e = endpoints.get(i);
             Backlog b = backlogs.get(e.info().name());
-            long backlogTokens = b == null ? 0 : Math.max(0, b.tokens.get());
+            double backlogTokens = b == null ? 0 : Math.max(0, b.tokens.get());
             long pending = b == null ? 0 : Math.max(0, b.requests.get());
+            long decoding = Math.max(0, e.inFlightRequests() - pending);
+            if (scrapedLoadFloor) {
+                int waiting = Math.max(0, e.metrics().waitingQueueSize());
+                // this EPP's pending requests the scrape does not show waiting are prefilling, which the engine
+                // counts as running; the rest of the running ones decode
+                long prefilling = Math.max(0, pending - waiting);
+                decoding = Math.max(decoding, e.metrics().runningRequests() - prefilling);
+                if (waiting > pending) {
+                    backlogTokens += (waiting - pending) * meanPickTokens;
+                    pending = waiting;
+                }
+            }
             double cost = backlogTokens + uncachedTokenWeight * uncachedTokens(request, match, e)
-                    + requestOverheadTokens * (pending + 1);
+                    + requestOverheadTokens * (pending + 1) + decodeRequestTokens * decoding;
             scores[i] = cost;
             minCost = Math.min(minCost, cost);
         }
@@ -130,6 +162,8 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
             return backlog;
         });
         state.put(PENDING, new Pending(name, tokens, new AtomicBoolean()));
+        pickedRequests.incrementAndGet();
+        pickedTokens.addAndGet(tokens);
     }
 
     @Override
