@@ -4,6 +4,7 @@ import com.google.protobuf.ByteString;
 import io.envoyproxy.envoy.service.ext_proc.v3.ExternalProcessorGrpc;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
+import io.epp4j.bench.JitActivity;
 import io.epp4j.bench.Json;
 import io.epp4j.bench.cli.Flags;
 import io.epp4j.bench.extproc.ExtProcMessages;
@@ -19,7 +20,6 @@ import org.HdrHistogram.ConcurrentHistogram;
 import org.HdrHistogram.Histogram;
 
 import java.io.PrintStream;
-import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -245,9 +245,9 @@ public final class LoadGenerator {
             long settleEnd = System.nanoTime() + (long) (Math.min(MAX_SETTLE_SECONDS, 2 * s.warmupSeconds()) * 1e9);
             long compiledBefore;
             do {
-                compiledBefore = jitMillis();
+                compiledBefore = JitActivity.compileMillis();
                 runPhase(stub, seqs, s, SETTLE_ROUND_SECONDS, null, new AtomicLong(), new AtomicLong());
-            } while (jitMillis() - compiledBefore > JIT_QUIET_MILLIS && System.nanoTime() < settleEnd);
+            } while (JitActivity.compileMillis() - compiledBefore > JIT_QUIET_MILLIS && System.nanoTime() < settleEnd);
         }
 
         /**
@@ -270,12 +270,6 @@ public final class LoadGenerator {
             channel.shutdownNow();
             channel.awaitTermination(5, TimeUnit.SECONDS);
         }
-    }
-
-    /** Time this JVM's JIT compilers have spent so far, or 0 where the platform does not tell. */
-    private static long jitMillis() {
-        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
-        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
     }
 
     /** CPU time used by this JVM so far, or -1 where the platform does not tell. */

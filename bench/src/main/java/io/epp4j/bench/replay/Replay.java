@@ -1,5 +1,6 @@
 package io.epp4j.bench.replay;
 
+import io.epp4j.bench.JitActivity;
 import io.epp4j.bench.Json;
 import io.epp4j.bench.cli.Flags;
 import io.epp4j.bench.extproc.GatewayProfile;
@@ -75,6 +76,16 @@ public final class Replay {
     }
     /** Output tokens per warm-up request: each token is one response chunk through the gateway and the EPP. */
     static final int WARM_UP_OUTPUT_TOKENS = 64;
+    /** Warm-up prompt length when the workload has none to copy (512 tokens). */
+    private static final int DEFAULT_WARM_UP_PROMPT_CHARS = 4 * 512;
+    /** Longest warm-up prompt (128k tokens): longer workload prompts are warmed up with this length. */
+    private static final int MAX_WARM_UP_PROMPT_CHARS = 4 * 131_072;
+    /** Tokens at the end of each warm-up prompt that are its own (so each is a distinct request). */
+    private static final int OWN_TAIL_TOKENS = 16;
+    /** Extra warm-up rounds (a quarter of the warm-up each) while the JIT is busy ... */
+    private static final int MAX_EXTRA_WARM_UP_ROUNDS = 4;
+    /** ... meaning it spent more than this share of a round's time compiling. */
+    private static final double JIT_QUIET_SHARE = 0.02;
 
     private Replay() {
     }
@@ -131,8 +142,7 @@ public final class Replay {
         try (SimFleet fleet = SimFleet.start(s.sim(), "pod", s.pods(), 0)) {
             long warmUpServed;
             try (RoutedPath warm = RoutedPath.start(policy, workload, fleet, s)) {
-                warmUpServed = drive(warm.gateway.port(), warmUpRequests(workload, s), warmUpSettings(s)).stream()
-                        .filter(Report.Result::ok).count();
+                warmUpServed = warmUp(warm.gateway.port(), warmUpRequests(workload, s), warmUpSettings(s));
             }
             fleet.servers().forEach(srv -> srv.engine().resetPrefixCache());
             try (RoutedPath measured = RoutedPath.start(policy, workload, fleet, s)) {
@@ -205,17 +215,51 @@ public final class Replay {
     }
 
     /**
-     * The warm-up: {@code warmUpRequests} streamed requests with prompts that share no block with any workload
-     * (so nothing of them is reused once the caches are emptied), in the workload's models, all due at once;
-     * {@link #warmUpSettings} keeps the fleet full without a long queue.
+     * Drives the warm-up requests, then repeats their first quarter (at most {@link #MAX_EXTRA_WARM_UP_ROUNDS}
+     * times) while the JIT compiler is still busy: the first EPP policy of a run must not be measured on code C2
+     * has not finished. Returns how many warm-up requests were served.
+     */
+    private static long warmUp(int gatewayPort, List<TraceRequest> warm, Settings s) throws Exception {
+        long served = 0;
+        List<TraceRequest> round = warm;
+        for (int extra = 0; ; extra++) {
+            long jitBefore = JitActivity.compileMillis();
+            long start = System.nanoTime();
+            served += drive(gatewayPort, round, s).stream().filter(Report.Result::ok).count();
+            double busyShare = (JitActivity.compileMillis() - jitBefore) / ((System.nanoTime() - start) / 1e6);
+            if (extra == MAX_EXTRA_WARM_UP_ROUNDS || busyShare <= JIT_QUIET_SHARE || warm.size() < 4) {
+                return served;
+            }
+            round = warm.subList(0, warm.size() / 4);
+        }
+    }
+
+    /**
+     * The warm-up: {@code warmUpRequests} streamed requests in the workload's models and with its prompt lengths
+     * (the JIT compiles the loops over a prompt for the lengths it sees), all due at once; {@link #warmUpSettings}
+     * keeps the fleet full without a long queue. Each prompt is a common text cut to the length of a workload
+     * prompt, plus a short text of its own at the end: the pods prefill the common part once and then serve it
+     * from cache, so a long-prompt workload warms up in seconds, while the gateway and the EPP still read and
+     * hash every byte. No warm-up block is in any workload prompt, so nothing of them is reused once the caches
+     * are emptied.
      */
     static List<TraceRequest> warmUpRequests(Workloads.Workload w, Settings s) {
+        List<TraceRequest> workload = w.requests();
+        int longest = workload.stream().mapToInt(r -> r.prompt().length()).max().orElse(0);
+        int commonChars = Math.min(Math.max(longest, DEFAULT_WARM_UP_PROMPT_CHARS), MAX_WARM_UP_PROMPT_CHARS);
+        StringBuilder common = new StringBuilder(commonChars + 4 * 512);
+        for (long block = 0; common.length() < commonChars; block++) {
+            Workloads.appendBlock(common, s.seed() + 99, 9_000_000L + block, 512);
+        }
         List<TraceRequest> warm = new ArrayList<>();
         for (int i = 0; i < s.warmUpRequests(); i++) {
-            StringBuilder sb = new StringBuilder();
-            Workloads.appendBlock(sb, s.seed() + 99, 9_000_000L + i, 512);
-            String model = w.requests().isEmpty() ? w.baseModel() : w.requests().get(i % w.requests().size()).model();
-            warm.add(new TraceRequest(0, model, sb.toString(), WARM_UP_OUTPUT_TOKENS));
+            TraceRequest like = workload.isEmpty() ? null : workload.get(i % workload.size());
+            int chars = like == null ? DEFAULT_WARM_UP_PROMPT_CHARS : Math.min(like.prompt().length(), commonChars);
+            StringBuilder prompt = new StringBuilder(chars + 4 * OWN_TAIL_TOKENS + 1);
+            prompt.append(common, 0, Math.max(0, chars - 4 * OWN_TAIL_TOKENS));
+            Workloads.appendBlock(prompt, s.seed() + 99, 9_500_000L + i, OWN_TAIL_TOKENS);
+            warm.add(new TraceRequest(0, like == null ? w.baseModel() : like.model(), prompt.toString(),
+                    WARM_UP_OUTPUT_TOKENS));
         }
         return warm;
     }
