@@ -1,6 +1,7 @@
 package io.epp4j.epp.k8s;
 
 import io.epp4j.epp.datastore.EndpointStore;
+import io.epp4j.epp.director.ModelRewriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -97,13 +98,14 @@ class ObjectivesAndRewritesTest {
         start();
         assertTrue(source.rewritesWatched());
 
-        await("rules loaded", () -> source.rewriter().rewrite("mistral").equals("mistral-v2"));
-        assertEquals("llama-from-older", source.rewriter().rewrite("llama"), "oldest resource wins a tie");
-        assertEquals("catch-all-newer", source.rewriter().rewrite("phi"), "exact beats catch-all, else catch-all");
+        await("rules loaded", () -> target(source, "mistral").equals("mistral-v2"));
+        assertEquals("llama-from-older", target(source, "llama"), "oldest resource wins a tie");
+        assertEquals("older", source.rewriter().rewrite("llama").rewriteName(), "the choice names its rewrite");
+        assertEquals("catch-all-newer", target(source, "phi"), "exact beats catch-all, else catch-all");
 
         api.delete(REWRITE, "newer");
-        await("catch-all gone", () -> source.rewriter().rewrite("phi").equals("phi"));
-        assertEquals("llama-from-older", source.rewriter().rewrite("llama"));
+        await("catch-all gone", () -> target(source, "phi").equals("phi"));
+        assertEquals("llama-from-older", target(source, "llama"));
     }
 
     @Test
@@ -112,11 +114,11 @@ class ObjectivesAndRewritesTest {
         api.create(REWRITE, MockApiServer.rewrite("canary", "pool", "2026-01-01T00:00:00Z",
                 "llama -> llama-stable:90,llama-canary:10"));
         start();
-        await("rules loaded", () -> !source.rewriter().rewrite("llama").equals("llama"));
+        await("rules loaded", () -> !target(source, "llama").equals("llama"));
 
         int canary = 0;
         for (int i = 0; i < 10_000; i++) {
-            if (source.rewriter().rewrite("llama").equals("llama-canary")) {
+            if (target(source, "llama").equals("llama-canary")) {
                 canary++;
             }
         }
@@ -142,7 +144,7 @@ class ObjectivesAndRewritesTest {
         assertFalse(source.objectivesWatched());
         assertFalse(source.rewritesWatched());
         assertEquals(0, source.objectives().priorityOf("anything"));
-        assertEquals("llama", source.rewriter().rewrite("llama"));
+        assertEquals("llama", target(source, "llama"));
 
         // The pool keeps working, and nothing keeps knocking on the missing APIs.
         api.createPod(api.pod("vllm-b", APP, true));
@@ -152,5 +154,11 @@ class ObjectivesAndRewritesTest {
         assertEquals(0, api.requestsMatching("inferenceobjectives"));
         assertEquals(0, api.requestsMatching("inferencemodelrewrites"));
         assertTrue(source.ready());
+    }
+
+    /** The model a request for {@code model} is served as under the source's rewrite rules. */
+    private static String target(KubernetesPoolSource source, String model) {
+        ModelRewriter.Choice choice = source.rewriter().rewrite(model);
+        return choice == null ? model : choice.targetModel();
     }
 }
