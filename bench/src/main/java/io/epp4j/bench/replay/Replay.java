@@ -61,19 +61,6 @@ public final class Replay {
      */
     static final int DEFAULT_WARM_UP_REQUESTS = 1000;
 
-    /**
-     * The policies' config files: the nearest {@code bench/configs} at or above {@code start}, so that the replay
-     * (and the tests, which run in a module's directory) find them from anywhere in a checkout; else
-     * {@code bench/configs} relative to {@code start}, which then fails with the missing file's name.
-     */
-    public static Path defaultConfigs(Path start) {
-        for (Path p = start.toAbsolutePath(); p != null; p = p.getParent()) {
-            if (Files.isDirectory(p.resolve("bench/configs"))) {
-                return p.resolve("bench/configs");
-            }
-        }
-        return start.resolve("bench/configs");
-    }
     /** Output tokens per warm-up request: each token is one response chunk through the gateway and the EPP. */
     static final int WARM_UP_OUTPUT_TOKENS = 64;
     /** Warm-up prompt length when the workload has none to copy (512 tokens). */
@@ -88,6 +75,20 @@ public final class Replay {
     private static final double JIT_QUIET_SHARE = 0.02;
 
     private Replay() {
+    }
+
+    /**
+     * The policies' config files: the nearest {@code bench/configs} at or above {@code start}, so that the replay
+     * (and the tests, which run in a module's directory) find them from anywhere in a checkout; else
+     * {@code bench/configs} relative to {@code start}, which then fails with the missing file's name.
+     */
+    public static Path defaultConfigs(Path start) {
+        for (Path p = start.toAbsolutePath(); p != null; p = p.getParent()) {
+            if (Files.isDirectory(p.resolve("bench/configs"))) {
+                return p.resolve("bench/configs");
+            }
+        }
+        return start.resolve("bench/configs");
     }
 
     /** {@code replay --trace T --policy P[,P...] --out DIR [...]}. */
@@ -114,7 +115,8 @@ public final class Replay {
                 .withLatency(30, f.decimal("prefill-ms-per-token", 0.05), f.decimal("itl-ms", 12), 2.0)
                 .withTimeScale(speedup).withSeed(seed).withJitter(0.1);
         Settings settings = new Settings(f.integer("pods", 4), speedup, seed, sim,
-                f.has("configs") ? Path.of(f.string("configs", "")) : defaultConfigs(Path.of("")), f.bool("tls"), f.integer("max-in-flight", 2000),
+                f.has("configs") ? Path.of(f.string("configs", "")) : defaultConfigs(Path.of("")), f.bool("tls"),
+                f.integer("max-in-flight", 2000),
                 f.integer("warm-up", DEFAULT_WARM_UP_REQUESTS));
         Files.createDirectories(outDir);
         out.printf("replay %s: %d requests, %d pods, speedup %.0fx, policies %s%n", workload.name(),
