@@ -50,10 +50,8 @@ public final class LoadGenerator {
     private static final int FRAME_BYTES = 16 * 1024;
     /** Full-speed warm-up: long enough for C2 to compile gRPC, Netty and the EPP on 2 cores. */
     static final double DEFAULT_WARMUP_SECONDS = 10;
-    /** The settling rounds after it run at the measured load, one second each, ... */
+    /** The settling rounds after it run at the measured load, one second each, until the JIT is quiet ... */
     private static final double SETTLE_ROUND_SECONDS = 1;
-    /** ... until a round's JIT time is at most this (a busy C2 spends hundreds of ms a second) ... */
-    private static final long JIT_QUIET_MILLIS = 20;
     /** ... or for at most this long (and twice the warm-up time). */
     private static final double MAX_SETTLE_SECONDS = 20;
 
@@ -161,9 +159,10 @@ public final class LoadGenerator {
             if (results.size() > 1) {
                 Result base = results.get(1);
                 m.put("baseline", new Json.RawJson(Json.object(base.json(s, endpoints)).trim().replace("\n", "\n  ")));
-                m.put("cost_ratio_p50", main.p(50) / base.p(50));
-                m.put("cost_ratio_cpu", main.cpuMicrosPerDecision() / base.cpuMicrosPerDecision());
-                m.put("throughput_ratio_baseline_over_target", base.decisionsPerSecond() / main.decisionsPerSecond());
+                CostRatios ratios = CostRatios.of(main, base);
+                m.put("cost_ratio_p50", ratios.p50());
+                m.put("cost_ratio_cpu", ratios.cpuPerDecision());
+                m.put("throughput_ratio_baseline_over_target", ratios.baselineThroughput());
             }
             json.append(Json.object(m));
             Path p = Path.of(f.string("out", "load.json"));
@@ -187,11 +186,19 @@ public final class LoadGenerator {
                     r.errors(), r.cpuMicrosPerDecision());
         }
         if (results.size() > 1) {
+            CostRatios ratios = CostRatios.of(results.get(0), results.get(1));
             out.printf(Locale.ROOT, "cost ratio target/no-op: p50 %.2f, p99 %.2f, cpu per decision %.2f, "
                             + "throughput (no-op/target) %.2f%n",
-                    results.get(0).p(50) / results.get(1).p(50), results.get(0).p(99) / results.get(1).p(99),
-                    results.get(0).cpuMicrosPerDecision() / results.get(1).cpuMicrosPerDecision(),
-                    results.get(1).decisionsPerSecond() / results.get(0).decisionsPerSecond());
+                    ratios.p50(), ratios.p99(), ratios.cpuPerDecision(), ratios.baselineThroughput());
+        }
+    }
+
+    /** The measured target against the no-op baseline: its cost per decision, and the baseline's throughput. */
+    record CostRatios(double p50, double p99, double cpuPerDecision, double baselineThroughput) {
+        static CostRatios of(Result target, Result baseline) {
+            return new CostRatios(target.p(50) / baseline.p(50), target.p(99) / baseline.p(99),
+                    target.cpuMicrosPerDecision() / baseline.cpuMicrosPerDecision(),
+                    baseline.decisionsPerSecond() / target.decisionsPerSecond());
         }
     }
 
@@ -243,11 +250,11 @@ public final class LoadGenerator {
                     s.bodyBytes(), s.profile(), s.seed());
             runPhase(stub, seqs, fullSpeed, s.warmupSeconds(), null, new AtomicLong(), new AtomicLong());
             long settleEnd = System.nanoTime() + (long) (Math.min(MAX_SETTLE_SECONDS, 2 * s.warmupSeconds()) * 1e9);
-            long compiledBefore;
+            JitActivity.Window round;
             do {
-                compiledBefore = JitActivity.compileMillis();
+                round = JitActivity.window();
                 runPhase(stub, seqs, s, SETTLE_ROUND_SECONDS, null, new AtomicLong(), new AtomicLong());
-            } while (JitActivity.compileMillis() - compiledBefore > JIT_QUIET_MILLIS && System.nanoTime() < settleEnd);
+            } while (!round.quiet() && System.nanoTime() < settleEnd);
         }
 
         /**

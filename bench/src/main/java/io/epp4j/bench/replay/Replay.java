@@ -69,10 +69,8 @@ public final class Replay {
     private static final int MAX_WARM_UP_PROMPT_CHARS = 4 * 131_072;
     /** Tokens at the end of each warm-up prompt that are its own (so each is a distinct request). */
     private static final int OWN_TAIL_TOKENS = 16;
-    /** Extra warm-up rounds (a quarter of the warm-up each) while the JIT is busy ... */
+    /** Extra warm-up rounds (a quarter of the warm-up each) while the JIT is busy. */
     private static final int MAX_EXTRA_WARM_UP_ROUNDS = 4;
-    /** ... meaning it spent more than this share of a round's time compiling. */
-    private static final double JIT_QUIET_SHARE = 0.02;
 
     private Replay() {
     }
@@ -225,11 +223,9 @@ public final class Replay {
         long served = 0;
         List<TraceRequest> round = warm;
         for (int extra = 0; ; extra++) {
-            long jitBefore = JitActivity.compileMillis();
-            long start = System.nanoTime();
+            JitActivity.Window window = JitActivity.window();
             served += drive(gatewayPort, round, s).stream().filter(Report.Result::ok).count();
-            double busyShare = (JitActivity.compileMillis() - jitBefore) / ((System.nanoTime() - start) / 1e6);
-            if (extra == MAX_EXTRA_WARM_UP_ROUNDS || busyShare <= JIT_QUIET_SHARE || warm.size() < 4) {
+            if (extra == MAX_EXTRA_WARM_UP_ROUNDS || window.quiet() || warm.size() < 4) {
                 return served;
             }
             round = warm.subList(0, warm.size() / 4);
