@@ -42,7 +42,7 @@ public final class BuiltinPlugins {
                 PluginFactory.of(TokenLoadScorer.TYPE, (n, p, c) -> new TokenLoadScorer(n, p)),
                 PluginFactory.of(ActiveRequestScorer.TYPE, (n, p, c) -> new ActiveRequestScorer(n, p)),
                 PluginFactory.of(LoadAwareScorer.TYPE, (n, p, c) -> new LoadAwareScorer(n, p)),
-                PluginFactory.of(LoraAffinityScorer.TYPE, (n, p, c) -> new LoraAffinityScorer(n)),
+                PluginFactory.of(LoraAffinityScorer.TYPE, (n, p, c) -> new LoraAffinityScorer(n, p)),
                 PluginFactory.of(SessionAffinityScorer.TYPE, (n, p, c) -> new SessionAffinityScorer(n)),
                 PluginFactory.of(NoHitLruScorer.TYPE, (n, p, c) -> new NoHitLruScorer(n, p)),
                 PluginFactory.of(PrefixCacheScorer.TYPE, (n, p, c) -> new PrefixCacheScorer(n)),

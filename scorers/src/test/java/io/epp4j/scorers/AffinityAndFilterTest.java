@@ -13,6 +13,7 @@ import io.epp4j.spi.EndpointInfo;
 import io.epp4j.spi.EndpointMetrics;
 import io.epp4j.spi.PluginParameters;
 import io.epp4j.spi.ResponseHeaders;
+import io.epp4j.spi.SchedulingResult;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -48,6 +49,52 @@ class AffinityAndFilterTest {
         double[] s = new double[eps.size()];
         new LoraAffinityScorer(null).score(new CycleState(), request("a", "p", Map.of()), eps, s);
         assertArrayEquals(new double[] {1.0, 0.8, 0.6, 0.0, 0.0}, s, 1e-9);
+    }
+
+    @Test
+    void countInFlightSeesTheSlotThisEppJustTookBeforeTheNextScrape() {
+        // pod 0 runs "a" (one of two slots free); pod 1 runs "b" and "c" (full), which teaches the scorer the names
+        List<Endpoint> eps = List.of(lora(Set.of("a"), Set.of(), 2), lora(Set.of("b", "c"), Set.of(), 2));
+        LoraAffinityScorer gaie = new LoraAffinityScorer(null);
+        LoraAffinityScorer counting = new LoraAffinityScorer(null, new PluginParameters(Map.of("countInFlight", true)));
+        double[] s = new double[2];
+        counting.score(new CycleState(), request("b", "p", Map.of()), eps, s);
+
+        CycleState bOnPod0 = new CycleState();
+        var b = request("b", "p", Map.of());
+        counting.preRequest(bOnPod0, b, new SchedulingResult("default", List.of(eps.get(0))));
+        gaie.preRequest(new CycleState(), b, new SchedulingResult("default", List.of(eps.get(0))));
+
+        // the scrape still shows pod 0's free slot; only the counting scorer knows "b" took it
+        gaie.score(new CycleState(), request("c", "p", Map.of()), eps, s);
+        assertArrayEquals(new double[] {0.8, 1.0}, s, 1e-9);
+        counting.score(new CycleState(), request("c", "p", Map.of()), eps, s);
+        assertArrayEquals(new double[] {0.0, 1.0}, s, 1e-9);
+        counting.score(new CycleState(), request("b", "p", Map.of()), eps, s);
+        assertArrayEquals(new double[] {1.0, 1.0}, s, 1e-9);
+
+        // the slot is free again when the response ends (once, however often the end is reported)
+        counting.onComplete(bOnPod0, b, eps.get(0), null, true);
+        counting.onComplete(bOnPod0, b, eps.get(0), null, false);
+        assertEquals(0, counting.trackedEndpoints());
+        counting.score(new CycleState(), request("c", "p", Map.of()), eps, s);
+        assertArrayEquals(new double[] {0.8, 1.0}, s, 1e-9);
+    }
+
+    @Test
+    void countInFlightIgnoresModelsNoEndpointListsAsAnAdapter() {
+        List<Endpoint> eps = List.of(lora(Set.of("a"), Set.of(), 2), lora(Set.of(), Set.of("c"), 2));
+        LoraAffinityScorer counting = new LoraAffinityScorer(null, new PluginParameters(Map.of("countInFlight", true)));
+        double[] s = new double[2];
+        counting.score(new CycleState(), request("base", "p", Map.of()), eps, s);
+        // two base-model requests on pod 0 take no adapter slot
+        for (int i = 0; i < 2; i++) {
+            counting.preRequest(new CycleState(), request("base", "p", Map.of()),
+                    new SchedulingResult("default", List.of(eps.get(0))));
+        }
+        assertEquals(0, counting.trackedEndpoints());
+        counting.score(new CycleState(), request("c", "p", Map.of()), eps, s);
+        assertArrayEquals(new double[] {0.8, 0.8}, s, 1e-9);
     }
 
     @Test
