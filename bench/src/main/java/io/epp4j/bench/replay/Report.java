@@ -57,12 +57,14 @@ public final class Report {
     private final long errors;
     private final long shed;
     private final long warmUpServed;
+    private final long primedRequests;
     private final String note;
 
     private Report(String policy, String workload, List<Result> results, List<PodLine> pods, double prefixHitRate,
-                   long gatewayShed, long warmUpServed, String note) {
+                   long gatewayShed, long warmUpServed, long primedRequests, String note) {
         this.policy = policy;
         this.warmUpServed = warmUpServed;
+        this.primedRequests = primedRequests;
         this.workload = workload;
         this.results = results;
         this.pods = pods;
@@ -83,10 +85,11 @@ public final class Report {
 
     /**
      * Builds the report; {@code before} holds each server's counters before the measured part, and
-     * {@code warmUpServed} counts the warm-up requests the policy's path served before it.
+     * {@code warmUpServed} counts the warm-up requests the policy's path served before it, {@code primedRequests}
+     * the run's priming requests served before any policy was measured.
      */
     static Report of(String policy, String workload, List<Result> results, SimFleet fleet, List<SimEngine.Snapshot> before,
-                     long gatewayShed, long warmUpServed, String note) {
+                     long gatewayShed, long warmUpServed, long primedRequests, String note) {
         Map<String, Long> byPod = new LinkedHashMap<>();
         for (SimServer s : fleet.servers()) {
             byPod.put(s.podName(), 0L);
@@ -110,7 +113,7 @@ public final class Report {
                     snap.promptTokens() - before.get(i).promptTokens()));
         }
         return new Report(policy, workload, results, pods, queries == 0 ? 0 : (double) hits / queries, gatewayShed,
-                warmUpServed, note);
+                warmUpServed, primedRequests, note);
     }
 
     /** Nearest-rank percentile of sorted values; NaN when empty. */
@@ -138,6 +141,11 @@ public final class Report {
         return prefixHitRate;
     }
 
+    /** Requests that were answered successfully. */
+    public long served() {
+        return results.size() - errors;
+    }
+
     public long errors() {
         return errors;
     }
@@ -161,6 +169,7 @@ public final class Report {
         m.put("errors", errors);
         m.put("shed", shed);
         m.put("warm_up_requests", warmUpServed);
+        m.put("primed_requests", primedRequests);
         m.put("ttft_p50_ms", ttftP(50));
         m.put("ttft_p90_ms", ttftP(90));
         m.put("ttft_p99_ms", ttftP(99));

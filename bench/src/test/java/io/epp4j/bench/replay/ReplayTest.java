@@ -72,11 +72,32 @@ class ReplayTest {
             assertTrue(warmUps >= 30 && warmUps <= 30 + 4 * 7 && (warmUps - 30) % 7 == 0,
                     policy + ": the warm-up went through gateway and EPP: " + warmUps);
             assertEquals(10.0, summary.get("requests"), policy);
+            assertEquals(10.0, summary.get("primed_requests"), policy + ": by default the whole workload primes the run");
             assertEquals(0.0, summary.get("errors"), policy);
             @SuppressWarnings("unchecked")
             Map<String, Object> perPod = (Map<String, Object>) summary.get("requests_per_pod");
             assertEquals(10.0, perPod.values().stream().mapToDouble(v -> (Double) v).sum(),
                     policy + ": only measured requests are counted");
+        }
+    }
+
+    @Test
+    void theRunIsPrimedUnderEachEppPolicyBeforeAnyPolicyIsMeasured(@TempDir Path out) throws Exception {
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        int status = Replay.run(new String[] {"--trace", "gen:shared-prefix:groups=2,prefix=300,question=20,output=5,rate=20",
+            "--policy", "round-robin,gaie-default,epp4j", "--pods", "2", "--speedup", "20", "--limit", "10",
+            "--warm-up", "8", "--prime-requests", "7", "--out", out.toString(),
+            "--configs", Replay.defaultConfigs(Path.of("")).toString(), "--seed", "3"}, new PrintStream(log));
+
+        assertEquals(0, status, log.toString());
+        String printed = log.toString();
+        assertTrue(printed.indexOf("priming: the first 3 requests under gaie-default, epp4j") >= 0
+                && printed.indexOf("priming:") < printed.indexOf("TTFT p50"),
+                "the EPP policies share the priming requests, before the first policy is measured: " + printed);
+        for (String policy : List.of("round-robin", "gaie-default", "epp4j")) {
+            Map<String, Object> summary = JsonParser.parseObject(Files.readString(out.resolve(policy).resolve("summary.json")));
+            assertEquals(6.0, summary.get("primed_requests"), policy);
+            assertEquals(10.0, summary.get("requests"), policy + ": priming requests are not measured");
         }
     }
 }
