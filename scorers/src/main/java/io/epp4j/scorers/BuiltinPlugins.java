@@ -47,7 +47,7 @@ public final class BuiltinPlugins {
                 PluginFactory.of(NoHitLruScorer.TYPE, (n, p, c) -> new NoHitLruScorer(n, p)),
                 PluginFactory.of(PrefixCacheScorer.TYPE, (n, p, c) -> new PrefixCacheScorer(n)),
                 PluginFactory.of(PrefixLoadCostScorer.TYPE, (n, p, c) -> new PrefixLoadCostScorer(n, p)),
-                PluginFactory.of(PrefillBacklogScorer.TYPE, (n, p, c) -> new PrefillBacklogScorer(n, p)),
+                PluginFactory.of(PrefillBacklogScorer.TYPE, (n, p, c) -> new PrefillBacklogScorer(n, p, c.nanoTicker())),
                 PluginFactory.of(ApproxPrefixCacheProducer.TYPE, ApproxPrefixCacheProducer::new),
                 PluginFactory.of(ByLabelFilter.TYPE, (n, p, c) -> new ByLabelFilter(n, p)),
                 PluginFactory.of(LabelSelectorFilter.TYPE,

@@ -119,6 +119,89 @@ class PrefillBacklogScorerTest {
     }
 
     @Test
+    void withPrefillProgressTheOldestPendingPromptCountsAsPartlyDoneAtTheLearntRate() {
+        long[] now = {0};
+        Map<String, Object> params = Map.of("requestOverheadTokens", 0, "prefillProgress", true);
+        PrefillBacklogScorer progress = new PrefillBacklogScorer(null, new PluginParameters(params), () -> now[0]);
+        // endpoint 1 answers prompts of 1,000-4,000 tokens after 10 ms + 0.05 ms per token
+        for (int i = 0; i < 16; i++) {
+            int tokens = 1000 * (1 + i % 4);
+            InferenceRequest r = streamed("t".repeat(tokens * 4));
+            CycleState st = new CycleState();
+            progress.preRequest(st, r, new SchedulingResult("default", List.of(endpoints.get(1))));
+            now[0] += millis(10 + 0.05 * tokens);
+            progress.onResponseBody(st, r, endpoints.get(1), ByteSlice.of("data: x\n\n"), false);
+            progress.onComplete(st, r, endpoints.get(1), null, true);
+        }
+        // endpoint 0 gets a 4,000-token prompt, then a 100,000-token one behind it
+        InferenceRequest first = streamed(PROMPT_4000_TOKENS);
+        CycleState firstState = new CycleState();
+        progress.preRequest(firstState, first, new SchedulingResult("default", List.of(endpoints.get(0))));
+        progress.preRequest(new CycleState(), request("h".repeat(400_000)),
+                new SchedulingResult("default", List.of(endpoints.get(0))));
+        double[] scores = new double[2];
+        progress.score(new CycleState(), request(PROMPT_4000_TOKENS), endpoints, scores);
+        // costs: 104,000 pending + 4,000 vs 4,000
+        assertArrayEquals(new double[] {4000.0 / 108_000, 1.0}, scores, 1e-6);
+
+        now[0] += millis(100); // halfway through the first prompt's 210 ms
+        progress.score(new CycleState(), request(PROMPT_4000_TOKENS), endpoints, scores);
+        assertArrayEquals(new double[] {4000.0 / (108_000 - 1800), 1.0}, scores, 1e-6);
+
+        now[0] += millis(110); // its first token: the long prompt starts now
+        progress.onResponseBody(firstState, first, endpoints.get(0), ByteSlice.of("data: x\n\n"), false);
+        now[0] += millis(2510);
+        progress.score(new CycleState(), request(PROMPT_4000_TOKENS), endpoints, scores);
+        assertArrayEquals(new double[] {4000.0 / (104_000 - 50_000), 1.0}, scores, 1e-6);
+        assertEquals(100_000, progress.backlogTokens(endpoints.get(0).info().name()), "pending tokens unchanged");
+
+        now[0] += millis(10_000); // long overdue: counted as done, never below nothing
+        progress.score(new CycleState(), request(PROMPT_4000_TOKENS), endpoints, scores);
+        assertArrayEquals(new double[] {1.0, 1.0}, scores, 1e-6);
+
+        // without the parameter the long prompt counts in full until its first token
+        PrefillBacklogScorer plain = new PrefillBacklogScorer(null,
+                new PluginParameters(Map.of("requestOverheadTokens", 0)), () -> now[0]);
+        plain.preRequest(new CycleState(), request("h".repeat(400_000)),
+                new SchedulingResult("default", List.of(endpoints.get(0))));
+        now[0] += millis(10_000);
+        plain.score(new CycleState(), request(PROMPT_4000_TOKENS), endpoints, scores);
+        assertArrayEquals(new double[] {4000.0 / 104_000, 1.0}, scores, 1e-6);
+    }
+
+    @Test
+    void prefillProgressLearnsOnlyFromStreamedResponses() {
+        long[] now = {0};
+        Map<String, Object> params = Map.of("requestOverheadTokens", 0, "prefillProgress", true);
+        PrefillBacklogScorer progress = new PrefillBacklogScorer(null, new PluginParameters(params), () -> now[0]);
+        // whole (non-streamed) answers arrive after the last token: their times say nothing about prefill
+        for (int i = 0; i < 32; i++) {
+            int tokens = 1000 * (1 + i % 4);
+            InferenceRequest r = request("t".repeat(tokens * 4));
+            CycleState st = new CycleState();
+            progress.preRequest(st, r, new SchedulingResult("default", List.of(endpoints.get(1))));
+            now[0] += millis(10 + 0.05 * tokens);
+            progress.onResponseBody(st, r, endpoints.get(1), ByteSlice.of("{}"), true);
+        }
+        progress.preRequest(new CycleState(), request("h".repeat(400_000)),
+                new SchedulingResult("default", List.of(endpoints.get(0))));
+        now[0] += millis(10_000);
+        double[] scores = new double[2];
+        progress.score(new CycleState(), request(PROMPT_4000_TOKENS), endpoints, scores);
+        assertArrayEquals(new double[] {4000.0 / 104_000, 1.0}, scores, 1e-6);
+    }
+
+    private static InferenceRequest streamed(String prompt) {
+        InferenceRequest r = request(prompt);
+        return new InferenceRequest(r.requestId(), r.api(), r.model(), r.targetModel(), r.prompt(), r.cacheSalt(),
+                true, r.priority(), r.fairnessId(), r.headers(), r.bodySizeBytes());
+    }
+
+    private static long millis(double ms) {
+        return Math.round(ms * 1_000_000);
+    }
+
+    @Test
     void anEndpointBusyDecodingLosesAShortPromptToAnIdleOneWhenDecodesAreCounted() {
         PrefillBacklogScorer decodeAware = new PrefillBacklogScorer(null,
                 new PluginParameters(Map.of("requestOverheadTokens", 100, "decodeRequestTokens", 100)));

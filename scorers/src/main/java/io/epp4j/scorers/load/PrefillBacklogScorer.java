@@ -13,10 +13,12 @@ import io.epp4j.spi.ResponseUsage;
 import io.epp4j.spi.Scorer;
 import io.epp4j.spi.SchedulingResult;
 
+import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 
 /**
  * {@code prefill-backlog-scorer} (epp4j): scores each endpoint by how much work the request would queue behind
@@ -51,6 +53,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * so under load it keeps a prefix on its endpoint until the queue there is several misses long instead of
  * copying it at the first backlog. {@code decodeRequestTokens} (default 0: decode load ignored), the cost of one
  * decoding request; {@code scrapedLoadFloor} (default true). Per-endpoint state is kept by endpoint name.
+ *
+ * <p>{@code prefillProgress} (default false): count the oldest pending request on each endpoint as partly done.
+ * A server prefills its queue roughly in order, so the oldest request has been prefilling since its own pick or
+ * the previous one's first token, whichever came later; the scorer learns how long the pool takes to prefill n
+ * tokens (a line fitted to the streamed requests' times from that start to their first response bytes, see
+ * {@link PrefillRate}) and subtracts what that request has prefilled by now, at most its own tokens. Without it a
+ * 100,000-token prompt counts in full until its first token, seconds after most of it was done.
  */
 public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, PreRequest, ResponseObserver {
 
@@ -65,30 +74,72 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
     /** This EPP's picks and their uncached tokens, for the size of a request another replica queued. */
     private final AtomicLong pickedRequests = new AtomicLong();
     private final AtomicLong pickedTokens = new AtomicLong();
+    private final boolean prefillProgress;
+    private final LongSupplier nanoTicker;
+    private final PrefillRate prefillRate = new PrefillRate();
+    /** Per endpoint; changed only inside the map's compute functions, so one endpoint's changes are serial. */
     private final ConcurrentHashMap<String, Backlog> backlogs = new ConcurrentHashMap<>();
 
-    /** One endpoint's requests between pick and first response bytes. */
-    private static final class Backlog {
-        final AtomicLong tokens = new AtomicLong();
-        final AtomicLong requests = new AtomicLong();
-    }
-
     /** One request's share of an endpoint's backlog, released exactly once. */
-    private record Pending(String endpoint, long tokens, AtomicBoolean released) {
+    private record Pending(String endpoint, long tokens, long pickedAtNanos, AtomicBoolean released) {
     }
 
-    private void release(Pending p) {
-        if (p.released().compareAndSet(false, true)) {
-            // an endpoint with nothing pending is dropped, so endpoints that went away leave nothing behind
-            backlogs.computeIfPresent(p.endpoint(), (name, b) -> {
-                b.tokens.addAndGet(-p.tokens());
-                return b.requests.decrementAndGet() <= 0 ? null : b;
-            });
+    /**
+     * What {@link #score} reads of one endpoint's backlog: pending tokens and requests, and the oldest pending
+     * request (the one the server is probably prefilling) with the time its prefill probably began.
+     */
+    private record View(long tokens, long requests, long headTokens, long headStartNanos) {
+    }
+
+    /** One endpoint's requests between pick and first response bytes, oldest first. */
+    private static final class Backlog {
+        final ArrayDeque<Pending> pending = new ArrayDeque<>();
+        long tokens;
+        long lastHeadEndNanos = Long.MIN_VALUE;
+        volatile View view;
+
+        void publish() {
+            Pending head = pending.peekFirst();
+            view = head == null ? new View(tokens, 0, 0, 0) : new View(tokens, pending.size(), head.tokens(),
+                    lastHeadEndNanos == Long.MIN_VALUE ? head.pickedAtNanos()
+                            : Math.max(lastHeadEndNanos, head.pickedAtNanos()));
         }
     }
 
+    /**
+     * Takes {@code p} out of its endpoint's backlog (once). When it was the oldest pending request, its prefill
+     * ended now and the next one's begins; with {@code answered} (first response bytes, not a failure) its
+     * duration is a sample of the prefill rate.
+     */
+    private void release(Pending p, boolean answered) {
+        if (!p.released().compareAndSet(false, true)) {
+            return;
+        }
+        long now = nanoTicker.getAsLong();
+        // an endpoint with nothing pending is dropped, so endpoints that went away leave nothing behind
+        backlogs.computeIfPresent(p.endpoint(), (name, b) -> {
+            if (b.pending.peekFirst() == p) {
+                View before = b.view;
+                if (answered && prefillProgress) {
+                    prefillRate.observe(p.tokens(), now - before.headStartNanos());
+                }
+                b.lastHeadEndNanos = now;
+            }
+            b.pending.remove(p);
+            b.tokens -= p.tokens();
+            b.publish();
+            return b.pending.isEmpty() ? null : b;
+        });
+    }
+
     public PrefillBacklogScorer(String name, PluginParameters parameters) {
+        this(name, parameters, System::nanoTime);
+    }
+
+    public PrefillBacklogScorer(String name, PluginParameters parameters, LongSupplier nanoTicker) {
         super(TYPE, name);
+        this.nanoTicker = nanoTicker;
+        this.prefillProgress = parameters.getBoolean("prefillProgress", false);
         this.requestOverheadTokens = parameters.getDouble("requestOverheadTokens", 256);
         this.uncachedTokenWeight = parameters.getDouble("uncachedTokenWeight", 1);
         this.decodeRequestTokens = parameters.getDouble("decodeRequestTokens", 0);
@@ -109,13 +160,16 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
         int n = endpoints.size();
         PrefixMatch match = state.get(PrefixMatch.KEY);
         double minCost = Double.POSITIVE_INFINITY;
+        long now = prefillProgress ? nanoTicker.getAsLong() : 0;
+        PrefillRate.Fit fit = prefillProgress ? prefillRate.fit() : PrefillRate.Fit.NONE;
         long picks = pickedRequests.get();
         double meanPickTokens = picks == 0 ? request.estimatedPromptTokens() : (double) pickedTokens.get() / picks;
         for (int i = 0; i < n; i++) {
             Endpoint e = endpoints.get(i);
             Backlog b = backlogs.get(e.info().name());
-            double backlogTokens = b == null ? 0 : Math.max(0, b.tokens.get());
-            long pending = b == null ? 0 : Math.max(0, b.requests.get());
+            View v = b == null ? null : b.view;
+            double backlogTokens = v == null ? 0 : Math.max(0, v.tokens() - prefilled(v, now, fit));
+            long pending = v == null ? 0 : v.requests();
             long decoding = Math.max(0, e.inFlightRequests() - pending);
             if (scrapedLoadFloor) {
                 int waiting = Math.max(0, e.metrics().waitingQueueSize());
@@ -138,6 +192,14 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
         }
     }
 
+    /** Tokens of the oldest pending request prefilled by now, at the learnt rate (0 until it is learnt). */
+    private static double prefilled(View v, long now, PrefillRate.Fit fit) {
+        if (v.requests() == 0) {
+            return 0;
+        }
+        return Math.min(v.headTokens(), fit.tokensDoneAfter(now - v.headStartNanos()));
+    }
+
     /** The request's prompt tokens the endpoint probably does not hold: the prompt minus the matched share. */
     static double uncachedTokens(InferenceRequest request, PrefixMatch match, Endpoint e) {
         double prompt = request.estimatedPromptTokens();
@@ -155,13 +217,15 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
         }
         long tokens = Math.round(uncachedTokens(request, state.get(PrefixMatch.KEY), target));
         String name = target.info().name();
+        Pending p = new Pending(name, tokens, nanoTicker.getAsLong(), new AtomicBoolean());
         backlogs.compute(name, (k, b) -> {
             Backlog backlog = b == null ? new Backlog() : b;
-            backlog.tokens.addAndGet(tokens);
-            backlog.requests.incrementAndGet();
+            backlog.pending.addLast(p);
+            backlog.tokens += tokens;
+            backlog.publish();
             return backlog;
         });
-        state.put(PENDING, new Pending(name, tokens, new AtomicBoolean()));
+        state.put(PENDING, p);
         pickedRequests.incrementAndGet();
         pickedTokens.addAndGet(tokens);
     }
@@ -171,7 +235,8 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
                                boolean endOfStream) {
         Pending p = state.get(PENDING);
         if (p != null && (chunk.length() > 0 || endOfStream)) {
-            release(p);
+            // a streamed response's first bytes are its first token; a whole one's come after the last
+            release(p, chunk.length() > 0 && request.stream());
         }
     }
 
@@ -180,7 +245,7 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
                            boolean success) {
         Pending p = state.get(PENDING);
         if (p != null) {
-            release(p);
+            release(p, false);
         }
     }
 
@@ -192,6 +257,7 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
     /** Prompt tokens sent to {@code endpoint} and not yet answered (for tests and diagnostics). */
     public long backlogTokens(String endpoint) {
         Backlog b = backlogs.get(endpoint);
-        return b == null ? 0 : b.tokens.get();
+        View v = b == null ? null : b.view;
+        return v == null ? 0 : v.tokens();
     }
 }
