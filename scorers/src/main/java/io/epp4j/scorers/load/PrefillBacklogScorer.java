@@ -71,12 +71,12 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
     private final double uncachedTokenWeight;
     private final double decodeRequestTokens;
     private final boolean scrapedLoadFloor;
-    /** This EPP's picks and their uncached tokens, for the size of a request another replica queued. */
-    private final AtomicLong pickedRequests = new AtomicLong();
-    private final AtomicLong pickedTokens = new AtomicLong();
     private final boolean prefillProgress;
     private final LongSupplier nanoTicker;
     private final PrefillRate prefillRate = new PrefillRate();
+    /** This EPP's picks and their uncached tokens, for the size of a request another replica queued. */
+    private final AtomicLong pickedRequests = new AtomicLong();
+    private final AtomicLong pickedTokens = new AtomicLong();
     /** Per endpoint; changed only inside the map's compute functions, so one endpoint's changes are serial. */
     private final ConcurrentHashMap<String, Backlog> backlogs = new ConcurrentHashMap<>();
 
