@@ -84,7 +84,8 @@ class ReplayTest {
     @Test
     void theRunIsPrimedUnderEachEppPolicyBeforeAnyPolicyIsMeasured(@TempDir Path out) throws Exception {
         ByteArrayOutputStream log = new ByteArrayOutputStream();
-        int status = Replay.run(new String[] {"--trace", "gen:shared-prefix:groups=2,prefix=300,question=20,output=5,rate=20",
+        int status = Replay.run(new String[] {
+            "--trace", "gen:shared-prefix:groups=2,prefix=300,question=20,output=5,rate=20",
             "--policy", "round-robin,gaie-default,epp4j", "--pods", "2", "--speedup", "20", "--limit", "10",
             "--warm-up", "8", "--prime-requests", "7", "--out", out.toString(),
             "--configs", Replay.defaultConfigs(Path.of("")).toString(), "--seed", "3"}, new PrintStream(log));
@@ -95,7 +96,8 @@ class ReplayTest {
                 && printed.indexOf("priming:") < printed.indexOf("TTFT p50"),
                 "the EPP policies share the priming requests, before the first policy is measured: " + printed);
         for (String policy : List.of("round-robin", "gaie-default", "epp4j")) {
-            Map<String, Object> summary = JsonParser.parseObject(Files.readString(out.resolve(policy).resolve("summary.json")));
+            Map<String, Object> summary =
+                    JsonParser.parseObject(Files.readString(out.resolve(policy).resolve("summary.json")));
             assertEquals(6.0, summary.get("primed_requests"), policy);
             assertEquals(10.0, summary.get("requests"), policy + ": priming requests are not measured");
         }

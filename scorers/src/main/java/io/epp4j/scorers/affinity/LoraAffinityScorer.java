@@ -69,7 +69,8 @@ public final class LoraAffinityScorer extends NamedPlugin implements Scorer, Pre
                 learn(m.waitingAdapters());
             }
             Map<String, Integer> own = countInFlight ? inFlight.getOrDefault(e.info().name(), Map.of()) : Map.of();
-            scores[i] = own.isEmpty() || m.maxActiveAdapters() < 0 ? scrapedScore(m, adapter) : scoreWithInFlight(m, own, adapter);
+            scores[i] = own.isEmpty() || m.maxActiveAdapters() < 0
+                    ? scrapedScore(m, adapter) : scoreWithInFlight(m, own, adapter);
         }
     }
 
