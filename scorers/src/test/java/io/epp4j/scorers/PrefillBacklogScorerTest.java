@@ -123,16 +123,7 @@ class PrefillBacklogScorerTest {
         long[] now = {0};
         Map<String, Object> params = Map.of("requestOverheadTokens", 0, "prefillProgress", true);
         PrefillBacklogScorer progress = new PrefillBacklogScorer(null, new PluginParameters(params), () -> now[0]);
-        // endpoint 1 answers prompts of 1,000-4,000 tokens after 10 ms + 0.05 ms per token
-        for (int i = 0; i < 16; i++) {
-            int tokens = 1000 * (1 + i % 4);
-            InferenceRequest r = streamed("t".repeat(tokens * 4));
-            CycleState st = new CycleState();
-            progress.preRequest(st, r, new SchedulingResult("default", List.of(endpoints.get(1))));
-            now[0] += millis(10 + 0.05 * tokens);
-            progress.onResponseBody(st, r, endpoints.get(1), ByteSlice.of("data: x\n\n"), false);
-            progress.onComplete(st, r, endpoints.get(1), null, true);
-        }
+        answerOnEndpoint1(progress, now, 16, true);
         // endpoint 0 gets a 4,000-token prompt, then a 100,000-token one behind it
         InferenceRequest first = streamed(PROMPT_4000_TOKENS);
         CycleState firstState = new CycleState();
@@ -175,20 +166,30 @@ class PrefillBacklogScorerTest {
         Map<String, Object> params = Map.of("requestOverheadTokens", 0, "prefillProgress", true);
         PrefillBacklogScorer progress = new PrefillBacklogScorer(null, new PluginParameters(params), () -> now[0]);
         // whole (non-streamed) answers arrive after the last token: their times say nothing about prefill
-        for (int i = 0; i < 32; i++) {
-            int tokens = 1000 * (1 + i % 4);
-            InferenceRequest r = request("t".repeat(tokens * 4));
-            CycleState st = new CycleState();
-            progress.preRequest(st, r, new SchedulingResult("default", List.of(endpoints.get(1))));
-            now[0] += millis(10 + 0.05 * tokens);
-            progress.onResponseBody(st, r, endpoints.get(1), ByteSlice.of("{}"), true);
-        }
+        answerOnEndpoint1(progress, now, 32, false);
         progress.preRequest(new CycleState(), request("h".repeat(400_000)),
                 new SchedulingResult("default", List.of(endpoints.get(0))));
         now[0] += millis(10_000);
         double[] scores = new double[2];
         progress.score(new CycleState(), request(PROMPT_4000_TOKENS), endpoints, scores);
         assertArrayEquals(new double[] {4000.0 / 104_000, 1.0}, scores, 1e-6);
+    }
+
+    /**
+     * Endpoint 1 answers {@code count} prompts of 1,000-4,000 tokens one after another, each after 10 ms + 0.05 ms
+     * per token ({@code now} advances): streamed (first token then) or whole (one body at the end).
+     */
+    private void answerOnEndpoint1(PrefillBacklogScorer scorer, long[] now, int count, boolean stream) {
+        for (int i = 0; i < count; i++) {
+            int tokens = 1000 * (1 + i % 4);
+            String prompt = "t".repeat(tokens * 4);
+            InferenceRequest r = stream ? streamed(prompt) : request(prompt);
+            CycleState st = new CycleState();
+            scorer.preRequest(st, r, new SchedulingResult("default", List.of(endpoints.get(1))));
+            now[0] += millis(10 + 0.05 * tokens);
+            scorer.onResponseBody(st, r, endpoints.get(1), ByteSlice.of(stream ? "data: x\n\n" : "{}"), !stream);
+            scorer.onComplete(st, r, endpoints.get(1), null, true);
+        }
     }
 
     private static InferenceRequest streamed(String prompt) {
