@@ -15,10 +15,6 @@ import io.grpc.health.v1.HealthGrpc;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -142,11 +138,7 @@ class EppServerTest {
                     requestBody(utf8("x"), true, null));
             bad.next();
 
-            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                    URI.create("http://127.0.0.1:" + epp.server.metricsPort() + "/metrics")).build(),
-                    HttpResponse.BodyHandlers.ofString());
-            assertEquals(200, r.statusCode());
-            String text = r.body();
+            String text = epp.metricsText();
             for (String expected : new String[] {
                 "inference_objective_request_total{model_name=\"llama\",priority=\"0\",target_model_name=\"llama\"} 1",
                 "inference_objective_request_error_total{error_code=\"BadRequest\"",

@@ -13,6 +13,10 @@ import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.netty.shaded.io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -73,6 +77,21 @@ public final class EppFixture implements AutoCloseable {
 
     public GatewayStream open() {
         return GatewayStream.open(channel);
+    }
+
+    /** The EPP's Prometheus text from its metrics port. */
+    public String metricsText() throws IOException, InterruptedException {
+        return metricsText(server.metricsPort());
+    }
+
+    /** The Prometheus text an EPP serves on {@code port}; fails unless it answers 200. */
+    public static String metricsText(int port) throws IOException, InterruptedException {
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + port + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) {
+            throw new AssertionError("GET /metrics answered " + r.statusCode() + ": " + r.body());
+        }
+        return r.body();
     }
 
     @Override

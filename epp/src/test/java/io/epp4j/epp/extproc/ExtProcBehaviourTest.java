@@ -14,10 +14,6 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -255,7 +251,7 @@ class ExtProcBehaviourTest {
             assertEquals(Integer.toString(upstream.length), setHeader(mutation, "content-length"));
             assertEquals("food-review", scheduler.scheduled.get(0).model());
             assertEquals("food-review-v2", scheduler.scheduled.get(0).targetModel());
-            assertTrue(metricsText(epp).contains("inference_extension_model_rewrite_decisions_total{"
+            assertTrue(epp.metricsText().contains("inference_extension_model_rewrite_decisions_total{"
                     + "model_name=\"food-review\",model_rewrite_name=\"food-review-canary\","
                     + "target_model=\"food-review-v2\"} 1"), "one decision counted, by rule and models");
 
@@ -293,7 +289,7 @@ class ExtProcBehaviourTest {
             assertEquals(-1, request.priority());
             assertEquals("tenant-1", request.fairnessId());
             assertEquals("lora-a", request.targetModel());
-            assertFalse(metricsText(epp).contains("inference_extension_model_rewrite_decisions_total{"),
+            assertFalse(epp.metricsText().contains("inference_extension_model_rewrite_decisions_total{"),
                     "the header is the gateway's choice, not a rewrite rule's: GAIE counts only rules");
             // streamed response chunks are rewritten back one by one
             s.send(responseHeaders(Profile.AGENTGATEWAY, Map.of(":status", "200", "content-type",
@@ -423,13 +419,5 @@ class ExtProcBehaviourTest {
             assertEquals("a", scheduler.scheduled.get(0).model());
             s.cancel();
         }
-    }
-
-    private static String metricsText(EppFixture epp) throws Exception {
-        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                URI.create("http://127.0.0.1:" + epp.server.metricsPort() + "/metrics")).build(),
-                HttpResponse.BodyHandlers.ofString());
-        assertEquals(200, r.statusCode());
-        return r.body();
     }
 }

@@ -2,13 +2,10 @@ package io.epp4j.epp.scrape;
 
 import io.epp4j.epp.EppOptions;
 import io.epp4j.epp.EppServer;
+import io.epp4j.epp.extproc.EppFixture;
 import io.epp4j.spi.Endpoint;
 import org.junit.jupiter.api.Test;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.util.List;
 import java.util.Map;
 
@@ -26,12 +23,6 @@ class EppServerScrapingTest {
         return EppServer.start(EppOptions.parse(all.toArray(String[]::new)), components);
     }
 
-    private static String metricsText(int port) throws Exception {
-        HttpClient client = HttpClient.newHttpClient();
-        return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
-                HttpResponse.BodyHandlers.ofString()).body();
-    }
-
     @Test
     void scrapesStaticEndpointsAndPublishesPoolGauges() throws Exception {
         try (LoopbackModelServer model = LoopbackModelServer.http(LoopbackModelServer.serve(MetricsScraperTest.VLLM));
@@ -43,12 +34,12 @@ class EppServerScrapingTest {
             assertEquals(7, e.metrics().runningRequests());
             MetricsScraperTest.await("pool gauge published", () -> {
                 try {
-                    return metricsText(server.metricsPort()).contains("inference_pool_ready_pods{name=\"\"} 1");
+                    return EppFixture.metricsText(server.metricsPort()).contains("inference_pool_ready_pods{name=\"\"} 1");
                 } catch (Exception ex) {
                     return false;
                 }
             });
-            String text = metricsText(server.metricsPort());
+            String text = EppFixture.metricsText(server.metricsPort());
             assertTrue(text.contains("epp4j_model_server_scrape_duration_seconds"), text);
             assertTrue(text.contains("inference_pool_per_pod_queue_size{model_server_pod=\"127.0.0.1:"
                     + model.port() + "\",name=\"\"} 0"), text);
