@@ -68,24 +68,18 @@ public final class LoraAffinityScorer extends NamedPlugin implements Scorer, Pre
                 learn(m.activeAdapters());
                 learn(m.waitingAdapters());
             }
-            Map<String, Integer> own = countInFlight ? inFlight.getOrDefault(e.info().name(), Map.of()) : Map.of();
-            scores[i] = own.isEmpty() || m.maxActiveAdapters() < 0
-                    ? scrapedScore(m, adapter) : scoreWithInFlight(m, own, adapter);
+            // with the slot limit unknown, own picks cannot be placed in slots: the scrape alone decides
+            Map<String, Integer> own = countInFlight && m.maxActiveAdapters() >= 0
+                    ? inFlight.getOrDefault(e.info().name(), Map.of()) : Map.of();
+            scores[i] = score(m, own, adapter);
         }
     }
 
-    private static double scrapedScore(EndpointMetrics m, String adapter) {
-        if (m.activeAdapters().contains(adapter)) {
-            return 1.0;
-        } else if (m.activeAdapters().size() + m.waitingAdapters().size() < m.maxActiveAdapters()) {
-            return 0.8;
-        } else if (m.waitingAdapters().contains(adapter)) {
-            return 0.6;
-        }
-        return 0.0;
-    }
-
-    private static double scoreWithInFlight(EndpointMetrics m, Map<String, Integer> own, String adapter) {
+    /**
+     * GAIE's tiers over the endpoint's adapters: the scraped running and waiting ones plus {@code own}, this
+     * EPP's in-flight ones (empty without {@code countInFlight}, which leaves GAIE's scorer exactly).
+     */
+    private static double score(EndpointMetrics m, Map<String, Integer> own, String adapter) {
         if (m.activeAdapters().contains(adapter)) {
             return 1.0;
         }
