@@ -38,6 +38,8 @@ public final class BenchMain {
               replay   --trace FILE|gen:shared-prefix|gen:multi-turn|gen:lora-mix --policy NAME[,NAME...] --out DIR
                        [--pods N] [--speedup S] [--limit N] [--seed S] [--epp-config FILE]
                        policies: round-robin, random, least-queue, gaie-default, epp4j
+              oracle   --trace FILE|gen:... [--pods N] [--limit N] [--seed S] [--kv-blocks N] [--prefill-ms-per-token F]
+                       TTFT of a router that knows every pod's cache and prefill queue (computed, not replayed)
               load     --target HOST:PORT|embedded|noop [--tls] (--rps R | --max) [--duration S] [--body-bytes B]
                        [--endpoints N] [--concurrency C] [--profile agentgateway|envoy] [--out FILE]
             """;
@@ -63,6 +65,7 @@ public final class BenchMain {
                 case "noop" -> noop(rest, out);
                 case "stack" -> LocalStack.run(rest, out);
                 case "replay" -> Replay.run(rest, out);
+                case "oracle" -> Replay.oracle(rest, out);
                 case "load" -> LoadGenerator.run(rest, out);
                 case "-h", "--help", "help" -> {
                     out.print(USAGE);

@@ -6,6 +6,7 @@ import io.epp4j.bench.cli.Flags;
 import io.epp4j.bench.extproc.GatewayProfile;
 import io.epp4j.bench.gateway.GatewaySim;
 import io.epp4j.bench.gateway.Pool;
+import io.epp4j.bench.sim.OracleRouting;
 import io.epp4j.bench.sim.SimConfig;
 import io.epp4j.bench.sim.SimEngine;
 import io.epp4j.bench.sim.SimFleet;
@@ -24,8 +25,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
@@ -107,11 +110,7 @@ public final class Replay {
         double speedup = f.decimal("speedup", 20);
         String model = f.string("model", "Qwen/Qwen3-8B");
         Workloads.Workload workload = Workloads.load(trace, limit, seed, model);
-        SimConfig sim = SimConfig.defaults(model)
-                .withLoras(workload.loras(), 2)
-                .withCapacity(f.integer("max-num-seqs", 16), 1000, f.integer("kv-blocks", 32768))
-                .withLatency(30, f.decimal("prefill-ms-per-token", 0.05), f.decimal("itl-ms", 12), 2.0)
-                .withTimeScale(speedup).withSeed(seed).withJitter(0.1);
+        SimConfig sim = fleetConfig(f, workload, model).withTimeScale(speedup).withSeed(seed).withJitter(0.1);
         Settings settings = new Settings(f.integer("pods", 4), speedup, seed, sim,
                 f.has("configs") ? Path.of(f.string("configs", "")) : defaultConfigs(Path.of("")), f.bool("tls"),
                 f.integer("max-in-flight", 2000),
@@ -135,6 +134,42 @@ public final class Replay {
         }
         Report.writeComparison(outDir, reports, workload.name(), settings);
         out.println("reports in " + outDir.toAbsolutePath());
+        return 0;
+    }
+
+    /** The simulated pods' configuration from the flags {@code replay} and {@code oracle} share. */
+    private static SimConfig fleetConfig(Flags f, Workloads.Workload workload, String model) {
+        return SimConfig.defaults(model)
+                .withLoras(workload.loras(), 2)
+                .withCapacity(f.integer("max-num-seqs", 16), 1000, f.integer("kv-blocks", 32768))
+                .withLatency(30, f.decimal("prefill-ms-per-token", 0.05), f.decimal("itl-ms", 12), 2.0);
+    }
+
+    /**
+     * {@code oracle --trace T [--pods N] [--limit N] [--seed S] [--kv-blocks N] [--prefill-ms-per-token F]}: the
+     * TTFT of {@link OracleRouting} (a router that knows every pod's cache and prefill queue exactly) on the
+     * fleet {@code replay} would simulate for the same flags. Computed in simulated time, nothing is replayed.
+     */
+    public static int oracle(String[] args, PrintStream out) throws IOException {
+        Flags f = Flags.parse(args, Set.of("trace", "pods", "limit", "seed", "kv-blocks", "prefill-ms-per-token",
+                "model", "max-num-seqs", "itl-ms"), Set.of());
+        String model = f.string("model", "Qwen/Qwen3-8B");
+        Workloads.Workload workload = Workloads.load(f.required("trace"), f.integer("limit", 2000),
+                f.longValue("seed", 42), model);
+        int pods = f.integer("pods", 4);
+        if (pods < 1) {
+            throw new Flags.UsageException("--pods must be >= 1");
+        }
+        List<OracleRouting.Arrival> arrivals = workload.requests().stream()
+                .map(r -> new OracleRouting.Arrival(r.arrivalMs(), r.model(), r.prompt())).toList();
+        OracleRouting.Result r = OracleRouting.route(arrivals, fleetConfig(f, workload, model), pods);
+        double[] sorted = r.ttftMs().clone();
+        Arrays.sort(sorted);
+        out.printf("oracle %s: %d requests, %d pods (computed in simulated time, not replayed)%n", workload.name(),
+                sorted.length, pods);
+        out.printf(Locale.ROOT, "oracle        TTFT p50 %8.0f ms  p90 %8.0f ms  p99 %8.0f ms  hit %5.1f%%  rejected %d%n",
+                Report.percentile(sorted, 50), Report.percentile(sorted, 90), Report.percentile(sorted, 99),
+                100 * r.prefixCacheHitRate(), r.rejected());
         return 0;
     }
 
