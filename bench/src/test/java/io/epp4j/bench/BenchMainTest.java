@@ -29,6 +29,10 @@ class BenchMainTest {
         assertEquals(2, run(new ByteArrayOutputStream(), "load", "--target", "noop", "--rps", "10", "--max"));
         assertEquals(2, run(new ByteArrayOutputStream(), "replay", "--trace", "gen:multi-turn", "--policy", "fastest",
                 "--out", "x"));
+        for (String interval : new String[] {"fast", "0", "-5ms"}) {
+            assertEquals(2, run(new ByteArrayOutputStream(), "replay", "--trace", "gen:multi-turn", "--policy", "epp4j",
+                    "--out", "x", "--refresh-metrics-interval", interval), interval);
+        }
         assertEquals(2, run(new ByteArrayOutputStream()));
     }
 }

@@ -11,6 +11,7 @@ import io.epp4j.bench.sim.SimConfig;
 import io.epp4j.bench.sim.SimEngine;
 import io.epp4j.bench.sim.SimFleet;
 import io.epp4j.bench.stack.EmbeddedEpp;
+import io.epp4j.epp.EppOptions;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -52,8 +53,14 @@ public final class Replay {
             "epp4j");
 
     /** Replay settings shared by every policy of one run. */
+    /**
+     * One replay's fleet and path.
+     *
+     * @param refreshMetricsInterval the EPPs' {@code --refresh-metrics-interval} in real time (GAIE's 50ms by
+     *     default; each real millisecond of metric age is {@code speedup} simulated ones)
+     */
     public record Settings(int pods, double speedup, long seed, SimConfig sim, Path configDir, boolean tls,
-                           int maxInFlight, int warmUpRequests) {
+                           int maxInFlight, int warmUpRequests, String refreshMetricsInterval) {
     }
 
     /**
@@ -96,7 +103,7 @@ public final class Replay {
     public static int run(String[] args, PrintStream out) throws Exception {
         Flags f = Flags.parse(args, Set.of("trace", "policy", "pods", "speedup", "limit", "out", "seed",
                 "configs", "max-num-seqs", "kv-blocks", "prefill-ms-per-token", "itl-ms", "model",
-                "max-in-flight", "warm-up", "prime-requests"), Set.of("tls"));
+                "max-in-flight", "warm-up", "prime-requests", "refresh-metrics-interval"), Set.of("tls"));
         String trace = f.required("trace");
         List<String> policies = List.of(f.required("policy").split(","));
         for (String p : policies) {
@@ -114,7 +121,7 @@ public final class Replay {
         Settings settings = new Settings(f.integer("pods", 4), speedup, seed, sim,
                 f.has("configs") ? Path.of(f.string("configs", "")) : defaultConfigs(Path.of("")), f.bool("tls"),
                 f.integer("max-in-flight", 2000),
-                f.integer("warm-up", DEFAULT_WARM_UP_REQUESTS));
+                f.integer("warm-up", DEFAULT_WARM_UP_REQUESTS), refreshMetricsInterval(f));
         int primeRequests = f.integer("prime-requests", workload.requests().size());
         if (primeRequests < 0) {
             throw new Flags.UsageException("--prime-requests must be >= 0");
@@ -135,6 +142,20 @@ public final class Replay {
         Report.writeComparison(outDir, reports, workload.name(), settings);
         out.println("reports in " + outDir.toAbsolutePath());
         return 0;
+    }
+
+    /** {@code --refresh-metrics-interval}, checked before anything starts: a positive Go duration. */
+    private static String refreshMetricsInterval(Flags f) {
+        String text = f.string("refresh-metrics-interval", "50ms");
+        try {
+            if (EppOptions.parseDuration(text).compareTo(Duration.ZERO) > 0) {
+                return text;
+            }
+        } catch (IllegalArgumentException e) {
+            // reported below
+        }
+        throw new Flags.UsageException("--refresh-metrics-interval must be a positive duration such as 10ms, not "
+                + text);
     }
 
     /** The simulated pods' configuration from the flags {@code replay} and {@code oracle} share. */
@@ -246,7 +267,8 @@ public final class Replay {
                 if (!Files.isRegularFile(config)) {
                     throw new IllegalArgumentException("no EPP config for policy " + policy + " at " + config.toAbsolutePath());
                 }
-                epp = EmbeddedEpp.start(fleet.addresses(), s.tls(), config.toString());
+                epp = EmbeddedEpp.start(fleet.addresses(), s.tls(), config.toString(),
+                        "--refresh-metrics-interval", s.refreshMetricsInterval());
                 routing = new Pool.ViaEpp("127.0.0.1", epp.grpcPort(), s.tls(), GatewayProfile.AGENTGATEWAY);
                 note = "EPP config " + config;
             }
@@ -333,7 +355,7 @@ public final class Replay {
     static Settings warmUpSettings(Settings s) {
         int fleetSlots = Math.max(1, s.pods() * s.sim().maxNumSeqs());
         return new Settings(s.pods(), s.speedup(), s.seed(), s.sim(), s.configDir(), s.tls(),
-                Math.min(s.maxInFlight(), fleetSlots), s.warmUpRequests());
+                Math.min(s.maxInFlight(), fleetSlots), s.warmUpRequests(), s.refreshMetricsInterval());
     }
 
     /** Polls until the EPP routes a probe request (it has scraped its endpoints at least once). */

@@ -33,7 +33,7 @@ class ReplayTest {
         Workloads.Workload w = Workloads.load("gen:lora-mix:adapters=3,prefix=200,question=20,output=10,rate=50", 60, 7,
                 "base");
         Replay.Settings s = new Replay.Settings(2, 10, 7, SimConfig.defaults("base").withCapacity(8, 100, 1024),
-                Replay.defaultConfigs(Path.of("")), false, 2000, 100);
+                Replay.defaultConfigs(Path.of("")), false, 2000, 100, "50ms");
 
         List<TraceRequest> warm = Replay.warmUpRequests(w, s);
 
