@@ -36,7 +36,7 @@ public final class BenchMain {
                        [--policy epp|round-robin|random] [--profile agentgateway|envoy] [--tls] [--models m=BASE,...]
               noop     [--port 9002] [--destination 127.0.0.1:8000]
               replay   --trace FILE|gen:shared-prefix|gen:multi-turn|gen:lora-mix --policy NAME[,NAME...] --out DIR
-                       [--pods N] [--speedup S] [--limit N] [--seed S] [--epp-config FILE]
+                       [--pods N] [--speedup S] [--limit N] [--seed S] [--configs DIR] [--scrape-interval 50ms]
                        policies: round-robin, random, least-queue, gaie-default, epp4j
               oracle   --trace FILE|gen:... [--pods N] [--limit N] [--seed S] [--kv-blocks N] [--prefill-ms-per-token F]
                        TTFT of a router that knows every pod's cache and prefill queue (computed, not replayed)

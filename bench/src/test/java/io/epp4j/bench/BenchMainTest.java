@@ -31,7 +31,7 @@ class BenchMainTest {
                 "--out", "x"));
         for (String interval : new String[] {"fast", "0", "-5ms"}) {
             assertEquals(2, run(new ByteArrayOutputStream(), "replay", "--trace", "gen:multi-turn", "--policy", "epp4j",
-                    "--out", "x", "--refresh-metrics-interval", interval), interval);
+                    "--out", "x", "--scrape-interval", interval), interval);
         }
         assertEquals(2, run(new ByteArrayOutputStream()));
     }

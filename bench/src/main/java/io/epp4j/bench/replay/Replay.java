@@ -52,9 +52,8 @@ public final class Replay {
     public static final List<String> ALL_POLICIES = List.of("round-robin", "random", "least-queue", "gaie-default",
             "epp4j");
 
-    /** Replay settings shared by every policy of one run. */
     /**
-     * One replay's fleet and path.
+     * Replay settings shared by every policy of one run.
      *
      * @param refreshMetricsInterval the EPPs' {@code --refresh-metrics-interval} in real time (GAIE's 50ms by
      *     default; each real millisecond of metric age is {@code speedup} simulated ones)
@@ -103,7 +102,7 @@ public final class Replay {
     public static int run(String[] args, PrintStream out) throws Exception {
         Flags f = Flags.parse(args, Set.of("trace", "policy", "pods", "speedup", "limit", "out", "seed",
                 "configs", "max-num-seqs", "kv-blocks", "prefill-ms-per-token", "itl-ms", "model",
-                "max-in-flight", "warm-up", "prime-requests", "refresh-metrics-interval"), Set.of("tls"));
+                "max-in-flight", "warm-up", "prime-requests", "scrape-interval"), Set.of("tls"));
         String trace = f.required("trace");
         List<String> policies = List.of(f.required("policy").split(","));
         for (String p : policies) {
@@ -144,9 +143,9 @@ public final class Replay {
         return 0;
     }
 
-    /** {@code --refresh-metrics-interval}, checked before anything starts: a positive Go duration. */
+    /** {@code --scrape-interval} (the EPPs' {@code --refresh-metrics-interval}), checked before anything starts. */
     private static String refreshMetricsInterval(Flags f) {
-        String text = f.string("refresh-metrics-interval", "50ms");
+        String text = f.string("scrape-interval", "50ms");
         try {
             if (EppOptions.parseDuration(text).compareTo(Duration.ZERO) > 0) {
                 return text;
@@ -154,7 +153,7 @@ public final class Replay {
         } catch (IllegalArgumentException e) {
             // reported below
         }
-        throw new Flags.UsageException("--refresh-metrics-interval must be a positive duration such as 10ms, not "
+        throw new Flags.UsageException("--scrape-interval must be a positive duration such as 10ms, not "
                 + text);
     }
 
@@ -188,7 +187,8 @@ public final class Replay {
         Arrays.sort(sorted);
         out.printf("oracle %s: %d requests, %d pods (computed in simulated time, not replayed)%n", workload.name(),
                 sorted.length, pods);
-        out.printf(Locale.ROOT, "oracle        TTFT p50 %8.0f ms  p90 %8.0f ms  p99 %8.0f ms  hit %5.1f%%  rejected %d%n",
+        out.printf(Locale.ROOT,
+                "oracle        TTFT p50 %8.0f ms  p90 %8.0f ms  p99 %8.0f ms  hit %5.1f%%  rejected %d%n",
                 Report.percentile(sorted, 50), Report.percentile(sorted, 90), Report.percentile(sorted, 99),
                 100 * r.prefixCacheHitRate(), r.rejected());
         return 0;

@@ -49,8 +49,8 @@ public final class OracleRouting {
         long promptTokens = 0;
         long cachedTokens = 0;
         for (Arrival a : arrivals) {
-            String modelKey = a.model().equals(config.model()) ? config.model() : a.model();
-            long[] hashes = PrefixCache.blockHashes(modelKey, a.prompt(), config.blockSize());
+            // an adapter's requests have their own cache namespace, as in the simulator
+            long[] hashes = PrefixCache.blockHashes(a.model(), a.prompt(), config.blockSize());
             if (hashes.length > config.kvBlocks()) {
                 continue;
             }
