@@ -113,7 +113,9 @@ public final class Replay {
         Path outDir = Path.of(f.required("out"));
         long seed = f.longValue("seed", 42);
         int limit = f.integer("limit", 2000);
-        double speedup = f.decimal("speedup", 20);
+        // At 20x each real millisecond of the gateway and the EPP counted 20 simulated ones and the Mooncake
+        // trace came out 12-21% above the oracle; at 5x, 3-5% (bench/results/routing.md, session 5)
+        double speedup = f.decimal("speedup", 5);
         String model = f.string("model", "Qwen/Qwen3-8B");
         Workloads.Workload workload = Workloads.load(trace, limit, seed, model);
         SimConfig sim = fleetConfig(f, workload, model).withTimeScale(speedup).withSeed(seed).withJitter(0.1);
