@@ -121,8 +121,7 @@ class PrefillBacklogScorerTest {
     @Test
     void withPrefillProgressTheOldestPendingPromptCountsAsPartlyDoneAtTheLearntRate() {
         long[] now = {0};
-        Map<String, Object> params = Map.of("requestOverheadTokens", 0, "prefillProgress", true);
-        PrefillBacklogScorer progress = new PrefillBacklogScorer(null, new PluginParameters(params), () -> now[0]);
+        PrefillBacklogScorer progress = withPrefillProgress(now);
         answerOnEndpoint1(progress, now, 16, true);
         // endpoint 0 gets a 4,000-token prompt, then a 100,000-token one behind it
         InferenceRequest first = streamed(PROMPT_4000_TOKENS);
@@ -163,8 +162,7 @@ class PrefillBacklogScorerTest {
     @Test
     void prefillProgressLearnsOnlyFromStreamedResponses() {
         long[] now = {0};
-        Map<String, Object> params = Map.of("requestOverheadTokens", 0, "prefillProgress", true);
-        PrefillBacklogScorer progress = new PrefillBacklogScorer(null, new PluginParameters(params), () -> now[0]);
+        PrefillBacklogScorer progress = withPrefillProgress(now);
         // whole (non-streamed) answers arrive after the last token: their times say nothing about prefill
         answerOnEndpoint1(progress, now, 32, false);
         progress.preRequest(new CycleState(), request("h".repeat(400_000)),
@@ -179,6 +177,12 @@ class PrefillBacklogScorerTest {
      * Endpoint 1 answers {@code count} prompts of 1,000-4,000 tokens one after another, each after 10 ms + 0.05 ms
      * per token ({@code now} advances): streamed (first token then) or whole (one body at the end).
      */
+    /** A scorer with {@code prefillProgress} on and no per-request overhead, reading time from {@code now[0]}. */
+    private static PrefillBacklogScorer withPrefillProgress(long[] now) {
+        return new PrefillBacklogScorer(null,
+                new PluginParameters(Map.of("requestOverheadTokens", 0, "prefillProgress", true)), () -> now[0]);
+    }
+
     private void answerOnEndpoint1(PrefillBacklogScorer scorer, long[] now, int count, boolean stream) {
         for (int i = 0; i < count; i++) {
             int tokens = 1000 * (1 + i % 4);
