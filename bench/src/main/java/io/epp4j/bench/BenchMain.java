@@ -39,9 +39,11 @@ public final class BenchMain {
                        [--pods N] [--speedup S] [--limit N] [--seed S] [--configs DIR] [--scrape-interval 50ms]
                        policies: round-robin, random, least-queue, gaie-default, epp4j
               oracle   --trace FILE|gen:... [--pods N] [--limit N] [--seed S] [--kv-blocks N] [--prefill-ms-per-token F]
+                       [--model M]
                        TTFT of a router that knows every pod's cache and prefill queue (computed, not replayed)
               load     --target HOST:PORT|embedded|noop [--tls] (--rps R | --max) [--duration S] [--body-bytes B]
-                       [--endpoints N] [--concurrency C] [--profile agentgateway|envoy] [--out FILE]
+                       [--endpoints N] [--concurrency C] [--profile agentgateway|envoy] [--compare-noop]
+                       [--epp-config FILE] [--scrape-interval 50ms] [--out FILE]
             """;
 
     private BenchMain() {

@@ -32,7 +32,11 @@ class BenchMainTest {
         for (String interval : new String[] {"fast", "0", "-5ms"}) {
             assertEquals(2, run(new ByteArrayOutputStream(), "replay", "--trace", "gen:multi-turn", "--policy", "epp4j",
                     "--out", "x", "--scrape-interval", interval), interval);
+            assertEquals(2, run(new ByteArrayOutputStream(), "load", "--target", "embedded", "--rps", "10",
+                    "--scrape-interval", interval), interval);
         }
+        // The oracle has no decode slots or inter-token latency, so it refuses the replay flags that set them.
+        assertEquals(2, run(new ByteArrayOutputStream(), "oracle", "--trace", "gen:multi-turn", "--itl-ms", "5"));
         assertEquals(2, run(new ByteArrayOutputStream()));
     }
 }

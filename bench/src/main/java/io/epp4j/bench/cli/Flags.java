@@ -1,5 +1,8 @@
 package io.epp4j.bench.cli;
 
+import io.epp4j.epp.EppOptions;
+
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -95,6 +98,22 @@ public final class Flags {
         } catch (NumberFormatException e) {
             throw new UsageException("--" + name + " must be a number, got " + v);
         }
+    }
+
+    /**
+     * A duration flag passed on to the EPP (such as {@code --scrape-interval}, its {@code --refresh-metrics-interval}),
+     * checked here with the EPP's own parser so a bad value is a usage error before anything starts.
+     */
+    public String positiveDuration(String name, String defaultValue) {
+        String text = string(name, defaultValue);
+        try {
+            if (EppOptions.parseDuration(text).compareTo(Duration.ZERO) > 0) {
+                return text;
+            }
+        } catch (IllegalArgumentException e) {
+            // reported below
+        }
+        throw new UsageException("--" + name + " must be a positive duration such as 10ms, not " + text);
     }
 
     public boolean bool(String name) {

@@ -14,7 +14,16 @@ import io.epp4j.bench.stack.EmbeddedEpp;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.EventLoop;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
+import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
 import io.grpc.netty.shaded.io.netty.handler.ssl.util.InsecureTrustManagerFactory;
+import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
 import io.grpc.stub.StreamObserver;
 import org.HdrHistogram.ConcurrentHistogram;
 import org.HdrHistogram.Histogram;
@@ -43,7 +52,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * stream is then half-closed (the response side is not exercised).
  *
  * <p>{@code --rps R} is open-loop (latency counted from each request's intended start, so queueing in the
- * target is not hidden); {@code --max} keeps {@code --concurrency} decisions in flight.
+ * target is not hidden), sent from the connection's own event loop, which also reads the answers, as a gateway's
+ * worker thread does; {@code --max} keeps {@code --concurrency} decisions in flight.
  */
 public final class LoadGenerator {
 
@@ -62,7 +72,7 @@ public final class LoadGenerator {
 
     /** What one run measured. */
     public record Result(String target, long decisions, long errors, double seconds, Histogram latencyMicros,
-                         double cpuMicrosPerDecision) {
+                         double cpuMicrosPerDecision, WarmUp warmUp) {
         public double decisionsPerSecond() {
             return decisions / seconds;
         }
@@ -90,6 +100,8 @@ public final class LoadGenerator {
             m.put("max_us", (double) latencyMicros.getMaxValue());
             m.put("errors", errors);
             m.put("cpu_us_per_decision", cpuMicrosPerDecision);
+            m.put("warmup_s", warmUp.seconds());
+            m.put("jit_quiet_before_measuring", warmUp.jitQuiet());
             return m;
         }
     }
@@ -118,6 +130,7 @@ public final class LoadGenerator {
         int endpoints = f.integer("endpoints", 64);
         boolean tls = f.bool("tls");
         boolean withNoop = target.equals("noop") || f.bool("compare-noop");
+        String scrapeInterval = f.positiveDuration("scrape-interval", "50ms");
         if (!List.of("embedded", "noop").contains(target) && target.lastIndexOf(':') <= 0) {
             throw new Flags.UsageException("--target wants HOST:PORT, embedded or noop");
         }
@@ -127,28 +140,24 @@ public final class LoadGenerator {
         try (NoopExtProcServer noop = withNoop ? NoopExtProcServer.start(0, "127.0.0.1:8000") : null;
              Connection baseline = noop == null ? null
                      : Connection.open(new Target("no-op ext_proc", "127.0.0.1", noop.port(), false))) {
-            if (baseline != null) {
-                baseline.warmUp(s);
-            }
+            WarmUp baselineWarmUp = baseline == null ? null : baseline.warmUp(s);
             if (target.equals("embedded")) {
                 try (MetricsStubFleet fleet = new MetricsStubFleet(endpoints, s.seed());
                      EmbeddedEpp epp = EmbeddedEpp.start(fleet.addresses(), tls, f.string("epp-config", null),
-                             "--refresh-metrics-interval", f.string("scrape-interval", "50ms"));
+                             "--refresh-metrics-interval", scrapeInterval);
                      Connection c = Connection.open(new Target("epp (embedded, " + endpoints + " endpoints)",
                              "127.0.0.1", epp.grpcPort(), tls))) {
-                    c.warmUp(s);
-                    results.add(c.measure(s));
+                    results.add(c.measure(s, c.warmUp(s), out));
                 }
             } else if (!target.equals("noop")) {
                 int colon = target.lastIndexOf(':');
                 try (Connection c = Connection.open(new Target(target, target.substring(0, colon),
                         Integer.parseInt(target.substring(colon + 1)), tls))) {
-                    c.warmUp(s);
-                    results.add(c.measure(s));
+                    results.add(c.measure(s, c.warmUp(s), out));
                 }
             }
             if (baseline != null) {
-                results.add(baseline.measure(s));
+                results.add(baseline.measure(s, baselineWarmUp, out));
             }
         }
         printTable(out, s, endpoints, results);
@@ -202,6 +211,22 @@ public final class LoadGenerator {
         }
     }
 
+    /**
+     * How a warm-up went: its length, its settling rounds at the measured load, and whether the JIT had gone quiet
+     * by the last one (if not, it stopped at the time limit and the measurement may include compilation).
+     */
+    public record WarmUp(double seconds, int settleRounds, boolean jitQuiet) {
+        static final WarmUp NONE = new WarmUp(0, 0, false);
+
+        String describe() {
+            if (this.equals(NONE)) {
+                return "not warmed up (--warmup 0)";
+            }
+            return String.format(Locale.ROOT, "warmed up %.1f s (%d settling rounds, %s)", seconds, settleRounds,
+                    jitQuiet ? "JIT quiet" : "JIT still compiling at the time limit");
+        }
+    }
+
     /** An ext_proc server to measure. */
     public record Target(String label, String host, int port, boolean tls) {
     }
@@ -213,24 +238,33 @@ public final class LoadGenerator {
      */
     public static final class Connection implements AutoCloseable {
         private final Target target;
+        private final EventLoopGroup loop;
         private final ManagedChannel channel;
         private final ExternalProcessorGrpc.ExternalProcessorStub stub;
 
-        private Connection(Target target, ManagedChannel channel) {
+        private Connection(Target target, EventLoopGroup loop, ManagedChannel channel) {
             this.target = target;
+            this.loop = loop;
             this.channel = channel;
             this.stub = ExternalProcessorGrpc.newStub(channel);
         }
 
         public static Connection open(Target t) throws Exception {
+            // One event loop sends the requests and reads the answers, as a gateway's worker thread does: an
+            // open-loop sender thread of its own would hand every request over to the loop and compete with it
+            // (and with the server) for this machine's two cores.
+            boolean epoll = Epoll.isAvailable();
+            EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("load-client", true),
+                    epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
             NettyChannelBuilder b = NettyChannelBuilder.forAddress(t.host(), t.port()).directExecutor()
+                    .eventLoopGroup(loop).channelType(epoll ? EpollSocketChannel.class : NioSocketChannel.class)
                     .maxInboundMessageSize(Integer.MAX_VALUE).flowControlWindow(8 * 1024 * 1024);
             if (t.tls()) {
                 b.sslContext(GrpcSslContexts.forClient().trustManager(InsecureTrustManagerFactory.INSTANCE).build());
             } else {
                 b.usePlaintext();
             }
-            return new Connection(t, b.build());
+            return new Connection(t, loop, b.build());
         }
 
         /**
@@ -241,42 +275,60 @@ public final class LoadGenerator {
          * seconds more: measured, a 10 s open-loop warm-up left about 100 C2 compilations a second running
          * through the measured phase.
          */
-        public void warmUp(Settings s) throws InterruptedException {
+        public WarmUp warmUp(Settings s) throws InterruptedException {
             if (s.warmupSeconds() <= 0) {
-                return;
+                return WarmUp.NONE;
             }
+            long start = System.nanoTime();
             List<List<ProcessingRequest>> seqs = sequences(s);
+            // Recorded and thrown away, so the warm-up runs the measured code path: a branch the JIT never saw
+            // taken (recording a latency) would deoptimize the client's response path as the measurement begins.
+            Histogram discarded = latencyHistogram();
             Settings fullSpeed = new Settings(0, true, s.concurrency(), s.durationSeconds(), s.warmupSeconds(),
                     s.bodyBytes(), s.profile(), s.seed());
-            runPhase(stub, seqs, fullSpeed, s.warmupSeconds(), null, new AtomicLong(), new AtomicLong());
+            runPhase(stub, loop.next(), seqs, fullSpeed, s.warmupSeconds(), discarded, new AtomicLong(),
+                    new AtomicLong());
             long settleEnd = System.nanoTime() + (long) (Math.min(MAX_SETTLE_SECONDS, 2 * s.warmupSeconds()) * 1e9);
             JitActivity.Window round;
+            int rounds = 0;
             do {
                 round = JitActivity.window();
-                runPhase(stub, seqs, s, SETTLE_ROUND_SECONDS, null, new AtomicLong(), new AtomicLong());
+                runPhase(stub, loop.next(), seqs, s, SETTLE_ROUND_SECONDS, discarded, new AtomicLong(),
+                        new AtomicLong());
+                rounds++;
             } while (!round.quiet() && System.nanoTime() < settleEnd);
+            return new WarmUp((System.nanoTime() - start) / 1e9, rounds, round.quiet());
         }
 
         /**
-         * Measures under {@code s}'s load. CPU time is this JVM's, so it covers the server only when it runs
-         * in-process ({@code embedded}, {@code noop}).
+         * Measures under {@code s}'s load, after a warm-up, saying on {@code progress} when it starts (a profiler
+         * can be attached then). CPU time is this JVM's, so it covers the server only when it runs in-process
+         * ({@code embedded}, {@code noop}).
          */
-        public Result measure(Settings s) throws InterruptedException {
-            ConcurrentHistogram h = new ConcurrentHistogram(3_600_000_000L, 3);
+        public Result measure(Settings s, WarmUp warmUp, PrintStream progress) throws InterruptedException {
+            progress.printf(Locale.ROOT, "%s: %s; measuring %.0f s%n", target.label(), warmUp.describe(),
+                    s.durationSeconds());
+            Histogram h = latencyHistogram();
             AtomicLong done = new AtomicLong();
             AtomicLong errors = new AtomicLong();
             long cpuBefore = processCpuNanos();
-            double seconds = runPhase(stub, sequences(s), s, s.durationSeconds(), h, done, errors);
+            double seconds = runPhase(stub, loop.next(), sequences(s), s, s.durationSeconds(), h, done, errors);
             long cpuNanos = processCpuNanos() - cpuBefore;
             return new Result(target.label(), done.get(), errors.get(), seconds, h,
-                    done.get() == 0 || cpuBefore < 0 ? Double.NaN : cpuNanos / 1000.0 / done.get());
+                    done.get() == 0 || cpuBefore < 0 ? Double.NaN : cpuNanos / 1000.0 / done.get(), warmUp);
         }
 
         @Override
         public void close() throws InterruptedException {
             channel.shutdownNow();
             channel.awaitTermination(5, TimeUnit.SECONDS);
+            loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
         }
+    }
+
+    /** Latencies in microseconds up to an hour, three significant digits; safe to record from any thread. */
+    private static Histogram latencyHistogram() {
+        return new ConcurrentHistogram(3_600_000_000L, 3);
     }
 
     /** CPU time used by this JVM so far, or -1 where the platform does not tell. */
@@ -320,45 +372,88 @@ public final class LoadGenerator {
         return out;
     }
 
-    private static double runPhase(ExternalProcessorGrpc.ExternalProcessorStub stub, List<List<ProcessingRequest>> seqs,
-                                   Settings s, double seconds, Histogram h, AtomicLong done, AtomicLong errors)
-            throws InterruptedException {
+    private static double runPhase(ExternalProcessorGrpc.ExternalProcessorStub stub, EventLoop loop,
+                                   List<List<ProcessingRequest>> seqs, Settings s, double seconds, Histogram h,
+                                   AtomicLong done, AtomicLong errors) throws InterruptedException {
         if (seconds <= 0) {
             return 0;
         }
         long start = System.nanoTime();
         long end = start + (long) (seconds * 1e9);
         Semaphore inFlight = new Semaphore(s.max() ? s.concurrency() : 10_000);
-        AtomicLong issued = new AtomicLong();
         if (s.max()) {
+            long issued = 0;
             while (System.nanoTime() < end) {
                 inFlight.acquire();
-                long i = issued.getAndIncrement();
-                decide(stub, seqs.get((int) (i % seqs.size())), System.nanoTime(), h, done, errors, inFlight);
+                decide(stub, seqs.get((int) (issued++ % seqs.size())), System.nanoTime(), h, done, errors, inFlight);
             }
         } else {
-            double intervalNanos = 1e9 / s.rps();
-            for (long i = 0; ; i++) {
-                long intended = start + (long) (i * intervalNanos);
-                if (intended >= end) {
-                    break;
-                }
-                long wait = intended - System.nanoTime();
-                if (wait > 0) {
-                    java.util.concurrent.locks.LockSupport.parkNanos(wait);
-                }
-                if (!inFlight.tryAcquire()) {
-                    errors.incrementAndGet();
-                    continue;
-                }
-                decide(stub, seqs.get((int) (i % seqs.size())), intended, h, done, errors, inFlight);
-            }
+            OpenLoop sender = new OpenLoop(stub, loop, seqs, start, end, 1e9 / s.rps(), h, done, errors, inFlight);
+            loop.execute(sender);
+            sender.sent.await();
         }
         int limit = s.max() ? s.concurrency() : 10_000;
         if (!inFlight.tryAcquire(limit, 30, TimeUnit.SECONDS)) {
             errors.addAndGet(limit - inFlight.availablePermits());
         }
         return (System.nanoTime() - start) / 1e9;
+    }
+
+    /**
+     * Sends open-loop requests from the connection's event loop, each at its intended time (start + i / rate): runs
+     * once per due request or batch of overdue ones, then schedules itself for the next. A request that finds
+     * 10,000 in flight counts as an error; latency counts from the intended time, so a late send is not hidden.
+     */
+    private static final class OpenLoop implements Runnable {
+        final ExternalProcessorGrpc.ExternalProcessorStub stub;
+        final EventLoop loop;
+        final List<List<ProcessingRequest>> seqs;
+        final long start;
+        final long end;
+        final double intervalNanos;
+        final Histogram h;
+        final AtomicLong done;
+        final AtomicLong errors;
+        final Semaphore inFlight;
+        final CountDownLatch sent = new CountDownLatch(1);
+        long next;
+
+        OpenLoop(ExternalProcessorGrpc.ExternalProcessorStub stub, EventLoop loop, List<List<ProcessingRequest>> seqs,
+                 long start, long end, double intervalNanos, Histogram h, AtomicLong done, AtomicLong errors,
+                 Semaphore inFlight) {
+            this.stub = stub;
+            this.loop = loop;
+            this.seqs = seqs;
+            this.start = start;
+            this.end = end;
+            this.intervalNanos = intervalNanos;
+            this.h = h;
+            this.done = done;
+            this.errors = errors;
+            this.inFlight = inFlight;
+        }
+
+        @Override
+        public void run() {
+            while (true) {
+                long intended = start + (long) (next * intervalNanos);
+                if (intended >= end) {
+                    sent.countDown();
+                    return;
+                }
+                long wait = intended - System.nanoTime();
+                if (wait > 0) {
+                    loop.schedule(this, wait, TimeUnit.NANOSECONDS);
+                    return;
+                }
+                if (inFlight.tryAcquire()) {
+                    decide(stub, seqs.get((int) (next % seqs.size())), intended, h, done, errors, inFlight);
+                } else {
+                    errors.incrementAndGet();
+                }
+                next++;
+            }
+        }
     }
 
     private static void decide(ExternalProcessorGrpc.ExternalProcessorStub stub, List<ProcessingRequest> seq,
@@ -415,9 +510,7 @@ public final class LoadGenerator {
         private void complete(boolean ok) {
             finished = true;
             if (ok) {
-                if (h != null) {
-                    h.recordValue(Math.max(1, (System.nanoTime() - start) / 1000));
-                }
+                h.recordValue(Math.max(1, (System.nanoTime() - start) / 1000));
                 done.incrementAndGet();
             } else {
                 errors.incrementAndGet();

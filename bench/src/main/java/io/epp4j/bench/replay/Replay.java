@@ -11,7 +11,6 @@ import io.epp4j.bench.sim.SimConfig;
 import io.epp4j.bench.sim.SimEngine;
 import io.epp4j.bench.sim.SimFleet;
 import io.epp4j.bench.stack.EmbeddedEpp;
-import io.epp4j.epp.EppOptions;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -122,7 +121,7 @@ public final class Replay {
         Settings settings = new Settings(f.integer("pods", 4), speedup, seed, sim,
                 f.has("configs") ? Path.of(f.string("configs", "")) : defaultConfigs(Path.of("")), f.bool("tls"),
                 f.integer("max-in-flight", 2000),
-                f.integer("warm-up", DEFAULT_WARM_UP_REQUESTS), refreshMetricsInterval(f));
+                f.integer("warm-up", DEFAULT_WARM_UP_REQUESTS), f.positiveDuration("scrape-interval", "50ms"));
         int primeRequests = f.integer("prime-requests", workload.requests().size());
         if (primeRequests < 0) {
             throw new Flags.UsageException("--prime-requests must be >= 0");
@@ -145,20 +144,6 @@ public final class Replay {
         return 0;
     }
 
-    /** {@code --scrape-interval} (the EPPs' {@code --refresh-metrics-interval}), checked before anything starts. */
-    private static String refreshMetricsInterval(Flags f) {
-        String text = f.string("scrape-interval", "50ms");
-        try {
-            if (EppOptions.parseDuration(text).compareTo(Duration.ZERO) > 0) {
-                return text;
-            }
-        } catch (IllegalArgumentException e) {
-            // reported below
-        }
-        throw new Flags.UsageException("--scrape-interval must be a positive duration such as 10ms, not "
-                + text);
-    }
-
     /** The simulated pods' configuration from the flags {@code replay} and {@code oracle} share. */
     private static SimConfig fleetConfig(Flags f, Workloads.Workload workload, String model) {
         return SimConfig.defaults(model)
@@ -174,7 +159,7 @@ public final class Replay {
      */
     public static int oracle(String[] args, PrintStream out) throws IOException {
         Flags f = Flags.parse(args, Set.of("trace", "pods", "limit", "seed", "kv-blocks", "prefill-ms-per-token",
-                "model", "max-num-seqs", "itl-ms"), Set.of());
+                "model"), Set.of());
         String model = f.string("model", "Qwen/Qwen3-8B");
         Workloads.Workload workload = Workloads.load(f.required("trace"), f.integer("limit", 2000),
                 f.longValue("seed", 42), model);

@@ -35,6 +35,9 @@ class LoadGeneratorTest {
         assertEquals(0, status);
         String printed = table.toString(StandardCharsets.UTF_8);
         assertTrue(printed.contains("epp (embedded, 4 endpoints)") && printed.contains("no-op ext_proc"), printed);
+        // each target says how its warm-up ended before it is measured
+        assertTrue(printed.contains("epp (embedded, 4 endpoints): warmed up ")
+                && printed.contains("no-op ext_proc: warmed up "), printed);
         String json = Files.readString(out);
         assertTrue(field(json, "decisions_per_s") > 50, json);
         assertEquals(0, field(json, "errors"), json);
@@ -42,6 +45,8 @@ class LoadGeneratorTest {
         assertTrue(field(json, "cpu_us_per_decision") > 0, json);
         assertTrue(json.contains("\"baseline\""), json);
         assertTrue(field(json, "cost_ratio_cpu") > 0, json);
+        assertTrue(field(json, "warmup_s") >= 0.5, json);
+        assertTrue(json.contains("\"jit_quiet_before_measuring\""), json);
     }
 
     @Test
@@ -59,5 +64,24 @@ class LoadGeneratorTest {
             // 20 req/s for the 0.5 s warm-up and at most 1 s of settling would be at most 30 streams
             assertTrue(served > 200, "streams during the second warm-up: " + served);
         }
+    }
+
+    @Test
+    void openLoopSendsOneRequestPerIntendedTimeFromTheConnectionsEventLoop() throws Exception {
+        // 200 req/s for 1 s: intended times start + i * 5 ms, i = 0..199, each sent once whatever the timing
+        LoadGenerator.Settings s = new LoadGenerator.Settings(200, false, 8, 1, 0, 1024,
+                GatewayProfile.AGENTGATEWAY, 42);
+        ByteArrayOutputStream progress = new ByteArrayOutputStream();
+        try (NoopExtProcServer noop = NoopExtProcServer.start(0, "127.0.0.1:8000");
+             LoadGenerator.Connection c = LoadGenerator.Connection.open(
+                     new LoadGenerator.Target("no-op", "127.0.0.1", noop.port(), false))) {
+            long before = noop.streams();
+            LoadGenerator.Result r = c.measure(s, c.warmUp(s), new PrintStream(progress, true, StandardCharsets.UTF_8));
+            assertEquals(200, r.decisions());
+            assertEquals(0, r.errors());
+            assertEquals(200, noop.streams() - before);
+            assertEquals(200, r.latencyMicros().getTotalCount());
+        }
+        assertTrue(progress.toString(StandardCharsets.UTF_8).startsWith("no-op: not warmed up"), progress.toString());
     }
 }
