@@ -222,8 +222,8 @@ public final class LoadGenerator {
             if (this.equals(NONE)) {
                 return "not warmed up (--warmup 0)";
             }
-            return String.format(Locale.ROOT, "warmed up %.1f s (%d settling rounds, %s)", seconds, settleRounds,
-                    jitQuiet ? "JIT quiet" : "JIT still compiling at the time limit");
+            return String.format(Locale.ROOT, "warmed up %.1f s (%d settling round%s, %s)", seconds, settleRounds,
+                    settleRounds == 1 ? "" : "s", jitQuiet ? "JIT quiet" : "JIT still compiling at the time limit");
         }
     }
 
