@@ -380,23 +380,43 @@ public final class LoadGenerator {
         }
         long start = System.nanoTime();
         long end = start + (long) (seconds * 1e9);
-        Semaphore inFlight = new Semaphore(s.max() ? s.concurrency() : 10_000);
+        int limit = s.max() ? s.concurrency() : 10_000;
+        Phase phase = new Phase(stub, seqs, h, done, errors, new Semaphore(limit));
         if (s.max()) {
-            long issued = 0;
-            while (System.nanoTime() < end) {
-                inFlight.acquire();
-                decide(stub, seqs.get((int) (issued++ % seqs.size())), System.nanoTime(), h, done, errors, inFlight);
+            for (long issued = 0; System.nanoTime() < end; issued++) {
+                phase.inFlight().acquire();
+                phase.decide(issued, System.nanoTime());
             }
         } else {
-            OpenLoop sender = new OpenLoop(stub, loop, seqs, start, end, 1e9 / s.rps(), h, done, errors, inFlight);
+            OpenLoop sender = new OpenLoop(phase, loop, start, end, 1e9 / s.rps());
             loop.execute(sender);
             sender.sent.await();
         }
-        int limit = s.max() ? s.concurrency() : 10_000;
-        if (!inFlight.tryAcquire(limit, 30, TimeUnit.SECONDS)) {
-            errors.addAndGet(limit - inFlight.availablePermits());
+        if (!phase.inFlight().tryAcquire(limit, 30, TimeUnit.SECONDS)) {
+            errors.addAndGet(limit - phase.inFlight().availablePermits());
         }
         return (System.nanoTime() - start) / 1e9;
+    }
+
+    /**
+     * What the streams of one phase share: where to send, the request sequences they rotate through, and the
+     * tallies they complete into ({@code inFlight} holds one permit per stream still open).
+     */
+    private record Phase(ExternalProcessorGrpc.ExternalProcessorStub stub, List<List<ProcessingRequest>> seqs,
+                         Histogram latencies, AtomicLong done, AtomicLong errors, Semaphore inFlight) {
+
+        /** Opens the {@code n}th stream (its permit already taken), timed from {@code startNanos}. */
+        void decide(long n, long startNanos) {
+            Decision d = new Decision(this, startNanos);
+            // Sends and the completing half-close run under the decision's lock: a call observer is not thread-safe.
+            synchronized (d) {
+                StreamObserver<ProcessingRequest> out = stub.process(d);
+                d.out = out;
+                for (ProcessingRequest r : seqs.get((int) (n % seqs.size()))) {
+                    out.onNext(r);
+                }
+            }
+        }
     }
 
     /**
@@ -405,32 +425,20 @@ public final class LoadGenerator {
      * 10,000 in flight counts as an error; latency counts from the intended time, so a late send is not hidden.
      */
     private static final class OpenLoop implements Runnable {
-        final ExternalProcessorGrpc.ExternalProcessorStub stub;
+        final Phase phase;
         final EventLoop loop;
-        final List<List<ProcessingRequest>> seqs;
         final long start;
         final long end;
         final double intervalNanos;
-        final Histogram h;
-        final AtomicLong done;
-        final AtomicLong errors;
-        final Semaphore inFlight;
         final CountDownLatch sent = new CountDownLatch(1);
         long next;
 
-        OpenLoop(ExternalProcessorGrpc.ExternalProcessorStub stub, EventLoop loop, List<List<ProcessingRequest>> seqs,
-                 long start, long end, double intervalNanos, Histogram h, AtomicLong done, AtomicLong errors,
-                 Semaphore inFlight) {
-            this.stub = stub;
+        OpenLoop(Phase phase, EventLoop loop, long start, long end, double intervalNanos) {
+            this.phase = phase;
             this.loop = loop;
-            this.seqs = seqs;
             this.start = start;
             this.end = end;
             this.intervalNanos = intervalNanos;
-            this.h = h;
-            this.done = done;
-            this.errors = errors;
-            this.inFlight = inFlight;
         }
 
         @Override
@@ -446,46 +454,27 @@ public final class LoadGenerator {
                     loop.schedule(this, wait, TimeUnit.NANOSECONDS);
                     return;
                 }
-                if (inFlight.tryAcquire()) {
-                    decide(stub, seqs.get((int) (next % seqs.size())), intended, h, done, errors, inFlight);
+                if (phase.inFlight().tryAcquire()) {
+                    phase.decide(next, intended);
                 } else {
-                    errors.incrementAndGet();
+                    phase.errors().incrementAndGet();
                 }
                 next++;
             }
         }
     }
 
-    private static void decide(ExternalProcessorGrpc.ExternalProcessorStub stub, List<ProcessingRequest> seq,
-                               long startNanos, Histogram h, AtomicLong done, AtomicLong errors, Semaphore inFlight) {
-        Decision d = new Decision(startNanos, h, done, errors, inFlight);
-        // Sends and the completing half-close run under the decision's lock: a call observer is not thread-safe.
-        synchronized (d) {
-            StreamObserver<ProcessingRequest> out = stub.process(d);
-            d.out = out;
-            for (ProcessingRequest r : seq) {
-                out.onNext(r);
-            }
-        }
-    }
-
     /** One stream: complete when the headers answer and the final body echo have arrived. */
     private static final class Decision implements StreamObserver<ProcessingResponse> {
+        final Phase phase;
         final long start;
-        final Histogram h;
-        final AtomicLong done;
-        final AtomicLong errors;
-        final Semaphore inFlight;
         volatile StreamObserver<ProcessingRequest> out;
         boolean headers;
         boolean finished;
 
-        Decision(long start, Histogram h, AtomicLong done, AtomicLong errors, Semaphore inFlight) {
+        Decision(Phase phase, long start) {
+            this.phase = phase;
             this.start = start;
-            this.h = h;
-            this.done = done;
-            this.errors = errors;
-            this.inFlight = inFlight;
         }
 
         @Override
@@ -510,24 +499,24 @@ public final class LoadGenerator {
         private void complete(boolean ok) {
             finished = true;
             if (ok) {
-                h.recordValue(Math.max(1, (System.nanoTime() - start) / 1000));
-                done.incrementAndGet();
+                phase.latencies().recordValue(Math.max(1, (System.nanoTime() - start) / 1000));
+                phase.done().incrementAndGet();
             } else {
-                errors.incrementAndGet();
+                phase.errors().incrementAndGet();
             }
             StreamObserver<ProcessingRequest> o = out;
             if (o != null) {
                 o.onCompleted();
             }
-            inFlight.release();
+            phase.inFlight().release();
         }
 
         @Override
         public synchronized void onError(Throwable t) {
             if (!finished) {
                 finished = true;
-                errors.incrementAndGet();
-                inFlight.release();
+                phase.errors().incrementAndGet();
+                phase.inFlight().release();
             }
         }
 
