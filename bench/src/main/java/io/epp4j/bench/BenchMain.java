@@ -9,6 +9,7 @@ import io.epp4j.bench.load.LoadGenerator;
 import io.epp4j.bench.replay.Replay;
 import io.epp4j.bench.sim.Faults;
 import io.epp4j.bench.sim.SimConfig;
+import io.epp4j.bench.sim.SimFlags;
 import io.epp4j.bench.sim.SimFleet;
 import io.epp4j.bench.stack.LocalStack;
 
@@ -30,8 +31,10 @@ public final class BenchMain {
             commands:
               stack    [--port 8080] [--pods 3] [--tls] [--demo-requests N] [--seed S]
                        two pools (Qwen/Qwen3-0.6B, TinyLlama/TinyLlama-1.1B-Chat-v1.0), one EPP each, gateway on --port
-              sim      --model M [--pods N] [--base-port P] [--loras a,b] [--max-loras N] [--max-num-seqs N]
-                       [--kv-blocks N] [--block-size N] [--time-scale F] [--seed S] [--faults slow=4,errors=0.1,garbage-metrics,hang]
+              sim      --model M [--pods N] [--base-port P] [--loras a,b] [--max-loras N] [--time-scale F] [--seed S]
+                       [--engine-model step|lanes] [--engine-profile h100-8b|h100x4-70b] [--max-num-seqs N]
+                       [--kv-blocks N] [--block-size N] [--max-num-batched-tokens N]
+                       [--faults slow=4,errors=0.1,garbage-metrics,hang]
               gateway  --pool NAME=BASE_MODEL=IP:PORT,IP:PORT[=EPP_HOST:EPP_PORT][;...] [--port 8080]
                        [--policy epp|round-robin|random] [--profile agentgateway|envoy] [--tls] [--models m=BASE,...]
               noop     [--port 9002] [--destination 127.0.0.1:8000]
@@ -86,15 +89,11 @@ public final class BenchMain {
     }
 
     private static int sim(String[] args, PrintStream out) throws Exception {
-        Flags f = Flags.parse(args, Set.of("model", "pods", "base-port", "loras", "max-loras", "max-num-seqs",
-                "kv-blocks", "block-size", "time-scale", "seed", "faults", "max-waiting"), Set.of());
-        SimConfig base = SimConfig.defaults(f.required("model"));
-        SimConfig c = new SimConfig(base.model(), splitList(f.string("loras", "")), f.integer("max-loras", 2),
-                f.integer("max-num-seqs", base.maxNumSeqs()), f.integer("max-waiting", base.maxWaiting()),
-                f.integer("kv-blocks", base.kvBlocks()), f.integer("block-size", base.blockSize()),
-                base.prefillOverheadMs(), base.prefillPerTokenMs(), base.interTokenMs(), base.loadFactor(),
-                base.jitter(), base.defaultMaxTokens(), base.maxModelLen(), f.decimal("time-scale", 1.0),
-                f.longValue("seed", 42));
+        Flags f = Flags.parse(args, SimFlags.with(Set.of("model", "pods", "base-port", "loras", "time-scale", "seed",
+                "faults")), Set.of());
+        SimConfig lanes = SimConfig.defaults(f.required("model")).withLoras(splitList(f.string("loras", "")), 2)
+                .withSeed(f.longValue("seed", 42));
+        SimConfig c = SimFlags.config(f, lanes.model(), lanes).withTimeScale(f.decimal("time-scale", 1.0));
         Faults faults;
         try {
             faults = Faults.parse(f.string("faults", ""));

@@ -6,10 +6,13 @@ import io.epp4j.bench.cli.Flags;
 import io.epp4j.bench.extproc.GatewayProfile;
 import io.epp4j.bench.gateway.GatewaySim;
 import io.epp4j.bench.gateway.Pool;
-import io.epp4j.bench.sim.OracleRouting;
+import io.epp4j.bench.sim.EngineModel;
+import io.epp4j.bench.sim.FleetSimulation;
+import io.epp4j.bench.sim.References;
 import io.epp4j.bench.sim.SimConfig;
-import io.epp4j.bench.sim.SimEngine;
+import io.epp4j.bench.sim.EngineCore;
 import io.epp4j.bench.sim.SimFleet;
+import io.epp4j.bench.sim.SimFlags;
 import io.epp4j.bench.stack.EmbeddedEpp;
 
 import java.io.BufferedReader;
@@ -99,9 +102,8 @@ public final class Replay {
 
     /** {@code replay --trace T --policy P[,P...] --out DIR [...]}. */
     public static int run(String[] args, PrintStream out) throws Exception {
-        Flags f = Flags.parse(args, Set.of("trace", "policy", "pods", "speedup", "limit", "out", "seed",
-                "configs", "max-num-seqs", "kv-blocks", "prefill-ms-per-token", "itl-ms", "model",
-                "max-in-flight", "warm-up", "prime-requests", "scrape-interval"), Set.of("tls"));
+        Flags f = Flags.parse(args, SimFlags.with(Set.of("trace", "policy", "pods", "speedup", "limit", "out", "seed",
+                "configs", "model", "max-in-flight", "warm-up", "prime-requests", "scrape-interval")), Set.of("tls"));
         String trace = f.required("trace");
         List<String> policies = List.of(f.required("policy").split(","));
         for (String p : policies) {
@@ -144,41 +146,52 @@ public final class Replay {
         return 0;
     }
 
-    /** The simulated pods' configuration from the flags {@code replay} and {@code oracle} share. */
-    private static SimConfig fleetConfig(Flags f, Workloads.Workload workload, String model) {
-        return SimConfig.defaults(model)
+    /**
+     * The simulated pods' configuration from the flags {@code replay} and {@code oracle} share: the step engine
+     * model by default; with {@code --engine-model lanes}, 16 running slots, 32,768 KV blocks, 30 ms + 0.05 ms per
+     * token prefill and 12 ms inter-token latency unless the flags say otherwise.
+     */
+    public static SimConfig fleetConfig(Flags f, Workloads.Workload workload, String model) {
+        SimConfig lanes = SimConfig.defaults(model)
                 .withLoras(workload.loras(), 2)
-                .withCapacity(f.integer("max-num-seqs", 16), 1000, f.integer("kv-blocks", 32768))
-                .withLatency(30, f.decimal("prefill-ms-per-token", 0.05), f.decimal("itl-ms", 12), 2.0);
+                .withCapacity(16, 1000, 32768)
+                .withLatency(30, 0.05, 12, 2.0);
+        return SimFlags.config(f, model, lanes);
     }
 
     /**
-     * {@code oracle --trace T [--pods N] [--limit N] [--seed S] [--kv-blocks N] [--prefill-ms-per-token F]}: the
-     * TTFT of {@link OracleRouting} (a router that knows every pod's cache and prefill queue exactly) on the
-     * fleet {@code replay} would simulate for the same flags. Computed in simulated time, nothing is replayed.
+     * {@code oracle --trace T [--pods N] [--limit N] [--seed S] [fleet flags]}: the greedy reference and the lower
+     * bound ({@link References}) on the fleet {@code replay} would simulate for the same flags, computed in
+     * simulated time; nothing is replayed.
      */
     public static int oracle(String[] args, PrintStream out) throws IOException {
-        Flags f = Flags.parse(args, Set.of("trace", "pods", "limit", "seed", "kv-blocks", "prefill-ms-per-token",
-                "model"), Set.of());
+        Flags f = Flags.parse(args, SimFlags.with(Set.of("trace", "pods", "limit", "seed", "model")), Set.of());
         String model = f.string("model", "Qwen/Qwen3-8B");
-        Workloads.Workload workload = Workloads.load(f.required("trace"), f.integer("limit", 2000),
-                f.longValue("seed", 42), model);
+        long seed = f.longValue("seed", 42);
+        Workloads.Workload workload = Workloads.load(f.required("trace"), f.integer("limit", 2000), seed, model);
         int pods = f.integer("pods", 4);
         if (pods < 1) {
             throw new Flags.UsageException("--pods must be >= 1");
         }
-        List<OracleRouting.Arrival> arrivals = workload.requests().stream()
-                .map(r -> new OracleRouting.Arrival(r.arrivalMs(), r.model(), r.prompt())).toList();
-        OracleRouting.Result r = OracleRouting.route(arrivals, fleetConfig(f, workload, model), pods);
-        double[] sorted = r.ttftMs().clone();
-        Arrays.sort(sorted);
-        out.printf("oracle %s: %d requests, %d pods (computed in simulated time, not replayed)%n", workload.name(),
-                sorted.length, pods);
-        out.printf(Locale.ROOT,
-                "oracle        TTFT p50 %8.0f ms  p90 %8.0f ms  p99 %8.0f ms  hit %5.1f%%  rejected %d%n",
-                Report.percentile(sorted, 50), Report.percentile(sorted, 90), Report.percentile(sorted, 99),
-                100 * r.prefixCacheHitRate(), r.rejected());
+        SimConfig sim = fleetConfig(f, workload, model).withSeed(seed);
+        long started = System.nanoTime();
+        References refs = References.of(arrivals(workload), FleetSimulation.uniform(sim, pods), null);
+        out.printf(Locale.ROOT, "oracle %s: %d requests, %d pods, engine %s%s (computed in simulated time in %.1f s,"
+                        + " not replayed)%n", workload.name(), workload.requests().size(), pods,
+                sim.engineModel().flagValue(), sim.engineModel() == EngineModel.STEP ? " " + sim.step().name() : "",
+                (System.nanoTime() - started) / 1e9);
+        out.printf(Locale.ROOT, "greedy reference  TTFT p50 %8.0f ms  p90 %8.0f ms  p99 %8.0f ms  hit %5.1f%%"
+                        + "  rejected %d%n", refs.greedyP(50), refs.greedyP(90), refs.greedyP(99),
+                100 * refs.greedyHitRate(), refs.greedyRejected());
+        out.printf(Locale.ROOT, "lower bound       TTFT p50 %8.0f ms  p90 %8.0f ms  p99 %8.0f ms%n", refs.boundP(50),
+                refs.boundP(90), refs.boundP(99));
         return 0;
+    }
+
+    /** The workload as the fleet simulation's arrivals. */
+    public static List<FleetSimulation.Arrival> arrivals(Workloads.Workload workload) {
+        return workload.requests().stream().map(r -> new FleetSimulation.Arrival(r.arrivalMs(), r.model(),
+                r.prompt(), r.outputTokens())).toList();
     }
 
     /**
@@ -219,9 +232,9 @@ public final class Replay {
             try (RoutedPath warm = RoutedPath.start(policy, workload, fleet, s)) {
                 warmUpServed = warmUp(warm.gateway.port(), warmUpRequests(workload, s), warmUpSettings(s));
             }
-            fleet.servers().forEach(srv -> srv.engine().resetPrefixCache());
+            fleet.servers().forEach(srv -> srv.resetPrefixCache());
             try (RoutedPath measured = RoutedPath.start(policy, workload, fleet, s)) {
-                List<SimEngine.Snapshot> before = fleet.servers().stream().map(srv -> srv.engine().snapshot()).toList();
+                List<EngineCore.Snapshot> before = fleet.servers().stream().map(srv -> srv.snapshot()).toList();
                 List<Report.Result> results = drive(measured.gateway.port(), workload.requests(), s);
                 return Report.of(policy, workload.name(), results, fleet, before, measured.gateway.shed(),
                         warmUpServed, primedRequests, measured.note);

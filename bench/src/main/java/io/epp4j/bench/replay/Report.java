@@ -1,7 +1,8 @@
 package io.epp4j.bench.replay;
 
 import io.epp4j.bench.Json;
-import io.epp4j.bench.sim.SimEngine;
+import io.epp4j.bench.sim.EngineCore;
+import io.epp4j.bench.sim.References;
 import io.epp4j.bench.sim.SimFleet;
 import io.epp4j.bench.sim.SimServer;
 
@@ -88,7 +89,7 @@ public final class Report {
      * {@code warmUpServed} counts the warm-up requests the policy's path served before it, {@code primedRequests}
      * the run's priming requests served before any policy was measured.
      */
-    static Report of(String policy, String workload, List<Result> results, SimFleet fleet, List<SimEngine.Snapshot> before,
+    static Report of(String policy, String workload, List<Result> results, SimFleet fleet, List<EngineCore.Snapshot> before,
                      long gatewayShed, long warmUpServed, long primedRequests, String note) {
         Map<String, Long> byPod = new LinkedHashMap<>();
         for (SimServer s : fleet.servers()) {
@@ -104,7 +105,7 @@ public final class Report {
         long queries = 0;
         for (int i = 0; i < fleet.servers().size(); i++) {
             SimServer s = fleet.servers().get(i);
-            SimEngine.Snapshot snap = s.engine().snapshot();
+            EngineCore.Snapshot snap = s.snapshot();
             long q = snap.prefixQueries() - before.get(i).prefixQueries();
             long h = snap.prefixHits() - before.get(i).prefixHits();
             hits += h;
@@ -118,11 +119,7 @@ public final class Report {
 
     /** Nearest-rank percentile of sorted values; NaN when empty. */
     static double percentile(double[] sorted, double p) {
-        if (sorted.length == 0) {
-            return Double.NaN;
-        }
-        int rank = (int) Math.ceil(p / 100.0 * sorted.length);
-        return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
+        return References.percentile(sorted, p);
     }
 
     public String policy() {

@@ -15,9 +15,9 @@ import java.util.Map;
  * request's tail blocks before its head (vLLM frees them in reverse order for the same reason). Decode tokens
  * and a prompt's partial last block take anonymous blocks that are never shared.
  *
- * <p>Not thread-safe: the {@link SimEngine} calls it under its own lock.
+ * <p>Not thread-safe: an engine calls it under its own lock.
  */
-final class PrefixCache {
+final class PrefixCache implements KvCache {
 
     private static final class Block {
         int refs;
@@ -73,7 +73,8 @@ final class PrefixCache {
     }
 
     /** Leading blocks of {@code hashes} already resident, without touching the LRU order. */
-    int cachedPrefix(long[] hashes) {
+    @Override
+    public int cachedPrefix(long[] hashes) {
         int n = 0;
         while (n < hashes.length && resident.containsKey(hashes[n])) {
             n++;
@@ -129,9 +130,57 @@ final class PrefixCache {
 
     /** Unpins a request's blocks; they stay cached (tail first in eviction order) until space is needed. */
     void release(Allocation allocation) {
-        anonymousBlocks -= allocation.anonymousBlocks();
-        long[] hashes = allocation.hashes();
-        for (int i = hashes.length - 1; i >= 0; i--) {
+        release(allocation.hashes(), allocation.hashes().length, allocation.anonymousBlocks());
+    }
+
+    @Override
+    public void pin(long[] hashes, int n) {
+        for (int i = 0; i < n; i++) {
+            Block b = resident.get(hashes[i]);
+            if (b.refs++ == 0) {
+                evictable.remove(hashes[i]);
+                referencedBlocks++;
+            }
+        }
+    }
+
+    @Override
+    public boolean reserve(int blocks) {
+        if (blocks > free() + evictable.size()) {
+            return false;
+        }
+        while (free() < blocks) {
+            Iterator<Map.Entry<Long, Block>> eldest = evictable.entrySet().iterator();
+            Map.Entry<Long, Block> victim = eldest.next();
+            eldest.remove();
+            resident.remove(victim.getKey());
+        }
+        return true;
+    }
+
+    @Override
+    public void store(long hash) {
+        Block b = resident.get(hash);
+        if (b == null) {
+            b = new Block();
+            resident.put(hash, b);
+        } else if (b.refs == 0) {
+            evictable.remove(hash); // computed again while it sat unreferenced: take it back
+        }
+        if (b.refs++ == 0) {
+            referencedBlocks++;
+        }
+    }
+
+    @Override
+    public void addAnonymous(int n) {
+        anonymousBlocks += n;
+    }
+
+    @Override
+    public void release(long[] hashes, int n, int anonymous) {
+        anonymousBlocks -= anonymous;
+        for (int i = n - 1; i >= 0; i--) {
             Block b = resident.get(hashes[i]);
             if (b != null && --b.refs == 0) {
                 referencedBlocks--;
@@ -140,26 +189,48 @@ final class PrefixCache {
         }
     }
 
+    /** References on the block {@code hash} (0 when it is not resident or unreferenced). */
+    int refs(long hash) {
+        Block b = resident.get(hash);
+        return b == null ? 0 : b.refs;
+    }
+
+    boolean isResident(long hash) {
+        return resident.containsKey(hash);
+    }
+
+    int evictableBlocks() {
+        return evictable.size();
+    }
+
+    int anonymousBlocks() {
+        return anonymousBlocks;
+    }
+
     /** Blocks neither resident nor reserved. */
     int free() {
         return totalBlocks - resident.size() - anonymousBlocks;
     }
 
     /** Blocks held by running requests, the numerator of vLLM's {@code kv_cache_usage_perc}. */
-    int usedBlocks() {
+    @Override
+    public int usedBlocks() {
         return referencedBlocks + anonymousBlocks;
     }
 
-    int residentBlocks() {
+    @Override
+    public int residentBlocks() {
         return resident.size();
     }
 
-    int totalBlocks() {
+    @Override
+    public int totalBlocks() {
         return totalBlocks;
     }
 
     /** Drops every unreferenced block (vLLM's reset_prefix_cache). */
-    void clearUnreferenced() {
+    @Override
+    public void clearUnreferenced() {
         for (Long h : evictable.keySet()) {
             resident.remove(h);
         }

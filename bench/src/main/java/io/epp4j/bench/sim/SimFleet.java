@@ -45,7 +45,7 @@ public final class SimFleet implements AutoCloseable {
         long hits = 0;
         long queries = 0;
         for (SimServer s : servers) {
-            SimEngine.Snapshot snap = s.engine().snapshot();
+            EngineCore.Snapshot snap = s.snapshot();
             hits += snap.prefixHits();
             queries += snap.prefixQueries();
         }

@@ -34,7 +34,7 @@ final class SimMetrics {
         this.maxTokens = new Histogram(tokens);
     }
 
-    String exposition(SimEngine.Snapshot s, double nowEpochSeconds) {
+    String exposition(EngineCore.Snapshot s, double nowEpochSeconds) {
         String labels = "engine=\"0\",model_name=\"" + escape(config.model()) + "\"";
         StringBuilder out = new StringBuilder(16384);
         gauge(out, "vllm:num_requests_running", "Number of requests in model execution batches.", labels, s.running());
@@ -98,7 +98,7 @@ final class SimMetrics {
     }
 
     /** vLLM sets the series of the current adapter lists to "now", and old permutations keep their time. */
-    private synchronized void writeLora(StringBuilder out, SimEngine.Snapshot s, double now) {
+    private synchronized void writeLora(StringBuilder out, EngineCore.Snapshot s, double now) {
         String key = "max_lora=\"" + config.maxLoras() + "\",running_lora_adapters=\""
                 + String.join(",", s.runningAdapters()) + "\",waiting_lora_adapters=\""
                 + String.join(",", s.waitingAdapters()) + "\"";

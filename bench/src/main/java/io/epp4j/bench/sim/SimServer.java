@@ -20,44 +20,33 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongSupplier;
 
 /**
  * One simulated vLLM server on a loopback port: the OpenAI endpoints ({@code /v1/chat/completions},
  * {@code /v1/completions}, {@code /v1/models}, JSON and SSE), vLLM's {@code /metrics}, {@code /health}.
  *
- * <p>Each request thread queues in the {@link SimEngine}, then sleeps the modelled prefill and decode times
- * (divided by {@link SimConfig#timeScale()}). Every response carries {@code x-inference-pod},
+ * <p>Requests go into an {@link EngineCore} (the engine model of {@link SimConfig#engineModel()}); one engine thread
+ * per server moves the engine through simulated time at {@link SimConfig#timeScale()} times real time and hands each
+ * request's tokens to its HTTP thread, which writes them out. Every response carries {@code x-inference-pod},
  * {@code x-inference-port} and {@code x-inference-namespace} so callers can see who served them.
  */
 public final class SimServer implements AutoCloseable {
 
-    /** How request threads wait; tests may inject one that does not sleep. */
-    @FunctionalInterface
-    public interface Sleeper {
-        void sleepNanos(long nanos) throws InterruptedException;
-
-        Sleeper REAL = nanos -> {
-            if (nanos > 0) {
-                TimeUnit.NANOSECONDS.sleep(nanos);
-            }
-        };
-    }
-
     private static final String[] WORDS = {"the", "model", "token", "cache", "route", "pod", "fast", "queue",
         "light", "block", "prefix", "java", "gate", "way", "load", "page", "slot", "seed", "warm", "flow"};
     /**
-     * Decode sleeps shorter than 10 ms are batched (tokens are then flushed together) so that time-compressed
-     * replays spend their CPU on routing, not on waking threads for sub-millisecond sleeps.
+     * A request's HTTP thread is woken for its first token, its end, and otherwise at most every 10 ms of real time
+     * (its tokens are then written together), so that time-compressed replays spend their CPU on routing, not on
+     * waking threads for every simulated token.
      */
-    private static final long MIN_SLEEP_NANOS = 10_000_000;
+    private static final long MIN_WAKE_NANOS = 10_000_000;
 
     private final SimConfig config;
     private final String podName;
     private final String namespace;
-    private final SimEngine engine;
     private final SimMetrics metrics;
-    private final Sleeper sleeper;
     private final LongSupplier nanoTicker;
     private final HttpServer http;
     private final ExecutorService executor;
@@ -67,14 +56,22 @@ public final class SimServer implements AutoCloseable {
     private final AtomicLong errors = new AtomicLong();
     private volatile Faults faults = Faults.NONE;
 
-    private SimServer(SimConfig config, String podName, String namespace, int port, Sleeper sleeper,
-                      LongSupplier nanoTicker) throws IOException {
+    /** The engine and everything it hands out are guarded by this lock. */
+    private final Object lock = new Object();
+    private final EngineCore engine;
+    private final long originNanos;
+    private final Thread engineThread;
+    private final EngineEvents events = new EngineEvents();
+    private volatile boolean stopping;
+
+    private SimServer(SimConfig config, String podName, String namespace, int port, LongSupplier nanoTicker)
+            throws IOException {
         this.config = config;
         this.podName = podName;
         this.namespace = namespace;
-        this.sleeper = sleeper;
         this.nanoTicker = nanoTicker;
-        this.engine = new SimEngine(config, nanoTicker);
+        this.engine = EngineCore.create(config);
+        this.originNanos = nanoTicker.getAsLong();
         this.metrics = new SimMetrics(config, System.currentTimeMillis() / 1000.0);
         AtomicInteger threads = new AtomicInteger();
         ThreadFactory tf = r -> {
@@ -83,21 +80,18 @@ public final class SimServer implements AutoCloseable {
             return t;
         };
         this.executor = Executors.newCachedThreadPool(tf);
+        this.engineThread = new Thread(this::driveEngine, "sim-" + podName + "-engine");
+        engineThread.setDaemon(true);
+        engineThread.start();
         this.http = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1024);
         http.setExecutor(executor);
         http.createContext("/", this::handle);
         http.start();
     }
 
-    /** Starts a server on {@code 127.0.0.1:port} ({@code 0} = ephemeral) that sleeps for real. */
+    /** Starts a server on {@code 127.0.0.1:port} ({@code 0} = ephemeral). */
     public static SimServer start(SimConfig config, String podName, int port) throws IOException {
-        return new SimServer(config, podName, "default", port, Sleeper.REAL, System::nanoTime);
-    }
-
-    /** Starts a server with an injected sleeper and ticker (tests). */
-    public static SimServer start(SimConfig config, String podName, int port, Sleeper sleeper,
-                                  LongSupplier nanoTicker) throws IOException {
-        return new SimServer(config, podName, "default", port, sleeper, nanoTicker);
+        return new SimServer(config, podName, "default", port, System::nanoTime);
     }
 
     public int port() {
@@ -117,12 +111,25 @@ public final class SimServer implements AutoCloseable {
         return config;
     }
 
-    public SimEngine engine() {
-        return engine;
+    /** The engine's state now, as {@code /metrics} reports it. */
+    public EngineCore.Snapshot snapshot() {
+        synchronized (lock) {
+            return engine.snapshot(simNow());
+        }
+    }
+
+    /** vLLM's {@code reset_prefix_cache}. */
+    public void resetPrefixCache() {
+        synchronized (lock) {
+            engine.resetPrefixCache();
+        }
     }
 
     public void setFaults(Faults faults) {
         this.faults = faults;
+        synchronized (lock) {
+            engine.setSlowFactor(faults.slowFactor());
+        }
     }
 
     /** Completion requests answered (any status). */
@@ -136,9 +143,78 @@ public final class SimServer implements AutoCloseable {
 
     @Override
     public void close() {
+        stopping = true;
         closed.countDown();
+        synchronized (lock) {
+            lock.notifyAll();
+        }
         http.stop(0);
         executor.shutdownNow();
+    }
+
+    /** Simulated time since the server started. */
+    private long simNow() {
+        return (long) ((nanoTicker.getAsLong() - originNanos) * config.timeScale());
+    }
+
+    /** The engine thread: advances the engine to each event as real time reaches it. */
+    private void driveEngine() {
+        synchronized (lock) {
+            while (!stopping) {
+                long now = simNow();
+                long next = engine.nextEventNanos();
+                try {
+                    if (next == Long.MAX_VALUE) {
+                        lock.wait();
+                    } else if (next > now) {
+                        long realNanos = (long) Math.ceil((next - now) / config.timeScale());
+                        lock.wait(realNanos / 1_000_000, (int) (realNanos % 1_000_000));
+                    } else {
+                        engine.advance(now, events);
+                    }
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /** Hands tokens to the requests' HTTP threads and records vLLM's latency histograms (in simulated time). */
+    private final class EngineEvents implements EngineCore.Events {
+        @Override
+        public void firstToken(Seq seq, long at) {
+            Generation g = (Generation) seq.tag();
+            metrics.queue.observe((seq.scheduledNanos() - seq.arrivalNanos()) / 1e9);
+            metrics.ttft.observe((at - seq.arrivalNanos()) / 1e9);
+            g.lastTokenNanos = at;
+            g.publish(true);
+        }
+
+        @Override
+        public void token(Seq seq, long at) {
+            Generation g = (Generation) seq.tag();
+            metrics.itl.observe((at - g.lastTokenNanos) / 1e9);
+            g.lastTokenNanos = at;
+            g.publish(false);
+        }
+
+        @Override
+        public void finished(Seq seq, long at) {
+            Generation g = (Generation) seq.tag();
+            if (!seq.aborted() && seq.firstTokenNanos() >= 0) {
+                double prefill = (seq.firstTokenNanos() - seq.scheduledNanos()) / 1e9;
+                double decode = (at - seq.firstTokenNanos()) / 1e9;
+                metrics.prefill.observe(prefill);
+                metrics.decode.observe(decode);
+                metrics.e2e.observe((at - seq.arrivalNanos()) / 1e9);
+                metrics.tpot.observe(seq.generated() > 1 ? decode / (seq.generated() - 1) : 0);
+                metrics.promptTokens.observe(seq.promptTokens());
+                metrics.generationTokens.observe(seq.generated());
+                metrics.maxTokens.observe(seq.maxTokens());
+            }
+            g.done = true;
+            g.publish(true);
+        }
     }
 
     private void handle(HttpExchange ex) {
@@ -176,7 +252,7 @@ public final class SimServer implements AutoCloseable {
                     .getBytes(StandardCharsets.UTF_8));
             return;
         }
-        String text = metrics.exposition(engine.snapshot(), System.currentTimeMillis() / 1000.0);
+        String text = metrics.exposition(snapshot(), System.currentTimeMillis() / 1000.0);
         send(ex, 200, "text/plain; version=0.0.4; charset=utf-8", text.getBytes(StandardCharsets.UTF_8));
     }
 
@@ -255,109 +331,106 @@ public final class SimServer implements AutoCloseable {
         String finishReason = req.containsKey("max_tokens") || req.containsKey("max_completion_tokens")
                 ? "length" : "stop";
         String adapter = model.equals(config.model()) ? null : model;
-        SimEngine.Sequence seq;
+        Generation g = new Generation(ex, chat, model, "cmpl-" + podName + "-" + reqNo, random);
+        Seq seq;
         try {
-            seq = engine.submit(adapter, prompt, maxTokens);
-        } catch (SimEngine.RejectedException e) {
+            synchronized (lock) {
+                seq = engine.submit(adapter, prompt, maxTokens, g, simNow());
+                seq.finishesWithStop(finishReason.equals("stop"));
+                g.seq = seq;
+                lock.notifyAll(); // the engine thread may now have an earlier event to wait for
+            }
+        } catch (EngineCore.RejectedException e) {
             fail(ex, e.status(), e.status() == 429 ? "RateLimitError" : "BadRequestError", e.getMessage());
             return;
         }
-        int generated = 0;
-        String reason = "abort";
+        boolean ended = false;
         try {
-            engine.awaitRunning(seq);
-            metrics.queue.observe(seq.queueNanos() / 1e9 * config.timeScale());
-            Generation g = new Generation(ex, chat, model, "cmpl-" + podName + "-" + reqNo, seq, random, f.slowFactor());
             if (stream) {
-                generated = g.stream(includeUsage, finishReason);
+                g.stream(includeUsage, finishReason);
             } else {
-                generated = g.whole(finishReason);
+                g.whole(finishReason);
             }
-            reason = finishReason;
+            ended = true;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
-            engine.finish(seq, reason, generated);
+            if (!ended) {
+                synchronized (lock) {
+                    engine.abort(seq, simNow(), events); // the client went away: free its slot and blocks
+                }
+            }
         }
     }
 
-    /** Produces one response's tokens on the modelled schedule. */
+    /**
+     * One response: its HTTP thread waits for the tokens the engine thread publishes and writes them (as SSE
+     * events, one per token, or as one JSON body at the end).
+     */
     private final class Generation {
         final HttpExchange ex;
         final boolean chat;
         final String model;
         final String id;
-        final SimEngine.Sequence seq;
         final SplittableRandom random;
-        final double slow;
         final long created = System.currentTimeMillis() / 1000;
-        final int cachedTokens;
-        double simSeconds;
+        final Thread thread = Thread.currentThread();
+        /** Set under the lock right after submission, before any event. */
+        Seq seq;
+        // written by the engine thread under the lock, read by the HTTP thread
+        volatile int published;
+        volatile boolean done;
+        long lastTokenNanos;
+        private long lastWakeNanos;
+        private int written;
 
-        Generation(HttpExchange ex, boolean chat, String model, String id, SimEngine.Sequence seq,
-                   SplittableRandom random, double slow) {
+        Generation(HttpExchange ex, boolean chat, String model, String id, SplittableRandom random) {
             this.ex = ex;
             this.chat = chat;
             this.model = model;
             this.id = (chat ? "chat" : "") + id;
-            this.seq = seq;
             this.random = random;
-            this.slow = slow;
-            this.cachedTokens = Math.min(seq.cachedTokens(config.blockSize()), seq.promptTokens());
         }
 
-        /** Simulated milliseconds of this request's own prefill: overhead plus uncached tokens. */
-        double prefillMs() {
-            int uncached = seq.promptTokens() - cachedTokens;
-            return jitter((config.prefillOverheadMs() + uncached * config.prefillPerTokenMs()) * slow);
-        }
-
-        /** Waits for the prefill lane and this prefill; returns the simulated time to first token. */
-        double prefill() throws InterruptedException {
-            long waitNanos = engine.reservePrefill(realNanos(prefillMs()));
-            sleeper.sleepNanos(waitNanos);
-            return waitNanos * config.timeScale() / 1_000_000.0;
-        }
-
-        double itlMs() {
-            return jitter(config.interTokenMs() * engine.loadMultiplier(engine.running()) * slow);
-        }
-
-        private double jitter(double ms) {
-            if (config.jitter() <= 0) {
-                return ms;
+        /** Engine thread: the sequence has {@code seq.generated()} tokens now; wake the writer if it is time. */
+        void publish(boolean urgent) {
+            published = seq.generated();
+            long now = System.nanoTime();
+            if (urgent || now - lastWakeNanos >= MIN_WAKE_NANOS) {
+                lastWakeNanos = now;
+                LockSupport.unpark(thread);
             }
-            double g = nextGaussian() * config.jitter();
-            return ms * Math.max(0.3, Math.min(1.7, 1 + g));
         }
 
-        private double nextGaussian() {
-            double u1 = Math.max(1e-12, random.nextDouble());
-            return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * random.nextDouble());
-        }
-
-        private long realNanos(double simMs) {
-            return (long) (simMs * 1_000_000 / config.timeScale());
+        /** Blocks until more than {@code written} tokens are out or the request ended; returns the count. */
+        private int awaitTokens() throws InterruptedException {
+            while (true) {
+                int p = published;
+                if (p > written || done) {
+                    return p;
+                }
+                LockSupport.park(this);
+                if (Thread.interrupted() || closed.getCount() == 0) {
+                    throw new InterruptedException("server stopping");
+                }
+            }
         }
 
         String token() {
             return " " + WORDS[random.nextInt(WORDS.length)];
         }
 
-        int whole(String finishReason) throws IOException, InterruptedException {
-            double ttft = prefill();
-            double decodeMs = 0;
-            StringBuilder text = new StringBuilder();
-            text.append(token().substring(1));
-            for (int i = 1; i < seq.outputTokens(); i++) {
-                double itl = itlMs();
-                metrics.itl.observe(itl / 1000);
-                decodeMs += itl;
-                text.append(token());
+        void whole(String finishReason) throws IOException, InterruptedException {
+            while (!done) {
+                written = awaitTokens();
             }
-            sleeper.sleepNanos(realNanos(decodeMs));
-            metrics.ttft.observe(ttft / 1000);
-            observe(ttft, decodeMs);
+            if (seq.aborted()) {
+                return;
+            }
+            StringBuilder text = new StringBuilder();
+            for (int i = 0; i < seq.generated(); i++) {
+                text.append(i == 0 ? token().substring(1) : token());
+            }
             String content = text.toString();
             String json = chat
                     ? "{\"id\":" + Json.quote(id) + ",\"object\":\"chat.completion\",\"created\":" + created
@@ -369,12 +442,13 @@ public final class SimServer implements AutoCloseable {
                     + ",\"logprobs\":null,\"finish_reason\":" + Json.quote(finishReason)
                     + ",\"stop_reason\":null,\"prompt_logprobs\":null}],\"usage\":" + usage() + "}";
             sendJson(ex, 200, json);
-            return seq.outputTokens();
         }
 
-        int stream(boolean includeUsage, String finishReason) throws IOException, InterruptedException {
-            double ttft = prefill();
-            metrics.ttft.observe(ttft / 1000);
+        void stream(boolean includeUsage, String finishReason) throws IOException, InterruptedException {
+            int available = awaitTokens();
+            if (available == 0) {
+                return; // aborted before its first token
+            }
             ex.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
             ex.getResponseHeaders().set("Cache-Control", "no-cache");
             ex.sendResponseHeaders(200, 0);
@@ -382,25 +456,21 @@ public final class SimServer implements AutoCloseable {
             if (chat) {
                 event(out, chunk("{\"role\":\"assistant\",\"content\":\"\"}", null));
             }
-            event(out, chat ? chunk("{\"content\":" + Json.quote(token().substring(1)) + "}", null)
-                    : textChunk(token().substring(1), null));
-            out.flush();
-            double decodeMs = 0;
-            long debt = 0;
-            for (int i = 1; i < seq.outputTokens(); i++) {
-                double itl = itlMs();
-                metrics.itl.observe(itl / 1000);
-                decodeMs += itl;
-                debt += realNanos(itl);
-                if (debt >= MIN_SLEEP_NANOS) {
-                    out.flush();
-                    sleeper.sleepNanos(debt);
-                    debt = 0;
+            while (true) {
+                for (; written < available; written++) {
+                    String t = written == 0 ? token().substring(1) : token();
+                    event(out, chat ? chunk("{\"content\":" + Json.quote(t) + "}", null) : textChunk(t, null));
                 }
-                String t = token();
-                event(out, chat ? chunk("{\"content\":" + Json.quote(t) + "}", null) : textChunk(t, null));
+                out.flush();
+                if (done && written >= published) {
+                    break;
+                }
+                available = awaitTokens();
             }
-            sleeper.sleepNanos(debt);
+            if (seq.aborted()) {
+                out.close();
+                return;
+            }
             event(out, chat ? chunk("{}", finishReason) : textChunk("", finishReason));
             if (includeUsage) {
                 event(out, "{\"id\":" + Json.quote(id) + ",\"object\":\"" + (chat ? "chat.completion.chunk" : "text_completion")
@@ -409,25 +479,13 @@ public final class SimServer implements AutoCloseable {
             }
             out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
             out.flush();
-            observe(ttft, decodeMs);
             out.close();
-            return seq.outputTokens();
-        }
-
-        private void observe(double ttftMs, double decodeMs) {
-            metrics.prefill.observe(ttftMs / 1000);
-            metrics.decode.observe(decodeMs / 1000);
-            metrics.e2e.observe((ttftMs + decodeMs) / 1000 + seq.queueNanos() / 1e9 * config.timeScale());
-            metrics.tpot.observe(seq.outputTokens() > 1 ? decodeMs / 1000 / (seq.outputTokens() - 1) : 0);
-            metrics.promptTokens.observe(seq.promptTokens());
-            metrics.generationTokens.observe(seq.outputTokens());
-            metrics.maxTokens.observe(seq.outputTokens());
         }
 
         private String usage() {
             return "{\"prompt_tokens\":" + seq.promptTokens() + ",\"total_tokens\":"
-                    + (seq.promptTokens() + seq.outputTokens()) + ",\"completion_tokens\":" + seq.outputTokens()
-                    + ",\"prompt_tokens_details\":{\"cached_tokens\":" + cachedTokens + "}}";
+                    + (seq.promptTokens() + seq.generated()) + ",\"completion_tokens\":" + seq.generated()
+                    + ",\"prompt_tokens_details\":{\"cached_tokens\":" + seq.cachedTokens() + "}}";
         }
 
         private String chunk(String delta, String finishReason) {

@@ -198,7 +198,7 @@ public final class LocalStack implements AutoCloseable {
         Map<String, Long> served = gateway.servedByEndpoint();
         for (SimFleet fleet : fleets) {
             for (SimServer s : fleet.servers()) {
-                var snap = s.engine().snapshot();
+                var snap = s.snapshot();
                 double hit = snap.prefixQueries() == 0 ? 0 : (double) snap.prefixHits() / snap.prefixQueries();
                 out.printf("%-22s %-26s %9d %9d %13.1f%%%n", poolByAddress.get(s.hostPort()), s.podName(),
                         served.getOrDefault(s.hostPort(), 0L), s.errors(), hit * 100);

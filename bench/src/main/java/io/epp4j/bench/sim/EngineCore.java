@@ -1,0 +1,105 @@
+package io.epp4j.bench.sim;
+
+import java.util.List;
+
+/**
+ * One simulated model-server engine in simulated time: requests go in, token events come out. Both engine models
+ * implement it; a driver moves time forward, in real time ({@link SimServer}) or in simulated time
+ * ({@link FleetSimulation}). Not thread-safe: the driver serializes every call.
+ */
+public interface EngineCore {
+
+    /** What the engine tells its driver as time passes. */
+    interface Events {
+        /** {@code seq}'s first token was sampled at {@code atNanos}. */
+        void firstToken(Seq seq, long atNanos);
+
+        /** Another of {@code seq}'s tokens ({@link Seq#generated()} counts them). */
+        void token(Seq seq, long atNanos);
+
+        /** {@code seq} produced its last token (or was aborted) and left the engine. */
+        void finished(Seq seq, long atNanos);
+
+        Events NONE = new Events() {
+            @Override
+            public void firstToken(Seq seq, long atNanos) {
+            }
+
+            @Override
+            public void token(Seq seq, long atNanos) {
+            }
+
+            @Override
+            public void finished(Seq seq, long atNanos) {
+            }
+        };
+    }
+
+    /** Why a request was refused before queueing. */
+    final class RejectedException extends Exception {
+        private final int status;
+
+        public RejectedException(int status, String message) {
+            super(message);
+            this.status = status;
+        }
+
+        /** 400 when it can never fit, 429 when the waiting queue is full. */
+        public int status() {
+            return status;
+        }
+    }
+
+    /** Engine state as {@code /metrics} reports it. */
+    record Snapshot(int running, int waiting, double kvUsage, int residentBlocks,
+                    List<String> runningAdapters, List<String> waitingAdapters,
+                    long promptTokens, long generationTokens, long prefixQueries, long prefixHits,
+                    long finishedStop, long finishedLength, long finishedAbort, long preemptions) {
+    }
+
+    /**
+     * Queues a request at {@code nowNanos}.
+     *
+     * @param adapter the LoRA adapter, or null for the base model
+     * @param tag the driver's own object for this request, handed back in events
+     */
+    Seq submit(String adapter, String prompt, int outputTokens, Object tag, long nowNanos) throws RejectedException;
+
+    /** Takes {@code seq} out of the engine (the client went away); it gets a {@code finished} event. */
+    void abort(Seq seq, long nowNanos, Events events);
+
+    /** When the next event is due, {@link Long#MAX_VALUE} when nothing is running or waiting. */
+    long nextEventNanos();
+
+    /** Processes every event due at or before {@code nowNanos}, in order. */
+    void advance(long nowNanos, Events events);
+
+    Snapshot snapshot(long nowNanos);
+
+    /** vLLM's {@code reset_prefix_cache}: drops every cached block no running request holds. */
+    void resetPrefixCache();
+
+    /** Multiplies every duration from now on (a slow pod, a straggler); 1 = normal. */
+    void setSlowFactor(double factor);
+
+    SimConfig config();
+
+    /**
+     * The first-token time a new request would get here, if nothing else arrived: the engine's state is copied
+     * (its KV cache as a copy-on-write view) and run forward. Used by the greedy reference.
+     *
+     * @param giveUpAtNanos stop and answer {@link Long#MAX_VALUE} once simulated time passes this
+     * @return the absolute simulated time of the first token, or {@link Long#MAX_VALUE}
+     */
+    long whatIfFirstToken(String adapter, String prompt, int outputTokens, long nowNanos, long giveUpAtNanos);
+
+    /** Prompt tokens of {@code prompt} (the simulator approximates 4 characters per token). */
+    static int promptTokens(String prompt) {
+        return Math.max(1, (prompt.length() + SimConfig.CHARS_PER_TOKEN - 1) / SimConfig.CHARS_PER_TOKEN);
+    }
+
+    /** The engine that {@code config.engineModel()} names. */
+    static EngineCore create(SimConfig config) {
+        return config.engineModel() == EngineModel.STEP ? new StepEngine(config) : new LanesEngine(config);
+    }
+}

@@ -1,0 +1,451 @@
+package io.epp4j.bench.sim;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * A simulated vLLM V1 engine, one step at a time ({@link EngineModel#STEP}).
+ *
+ * <p>Each step serves the running requests first, in the order they were admitted: a decoding request gets one
+ * token, one still prefilling gets the rest of its prompt up to what is left of the step's token budget
+ * ({@code max_num_batched_tokens}; chunked prefill). Then, if no request had to be preempted, waiting requests are
+ * admitted in arrival order while the budget lasts and fewer than {@code max_num_seqs} run; a waiting request whose
+ * adapter cannot get one of {@code max_loras} slots is passed over (later ones may go first), and admission stops
+ * at the first request whose KV blocks do not fit. A request admitted from the waiting queue starts at its longest
+ * cached prefix (never the whole prompt: at least one token is computed). KV blocks are taken as tokens are
+ * computed, so a prompt's blocks become cache hits for others step by step; when a running request needs a block
+ * and none can be freed, the most recently admitted running request is preempted: its blocks are released (they
+ * stay cached until evicted) and it goes back to the head of the waiting queue, to be recomputed.
+ *
+ * <p>A step lasts {@link StepProfile#stepMs} for what it batched (times a slow factor, and with jitter a random
+ * factor of at least 1); a request's token is sampled at the end of the step that computed the last of its tokens,
+ * so its first token comes with the step that finishes its prompt.
+ *
+ * <p>Not thread-safe (see {@link EngineCore}).
+ */
+public final class StepEngine implements EngineCore {
+
+    private final SimConfig config;
+    private final StepProfile profile;
+    private final KvCache cache;
+    /** The real cache, for what-if copies; null in a copy. */
+    private final PrefixCache realCache;
+    /** Null: no jitter. */
+    private final SplittableRandom random;
+    private final ArrayDeque<Seq> waiting = new ArrayDeque<>();
+    private final ArrayList<Seq> running = new ArrayList<>();
+    private final Map<String, Integer> runningPerAdapter = new HashMap<>();
+    /** Adapters loaded on the GPU, least recently used first (at most {@code max_loras}). */
+    private final LinkedHashSet<String> residentAdapters = new LinkedHashSet<>();
+    private double slow = 1.0;
+    private long nextId;
+
+    /** The step in flight: its requests, their new tokens, its end. */
+    private final ArrayList<Seq> stepSeqs = new ArrayList<>();
+    private int[] stepTokens = new int[64];
+    private long stepEndNanos = Long.MAX_VALUE;
+    /** When the idle engine plans its next step (requests arrived), {@link Long#MAX_VALUE} when none is due. */
+    private long planAtNanos = Long.MAX_VALUE;
+
+    private long promptTokens;
+    private long generationTokens;
+    private long prefixQueries;
+    private long prefixHits;
+    private long finishedStop;
+    private long finishedLength;
+    private long finishedAbort;
+    private long preemptions;
+
+    public StepEngine(SimConfig config) {
+        this(config, new PrefixCache(config.kvBlocks()), config.jitter() > 0 ? new SplittableRandom(config.seed())
+                : null);
+    }
+
+    private StepEngine(SimConfig config, KvCache cache, SplittableRandom random) {
+        this.config = config;
+        this.profile = config.step();
+        this.cache = cache;
+        this.realCache = cache instanceof PrefixCache p ? p : null;
+        this.random = random;
+    }
+
+    @Override
+    public SimConfig config() {
+        return config;
+    }
+
+    @Override
+    public void setSlowFactor(double factor) {
+        this.slow = factor;
+    }
+
+    @Override
+    public Seq submit(String adapter, String prompt, int outputTokens, Object tag, long nowNanos)
+            throws RejectedException {
+        int tokens = EngineCore.promptTokens(prompt);
+        long[] hashes = PrefixCache.blockHashes(adapter == null ? config.model() : adapter, prompt,
+                config.blockSize());
+        Seq s = new Seq(nextId++, adapter, hashes, tokens, outputTokens, nowNanos, tag);
+        checkFits(config, s);
+        if (waiting.size() >= config.maxWaiting()) {
+            throw new RejectedException(429, "waiting queue is full (" + config.maxWaiting() + ")");
+        }
+        waiting.addLast(s);
+        wake(nowNanos);
+        return s;
+    }
+
+    /** vLLM's checks at arrival: the context limit, and a request larger than the whole KV cache. */
+    static void checkFits(SimConfig config, Seq s) throws RejectedException {
+        if (s.promptTokens + s.maxTokens > config.maxModelLen()) {
+            throw new RejectedException(400, "This model's maximum context length is " + config.maxModelLen()
+                    + " tokens. However, you requested " + (s.promptTokens + s.maxTokens) + " tokens.");
+        }
+        int blocks = ceilDiv(s.promptTokens + s.maxTokens, config.blockSize());
+        if (blocks > config.kvBlocks()) {
+            throw new RejectedException(400, "request needs " + blocks + " KV blocks but the cache has "
+                    + config.kvBlocks());
+        }
+    }
+
+    @Override
+    public void abort(Seq s, long nowNanos, Events events) {
+        if (s.finished) {
+            return;
+        }
+        if (s.running) {
+            running.remove(s);
+            release(s);
+        } else {
+            waiting.remove(s);
+        }
+        s.aborted = true;
+        finish(s, nowNanos, events);
+        wake(nowNanos);
+    }
+
+    /**
+     * An idle engine with work plans its next step when the driver next advances it, not at once, so that requests
+     * arriving at the same instant share that step.
+     */
+    private void wake(long nowNanos) {
+        if (stepEndNanos == Long.MAX_VALUE && planAtNanos == Long.MAX_VALUE && !waiting.isEmpty()) {
+            planAtNanos = nowNanos;
+        }
+    }
+
+    @Override
+    public long nextEventNanos() {
+        return Math.min(stepEndNanos, planAtNanos);
+    }
+
+    @Override
+    public void advance(long nowNanos, Events events) {
+        if (planAtNanos <= nowNanos) {
+            long at = planAtNanos;
+            planAtNanos = Long.MAX_VALUE;
+            plan(at);
+        }
+        while (stepEndNanos <= nowNanos) {
+            long end = stepEndNanos;
+            completeStep(end, events);
+            plan(end);
+        }
+    }
+
+    private void completeStep(long t, Events events) {
+        for (int k = 0; k < stepSeqs.size(); k++) {
+            Seq s = stepSeqs.get(k);
+            if (s.finished || !s.running) {
+                continue; // aborted during the step
+            }
+            s.computed += stepTokens[k];
+            cacheComputedBlocks(s);
+            if (s.computed < s.numTokens()) {
+                continue; // a prompt chunk: no token yet
+            }
+            s.generated++;
+            generationTokens++;
+            if (s.generated == 1) {
+                s.firstTokenNanos = t;
+                promptTokens += s.promptTokens;
+                events.firstToken(s, t);
+            } else {
+                events.token(s, t);
+            }
+            if (s.generated >= s.maxTokens) {
+                running.remove(s);
+                release(s);
+                finish(s, t, events);
+            }
+        }
+        stepSeqs.clear();
+        stepEndNanos = Long.MAX_VALUE;
+    }
+
+    private void finish(Seq s, long t, Events events) {
+        s.finished = true;
+        s.running = false;
+        s.finishedNanos = t;
+        if (s.aborted) {
+            finishedAbort++;
+        } else if (s.stopReason) {
+            finishedStop++;
+        } else {
+            finishedLength++;
+        }
+        events.finished(s, t);
+    }
+
+    /** Schedules the next step at {@code t}; with nothing to run the engine goes idle. */
+    private void plan(long t) {
+        int budget = profile.maxNumBatchedTokens();
+        long batched = 0;
+        long decodeContext = 0;
+        double prefillPairs = 0;
+        int loraLoads = 0;
+        boolean preempted = false;
+        for (int i = 0; i < running.size() && budget > 0; i++) {
+            Seq s = running.get(i);
+            int n = Math.min(s.numTokens() - s.computed, budget);
+            boolean scheduled = true;
+            while (!grow(s, n)) {
+                Seq victim = running.remove(running.size() - 1);
+                preempt(victim);
+                preempted = true;
+                if (victim == s) {
+                    scheduled = false;
+                    break;
+                }
+            }
+            if (!scheduled) {
+                break;
+            }
+            addToStep(s, n);
+            budget -= n;
+            batched += n;
+            if (n == 1 && s.generated > 0 && s.computed + 1 == s.numTokens()) {
+                decodeContext += s.computed + 1;
+            } else {
+                prefillPairs += n * (s.computed + n / 2.0);
+            }
+        }
+        ArrayDeque<Seq> passed = null;
+        while (!preempted && !waiting.isEmpty() && running.size() < config.maxNumSeqs() && budget > 0) {
+            Seq s = waiting.peekFirst();
+            if (s.adapter != null && !runningPerAdapter.containsKey(s.adapter)
+                    && runningPerAdapter.size() >= config.maxLoras()) {
+                if (passed == null) {
+                    passed = new ArrayDeque<>();
+                }
+                passed.addLast(waiting.pollFirst());
+                continue;
+            }
+            int hitBlocks = cache.cachedPrefix(s.hashes);
+            if (hitBlocks * config.blockSize() >= s.numTokens()) {
+                hitBlocks = (s.numTokens() - 1) / config.blockSize(); // the last token is always computed
+            }
+            int hitTokens = hitBlocks * config.blockSize();
+            int n = Math.min(s.numTokens() - hitTokens, budget);
+            cache.pin(s.hashes, hitBlocks);
+            s.pinnedBlocks = hitBlocks;
+            s.computed = hitTokens;
+            if (!grow(s, n)) {
+                cache.release(s.hashes, hitBlocks, 0);
+                s.pinnedBlocks = 0;
+                s.computed = 0;
+                break;
+            }
+            waiting.pollFirst();
+            running.add(s);
+            s.running = true;
+            s.runningAtAdmission = running.size();
+            if (s.cachedTokens < 0) {
+                s.cachedTokens = Math.min(hitTokens, s.promptTokens);
+                s.scheduledNanos = t;
+            }
+            prefixQueries += s.numTokens();
+            prefixHits += hitTokens;
+            if (s.adapter != null) {
+                runningPerAdapter.merge(s.adapter, 1, Integer::sum);
+                if (loadAdapter(s.adapter)) {
+                    loraLoads++;
+                }
+            }
+            addToStep(s, n);
+            budget -= n;
+            batched += n;
+            prefillPairs += n * (s.computed + n / 2.0);
+        }
+        if (passed != null) {
+            while (!passed.isEmpty()) {
+                waiting.addFirst(passed.pollLast());
+            }
+        }
+        if (stepSeqs.isEmpty()) {
+            stepEndNanos = Long.MAX_VALUE;
+            return;
+        }
+        double ms = profile.stepMs(batched, decodeContext, prefillPairs, loraLoads) * slow * jitter();
+        stepEndNanos = t + Math.max(1, Math.round(ms * 1e6));
+    }
+
+    private double jitter() {
+        if (random == null) {
+            return 1.0;
+        }
+        // interference only ever slows a step down, so the lower bound stays a bound
+        return 1.0 + Math.min(3.0, Math.abs(gaussian(random))) * config.jitter();
+    }
+
+    static double gaussian(SplittableRandom r) {
+        double u1 = Math.max(1e-12, r.nextDouble());
+        return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * r.nextDouble());
+    }
+
+    /** Whether loading {@code adapter} costs time in this step (it was not resident). */
+    private boolean loadAdapter(String adapter) {
+        if (residentAdapters.remove(adapter)) {
+            residentAdapters.add(adapter); // most recently used
+            return false;
+        }
+        if (residentAdapters.size() >= Math.max(1, config.maxLoras())) {
+            for (var it = residentAdapters.iterator(); it.hasNext(); ) {
+                if (!runningPerAdapter.containsKey(it.next())) {
+                    it.remove();
+                    break;
+                }
+            }
+        }
+        residentAdapters.add(adapter);
+        return true;
+    }
+
+    private void addToStep(Seq s, int n) {
+        if (stepSeqs.size() == stepTokens.length) {
+            stepTokens = java.util.Arrays.copyOf(stepTokens, stepTokens.length * 2);
+        }
+        stepTokens[stepSeqs.size()] = n;
+        stepSeqs.add(s);
+    }
+
+    /**
+     * Takes the blocks {@code s} needs to compute {@code n} more tokens; false (nothing taken) if they don't fit.
+     * New blocks are the request's own until their tokens are computed ({@link #cacheComputedBlocks}).
+     */
+    private boolean grow(Seq s, int n) {
+        int need = ceilDiv(s.computed + n, config.blockSize());
+        int have = s.pinnedBlocks + s.anonymousBlocks;
+        if (need <= have) {
+            return true;
+        }
+        if (!cache.reserve(need - have)) {
+            return false;
+        }
+        cache.addAnonymous(need - have);
+        s.anonymousBlocks += need - have;
+        return true;
+    }
+
+    /**
+     * Prompt blocks whose every token is computed join the prefix cache (another request can hit them from the
+     * next step on); a block someone else computed meanwhile is shared and this request's copy freed.
+     */
+    private void cacheComputedBlocks(Seq s) {
+        int full = Math.min(s.hashes.length, s.computed / config.blockSize());
+        while (s.pinnedBlocks < full && s.anonymousBlocks > 0) {
+            cache.release(s.hashes, 0, 1);
+            s.anonymousBlocks--;
+            cache.store(s.hashes[s.pinnedBlocks]);
+            s.pinnedBlocks++;
+        }
+    }
+
+    private void preempt(Seq v) {
+        release(v);
+        v.computed = 0;
+        v.running = false;
+        v.preemptions++;
+        preemptions++;
+        waiting.addFirst(v);
+    }
+
+    private void release(Seq s) {
+        cache.release(s.hashes, s.pinnedBlocks, s.anonymousBlocks);
+        s.pinnedBlocks = 0;
+        s.anonymousBlocks = 0;
+        if (s.adapter != null && s.running) {
+            runningPerAdapter.merge(s.adapter, -1, Integer::sum);
+            runningPerAdapter.remove(s.adapter, 0);
+        }
+    }
+
+    static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+
+    @Override
+    public Snapshot snapshot(long nowNanos) {
+        List<String> waitingAdapters = new ArrayList<>();
+        LinkedHashSet<String> seen = new LinkedHashSet<>();
+        for (Seq s : waiting) {
+            if (s.adapter != null && seen.add(s.adapter)) {
+                waitingAdapters.add(s.adapter);
+            }
+        }
+        return new Snapshot(running.size(), waiting.size(), (double) cache.usedBlocks() / cache.totalBlocks(),
+                cache.residentBlocks(), runningPerAdapter.keySet().stream().sorted().toList(), waitingAdapters,
+                promptTokens, generationTokens, prefixQueries, prefixHits, finishedStop, finishedLength,
+                finishedAbort, preemptions);
+    }
+
+    @Override
+    public void resetPrefixCache() {
+        cache.clearUnreferenced();
+    }
+
+    @Override
+    public long whatIfFirstToken(String adapter, String prompt, int outputTokens, long nowNanos,
+                                 long giveUpAtNanos) {
+        if (realCache == null) {
+            throw new IllegalStateException("a what-if copy has no what-if");
+        }
+        StepEngine copy = new StepEngine(config, new KvCache.Overlay(realCache), null);
+        copy.slow = slow;
+        copy.nextId = nextId;
+        copy.residentAdapters.addAll(residentAdapters);
+        copy.runningPerAdapter.putAll(runningPerAdapter);
+        Map<Seq, Seq> copies = new IdentityHashMap<>();
+        for (Seq s : running) {
+            copy.running.add(copies.computeIfAbsent(s, Seq::copy));
+        }
+        for (Seq s : waiting) {
+            copy.waiting.add(copies.computeIfAbsent(s, Seq::copy));
+        }
+        for (int k = 0; k < stepSeqs.size(); k++) {
+            copy.addToStep(copies.computeIfAbsent(stepSeqs.get(k), Seq::copy), stepTokens[k]);
+        }
+        copy.stepEndNanos = stepEndNanos;
+        copy.planAtNanos = planAtNanos;
+        Seq mine;
+        try {
+            mine = copy.submit(adapter, prompt, outputTokens, null, nowNanos);
+        } catch (RejectedException e) {
+            return Long.MAX_VALUE;
+        }
+        while (mine.firstTokenNanos < 0) {
+            long next = copy.nextEventNanos();
+            if (next == Long.MAX_VALUE || next > giveUpAtNanos) {
+                return Long.MAX_VALUE;
+            }
+            copy.advance(next, Events.NONE);
+        }
+        return mine.firstTokenNanos;
+    }
+}
