@@ -7,6 +7,7 @@ import io.epp4j.bench.gateway.GatewaySim;
 import io.epp4j.bench.gateway.Pool;
 import io.epp4j.bench.load.LoadGenerator;
 import io.epp4j.bench.replay.Replay;
+import io.epp4j.bench.sim.Calibration;
 import io.epp4j.bench.sim.Faults;
 import io.epp4j.bench.sim.SimConfig;
 import io.epp4j.bench.sim.SimFlags;
@@ -32,7 +33,7 @@ public final class BenchMain {
               stack    [--port 8080] [--pods 3] [--tls] [--demo-requests N] [--seed S]
                        two pools (Qwen/Qwen3-0.6B, TinyLlama/TinyLlama-1.1B-Chat-v1.0), one EPP each, gateway on --port
               sim      --model M [--pods N] [--base-port P] [--loras a,b] [--max-loras N] [--time-scale F] [--seed S]
-                       [--engine-model step|lanes] [--engine-profile h100-8b|h100x4-70b] [--max-num-seqs N]
+                       [--engine-model step|lanes] [--engine-profile h100-8b|h100x4-70b|h100x8-70b] [--max-num-seqs N]
                        [--kv-blocks N] [--block-size N] [--max-num-batched-tokens N]
                        [--faults slow=4,errors=0.1,garbage-metrics,hang]
               gateway  --pool NAME=BASE_MODEL=IP:PORT,IP:PORT[=EPP_HOST:EPP_PORT][;...] [--port 8080]
@@ -43,7 +44,10 @@ public final class BenchMain {
                        policies: round-robin, random, least-queue, gaie-default, epp4j
               oracle   --trace FILE|gen:... [--pods N] [--limit N] [--seed S] [--kv-blocks N] [--prefill-ms-per-token F]
                        [--model M]
-                       TTFT of a router that knows every pod's cache and prefill queue (computed, not replayed)
+                       [--engine-model step|lanes] [--engine-profile P] [--max-num-seqs N] [--kv-blocks N]
+                       the greedy reference and the lower bound of TTFT on the replay's fleet (computed, not replayed)
+              calibrate [--engine-profile P] [--requests 500] [--seed S] [--rates 1,2,4,...]
+                       one simulated pod on the shapes of vLLM's published benchmarks
               load     --target HOST:PORT|embedded|noop [--tls] (--rps R | --max) [--duration S] [--body-bytes B]
                        [--endpoints N] [--concurrency C] [--profile agentgateway|envoy] [--compare-noop]
                        [--epp-config FILE] [--scrape-interval 50ms] [--out FILE]
@@ -71,6 +75,7 @@ public final class BenchMain {
                 case "stack" -> LocalStack.run(rest, out);
                 case "replay" -> Replay.run(rest, out);
                 case "oracle" -> Replay.oracle(rest, out);
+                case "calibrate" -> Calibration.run(rest, out);
                 case "load" -> LoadGenerator.run(rest, out);
                 case "-h", "--help", "help" -> {
                     out.print(USAGE);

@@ -152,4 +152,47 @@ class SimServerTest {
         server.setFaults(Faults.NONE);
         assertDoesNotThrow(() -> PrometheusText.parse(get("/metrics").body()));
     }
+
+    @Test
+    void stepModelStreamsEachTokenNoEarlierThanItsStepEnds() throws Exception {
+        SimConfig c = SimConfig.stepDefaults("Qwen/Qwen3-8B", StepProfile.H100_8B).withTimeScale(100);
+        try (SimServer step = SimServer.start(c, "pod-step", 0)) {
+            String prompt = "w".repeat(8000 * SimConfig.CHARS_PER_TOKEN);
+            String req = "{\"model\":\"Qwen/Qwen3-8B\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
+                    + "\"prompt\":\"" + prompt + "\",\"max_tokens\":20}";
+            long started = System.nanoTime();
+            HttpResponse<java.io.InputStream> r = client.send(HttpRequest.newBuilder(
+                    URI.create("http://" + step.hostPort() + "/v1/completions")).header("content-type",
+                    "application/json").POST(HttpRequest.BodyPublishers.ofString(req)).build(),
+                    HttpResponse.BodyHandlers.ofInputStream());
+            java.io.BufferedReader lines = new java.io.BufferedReader(new java.io.InputStreamReader(r.body()));
+            String first = lines.readLine();
+            double firstTokenRealMs = (System.nanoTime() - started) / 1e6;
+            StringBuilder rest = new StringBuilder(first).append('\n');
+            for (String line; (line = lines.readLine()) != null; ) {
+                rest.append(line).append('\n');
+            }
+            double prefillSimMs = StepProfile.H100_8B.idlePrefillMs(0, 8000);
+            assertTrue(firstTokenRealMs >= prefillSimMs / 100, "the first token waits for the prefill step: "
+                    + firstTokenRealMs + " ms real, " + prefillSimMs + " ms simulated at 100x");
+            String[] events = rest.toString().split("\n\n");
+            long tokens = java.util.Arrays.stream(events).filter(e -> e.contains("\"text\":\"")
+                    && !e.contains("\"text\":\"\"")).count();
+            assertEquals(20, tokens, "one event per token");
+            Map<String, Object> usage = JsonParser.parseObject(events[events.length - 2].substring(6));
+            assertEquals(8000.0, ((Map<?, ?>) usage.get("usage")).get("prompt_tokens"));
+            PrometheusText m = PrometheusText.parse(get(step, "/metrics").body());
+            assertEquals(1.0, m.value("vllm:time_to_first_token_seconds_count"));
+            assertEquals(20.0, m.value("vllm:generation_tokens_total"));
+            assertEquals(0.0, m.value("vllm:num_requests_running"));
+            assertEquals(String.valueOf(StepProfile.H100_8B.kvBlocks()), m.samples.stream()
+                    .filter(s -> s.name().equals("vllm:cache_config_info")).findFirst().orElseThrow().labels()
+                    .get("num_gpu_blocks"));
+        }
+    }
+
+    private HttpResponse<String> get(SimServer s, String path) throws Exception {
+        return client.send(HttpRequest.newBuilder(URI.create("http://" + s.hostPort() + path)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
 }
