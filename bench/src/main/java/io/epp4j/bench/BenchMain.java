@@ -7,6 +7,7 @@ import io.epp4j.bench.gateway.GatewaySim;
 import io.epp4j.bench.gateway.Pool;
 import io.epp4j.bench.load.LoadGenerator;
 import io.epp4j.bench.replay.Replay;
+import io.epp4j.bench.scoreboard.Scoreboard;
 import io.epp4j.bench.sim.Calibration;
 import io.epp4j.bench.sim.Faults;
 import io.epp4j.bench.sim.SimConfig;
@@ -46,6 +47,9 @@ public final class BenchMain {
                        [--model M]
                        [--engine-model step|lanes] [--engine-profile P] [--max-num-seqs N] [--kv-blocks N]
                        the greedy reference and the lower bound of TTFT on the replay's fleet (computed, not replayed)
+              scoreboard --out DIR [--quick] [--workloads a,b] [--loads 0.5,0.8,1.0,1.3] [--policies round-robin,...]
+                       [--seeds 2] [--requests 300] [--pods 10] [--engine-models step,lanes] [--fleets uniform,...]
+                       every workload x load x policy against the greedy reference and the lower bound
               calibrate [--engine-profile P] [--requests 500] [--seed S] [--rates 1,2,4,...]
                        one simulated pod on the shapes of vLLM's published benchmarks
               load     --target HOST:PORT|embedded|noop [--tls] (--rps R | --max) [--duration S] [--body-bytes B]
@@ -76,6 +80,7 @@ public final class BenchMain {
                 case "replay" -> Replay.run(rest, out);
                 case "oracle" -> Replay.oracle(rest, out);
                 case "calibrate" -> Calibration.run(rest, out);
+                case "scoreboard" -> Scoreboard.run(rest, out);
                 case "load" -> LoadGenerator.run(rest, out);
                 case "-h", "--help", "help" -> {
                     out.print(USAGE);

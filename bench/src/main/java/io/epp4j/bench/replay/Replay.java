@@ -152,11 +152,15 @@ public final class Replay {
      * token prefill and 12 ms inter-token latency unless the flags say otherwise.
      */
     public static SimConfig fleetConfig(Flags f, Workloads.Workload workload, String model) {
-        SimConfig lanes = SimConfig.defaults(model)
+        return SimFlags.config(f, model, lanesDefaults(workload, model));
+    }
+
+    /** The lanes model's fleet for {@code workload} when no flag changes it. */
+    public static SimConfig lanesDefaults(Workloads.Workload workload, String model) {
+        return SimConfig.defaults(model)
                 .withLoras(workload.loras(), 2)
                 .withCapacity(16, 1000, 32768)
                 .withLatency(30, 0.05, 12, 2.0);
-        return SimFlags.config(f, model, lanes);
     }
 
     /**

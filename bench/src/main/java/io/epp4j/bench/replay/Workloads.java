@@ -14,9 +14,9 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * Workloads for the replay: the Mooncake trace (hash ids turned into deterministic text) and generated ones
- * ({@code gen:shared-prefix}, {@code gen:multi-turn}, {@code gen:lora-mix}, parameters as
- * {@code gen:NAME:key=value,key=value}).
+ * Workloads for the replay and the scoreboard: the Mooncake trace (hash ids turned into deterministic text) and
+ * generated ones, each seeded, parameters as {@code gen:NAME:key=value,key=value} ({@link #GENERATED} lists them;
+ * {@code bench/README.md} documents every parameter).
  */
 public final class Workloads {
 
@@ -31,6 +31,10 @@ public final class Workloads {
     /** A parsed workload and the models it uses. */
     public record Workload(String name, List<TraceRequest> requests, String baseModel, List<String> loras) {
     }
+
+    /** The generated workloads' names. */
+    public static final List<String> GENERATED = List.of("shared-prefix", "multi-turn", "lora-mix", "agentic",
+            "heavy-tail", "bursts", "decode-heavy");
 
     /** Loads {@code spec}: a JSONL file path or {@code gen:...}; at most {@code limit} requests. */
     public static Workload load(String spec, int limit, long seed, String model) throws IOException {
@@ -48,6 +52,14 @@ public final class Workloads {
         return switch (parts[0]) {
             case "shared-prefix" -> new Workload(parts[0], sharedPrefix(params, limit, seed, model), model, List.of());
             case "multi-turn" -> new Workload(parts[0], multiTurn(params, limit, seed, model), model, List.of());
+            case "agentic" -> new Workload(parts[0], Generators.agentic(params, limit, seed, model), model,
+                    List.of());
+            case "heavy-tail" -> new Workload(parts[0], Generators.heavyTail(params, limit, seed, model), model,
+                    List.of());
+            case "bursts" -> new Workload(parts[0], Generators.bursts(params, limit, seed, model), model,
+                    List.of());
+            case "decode-heavy" -> new Workload(parts[0], Generators.decodeHeavy(params, limit, seed, model), model,
+                    List.of());
             case "lora-mix" -> {
                 int adapters = intParam(params, "adapters", 6);
                 List<String> loras = new ArrayList<>();
@@ -57,7 +69,7 @@ public final class Workloads {
                 yield new Workload(parts[0], loraMix(params, limit, seed, loras), model, loras);
             }
             default -> throw new IllegalArgumentException("unknown generated workload: " + parts[0]
-                    + " (shared-prefix, multi-turn, lora-mix)");
+                    + " (" + String.join(", ", GENERATED) + ")");
         };
     }
 
@@ -192,11 +204,11 @@ public final class Workloads {
         return out;
     }
 
-    private static int intParam(Map<String, String> p, String k, int d) {
+    static int intParam(Map<String, String> p, String k, int d) {
         return p.containsKey(k) ? Integer.parseInt(p.get(k)) : d;
     }
 
-    private static double doubleParam(Map<String, String> p, String k, double d) {
+    static double doubleParam(Map<String, String> p, String k, double d) {
         return p.containsKey(k) ? Double.parseDouble(p.get(k)) : d;
     }
 }

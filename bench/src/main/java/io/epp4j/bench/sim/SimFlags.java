@@ -35,9 +35,18 @@ public final class SimFlags {
      */
     public static SimConfig config(Flags f, String model, SimConfig lanesDefaults) {
         EngineModel engine;
-        StepProfile profile;
         try {
             engine = EngineModel.parse(f.string("engine-model", DEFAULT_ENGINE.flagValue()));
+        } catch (IllegalArgumentException e) {
+            throw new Flags.UsageException(e.getMessage());
+        }
+        return config(f, model, lanesDefaults, engine);
+    }
+
+    /** The same with the engine model given (the scoreboard runs several). */
+    public static SimConfig config(Flags f, String model, SimConfig lanesDefaults, EngineModel engine) {
+        StepProfile profile;
+        try {
             profile = StepProfile.named(f.string("engine-profile", StepProfile.H100_8B.name()));
         } catch (IllegalArgumentException e) {
             throw new Flags.UsageException(e.getMessage());

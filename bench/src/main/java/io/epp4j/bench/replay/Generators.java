@@ -1,0 +1,188 @@
+package io.epp4j.bench.replay;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+import static io.epp4j.bench.replay.Workloads.appendBlock;
+import static io.epp4j.bench.replay.Workloads.doubleParam;
+import static io.epp4j.bench.replay.Workloads.intParam;
+
+/**
+ * The generated workloads beyond the first three: agentic sessions on hot shared prompts, unshared heavy-tailed
+ * lengths, bursts and decode-heavy traffic. Every length is in tokens (4 characters each), every time in simulated
+ * seconds; the same seed gives the same requests.
+ */
+final class Generators {
+
+    /** Text ids of each generator, far apart so their blocks never collide. */
+    private static final long TOOL_TEXT = 7_000_000L;
+    private static final long SESSION_TEXT = 8_000_000_000L;
+    private static final long OWN_TEXT = 9_000_000_000L;
+
+    private Generators() {
+    }
+
+    /**
+     * {@code gen:agentic}: agent sessions. {@code tools} shared system/tool prompts (default 6) of
+     * {@code toolTokens} tokens each (default 12,000, each prompt within ±50% of it), chosen with Zipf popularity
+     * ({@code zipf}, default 1.2: the first is the hottest); each session runs {@code minTurns}..{@code maxTurns}
+     * turns (default 3..12) that grow by the previous answer and a tool result of up to {@code toolOutput} tokens
+     * (default 3,000) after {@code think} seconds (default 2, ±50%), each answer {@code output} tokens (default
+     * 250, ±60%). New sessions arrive at {@code rate} per second (default 1). Prompts average about 21,000
+     * tokens with the defaults.
+     */
+    static List<TraceRequest> agentic(Map<String, String> p, int limit, long seed, String model) {
+        int tools = intParam(p, "tools", 6);
+        int toolTokens = intParam(p, "toolTokens", 12_000);
+        double zipf = doubleParam(p, "zipf", 1.2);
+        int minTurns = intParam(p, "minTurns", 3);
+        int maxTurns = intParam(p, "maxTurns", 12);
+        int toolOutput = intParam(p, "toolOutput", 3000);
+        double think = doubleParam(p, "think", 2);
+        int output = intParam(p, "output", 250);
+        double rate = doubleParam(p, "rate", 1);
+        SplittableRandom r = new SplittableRandom(seed);
+        int[] toolLength = new int[tools];
+        for (int i = 0; i < tools; i++) {
+            toolLength[i] = (int) (toolTokens * (0.5 + r.nextDouble()));
+        }
+        double[] cdf = zipfCdf(tools, zipf);
+        List<TraceRequest> out = new ArrayList<>();
+        double start = 0;
+        for (int session = 0; out.size() < limit; session++) {
+            start += exponential(r, rate);
+            int tool = pick(r, cdf);
+            StringBuilder history = new StringBuilder();
+            appendBlock(history, seed, TOOL_TEXT + tool, toolLength[tool]);
+            appendBlock(history, seed, SESSION_TEXT + session * 1000L, 200 + r.nextInt(600)); // the task
+            int turns = minTurns + r.nextInt(Math.max(1, maxTurns - minTurns + 1));
+            double t = start;
+            for (int turn = 0; turn < turns && out.size() < limit; turn++) {
+                int answer = (int) Math.max(16, output * (0.4 + 1.2 * r.nextDouble()));
+                out.add(new TraceRequest((long) (t * 1000), model, history.toString(), answer));
+                // the next turn re-sends everything, plus this answer and the tool's result
+                appendBlock(history, seed, SESSION_TEXT + session * 1000L + 2L * turn + 1, answer);
+                appendBlock(history, seed, SESSION_TEXT + session * 1000L + 2L * turn + 2,
+                        100 + r.nextInt(Math.max(1, toolOutput)));
+                t += think * (0.5 + r.nextDouble());
+            }
+        }
+        out.sort((a, b) -> Long.compare(a.arrivalMs(), b.arrivalMs()));
+        return out;
+    }
+
+    /**
+     * {@code gen:heavy-tail}: no two prompts share anything; prompt and output lengths log-normal with medians
+     * {@code prompt} (default 1,000) and {@code output} (default 200) and spread {@code sigma} (default 1.2),
+     * cut at {@code maxPrompt} (default 32,000) and {@code maxOutput} (default 4,000); Poisson arrivals at
+     * {@code rate} per second (default 4).
+     */
+    static List<TraceRequest> heavyTail(Map<String, String> p, int limit, long seed, String model) {
+        int prompt = intParam(p, "prompt", 1000);
+        int output = intParam(p, "output", 200);
+        double sigma = doubleParam(p, "sigma", 1.2);
+        int maxPrompt = intParam(p, "maxPrompt", 32_000);
+        int maxOutput = intParam(p, "maxOutput", 4000);
+        double rate = doubleParam(p, "rate", 4);
+        SplittableRandom r = new SplittableRandom(seed);
+        List<TraceRequest> out = new ArrayList<>();
+        double t = 0;
+        for (int i = 0; i < limit; i++) {
+            t += exponential(r, rate);
+            StringBuilder sb = new StringBuilder();
+            appendBlock(sb, seed, OWN_TEXT + i, logNormal(r, prompt, sigma, 16, maxPrompt));
+            out.add(new TraceRequest((long) (t * 1000), model, sb.toString(), logNormal(r, output, sigma, 1,
+                    maxOutput)));
+        }
+        return out;
+    }
+
+    /**
+     * {@code gen:bursts}: {@code burst} requests (default 40) arrive within {@code spread} seconds (default 0.2),
+     * bursts Poisson at {@code rate} per second (default 0.2); each request is one of {@code groups} shared
+     * prefixes (default 8) of {@code prefix} tokens (default 3,000) plus its own {@code question} (default 500,
+     * ±50%), answered in {@code output} tokens (default 150, ±50%).
+     */
+    static List<TraceRequest> bursts(Map<String, String> p, int limit, long seed, String model) {
+        int burst = intParam(p, "burst", 40);
+        double spread = doubleParam(p, "spread", 0.2);
+        double rate = doubleParam(p, "rate", 0.2);
+        int groups = intParam(p, "groups", 8);
+        int prefix = intParam(p, "prefix", 3000);
+        int question = intParam(p, "question", 500);
+        int output = intParam(p, "output", 150);
+        SplittableRandom r = new SplittableRandom(seed);
+        List<TraceRequest> out = new ArrayList<>();
+        double t = 0;
+        while (out.size() < limit) {
+            t += exponential(r, rate);
+            for (int i = 0; i < burst && out.size() < limit; i++) {
+                StringBuilder sb = new StringBuilder();
+                appendBlock(sb, seed, TOOL_TEXT + 100 + r.nextInt(groups), prefix);
+                appendBlock(sb, seed, OWN_TEXT + out.size(), (int) (question * (0.5 + r.nextDouble())));
+                out.add(new TraceRequest((long) ((t + spread * r.nextDouble()) * 1000), model, sb.toString(),
+                        (int) Math.max(1, output * (0.5 + r.nextDouble()))));
+            }
+        }
+        out.sort((a, b) -> Long.compare(a.arrivalMs(), b.arrivalMs()));
+        return out;
+    }
+
+    /**
+     * {@code gen:decode-heavy}: short prompts of {@code prompt} tokens (default 150, ±70%) sharing a
+     * {@code system} prompt (default 100), long answers of {@code output} tokens (default 1,200, ±60%); Poisson at
+     * {@code rate} per second (default 4).
+     */
+    static List<TraceRequest> decodeHeavy(Map<String, String> p, int limit, long seed, String model) {
+        int prompt = intParam(p, "prompt", 150);
+        int system = intParam(p, "system", 100);
+        int output = intParam(p, "output", 1200);
+        double rate = doubleParam(p, "rate", 4);
+        SplittableRandom r = new SplittableRandom(seed);
+        List<TraceRequest> out = new ArrayList<>();
+        double t = 0;
+        for (int i = 0; i < limit; i++) {
+            t += exponential(r, rate);
+            StringBuilder sb = new StringBuilder();
+            appendBlock(sb, seed, TOOL_TEXT + 200, system);
+            appendBlock(sb, seed, OWN_TEXT + i, (int) Math.max(1, prompt * (0.3 + 1.4 * r.nextDouble())));
+            out.add(new TraceRequest((long) (t * 1000), model, sb.toString(),
+                    (int) Math.max(1, output * (0.4 + 1.2 * r.nextDouble()))));
+        }
+        return out;
+    }
+
+    private static double exponential(SplittableRandom r, double rate) {
+        return -Math.log(1 - r.nextDouble()) / rate;
+    }
+
+    static double[] zipfCdf(int n, double s) {
+        double[] cdf = new double[n];
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            sum += 1.0 / Math.pow(i + 1, s);
+            cdf[i] = sum;
+        }
+        for (int i = 0; i < n; i++) {
+            cdf[i] /= sum;
+        }
+        return cdf;
+    }
+
+    static int pick(SplittableRandom r, double[] cdf) {
+        double u = r.nextDouble();
+        int i = 0;
+        while (i < cdf.length - 1 && cdf[i] < u) {
+            i++;
+        }
+        return i;
+    }
+
+    private static int logNormal(SplittableRandom r, double median, double sigma, int min, int max) {
+        double u1 = Math.max(1e-12, r.nextDouble());
+        double g = Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * r.nextDouble());
+        return (int) Math.max(min, Math.min(max, Math.round(median * Math.exp(sigma * g))));
+    }
+}

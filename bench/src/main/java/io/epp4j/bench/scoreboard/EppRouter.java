@@ -1,0 +1,196 @@
+package io.epp4j.bench.scoreboard;
+
+import io.epp4j.bench.sim.FleetSimulation;
+import io.epp4j.bench.sim.Seq;
+import io.epp4j.epp.config.ConfigException;
+import io.epp4j.epp.config.ConfigLoader;
+import io.epp4j.epp.datastore.EndpointStore;
+import io.epp4j.epp.director.Director;
+import io.epp4j.epp.director.InferenceError;
+import io.epp4j.epp.director.ModelRewriter;
+import io.epp4j.epp.director.ObjectiveResolver;
+import io.epp4j.epp.director.RandomScheduler;
+import io.epp4j.epp.director.Routed;
+import io.epp4j.epp.plugins.PluginEnvironment;
+import io.epp4j.epp.plugins.PluginRegistry;
+import io.epp4j.epp.request.InvalidRequestException;
+import io.epp4j.epp.request.OpenAiRequest;
+import io.epp4j.epp.request.OpenAiRequestParser;
+import io.epp4j.epp.scheduling.SchedulingEngine;
+import io.epp4j.epp.scrape.EngineConfig;
+import io.epp4j.epp.scrape.EngineMapping;
+import io.epp4j.epp.scrape.Extraction;
+import io.epp4j.epp.scrape.PrefixCacheRate;
+import io.epp4j.spi.ApiType;
+import io.epp4j.spi.ByteSlice;
+import io.epp4j.spi.EndpointInfo;
+import io.epp4j.spi.EndpointMetrics;
+import io.epp4j.spi.InferenceRequest;
+import io.epp4j.spi.PluginMetrics;
+import io.epp4j.spi.ResponseUsage;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An epp4j EPP as a router of the fleet simulation: the EPP's own config loader, plugins, scheduling engine,
+ * endpoint store and director, on a clock that follows simulated time. Every {@code tick} it scrapes each pod's
+ * vLLM {@code /metrics} text through the EPP's own Prometheus parser and vLLM mapping (GAIE's 50 ms refresh by
+ * default); each request is parsed from its JSON body by the EPP's parser, routed by the director, and followed to
+ * its first streamed token and its usage at the end, as the ext_proc stream would tell the EPP. Only the gRPC
+ * transport is left out: a decision takes no simulated time.
+ */
+final class EppRouter implements FleetSimulation.Router, AutoCloseable {
+
+    /** The simulation's time as a clock and ticker for the EPP (wall time starts at an arbitrary epoch). */
+    static final class SimClock extends Clock {
+        private static final long EPOCH_MILLIS = 1_700_000_000_000L;
+        private long nanos;
+
+        void set(long simNanos) {
+            this.nanos = simNanos;
+        }
+
+        long nanos() {
+            return nanos;
+        }
+
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public long millis() {
+            return EPOCH_MILLIS + nanos / 1_000_000;
+        }
+
+        @Override
+        public Instant instant() {
+            return Instant.ofEpochMilli(millis());
+        }
+    }
+
+    private final SimClock clock = new SimClock();
+    private final EndpointStore store = new EndpointStore();
+    private final SchedulingEngine engine;
+    private final Director director;
+    private final EngineMapping mapping = EngineMapping.compile(EngineConfig.builtIns().get(EngineConfig.VLLM));
+    private final Extraction extraction = mapping.parser().newExtraction();
+    private final List<EndpointInfo> endpoints = new ArrayList<>();
+    private final PrefixCacheRate[] rates;
+    private final Map<String, Integer> podByName = new HashMap<>();
+    private final Map<Integer, Routed> open = new HashMap<>();
+    private final long scrapeNanos;
+
+    /**
+     * @param configYaml an EndpointPickerConfig
+     * @param pods pods of the fleet, in order
+     * @param scrapeNanos the EPP's metrics refresh interval in simulated time
+     */
+    EppRouter(String configYaml, String configName, int pods, long seed, long scrapeNanos) throws ConfigException {
+        this.scrapeNanos = scrapeNanos;
+        ConfigLoader loader = new ConfigLoader(PluginRegistry.standard(),
+                new PluginEnvironment(clock, clock::nanos, seed, PluginMetrics.NONE));
+        this.engine = new SchedulingEngine(loader.load(configYaml, configName), new PrometheusRegistry(), clock,
+                clock::nanos, 256);
+        this.rates = new PrefixCacheRate[pods];
+        for (int i = 0; i < pods; i++) {
+            EndpointInfo info = EndpointInfo.ofAddress("10.0." + (i / 250) + "." + (i % 250 + 1), 8000);
+            endpoints.add(info);
+            podByName.put(info.name(), i);
+            rates[i] = new PrefixCacheRate();
+        }
+        store.replaceAll(endpoints);
+        store.setSynced(true);
+        this.director = new Director(store, engine, ObjectiveResolver.NONE, ModelRewriter.NONE, false,
+                new RandomScheduler(seed));
+    }
+
+    @Override
+    public long tickNanos() {
+        return scrapeNanos;
+    }
+
+    @Override
+    public void tick(long nowNanos, FleetSimulation.Fleet fleet) {
+        clock.set(nowNanos);
+        for (int i = 0; i < endpoints.size(); i++) {
+            byte[] text = fleet.metricsText(i, nowNanos).getBytes(StandardCharsets.UTF_8);
+            mapping.parser().parse(text, text.length, extraction);
+            String name = endpoints.get(i).name();
+            EndpointMetrics m = mapping.toMetrics(extraction, store.get(name).metrics(), rates[i], clock.millis());
+            if (m != null) {
+                store.updateMetrics(name, m);
+            }
+        }
+    }
+
+    @Override
+    public int route(int index, FleetSimulation.Arrival arrival, long nowNanos, FleetSimulation.Fleet fleet) {
+        clock.set(nowNanos);
+        byte[] body = ("{\"model\":\"" + arrival.model() + "\",\"prompt\":\"" + arrival.prompt()
+                + "\",\"max_tokens\":" + arrival.outputTokens()
+                + ",\"stream\":true,\"stream_options\":{\"include_usage\":true}}").getBytes(StandardCharsets.UTF_8);
+        OpenAiRequest parsed;
+        try {
+            parsed = OpenAiRequestParser.parse(ApiType.COMPLETIONS, body, body.length);
+        } catch (InvalidRequestException e) {
+            throw new IllegalArgumentException("the workload's request does not parse: " + e.getMessage(), e);
+        }
+        InferenceRequest request = new InferenceRequest("req-" + index, ApiType.COMPLETIONS, parsed.model(),
+                parsed.model(), parsed.prompt(), parsed.cacheSalt(), true, 0, "default-flow",
+                Map.of(":path", "/v1/completions"), body.length);
+        try {
+            Routed routed = director.route(request, null);
+            director.picked(routed);
+            open.put(index, routed);
+            return podByName.get(routed.primary().info().name());
+        } catch (InferenceError e) {
+            return -1;
+        }
+    }
+
+    @Override
+    public void firstToken(int index, int pod, long atNanos) {
+        Routed routed = open.get(index);
+        if (routed == null) {
+            return;
+        }
+        clock.set(atNanos);
+        byte[] chunk = ("data: {\"id\":\"cmpl-" + index + "\",\"object\":\"text_completion\",\"choices\":[{\"index\":0,"
+                + "\"text\":\" the\",\"finish_reason\":null}]}\n\n").getBytes(StandardCharsets.UTF_8);
+        engine.onResponseBody(routed.request(), routed.primary(), ByteSlice.of(chunk), false);
+    }
+
+    @Override
+    public void finished(int index, int pod, Seq seq, int status, long atNanos) {
+        Routed routed = open.remove(index);
+        if (routed == null) {
+            return;
+        }
+        clock.set(atNanos);
+        ResponseUsage usage = seq == null ? ResponseUsage.NONE : new ResponseUsage(seq.promptTokens(),
+                seq.generated(), seq.cachedTokens(), seq.promptTokens() + seq.generated());
+        engine.onResponseBody(routed.request(), routed.primary(), ByteSlice.of("data: [DONE]\n\n"), true);
+        director.complete(routed, usage, status == 200);
+    }
+
+    @Override
+    public void close() {
+        engine.close();
+    }
+}

@@ -1,0 +1,192 @@
+package io.epp4j.bench.scoreboard;
+
+import io.epp4j.bench.cli.Flags;
+import io.epp4j.bench.replay.Replay;
+import io.epp4j.bench.replay.Workloads;
+import io.epp4j.bench.sim.EngineModel;
+import io.epp4j.bench.sim.FleetSimulation;
+import io.epp4j.bench.sim.References;
+import io.epp4j.bench.sim.SimConfig;
+import io.epp4j.bench.sim.SimFlags;
+import io.epp4j.epp.EppOptions;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * {@code scoreboard --out DIR [...]}: every workload of the family × load × routing policy × seed, on the fleet
+ * simulation (simulated time, the EPP's real scheduling in-process), against the greedy reference and the lower
+ * bound, and writes {@code scoreboard.csv} (a row per run), {@code scoreboard.md} (a row per workload × load) and
+ * {@code scoreboard.svg} (heat maps of TTFT p90 over the greedy reference's and over round-robin's).
+ */
+public final class Scoreboard {
+
+    static final List<String> DEFAULT_POLICIES = List.of("round-robin", "least-queue", "gaie-default", "epp4j");
+    static final String ROUND_ROBIN = "round-robin";
+    static final List<String> FLEETS = List.of("uniform", "straggler", "mixed");
+
+    /** One row of the board: engine model, fleet, workload, load (× capacity). */
+    record Key(String engine, String fleet, String workload, double load) {
+    }
+
+    /** One seed of one row: the capacity found, the references at that load and every policy's run. */
+    record Trial(Key key, long seed, double capacity, double greedyP90, double boundP90, double greedySpread,
+                 double greedyThroughput, Map<String, Cell> cells) {
+    }
+
+    /** The board's settings. */
+    record Settings(List<Family.Member> workloads, List<Double> loads, List<String> policies, List<Long> seeds,
+                    int requests, int pods, List<EngineModel> engines, List<String> fleets, Path configs,
+                    long scrapeNanos, String focus, String model, Flags simFlags) {
+    }
+
+    private Scoreboard() {
+    }
+
+    public static int run(String[] args, PrintStream out) throws Exception {
+        Flags f = Flags.parse(args, SimFlags.with(Set.of("out", "workloads", "loads", "policies", "seeds", "seed",
+                "requests", "pods", "engine-models", "fleets", "configs", "scrape-interval", "focus", "threads",
+                "model")), Set.of("quick"));
+        boolean quick = f.bool("quick");
+        Path repo = Replay.defaultConfigs(Path.of("")).getParent().getParent();
+        List<Long> seeds = new ArrayList<>();
+        long seed = f.longValue("seed", 42);
+        for (int i = 0; i < f.integer("seeds", quick ? 1 : 2); i++) {
+            seeds.add(seed + i);
+        }
+        List<EngineModel> engines = new ArrayList<>();
+        for (String e : f.string("engine-models", "step").split(",")) {
+            engines.add(EngineModel.parse(e));
+        }
+        List<String> fleets = List.of(f.string("fleets", quick ? "uniform,straggler" : String.join(",", FLEETS))
+                .split(","));
+        for (String fl : fleets) {
+            if (!FLEETS.contains(fl)) {
+                throw new Flags.UsageException("unknown fleet " + fl + " (" + String.join(", ", FLEETS) + ")");
+            }
+        }
+        List<String> policies = List.of(f.string("policies", String.join(",", DEFAULT_POLICIES)).split(","));
+        Settings s = new Settings(Family.select(repo, f.string("workloads", "")),
+                Arrays.stream(f.string("loads", quick ? "0.5,1.0,1.3" : "0.5,0.8,1.0,1.3").split(","))
+                        .map(Double::parseDouble).toList(), policies, seeds,
+                f.integer("requests", quick ? 150 : 300), f.integer("pods", 10), engines, fleets,
+                f.has("configs") ? Path.of(f.string("configs", "")) : Replay.defaultConfigs(Path.of("")),
+                EppOptions.parseDuration(f.positiveDuration("scrape-interval", "50ms")).toNanos(),
+                f.string("focus", "epp4j"), f.string("model", "Qwen/Qwen3-8B"), f);
+        if (!s.policies().contains(ROUND_ROBIN)) {
+            throw new Flags.UsageException("--policies must include round-robin (the board's baseline)");
+        }
+        Path outDir = Path.of(f.required("out"));
+        Files.createDirectories(outDir);
+        int threads = f.integer("threads", Runtime.getRuntime().availableProcessors());
+        long started = System.nanoTime();
+        out.printf(Locale.ROOT, "scoreboard: %d workloads x %d loads x %d policies x %d seeds, %d requests a run,"
+                        + " %d pods, engines %s, fleets %s, %d threads%n", s.workloads().size(), s.loads().size(),
+                policies.size(), seeds.size(), s.requests(), s.pods(), engines, fleets, threads);
+        List<Trial> trials = runAll(s, threads, out);
+        double minutes = (System.nanoTime() - started) / 60e9;
+        Report.write(outDir, s, trials, minutes);
+        out.printf(Locale.ROOT, "done in %.1f minutes; %s%n", minutes, outDir.resolve("scoreboard.md"));
+        return 0;
+    }
+
+    private static List<Trial> runAll(Settings s, int threads, PrintStream out) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads));
+        try {
+            List<Future<List<Trial>>> futures = new ArrayList<>();
+            for (EngineModel engine : s.engines()) {
+                for (String fleet : s.fleets()) {
+                    for (Family.Member m : s.workloads()) {
+                        for (long seed : s.seeds()) {
+                            futures.add(pool.submit(() -> rowsOf(s, engine, fleet, m, seed, out)));
+                        }
+                    }
+                }
+            }
+            List<Trial> all = new ArrayList<>();
+            for (Future<List<Trial>> fu : futures) {
+                all.addAll(fu.get());
+            }
+            return all;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /** Every load of one workload on one fleet for one seed: capacity first, then each load's runs. */
+    private static List<Trial> rowsOf(Settings s, EngineModel engine, String fleet, Family.Member member, long seed,
+                                      PrintStream out) throws Exception {
+        long t0 = System.nanoTime();
+        Workloads.Workload w = Family.generate(member, s.requests(), seed, s.model());
+        SimConfig config = podConfig(s, engine, w, seed);
+        List<SimConfig> pods = FleetSimulation.uniform(config, s.pods());
+        double[] slow = slowFactors(fleet, s.pods());
+        double capacity = Capacity.find(w, pods, slow, 0.05);
+        List<Trial> trials = new ArrayList<>();
+        for (double load : s.loads()) {
+            double rate = load * capacity;
+            List<FleetSimulation.Arrival> arrivals = Family.stretched(w, Family.nativeRate(w) / rate);
+            References refs = References.of(arrivals, pods, slow);
+            Cell greedy = Cell.of("greedy", refs.greedy());
+            Map<String, Cell> cells = new LinkedHashMap<>();
+            for (String policy : s.policies()) {
+                cells.put(policy, Cell.of(policy, runPolicy(s, policy, arrivals, pods, slow, seed)));
+            }
+            trials.add(new Trial(new Key(engine.flagValue(), fleet, member.name(), load), seed, capacity,
+                    greedy.ttftP90(), refs.boundP(90), greedy.spread(), greedy.throughput(), cells));
+        }
+        synchronized (out) {
+            out.printf(Locale.ROOT, "  %-5s %-9s %-13s seed %d: capacity %.2f req/s, %d loads in %.1f s%n",
+                    engine.flagValue(), fleet, member.name(), seed, capacity, s.loads().size(),
+                    (System.nanoTime() - t0) / 1e9);
+        }
+        return trials;
+    }
+
+    static SimConfig podConfig(Settings s, EngineModel engine, Workloads.Workload w, long seed) {
+        return SimFlags.config(s.simFlags(), s.model(), Replay.lanesDefaults(w, s.model()), engine).withSeed(seed);
+    }
+
+    /** Per-pod slow factors: uniform, one pod at half speed (a straggler), or every other pod 1.5x slower. */
+    static double[] slowFactors(String fleet, int pods) {
+        double[] slow = new double[pods];
+        Arrays.fill(slow, 1.0);
+        switch (fleet) {
+            case "straggler" -> slow[pods - 1] = 2.0;
+            case "mixed" -> {
+                for (int i = 1; i < pods; i += 2) {
+                    slow[i] = 1.5;
+                }
+            }
+            default -> {
+            }
+        }
+        return slow;
+    }
+
+    static FleetSimulation.Run runPolicy(Settings s, String policy, List<FleetSimulation.Arrival> arrivals,
+                                         List<SimConfig> pods, double[] slow, long seed) throws Exception {
+        if (policy.equals(ROUND_ROBIN)) {
+            return FleetSimulation.run(arrivals, pods, slow, (i, a, now, fleet) -> i % fleet.size());
+        }
+        Path file = s.configs().resolve(policy + ".yaml");
+        if (!Files.isRegularFile(file)) {
+            throw new Flags.UsageException("no config for policy " + policy + " (" + file + ")");
+        }
+        try (EppRouter epp = new EppRouter(Files.readString(file), file.toString(), pods.size(), seed,
+                s.scrapeNanos())) {
+            return FleetSimulation.run(arrivals, pods, slow, epp);
+        }
+    }
+}
