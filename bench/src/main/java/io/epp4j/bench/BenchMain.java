@@ -31,7 +31,7 @@ public final class BenchMain {
             usage: java -jar bench/target/bench.jar <command> [flags]
 
             commands:
-              stack    [--port 8080] [--pods 3] [--tls] [--demo-requests N] [--seed S]
+              stack    [--port 8080] [--pods 3] [--tls] [--demo-requests N] [--seed S] [--engine-model step|lanes]
                        two pools (Qwen/Qwen3-0.6B, TinyLlama/TinyLlama-1.1B-Chat-v1.0), one EPP each, gateway on --port
               sim      --model M [--pods N] [--base-port P] [--loras a,b] [--max-loras N] [--time-scale F] [--seed S]
                        [--engine-model step|lanes] [--engine-profile h100-8b|h100x4-70b|h100x8-70b] [--max-num-seqs N]
@@ -81,6 +81,7 @@ public final class BenchMain {
                 case "oracle" -> Replay.oracle(rest, out);
                 case "calibrate" -> Calibration.run(rest, out);
                 case "scoreboard" -> Scoreboard.run(rest, out);
+                case "scoreboard-explain" -> io.epp4j.bench.scoreboard.Explain.run(rest, out);
                 case "load" -> LoadGenerator.run(rest, out);
                 case "-h", "--help", "help" -> {
                     out.print(USAGE);

@@ -131,11 +131,15 @@ public final class Replay {
         Files.createDirectories(outDir);
         out.printf("replay %s: %d requests, %d pods, speedup %.0fx, policies %s%n", workload.name(),
                 workload.requests().size(), settings.pods(), speedup, policies);
+        References refs = References.of(arrivals(workload), FleetSimulation.uniform(sim, settings.pods()), null);
+        out.printf(Locale.ROOT, "greedy reference  TTFT p90 %.0f ms; lower bound  TTFT p90 %.0f ms%n", refs.greedyP(90),
+                refs.boundP(90));
         long primed = prime(workload, policies, primeRequests, settings, out);
         List<Report> reports = new ArrayList<>();
         for (String policy : policies) {
             System.gc(); // each policy starts on a heap without the previous one's garbage
             Report r = runPolicy(workload, policy, settings, out, primed);
+            r.setReferences(refs);
             Path dir = policies.size() == 1 ? outDir : outDir.resolve(policy);
             r.write(dir);
             reports.add(r);

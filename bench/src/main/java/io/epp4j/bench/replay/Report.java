@@ -158,6 +158,19 @@ public final class Report {
         return min == 0 ? (max == 0 ? 1 : Double.POSITIVE_INFINITY) : (double) max / min;
     }
 
+    private double greedyP90 = Double.NaN;
+    private double boundP50 = Double.NaN;
+    private double boundP90 = Double.NaN;
+    private double boundP99 = Double.NaN;
+
+    /** The run's references (computed on the same fleet and workload), for the ratios in the reports. */
+    void setReferences(References refs) {
+        this.greedyP90 = refs.greedyP(90);
+        this.boundP50 = refs.boundP(50);
+        this.boundP90 = refs.boundP(90);
+        this.boundP99 = refs.boundP(99);
+    }
+
     Map<String, Object> summary() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("policy", policy);
@@ -170,6 +183,12 @@ public final class Report {
         m.put("ttft_p50_ms", ttftP(50));
         m.put("ttft_p90_ms", ttftP(90));
         m.put("ttft_p99_ms", ttftP(99));
+        m.put("greedy_reference_ttft_p90_ms", greedyP90);
+        m.put("lower_bound_ttft_p50_ms", boundP50);
+        m.put("lower_bound_ttft_p90_ms", boundP90);
+        m.put("lower_bound_ttft_p99_ms", boundP99);
+        m.put("ttft_p90_over_greedy_reference", ttftP(90) / greedyP90);
+        m.put("ttft_p90_over_lower_bound", ttftP(90) / boundP90);
         m.put("ttft_routing_at_real_time_p50_ms", percentile(ttftsModel, 50));
         m.put("ttft_routing_at_real_time_p90_ms", percentile(ttftsModel, 90));
         m.put("ttft_routing_at_real_time_p99_ms", percentile(ttftsModel, 99));
@@ -234,11 +253,15 @@ public final class Report {
         Files.writeString(dir.resolve("comparison.csv"), summaryCsv(reports), StandardCharsets.UTF_8);
         Files.writeString(dir.resolve("ttft-cdf.svg"), Svg.ttftCdf(reports, workload), StandardCharsets.UTF_8);
         StringBuilder md = new StringBuilder();
-        md.append("| policy | TTFT p50 (ms) | TTFT p90 (ms) | TTFT p99 (ms) | TTFT p90, routing at real time (ms) | routing p50 / p99 (real ms) | ITL mean (ms) | output tok/s | prefix hit rate | errors | shed | pod spread (max/min) |\n");
-        md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        Report first = reports.get(0);
+        md.append(String.format(Locale.ROOT, "Greedy reference TTFT p90 %.0f ms, lower bound %.0f ms (the same fleet and"
+                + " workload in simulated time).%n%n", first.greedyP90, first.boundP90));
+        md.append("| policy | TTFT p50 (ms) | TTFT p90 (ms) | p90 / greedy | p90 / bound | TTFT p99 (ms) | TTFT p90, routing at real time (ms) | routing p50 / p99 (real ms) | ITL mean (ms) | output tok/s | prefix hit rate | errors | shed | pod spread (max/min) |\n");
+        md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (Report r : reports) {
-            md.append(String.format(Locale.ROOT, "| %s | %.0f | %.0f | %.0f | %.0f | %.1f / %.1f | %.1f | %.0f | %.1f%% | %d | %d | %.2f |%n", r.policy,
-                    r.ttftP(50), r.ttftP(90), r.ttftP(99), percentile(r.ttftsModel, 90), percentile(r.routing, 50),
+            md.append(String.format(Locale.ROOT, "| %s | %.0f | %.0f | %.2f | %.2f | %.0f | %.0f | %.1f / %.1f | %.1f | %.0f | %.1f%% | %d | %d | %.2f |%n", r.policy,
+                    r.ttftP(50), r.ttftP(90), r.ttftP(90) / r.greedyP90, r.ttftP(90) / r.boundP90, r.ttftP(99),
+                    percentile(r.ttftsModel, 90), percentile(r.routing, 50),
                     percentile(r.routing, 99), Arrays.stream(r.itls).average().orElse(Double.NaN),
                     r.throughput, r.prefixHitRate * 100, r.errors, r.shed, r.spread()));
         }

@@ -164,6 +164,11 @@ final class EppRouter implements FleetSimulation.Router, AutoCloseable {
         }
     }
 
+    /** The scheduling decision of request {@code index} (null when it was not scheduled). */
+    io.epp4j.epp.scheduling.Decision decision(int index) {
+        return engine.decisions().forRequest("req-" + index);
+    }
+
     @Override
     public void firstToken(int index, int pod, long atNanos) {
         Routed routed = open.get(index);

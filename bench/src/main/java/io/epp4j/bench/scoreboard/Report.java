@@ -27,7 +27,7 @@ final class Report {
     }
 
     /** Medians over the seeds of one row. */
-    record Row(Scoreboard.Key key, double capacity, double greedyP90, double boundP90, double greedySpread,
+    record Row(Scoreboard.Key key, double requests, double capacity, double greedyP90, double boundP90, double greedySpread,
                Map<String, double[]> byPolicy) {
         // byPolicy: p90, throughput, spread, hit rate, ratio to greedy, ratio to round-robin, failed, preempted
 
@@ -67,7 +67,7 @@ final class Report {
                             / t.cells().get(Scoreboard.ROUND_ROBIN).throughput()),
                 });
             }
-            rows.add(new Row(e.getKey(), median(ts, Scoreboard.Trial::capacity),
+            rows.add(new Row(e.getKey(), median(ts, Scoreboard.Trial::requests), median(ts, Scoreboard.Trial::capacity),
                     median(ts, Scoreboard.Trial::greedyP90), median(ts, Scoreboard.Trial::boundP90),
                     median(ts, Scoreboard.Trial::greedySpread), byPolicy));
         }
@@ -120,15 +120,15 @@ final class Report {
     }
 
     private static void writeCsv(Path file, Scoreboard.Settings s, List<Scoreboard.Trial> trials) throws IOException {
-        StringBuilder sb = new StringBuilder("engine,fleet,workload,load,seed,capacity_rps,policy,ttft_p50_ms,"
+        StringBuilder sb = new StringBuilder("engine,fleet,workload,load,seed,requests,capacity_rps,policy,ttft_p50_ms,"
                 + "ttft_p90_ms,ttft_p99_ms,throughput_tokens_per_s,pod_spread,prefix_hit_rate,failed,preempted,"
                 + "greedy_ttft_p90_ms,bound_ttft_p90_ms\n");
         for (Scoreboard.Trial t : trials) {
             for (String p : s.policies()) {
                 Cell c = t.cells().get(p);
-                sb.append(String.format(Locale.ROOT, "%s,%s,%s,%.2f,%d,%.3f,%s,%.1f,%.1f,%.1f,%.1f,%.3f,%.4f,%d,%d,"
+                sb.append(String.format(Locale.ROOT, "%s,%s,%s,%.2f,%d,%d,%.3f,%s,%.1f,%.1f,%.1f,%.1f,%.3f,%.4f,%d,%d,"
                                 + "%.1f,%.1f%n", t.key().engine(), t.key().fleet(), t.key().workload(),
-                        t.key().load(), t.seed(), t.capacity(), p, c.ttftP50(), c.ttftP90(), c.ttftP99(),
+                        t.key().load(), t.seed(), t.requests(), t.capacity(), p, c.ttftP50(), c.ttftP90(), c.ttftP99(),
                         c.throughput(), c.spread(), c.hitRate(), c.failed(), c.preempted(), t.greedyP90(),
                         t.boundP90()));
             }
@@ -149,7 +149,7 @@ final class Report {
             String sec = r.key().engine() + " engine, " + r.key().fleet() + " fleet";
             if (!sec.equals(section)) {
                 section = sec;
-                sb.append("\n### ").append(sec).append("\n\n| workload | load | capacity req/s | bound | greedy |");
+                sb.append("\n### ").append(sec).append("\n\n| workload | requests | load | capacity req/s | bound | greedy |");
                 for (String p : s.policies()) {
                     sb.append(' ').append(p).append(" |");
                 }
@@ -157,15 +157,15 @@ final class Report {
                     sb.append(' ').append(focus).append(" × greedy | × RR | throughput × RR | spread (greedy) |"
                             + " misses |");
                 }
-                sb.append("\n|---|---:|---:|---:|---:|");
+                sb.append("\n|---|---:|---:|---:|---:|---:|");
                 sb.append("---:|".repeat(s.policies().size()));
                 if (focus != null) {
                     sb.append("---:|---:|---:|---:|---|");
                 }
                 sb.append('\n');
             }
-            sb.append(String.format(Locale.ROOT, "| %s | %.1f | %.2f | %.0f | %.0f |", r.key().workload(),
-                    r.key().load(), r.capacity(), r.boundP90(), r.greedyP90()));
+            sb.append(String.format(Locale.ROOT, "| %s | %.0f | %.1f | %.2f | %.0f | %.0f |", r.key().workload(),
+                    r.requests(), r.key().load(), r.capacity(), r.boundP90(), r.greedyP90()));
             for (String p : s.policies()) {
                 sb.append(String.format(Locale.ROOT, " %.0f |", r.p90(p)));
             }

@@ -41,8 +41,8 @@ public final class Scoreboard {
     }
 
     /** One seed of one row: the capacity found, the references at that load and every policy's run. */
-    record Trial(Key key, long seed, double capacity, double greedyP90, double boundP90, double greedySpread,
-                 double greedyThroughput, Map<String, Cell> cells) {
+    record Trial(Key key, long seed, int requests, double capacity, double greedyP90, double boundP90,
+                 double greedySpread, double greedyThroughput, Map<String, Cell> cells) {
     }
 
     /** The board's settings. */
@@ -132,7 +132,12 @@ public final class Scoreboard {
         SimConfig config = podConfig(s, engine, w, seed);
         List<SimConfig> pods = FleetSimulation.uniform(config, s.pods());
         double[] slow = slowFactors(fleet, s.pods());
-        double capacity = Capacity.find(w, pods, slow, 0.05);
+        double capacity = Capacity.find(w, pods, slow, 0.1);
+        int needed = Capacity.requestsFor(w, capacity, pods, slow);
+        if (needed > w.requests().size()) {
+            w = Family.generate(member, needed, seed, s.model());
+            capacity = Capacity.find(w, pods, slow, 0.1);
+        }
         List<Trial> trials = new ArrayList<>();
         for (double load : s.loads()) {
             double rate = load * capacity;
@@ -143,13 +148,14 @@ public final class Scoreboard {
             for (String policy : s.policies()) {
                 cells.put(policy, Cell.of(policy, runPolicy(s, policy, arrivals, pods, slow, seed)));
             }
-            trials.add(new Trial(new Key(engine.flagValue(), fleet, member.name(), load), seed, capacity,
+            trials.add(new Trial(new Key(engine.flagValue(), fleet, member.name(), load), seed,
+                    w.requests().size(), capacity,
                     greedy.ttftP90(), refs.boundP(90), greedy.spread(), greedy.throughput(), cells));
         }
         synchronized (out) {
-            out.printf(Locale.ROOT, "  %-5s %-9s %-13s seed %d: capacity %.2f req/s, %d loads in %.1f s%n",
-                    engine.flagValue(), fleet, member.name(), seed, capacity, s.loads().size(),
-                    (System.nanoTime() - t0) / 1e9);
+            out.printf(Locale.ROOT, "  %-5s %-9s %-13s seed %d: %d requests, capacity %.2f req/s, %d loads in"
+                            + " %.1f s%n", engine.flagValue(), fleet, member.name(), seed, w.requests().size(),
+                    capacity, s.loads().size(), (System.nanoTime() - t0) / 1e9);
         }
         return trials;
     }

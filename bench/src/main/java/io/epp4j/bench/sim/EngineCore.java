@@ -93,6 +93,12 @@ public interface EngineCore {
      */
     long whatIfFirstToken(String adapter, String prompt, int outputTokens, long nowNanos, long giveUpAtNanos);
 
+    /**
+     * A time before which a new request could not get its first token here (it cannot start before the step in
+     * flight ends, nor prefill faster than on an idle engine); cheap, for pruning what-if runs.
+     */
+    long firstTokenLowerBound(String adapter, String prompt, long nowNanos);
+
     /** Prompt tokens of {@code prompt} (the simulator approximates 4 characters per token). */
     static int promptTokens(String prompt) {
         return Math.max(1, (prompt.length() + SimConfig.CHARS_PER_TOKEN - 1) / SimConfig.CHARS_PER_TOKEN);

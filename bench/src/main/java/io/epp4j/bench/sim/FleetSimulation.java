@@ -231,20 +231,50 @@ public final class FleetSimulation {
         }
     }
 
-    /** The pod whose copy of the engine would give this request its first token soonest, or -1. */
-    public static int soonestFirstToken(Arrival a, long nowNanos, Fleet fleet, int[] order) {
-        int best = -1;
-        long bestAt = Long.MAX_VALUE;
-        for (int p : order) {
+    /**
+     * A what-if run gives up past this much simulated time: deep in overload every pod's queue is long, and the
+     * choice among them matters less to a first token that far away than the time it costs to simulate.
+     */
+    public static final long WHAT_IF_HORIZON_NANOS = 20_000_000_000L;
+    /** At most this many pods get a what-if run per decision, the most promising first. */
+    public static final int WHAT_IF_PODS = 4;
+
+    /**
+     * The pod whose copy of the engine would give this request its first token soonest. Pods are ranked by a cheap
+     * bound ({@link EngineCore#firstTokenLowerBound}: the step in flight, the pod's cache) and then by
+     * {@code load}; the {@link #WHAT_IF_PODS} best-ranked get a what-if run, each stopping once it is later than the
+     * best so far. When none gives a first token within {@link #WHAT_IF_HORIZON_NANOS}, the best-ranked pod.
+     */
+    public static int soonestFirstToken(Arrival a, long nowNanos, Fleet fleet, long[] load) {
+        int n = fleet.size();
+        long[] bound = new long[n];
+        Integer[] order = new Integer[n];
+        for (int p = 0; p < n; p++) {
             EngineCore engine = fleet.pod(p);
-            String adapter = a.model().equals(engine.config().model()) ? null : a.model();
-            long at = engine.whatIfFirstToken(adapter, a.prompt(), a.outputTokens(), nowNanos,
-                    bestAt == Long.MAX_VALUE ? Long.MAX_VALUE : bestAt - 1);
+            bound[p] = engine.firstTokenLowerBound(adapterOf(a, engine), a.prompt(), nowNanos);
+            order[p] = p;
+        }
+        java.util.Arrays.sort(order, java.util.Comparator.<Integer>comparingLong(p -> bound[p])
+                .thenComparingLong(p -> load[p]).thenComparingInt(p -> p));
+        int best = -1;
+        long bestAt = nowNanos + WHAT_IF_HORIZON_NANOS;
+        for (int k = 0; k < Math.min(n, WHAT_IF_PODS); k++) {
+            int p = order[k];
+            if (bound[p] >= bestAt) {
+                break; // ranked by bound: no later pod can beat the best either
+            }
+            EngineCore engine = fleet.pod(p);
+            long at = engine.whatIfFirstToken(adapterOf(a, engine), a.prompt(), a.outputTokens(), nowNanos,
+                    bestAt - 1);
             if (at < bestAt) {
                 best = p;
                 bestAt = at;
             }
         }
-        return best;
+        return best >= 0 ? best : order[0];
+    }
+
+    private static String adapterOf(Arrival a, EngineCore engine) {
+        return a.model().equals(engine.config().model()) ? null : a.model();
     }
 }

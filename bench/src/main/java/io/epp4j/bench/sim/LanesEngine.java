@@ -4,7 +4,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.IdentityHashMap;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -250,6 +249,18 @@ public final class LanesEngine implements EngineCore {
     }
 
     @Override
+    public long firstTokenLowerBound(String adapter, String prompt, long nowNanos) {
+        long[] hashes = PrefixCache.blockHashes(adapter == null ? config.model() : adapter, prompt,
+                config.blockSize());
+        int tokens = EngineCore.promptTokens(prompt);
+        int cached = Math.min(tokens, cache.cachedPrefix(hashes) * config.blockSize());
+        long laneFree = laneFreeNanos == Long.MIN_VALUE ? nowNanos : Math.max(nowNanos, laneFreeNanos);
+        double floor = config.jitter() > 0 ? Math.max(0.05, 1 - 3 * config.jitter()) : 1.0;
+        return laneFree + (long) ((config.prefillOverheadMs() + (tokens - cached) * config.prefillPerTokenMs())
+                * floor * slow * 1e6);
+    }
+
+    @Override
     public long whatIfFirstToken(String adapter, String prompt, int outputTokens, long nowNanos,
                                  long giveUpAtNanos) {
         if (realCache == null) {
@@ -261,12 +272,11 @@ public final class LanesEngine implements EngineCore {
         copy.running = running;
         copy.laneFreeNanos = laneFreeNanos;
         copy.runningPerAdapter.putAll(runningPerAdapter);
-        Map<Seq, Seq> copies = new IdentityHashMap<>();
         for (Seq s : events) {
-            copy.events.add(copies.computeIfAbsent(s, Seq::copy));
+            copy.events.add(s.copy());
         }
         for (Seq s : waiting) {
-            copy.waiting.add(copies.computeIfAbsent(s, Seq::copy));
+            copy.waiting.add(s.copy());
         }
         Seq mine;
         try {

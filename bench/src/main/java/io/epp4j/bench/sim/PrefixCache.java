@@ -43,6 +43,29 @@ final class PrefixCache implements KvCache {
      * {@code blockSize} tokens at {@link SimConfig#CHARS_PER_TOKEN} characters per token.
      */
     static long[] blockHashes(String modelKey, String prompt, int blockSize) {
+        // a decision hashes the same prompt once per pod it considers: remember the last one per thread
+        Memo m = MEMO.get();
+        if (m.prompt == prompt && m.modelKey.equals(modelKey) && m.blockSize == blockSize) {
+            return m.hashes;
+        }
+        long[] hashes = computeBlockHashes(modelKey, prompt, blockSize);
+        m.prompt = prompt;
+        m.modelKey = modelKey;
+        m.blockSize = blockSize;
+        m.hashes = hashes;
+        return hashes;
+    }
+
+    private static final class Memo {
+        String prompt;
+        String modelKey = "";
+        int blockSize;
+        long[] hashes;
+    }
+
+    private static final ThreadLocal<Memo> MEMO = ThreadLocal.withInitial(Memo::new);
+
+    private static long[] computeBlockHashes(String modelKey, String prompt, int blockSize) {
         int blockChars = blockSize * SimConfig.CHARS_PER_TOKEN;
         int blocks = prompt.length() / blockChars;
         long[] hashes = new long[blocks];

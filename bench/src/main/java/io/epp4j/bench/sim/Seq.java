@@ -32,6 +32,8 @@ public final class Seq {
     int runningAtAdmission;
     /** It ends with finish_reason "stop" rather than "length" (the driver decides, from max_tokens). */
     boolean stopReason;
+    /** The copy made of this request for the what-if run in progress (null outside one). */
+    Seq whatIfCopy;
     /** Lanes model: when the next event of this request is due. */
     long nextEventNanos = Long.MAX_VALUE;
 

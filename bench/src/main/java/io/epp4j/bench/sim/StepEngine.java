@@ -3,7 +3,6 @@ package io.epp4j.bench.sim;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -411,6 +410,16 @@ public final class StepEngine implements EngineCore {
     }
 
     @Override
+    public long firstTokenLowerBound(String adapter, String prompt, long nowNanos) {
+        long[] hashes = PrefixCache.blockHashes(adapter == null ? config.model() : adapter, prompt,
+                config.blockSize());
+        int tokens = EngineCore.promptTokens(prompt);
+        int cached = Math.min(cache.cachedPrefix(hashes), (tokens - 1) / config.blockSize()) * config.blockSize();
+        long start = stepEndNanos == Long.MAX_VALUE ? nowNanos : Math.max(nowNanos, stepEndNanos);
+        return start + (long) (profile.idlePrefillMs(cached, tokens - cached) * slow * 1e6);
+    }
+
+    @Override
     public long whatIfFirstToken(String adapter, String prompt, int outputTokens, long nowNanos,
                                  long giveUpAtNanos) {
         if (realCache == null) {
@@ -421,15 +430,21 @@ public final class StepEngine implements EngineCore {
         copy.nextId = nextId;
         copy.residentAdapters.addAll(residentAdapters);
         copy.runningPerAdapter.putAll(runningPerAdapter);
-        Map<Seq, Seq> copies = new IdentityHashMap<>();
         for (Seq s : running) {
-            copy.running.add(copies.computeIfAbsent(s, Seq::copy));
+            copy.running.add(s.whatIfCopy = s.copy());
         }
         for (Seq s : waiting) {
-            copy.waiting.add(copies.computeIfAbsent(s, Seq::copy));
+            copy.waiting.add(s.whatIfCopy = s.copy());
         }
         for (int k = 0; k < stepSeqs.size(); k++) {
-            copy.addToStep(copies.computeIfAbsent(stepSeqs.get(k), Seq::copy), stepTokens[k]);
+            Seq s = stepSeqs.get(k);
+            copy.addToStep(s.whatIfCopy != null ? s.whatIfCopy : s.copy(), stepTokens[k]);
+        }
+        for (Seq s : running) {
+            s.whatIfCopy = null;
+        }
+        for (Seq s : waiting) {
+            s.whatIfCopy = null;
         }
         copy.stepEndNanos = stepEndNanos;
         copy.planAtNanos = planAtNanos;

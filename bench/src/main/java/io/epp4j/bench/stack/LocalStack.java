@@ -5,7 +5,10 @@ import io.epp4j.bench.cli.Flags;
 import io.epp4j.bench.extproc.GatewayProfile;
 import io.epp4j.bench.gateway.GatewaySim;
 import io.epp4j.bench.gateway.Pool;
+import io.epp4j.bench.sim.EngineModel;
 import io.epp4j.bench.sim.SimConfig;
+import io.epp4j.bench.sim.SimFlags;
+import io.epp4j.bench.sim.StepProfile;
 import io.epp4j.bench.sim.SimFleet;
 import io.epp4j.bench.sim.SimServer;
 
@@ -54,9 +57,15 @@ public final class LocalStack implements AutoCloseable {
      */
     public static LocalStack start(int port, int pods, boolean tls, boolean useEpp, long seed, PrintStream log)
             throws Exception {
+        return start(port, pods, tls, useEpp, seed, SimFlags.DEFAULT_ENGINE, log);
+    }
+
+    /** The same with the simulated pods' engine model ({@code --engine-model}). */
+    public static LocalStack start(int port, int pods, boolean tls, boolean useEpp, long seed, EngineModel engine,
+                                   PrintStream log) throws Exception {
         LocalStack s = new LocalStack();
         try {
-            s.startAll(port, pods, tls, useEpp, seed, log);
+            s.startAll(port, pods, tls, useEpp, seed, engine, log);
         } catch (Exception e) {
             s.close();
             throw e;
@@ -64,13 +73,15 @@ public final class LocalStack implements AutoCloseable {
         return s;
     }
 
-    private void startAll(int port, int pods, boolean tls, boolean useEpp, long seed, PrintStream log)
-            throws Exception {
+    private void startAll(int port, int pods, boolean tls, boolean useEpp, long seed, EngineModel engine,
+                          PrintStream log) throws Exception {
         record PoolSpec(String name, SimConfig config) {
         }
         List<PoolSpec> specs = List.of(
-                new PoolSpec("vllm-qwen3-0-6b", SimConfig.defaults(QWEN).withSeed(seed).withLoras(List.of(QWEN_LORA), 2)),
-                new PoolSpec("vllm-tinyllama-1-1b", SimConfig.defaults(TINYLLAMA).withSeed(seed + 100)));
+                new PoolSpec("vllm-qwen3-0-6b", SimConfig.forModel(QWEN, engine, StepProfile.H100_8B).withSeed(seed)
+                        .withLoras(List.of(QWEN_LORA), 2)),
+                new PoolSpec("vllm-tinyllama-1-1b", SimConfig.forModel(TINYLLAMA, engine, StepProfile.H100_8B)
+                        .withSeed(seed + 100)));
         List<Pool> pools = new ArrayList<>();
         Map<String, String> bbr = new LinkedHashMap<>();
         for (PoolSpec spec : specs) {
@@ -208,13 +219,24 @@ public final class LocalStack implements AutoCloseable {
         return failures.get();
     }
 
-    /** {@code stack [--port 8080] [--pods 3] [--tls] [--no-epp] [--demo-requests N] [--seed S]}. */
+    /**
+     * {@code stack [--port 8080] [--pods 3] [--tls] [--no-epp] [--demo-requests N] [--seed S]
+     * [--engine-model step|lanes]}.
+     */
     public static int run(String[] args, PrintStream out) throws Exception {
-        Flags f = Flags.parse(args, Set.of("port", "pods", "demo-requests", "seed"), Set.of("tls", "no-epp"));
+        Flags f = Flags.parse(args, Set.of("port", "pods", "demo-requests", "seed", "engine-model"),
+                Set.of("tls", "no-epp"));
         boolean useEpp = !f.bool("no-epp");
-        out.println("epp4j local stack: starting");
+        EngineModel engine;
+        try {
+            engine = EngineModel.parse(f.string("engine-model", SimFlags.DEFAULT_ENGINE.flagValue()));
+        } catch (IllegalArgumentException e) {
+            throw new Flags.UsageException(e.getMessage());
+        }
+        out.println("epp4j local stack: starting (simulated pods: " + engine.flagValue() + " engine model)");
         long seed = f.longValue("seed", 42);
-        LocalStack stack = start(f.integer("port", 8080), f.integer("pods", 3), f.bool("tls"), useEpp, seed, out);
+        LocalStack stack = start(f.integer("port", 8080), f.integer("pods", 3), f.bool("tls"), useEpp, seed, engine,
+                out);
         try {
             out.println("\nThe walkthrough's requests:");
             for (DemoResult r : stack.seedRequests()) {

@@ -78,7 +78,18 @@ class ReplayTest {
             Map<String, Object> perPod = (Map<String, Object>) summary.get("requests_per_pod");
             assertEquals(10.0, perPod.values().stream().mapToDouble(v -> (Double) v).sum(),
                     policy + ": only measured requests are counted");
+            assertAboveTheLowerBound(policy, summary);
         }
+    }
+
+    /** No replayed policy beats the lower bound on the same fleet, percentile by percentile. */
+    private static void assertAboveTheLowerBound(String policy, Map<String, Object> summary) {
+        for (String p : List.of("p50", "p90", "p99")) {
+            double ttft = (Double) summary.get("ttft_" + p + "_ms");
+            double bound = (Double) summary.get("lower_bound_ttft_" + p + "_ms");
+            assertTrue(bound > 0 && ttft >= bound, policy + " TTFT " + p + " " + ttft + " ms >= bound " + bound);
+        }
+        assertTrue((Double) summary.get("greedy_reference_ttft_p90_ms") > 0, policy);
     }
 
     @Test
@@ -87,7 +98,7 @@ class ReplayTest {
         int status = Replay.run(new String[] {
             "--trace", "gen:shared-prefix:groups=2,prefix=300,question=20,output=5,rate=20",
             "--policy", "round-robin,gaie-default,epp4j", "--pods", "2", "--speedup", "20", "--limit", "10",
-            "--warm-up", "8", "--prime-requests", "7", "--out", out.toString(),
+            "--warm-up", "8", "--prime-requests", "7", "--out", out.toString(), "--engine-model", "lanes",
             "--configs", Replay.defaultConfigs(Path.of("")).toString(), "--seed", "3"}, new PrintStream(log));
 
         assertEquals(0, status, log.toString());
@@ -100,6 +111,7 @@ class ReplayTest {
                     JsonParser.parseObject(Files.readString(out.resolve(policy).resolve("summary.json")));
             assertEquals(6.0, summary.get("primed_requests"), policy);
             assertEquals(10.0, summary.get("requests"), policy + ": priming requests are not measured");
+            assertAboveTheLowerBound(policy, summary);
         }
     }
 }
