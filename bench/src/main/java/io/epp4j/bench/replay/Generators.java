@@ -132,13 +132,13 @@ final class Generators {
 
     /**
      * {@code gen:decode-heavy}: short prompts of {@code prompt} tokens (default 150, ±70%) sharing a
-     * {@code system} prompt (default 100), long answers of {@code output} tokens (default 800, ±60%); Poisson at
+     * {@code system} prompt (default 100), long answers of {@code output} tokens (default 300, ±60%); Poisson at
      * {@code rate} per second (default 4).
      */
     static List<TraceRequest> decodeHeavy(Map<String, String> p, int limit, long seed, String model) {
         int prompt = intParam(p, "prompt", 150);
         int system = intParam(p, "system", 100);
-        int output = intParam(p, "output", 800);
+        int output = intParam(p, "output", 300);
         double rate = doubleParam(p, "rate", 4);
         SplittableRandom r = new SplittableRandom(seed);
         List<TraceRequest> out = new ArrayList<>();

@@ -13,9 +13,11 @@ import java.util.List;
  * router that knows everything keeps up. At a given rate the greedy reference serves the workload (its arrival
  * times stretched or compressed to that rate); it keeps up when, by the moment of the last arrival, it has given a
  * first token to at least {@link #KEPT_UP} of the requests. Past capacity the backlog grows with the run and that
- * share falls towards capacity / rate. A decode backlog shows the same way once the KV cache is full (the engine
- * then stops admitting), so a run is made long enough for that ({@link #requestsFor}); the second half's share of
- * the output tokens asked for is reported beside it ({@code decodeShare}).
+ * share falls towards capacity / rate. A burst shorter than a request's lifetime is absorbed by the engines' running
+ * slots whatever the rate, and a decode backlog shows only once it has filled the KV cache (the engine then stops
+ * admitting), so a run counts only when it spans {@link #SPANS_PER_LIFETIME} mean request lifetimes: it is
+ * lengthened up to {@link #MAX_REQUESTS}, and a rate that needs a longer run does not count as kept up (for long
+ * answers the capacity found is then the highest rate such a run can show).
  */
 final class Capacity {
 
@@ -23,18 +25,30 @@ final class Capacity {
     static final double KEPT_UP = 0.9;
 
     /** One point of the greedy reference's load curve; {@code meanE2eMs} of its served requests. */
-    record Point(double rate, double ttftP50, double ttftP90, double startedShare, double decodeShare,
-                 double meanE2eMs, double spanMs) {
+    record Point(double rate, double ttftP50, double ttftP90, double startedShare, double meanE2eMs,
+                 double spanMs) {
 
+        /**
+         * The run kept up: it spans {@link #SPANS_PER_LIFETIME} mean request lifetimes (long enough for a decode
+         * backlog to fill the KV cache and stop admissions) and by the last arrival it started {@link #KEPT_UP} of
+         * the requests.
+         */
         boolean keptUp() {
-            return startedShare >= KEPT_UP;
+            return steady() && startedShare >= KEPT_UP;
+        }
+
+        boolean steady() {
+            return spanMs >= SPANS_PER_LIFETIME * meanE2eMs;
         }
     }
 
-    /** A run covers at least this many mean request lifetimes, so that a backlog has time to show. */
-    static final double SPANS_PER_LIFETIME = 3;
+    /**
+     * A run covers at least this many mean request lifetimes, so that a backlog has time to show and the second half
+     * of the arrivals sees decoding in its steady state.
+     */
+    static final double SPANS_PER_LIFETIME = 2;
     /** The most requests a run is lengthened to. */
-    static final int MAX_REQUESTS = 3000;
+    static final int MAX_REQUESTS = 1500;
 
     private Capacity() {
     }
@@ -51,74 +65,72 @@ final class Capacity {
         double e2e = run.outcomes().stream().filter(FleetSimulation.Outcome::served)
                 .mapToDouble(o -> (o.finishedNanos() - o.arrivalNanos()) / 1e6).average().orElse(0);
         return new Point(rate, References.percentile(ttft, 50), References.percentile(ttft, 90),
-                (double) started / arrivals.size(), decodeShare(arrivals, run, lastArrival), e2e,
-                lastArrival / 1e6);
+                (double) started / arrivals.size(), e2e, lastArrival / 1e6);
+    }
+
+    /** Makes a workload of a given number of requests (a family member for one seed). */
+    interface Generator {
+        Workloads.Workload requests(int n) throws java.io.IOException;
+    }
+
+    /** A capacity and the workload (long enough to be steady there) it was found with. */
+    record Found(double rate, Workloads.Workload workload) {
     }
 
     /**
-     * Output tokens generated in the second half of the arrival window (each request's tokens spread evenly between
-     * its first and last) over those asked for per unit of time, times the window.
+     * The greedy reference at {@code rate} on a run long enough to be steady: it starts with {@code n} requests and
+     * lengthens the run while it spans fewer than {@link #SPANS_PER_LIFETIME} mean request lifetimes, up to
+     * {@link #MAX_REQUESTS}. A run still too short there does not count as keeping up.
      */
-    static double decodeShare(List<FleetSimulation.Arrival> arrivals, FleetSimulation.Run run, long lastArrival) {
-        long from = lastArrival / 2;
-        double asked = arrivals.stream().mapToLong(FleetSimulation.Arrival::outputTokens).sum()
-                * ((double) (lastArrival - from) / Math.max(1, lastArrival));
-        double made = 0;
-        for (FleetSimulation.Outcome o : run.outcomes()) {
-            if (!o.served() || o.outputTokens() < 2) {
-                continue;
+    static Point probe(Generator gen, int n, double rate, List<SimConfig> pods, double[] slow,
+                       Workloads.Workload[] used) throws java.io.IOException {
+        Workloads.Workload w = gen.requests(n);
+        while (true) {
+            Point p = at(w, rate, pods, slow);
+            int size = w.requests().size();
+            if (p.steady() || size >= MAX_REQUESTS) {
+                used[0] = w;
+                return p;
             }
-            long a = Math.max(from, o.firstTokenNanos());
-            long b = Math.min(lastArrival, o.finishedNanos());
-            if (b > a) {
-                made += (o.outputTokens() - 1) * (double) (b - a) / Math.max(1, o.finishedNanos()
-                        - o.firstTokenNanos());
-            }
+            int next = (int) Math.min(MAX_REQUESTS, Math.ceil(size * 1.2 * SPANS_PER_LIFETIME * p.meanE2eMs()
+                    / Math.max(1, p.spanMs())));
+            w = gen.requests(Math.max(next, size + 1));
         }
-        return asked <= 0 ? 1 : made / asked;
     }
 
     /**
-     * How many requests a run of {@code w}'s kind needs at {@code rate} so that its arrivals span
-     * {@link #SPANS_PER_LIFETIME} mean request lifetimes under the greedy reference (long answers need long runs
-     * before a backlog of decodes can show), at least {@code w}'s own count, at most {@link #MAX_REQUESTS}.
+     * The capacity in requests per second: bisection between a rate that keeps up and one that does not, to within
+     * {@code tolerance} (relative), each probe on a steady run; and the workload it was found with.
      */
-    static int requestsFor(Workloads.Workload w, double rate, List<SimConfig> pods, double[] slow) {
-        Point p = at(w, rate, pods, slow);
-        int n = w.requests().size();
-        if (p.spanMs() >= SPANS_PER_LIFETIME * p.meanE2eMs()) {
-            return n;
-        }
-        double needed = n * SPANS_PER_LIFETIME * p.meanE2eMs() / Math.max(1, p.spanMs());
-        return (int) Math.min(MAX_REQUESTS, Math.ceil(needed));
-    }
-
-    /**
-     * The capacity in requests per second: bisection between a rate that keeps up and one that does not, to
-     * within {@code tolerance} (relative).
-     */
-    static double find(Workloads.Workload w, List<SimConfig> pods, double[] slow, double tolerance) {
-        double low = Family.nativeRate(w);
+    static Found find(Generator gen, int n, List<SimConfig> pods, double[] slow, double tolerance)
+            throws java.io.IOException {
+        Workloads.Workload[] used = new Workloads.Workload[1];
+        double low = Family.nativeRate(gen.requests(n));
         double high = low;
-        if (at(w, low, pods, slow).keptUp()) {
+        Workloads.Workload atLow;
+        if (probe(gen, n, low, pods, slow, used).keptUp()) {
+            atLow = used[0];
             do {
                 low = high;
+                atLow = used[0];
                 high *= 2;
-            } while (at(w, high, pods, slow).keptUp() && high < 1e6);
+            } while (probe(gen, n, high, pods, slow, used).keptUp() && high < 1e6);
         } else {
             do {
                 high = low;
                 low /= 2;
-            } while (!at(w, low, pods, slow).keptUp() && low > 1e-6);
+            } while (!probe(gen, n, low, pods, slow, used).keptUp() && low > 1e-6);
+            atLow = used[0];
         }
         while (high / low > 1 + tolerance) {
             double mid = Math.sqrt(low * high);
-            if (at(w, mid, pods, slow).keptUp()) {
+            if (probe(gen, n, mid, pods, slow, used).keptUp()) {
                 low = mid;
+                atLow = used[0];
             } else {
                 high = mid;
             }
         }
-        return low;
+        return new Found(low, atLow);
     }
 }

@@ -35,13 +35,16 @@ public final class Explain {
         Family.Member member = Family.select(repo, f.required("workload")).get(0);
         long seed = f.longValue("seed", 42);
         String model = f.string("model", "Qwen/Qwen3-8B");
-        Workloads.Workload w = Family.generate(member, f.integer("requests", 300), seed, model);
-        SimConfig config = SimFlags.config(f, model, Replay.lanesDefaults(w, model), EngineModel.STEP)
+        Workloads.Workload first = Family.generate(member, f.integer("requests", 300), seed, model);
+        SimConfig config = SimFlags.config(f, model, Replay.lanesDefaults(first, model), EngineModel.STEP)
                 .withSeed(seed);
         int podCount = f.integer("pods", 10);
         List<SimConfig> pods = FleetSimulation.uniform(config, podCount);
         double[] slow = Scoreboard.slowFactors(f.string("fleet", "uniform"), podCount);
-        double capacity = Capacity.find(w, pods, slow, 0.1);
+        Capacity.Found found = Capacity.find(n -> Family.generate(member, n, seed, model),
+                first.requests().size(), pods, slow, 0.1);
+        Workloads.Workload w = found.workload();
+        double capacity = found.rate();
         double rate = Double.parseDouble(f.string("load", "0.5")) * capacity;
         List<FleetSimulation.Arrival> arrivals = Family.stretched(w, Family.nativeRate(w) / rate);
         Path configs = f.has("configs") ? Path.of(f.string("configs", "")) : Replay.defaultConfigs(Path.of(""));

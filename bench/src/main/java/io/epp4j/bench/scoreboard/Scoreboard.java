@@ -57,7 +57,7 @@ public final class Scoreboard {
     public static int run(String[] args, PrintStream out) throws Exception {
         Flags f = Flags.parse(args, SimFlags.with(Set.of("out", "workloads", "loads", "policies", "seeds", "seed",
                 "requests", "pods", "engine-models", "fleets", "configs", "scrape-interval", "focus", "threads",
-                "model")), Set.of("quick"));
+                "model", "curve")), Set.of("quick"));
         boolean quick = f.bool("quick");
         Path repo = Replay.defaultConfigs(Path.of("")).getParent().getParent();
         List<Long> seeds = new ArrayList<>();
@@ -86,6 +86,9 @@ public final class Scoreboard {
                 f.string("focus", "epp4j"), f.string("model", "Qwen/Qwen3-8B"), f);
         if (!s.policies().contains(ROUND_ROBIN)) {
             throw new Flags.UsageException("--policies must include round-robin (the board's baseline)");
+        }
+        if (f.has("curve")) {
+            return curves(s, Double.parseDouble(f.string("curve", "2")), out);
         }
         Path outDir = Path.of(f.required("out"));
         Files.createDirectories(outDir);
@@ -128,16 +131,14 @@ public final class Scoreboard {
     private static List<Trial> rowsOf(Settings s, EngineModel engine, String fleet, Family.Member member, long seed,
                                       PrintStream out) throws Exception {
         long t0 = System.nanoTime();
-        Workloads.Workload w = Family.generate(member, s.requests(), seed, s.model());
-        SimConfig config = podConfig(s, engine, w, seed);
+        Workloads.Workload first = Family.generate(member, s.requests(), seed, s.model());
+        SimConfig config = podConfig(s, engine, first, seed);
         List<SimConfig> pods = FleetSimulation.uniform(config, s.pods());
         double[] slow = slowFactors(fleet, s.pods());
-        double capacity = Capacity.find(w, pods, slow, 0.1);
-        int needed = Capacity.requestsFor(w, capacity, pods, slow);
-        if (needed > w.requests().size()) {
-            w = Family.generate(member, needed, seed, s.model());
-            capacity = Capacity.find(w, pods, slow, 0.1);
-        }
+        Capacity.Found found = Capacity.find(n -> Family.generate(member, n, seed, s.model()), s.requests(), pods,
+                slow, 0.1);
+        double capacity = found.rate();
+        Workloads.Workload w = found.workload();
         List<Trial> trials = new ArrayList<>();
         for (double load : s.loads()) {
             double rate = load * capacity;
@@ -158,6 +159,33 @@ public final class Scoreboard {
                     capacity, s.loads().size(), (System.nanoTime() - t0) / 1e9);
         }
         return trials;
+    }
+
+    /**
+     * {@code --curve F}: the greedy reference's load curve of each workload (rates from a sixteenth of the workload's
+     * own rate up to 16 times it, by factors of F) and the capacity found, to see how capacity is decided.
+     */
+    private static int curves(Settings s, double factor, PrintStream out) throws Exception {
+        for (Family.Member m : s.workloads()) {
+            long seed = s.seeds().get(0);
+            Workloads.Workload w = Family.generate(m, s.requests(), seed, s.model());
+            final Workloads.Workload w0 = w;
+            List<SimConfig> pods = FleetSimulation.uniform(podConfig(s, s.engines().get(0), w0, seed), s.pods());
+            double[] slow = slowFactors(s.fleets().get(0), s.pods());
+            out.printf(Locale.ROOT, "%s: %d requests, own rate %.2f req/s%n", m.name(), w.requests().size(),
+                    Family.nativeRate(w));
+            for (double r = Family.nativeRate(w) / 16; r <= Family.nativeRate(w) * 16; r *= factor) {
+                Capacity.Point p = Capacity.at(w, r, pods, slow);
+                out.printf(Locale.ROOT, "  %9.2f req/s  TTFT p50 %8.0f p90 %8.0f  started %.2f  E2E %8.0f  span %9.0f"
+                                + " ms%s%n", r, p.ttftP50(), p.ttftP90(), p.startedShare(), p.meanE2eMs(), p.spanMs(),
+                        p.keptUp() ? "" : p.steady() ? "  (not kept up)" : "  (too short to tell)");
+            }
+            Capacity.Found found = Capacity.find(n -> Family.generate(m, n, seed, s.model()), s.requests(), pods, slow,
+                    0.1);
+            out.printf(Locale.ROOT, "  capacity %.2f req/s (a steady run there: %d requests)%n", found.rate(),
+                    found.workload().requests().size());
+        }
+        return 0;
     }
 
     static SimConfig podConfig(Settings s, EngineModel engine, Workloads.Workload w, long seed) {

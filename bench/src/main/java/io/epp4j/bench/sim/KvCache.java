@@ -17,10 +17,13 @@ interface KvCache {
     /** Makes room for {@code blocks} new blocks, evicting unreferenced ones; false (nothing changes) if it can't. */
     boolean reserve(int blocks);
 
-    /** A newly computed prompt block, referenced once (call after {@link #reserve}). */
-    void store(long hash);
+    /** Block {@code index} of {@code hashes}, newly computed, referenced once (call after {@link #reserve}). */
+    void store(long[] hashes, int index);
 
-    /** {@code n} blocks that belong to one request and are never shared (call after {@link #reserve}). */
+    /**
+     * {@code n} blocks that belong to one request and are never shared (call after {@link #reserve}); a negative
+     * {@code n} gives them back.
+     */
     void addAnonymous(int n);
 
     /** Drops one reference on each of the first {@code n} blocks (last first) and frees anonymous blocks. */
@@ -37,15 +40,17 @@ interface KvCache {
     void clearUnreferenced();
 
     /**
-     * A copy-on-write view of a {@link PrefixCache} that must not change while the view is used: reads fall
-     * through to it, changes are kept here. Evictions are counted, not chosen, so a block the real cache would
-     * have evicted may still be found by a later lookup: a what-if on an overlay is slightly optimistic.
+     * A what-if view of a {@link PrefixCache} that must not change while the view is used: lookups read it, and the
+     * view only counts blocks. A request's cached prefix counts as already in use when its first block is referenced
+     * (a prefix shared with running requests) and as newly used otherwise; blocks computed in the what-if are counted
+     * but not looked up; evictions are counted, not chosen. Every operation is O(1) but a lookup, so a what-if of long
+     * prompts stays cheap; it is approximate, which a reference may be.
      */
     final class Overlay implements KvCache {
         private final PrefixCache base;
-        private final java.util.HashMap<Long, Integer> refDelta = new java.util.HashMap<>();
-        private final java.util.HashSet<Long> added = new java.util.HashSet<>();
-        private int referencedDelta;
+        /** Per request (by its hash array): blocks this view counted as used, released together. */
+        private final java.util.IdentityHashMap<long[], int[]> counted = new java.util.IdentityHashMap<>();
+        private int usedDelta;
         private int residentDelta;
         private int evictableDelta;
         private int anonymousDelta;
@@ -54,36 +59,17 @@ interface KvCache {
             this.base = base;
         }
 
-        private boolean resident(long hash) {
-            return added.contains(hash) || base.isResident(hash);
-        }
-
-        private int refs(long hash) {
-            return base.refs(hash) + refDelta.getOrDefault(hash, 0);
-        }
-
-        /** A reference on a resident block; an unreferenced one leaves the evictable set. */
-        private void addRef(long hash) {
-            if (refs(hash) == 0) {
-                referencedDelta++;
-                evictableDelta--;
-            }
-            refDelta.merge(hash, 1, Integer::sum);
-        }
-
         @Override
         public int cachedPrefix(long[] hashes) {
-            int n = 0;
-            while (n < hashes.length && resident(hashes[n])) {
-                n++;
-            }
-            return n;
+            return base.cachedPrefix(hashes);
         }
 
         @Override
         public void pin(long[] hashes, int n) {
-            for (int i = 0; i < n; i++) {
-                addRef(hashes[i]);
+            if (n > 0 && base.refs(hashes[0]) == 0) {
+                usedDelta += n; // an unreferenced prefix: its blocks leave the evictable set
+                evictableDelta -= n;
+                counted.computeIfAbsent(hashes, k -> new int[1])[0] += n;
             }
         }
 
@@ -92,34 +78,25 @@ interface KvCache {
                     + anonymousDelta);
         }
 
-        private int evictable() {
-            return base.evictableBlocks() + evictableDelta;
-        }
-
         @Override
         public boolean reserve(int blocks) {
             int missing = blocks - free();
             if (missing <= 0) {
                 return true;
             }
-            if (missing > evictable()) {
+            if (missing > base.evictableBlocks() + evictableDelta) {
                 return false;
             }
-            residentDelta -= missing; // evicted, which ones is not tracked
+            residentDelta -= missing;
             evictableDelta -= missing;
             return true;
         }
 
         @Override
-        public void store(long hash) {
-            if (!resident(hash)) {
-                added.add(hash);
-                residentDelta++;
-                referencedDelta++;
-                refDelta.merge(hash, 1, Integer::sum);
-            } else {
-                addRef(hash);
-            }
+        public void store(long[] hashes, int index) {
+            residentDelta++;
+            usedDelta++;
+            counted.computeIfAbsent(hashes, k -> new int[1])[0]++;
         }
 
         @Override
@@ -130,21 +107,16 @@ interface KvCache {
         @Override
         public void release(long[] hashes, int n, int anonymous) {
             anonymousDelta -= anonymous;
-            for (int i = n - 1; i >= 0; i--) {
-                if (refs(hashes[i]) <= 0) {
-                    continue;
-                }
-                refDelta.merge(hashes[i], -1, Integer::sum);
-                if (refs(hashes[i]) == 0) {
-                    referencedDelta--;
-                    evictableDelta++;
-                }
+            int[] c = counted.remove(hashes);
+            if (c != null) {
+                usedDelta -= c[0];
+                evictableDelta += c[0];
             }
         }
 
         @Override
         public int usedBlocks() {
-            return base.usedBlocks() + referencedDelta + anonymousDelta;
+            return base.usedBlocks() + usedDelta + anonymousDelta;
         }
 
         @Override

@@ -105,7 +105,7 @@ public final class LanesEngine implements EngineCore {
                 break;
             }
             for (int i = hits; i < s.hashes.length; i++) {
-                cache.store(s.hashes[i]);
+                cache.store(s.hashes, i);
             }
             cache.addAnonymous(extra);
             s.pinnedBlocks = s.hashes.length;

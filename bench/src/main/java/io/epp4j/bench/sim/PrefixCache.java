@@ -182,7 +182,8 @@ final class PrefixCache implements KvCache {
     }
 
     @Override
-    public void store(long hash) {
+    public void store(long[] hashes, int index) {
+        long hash = hashes[index];
         Block b = resident.get(hash);
         if (b == null) {
             b = new Block();

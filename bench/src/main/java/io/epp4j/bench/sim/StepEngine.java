@@ -359,9 +359,9 @@ public final class StepEngine implements EngineCore {
     private void cacheComputedBlocks(Seq s) {
         int full = Math.min(s.hashes.length, s.computed / config.blockSize());
         while (s.pinnedBlocks < full && s.anonymousBlocks > 0) {
-            cache.release(s.hashes, 0, 1);
+            cache.addAnonymous(-1);
             s.anonymousBlocks--;
-            cache.store(s.hashes[s.pinnedBlocks]);
+            cache.store(s.hashes, s.pinnedBlocks);
             s.pinnedBlocks++;
         }
     }

@@ -72,6 +72,7 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
     private final double decodeRequestTokens;
     private final boolean scrapedLoadFloor;
     private final boolean prefillProgress;
+    private final boolean missCostGrowsWithLoad;
     private final LongSupplier nanoTicker;
     private final PrefillRate prefillRate = new PrefillRate();
     /** This EPP's picks and their uncached tokens, for the size of a request another replica queued. */
@@ -140,6 +141,7 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
         super(TYPE, name);
         this.nanoTicker = nanoTicker;
         this.prefillProgress = parameters.getBoolean("prefillProgress", false);
+        this.missCostGrowsWithLoad = parameters.getBoolean("missCostGrowsWithLoad", false);
         this.requestOverheadTokens = parameters.getDouble("requestOverheadTokens", 256);
         this.uncachedTokenWeight = parameters.getDouble("uncachedTokenWeight", 1);
         this.decodeRequestTokens = parameters.getDouble("decodeRequestTokens", 0);
@@ -164,6 +166,8 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
         PrefillRate.Fit fit = prefillProgress ? prefillRate.fit() : PrefillRate.Fit.NONE;
         long picks = pickedRequests.get();
         double meanPickTokens = picks == 0 ? request.estimatedPromptTokens() : (double) pickedTokens.get() / picks;
+        double missWeight = missCostGrowsWithLoad ? uncachedTokenWeight * loadFactor(endpoints)
+                : uncachedTokenWeight;
         for (int i = 0; i < n; i++) {
             Endpoint e = endpoints.get(i);
             Backlog b = backlogs.get(e.info().name());
@@ -182,7 +186,7 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
                     pending = waiting;
                 }
             }
-            double cost = backlogTokens + uncachedTokenWeight * uncachedTokens(request, match, e)
+            double cost = backlogTokens + missWeight * uncachedTokens(request, match, e)
                     + requestOverheadTokens * (pending + 1) + decodeRequestTokens * decoding;
             scores[i] = cost;
             minCost = Math.min(minCost, cost);
@@ -190,6 +194,25 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
         for (int i = 0; i < n; i++) {
             scores[i] = scores[i] <= 0 ? 1.0 : minCost / scores[i];
         }
+    }
+
+    /**
+     * {@code (n + 1) / (idle + 1)} over the {@code n} candidates, {@code idle} of which have nothing queued (no
+     * request of this EPP awaiting its first token, none waiting in the scrape): 1 when all are idle, {@code n + 1}
+     * when none is. A token to prefill is worth only the request's own wait while other pods idle, but once they are
+     * all busy compute is what the pool lacks and a miss delays everyone queued behind it, as 1 / (1 - load) does in
+     * a queue.
+     */
+    private double loadFactor(List<Endpoint> endpoints) {
+        int idle = 0;
+        for (Endpoint e : endpoints) {
+            Backlog b = backlogs.get(e.info().name());
+            View v = b == null ? null : b.view;
+            if ((v == null || v.requests() == 0) && e.metrics().waitingQueueSize() <= 0) {
+                idle++;
+            }
+        }
+        return (endpoints.size() + 1.0) / (idle + 1.0);
     }
 
     /** Tokens of the oldest pending request prefilled by now, at the learnt rate (0 until it is learnt). */
