@@ -48,7 +48,7 @@ class EppServerTest {
     }
 
     @Test
-    void streamsRunOnTransportThreadsUnlessAPluginWaitsForARemoteCall() throws Exception {
+    void decisionsMayBlockOnlyWhileAPluginWaitsForARemoteCall() throws Exception {
         String remote = """
                 apiVersion: inference.networking.x-k8s.io/v1alpha1
                 kind: EndpointPickerConfig
@@ -67,11 +67,13 @@ class EppServerTest {
                      java.time.Clock.systemUTC());
              var withRemote = io.epp4j.epp.scheduling.SchedulerFactory.fromOptions(null, remote, null,
                      new io.prometheus.metrics.model.registry.PrometheusRegistry(), java.time.Clock.systemUTC())) {
-            assertTrue(EppServer.runsOnTransportThreads(plain));
-            assertFalse(EppServer.runsOnTransportThreads(withRemote));
+            assertFalse(plain.mayBlock());
+            assertTrue(withRemote.mayBlock());
+            // a reload that brings the first remote scorer moves decisions to the blocking threads at once
+            plain.swap(withRemote.config());
+            assertTrue(plain.mayBlock());
         }
-        assertFalse(EppServer.runsOnTransportThreads(
-                new io.epp4j.epp.director.RandomScheduler(new java.util.Random(1))));
+        assertFalse(new io.epp4j.epp.director.RandomScheduler(new java.util.Random(1)).mayBlock());
     }
 
     @Test
