@@ -3,8 +3,8 @@ package io.epp4j.epp;
 import io.epp4j.epp.extproc.Await;
 import io.epp4j.epp.extproc.EppFixture;
 import io.epp4j.epp.extproc.EppFixture.Transport;
-import io.epp4j.epp.extproc.GatewayStream;
-import io.epp4j.epp.extproc.Messages.Profile;
+import io.epp4j.gatewaykit.Dialect;
+import io.epp4j.gatewaykit.GatewayStream;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
@@ -22,7 +22,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-import static io.epp4j.epp.extproc.Messages.*;
+import static io.epp4j.gatewaykit.Messages.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** The process around the ext_proc service: health, metrics, endpoint sources and graceful shutdown. */
@@ -125,18 +125,18 @@ class EppServerTest {
         try (EppFixture epp = EppFixture.start(Transport.IN_PROCESS, "--endpoints=10.0.0.1:8000")) {
             byte[] body = chatBody("llama", false, 10);
             GatewayStream s = epp.open();
-            s.send(requestHeaders(Profile.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex()));
+            s.send(requestHeaders(Dialect.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex()));
             s.send(requestBodyChunks(body, 100, null));
             s.next();
             s.nextUntilBodyEnd(true);
-            s.send(responseHeaders(Profile.ISTIO, Map.of(":status", "200"), false, null),
+            s.send(responseHeaders(Dialect.ISTIO, Map.of(":status", "200"), false, null),
                     responseBody(utf8("{\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4}}"), true, null));
             s.next();
             s.nextUntilBodyEnd(false);
             s.halfClose();
             s.awaitClose();
             GatewayStream bad = epp.open();
-            bad.send(requestHeaders(Profile.ISTIO, post("/v1/chat/completions", 1), false, fullDuplex()),
+            bad.send(requestHeaders(Dialect.ISTIO, post("/v1/chat/completions", 1), false, fullDuplex()),
                     requestBody(utf8("x"), true, null));
             bad.next();
 
@@ -189,7 +189,7 @@ class EppServerTest {
         try (EppFixture epp = EppFixture.start(Transport.TCP, "--endpoints=10.0.0.1:8000", "--grace-period=30s")) {
             byte[] body = chatBody("llama", false, 10);
             GatewayStream s = epp.open();
-            s.send(requestHeaders(Profile.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex()));
+            s.send(requestHeaders(Dialect.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex()));
             s.send(requestBodyChunks(body, 100, null));
             assertTrue(s.next().hasRequestHeaders());
             s.nextUntilBodyEnd(true);
@@ -203,11 +203,11 @@ class EppServerTest {
                 }
             });
             GatewayStream late = epp.open();
-            late.send(requestHeaders(Profile.ISTIO, post("/v1/completions", 1), false, fullDuplex()));
+            late.send(requestHeaders(Dialect.ISTIO, post("/v1/completions", 1), false, fullDuplex()));
             assertEquals(Status.Code.UNAVAILABLE, late.awaitClose().getCode());
             assertFalse(closing.isDone(), "close waits for the open stream");
 
-            s.send(responseHeaders(Profile.ISTIO, Map.of(":status", "200"), false, null),
+            s.send(responseHeaders(Dialect.ISTIO, Map.of(":status", "200"), false, null),
                     responseBody(utf8("{}"), true, null));
             assertTrue(s.next().hasResponseHeaders());
             s.nextUntilBodyEnd(false);
@@ -223,7 +223,7 @@ class EppServerTest {
         try (EppFixture epp = EppFixture.start(Transport.TCP, "--endpoints=10.0.0.1:8000", "--grace-period=200ms")) {
             byte[] body = chatBody("llama", false, 10);
             GatewayStream s = epp.open();
-            s.send(requestHeaders(Profile.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex()));
+            s.send(requestHeaders(Dialect.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex()));
             s.send(requestBodyChunks(body, 100, null));
             s.next();
             s.nextUntilBodyEnd(true);

@@ -4,13 +4,13 @@ import com.google.protobuf.ByteString;
 import io.envoyproxy.envoy.service.ext_proc.v3.ExternalProcessorGrpc;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
-import io.epp4j.bench.JitActivity;
-import io.epp4j.bench.Json;
+import io.epp4j.bench.cli.JitActivity;
+import io.epp4j.bench.cli.Json;
 import io.epp4j.bench.cli.Flags;
-import io.epp4j.bench.extproc.ExtProcMessages;
-import io.epp4j.bench.extproc.GatewayProfile;
 import io.epp4j.bench.extproc.NoopExtProcServer;
 import io.epp4j.bench.stack.EmbeddedEpp;
+import io.epp4j.gatewaykit.Dialect;
+import io.epp4j.gatewaykit.Messages;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -67,7 +67,7 @@ public final class LoadGenerator {
 
     /** Settings of one run. */
     public record Settings(double rps, boolean max, int concurrency, double durationSeconds, double warmupSeconds,
-                           int bodyBytes, GatewayProfile profile, long seed) {
+                           int bodyBytes, Dialect profile, long seed) {
     }
 
     /** What one run measured. */
@@ -117,9 +117,9 @@ public final class LoadGenerator {
         if (f.has("rps") == f.bool("max")) {
             throw new Flags.UsageException("give exactly one of --rps R and --max");
         }
-        GatewayProfile profile;
+        Dialect profile;
         try {
-            profile = GatewayProfile.parse(f.string("profile", "agentgateway"));
+            profile = Dialect.parse(f.string("profile", "agentgateway"));
         } catch (IllegalArgumentException e) {
             throw new Flags.UsageException(e.getMessage());
         }
@@ -353,21 +353,10 @@ public final class LoadGenerator {
             }
             content.setLength(Math.max(0, s.bodyBytes() - head.length() - tail.length()));
             byte[] body = (head + content + tail).getBytes(StandardCharsets.UTF_8);
-            List<ProcessingRequest> seq = new ArrayList<>();
-            List<Map.Entry<String, String>> headers = List.of(
-                    Map.entry("content-type", "application/json"),
-                    Map.entry("content-length", Integer.toString(body.length)),
-                    Map.entry("user-agent", "epp4j-load/1"),
-                    Map.entry("accept", "*/*"),
-                    Map.entry("x-request-id", "load-" + i),
-                    Map.entry("x-gateway-base-model-name", "Qwen/Qwen3-8B"));
-            seq.add(ExtProcMessages.requestHeaders(s.profile(), headers, "POST", "http", "gateway.local",
-                    "/v1/chat/completions", false));
-            for (int off = 0; off < body.length; off += FRAME_BYTES) {
-                int len = Math.min(FRAME_BYTES, body.length - off);
-                seq.add(ExtProcMessages.requestBody(ByteString.copyFrom(body, off, len), off + len == body.length));
-            }
-            out.add(List.copyOf(seq));
+            Map<String, String> headers = Messages.post("/v1/chat/completions", body.length,
+                    "user-agent", "epp4j-load/1", "accept", "*/*", "x-request-id", "load-" + i,
+                    "x-gateway-base-model-name", "Qwen/Qwen3-8B");
+            out.add(List.copyOf(Messages.request(s.profile(), headers, body, FRAME_BYTES)));
         }
         return out;
     }

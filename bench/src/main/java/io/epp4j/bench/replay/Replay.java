@@ -1,9 +1,8 @@
 package io.epp4j.bench.replay;
 
-import io.epp4j.bench.JitActivity;
-import io.epp4j.bench.Json;
+import io.epp4j.bench.cli.JitActivity;
+import io.epp4j.bench.cli.Json;
 import io.epp4j.bench.cli.Flags;
-import io.epp4j.bench.extproc.GatewayProfile;
 import io.epp4j.bench.gateway.GatewaySim;
 import io.epp4j.bench.gateway.Pool;
 import io.epp4j.bench.sim.OracleRouting;
@@ -11,6 +10,7 @@ import io.epp4j.bench.sim.SimConfig;
 import io.epp4j.bench.sim.SimEngine;
 import io.epp4j.bench.sim.SimFleet;
 import io.epp4j.bench.stack.EmbeddedEpp;
+import io.epp4j.gatewaykit.Dialect;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -256,7 +256,7 @@ public final class Replay {
                 }
                 epp = EmbeddedEpp.start(fleet.addresses(), s.tls(), config.toString(),
                         "--refresh-metrics-interval", s.refreshMetricsInterval());
-                routing = new Pool.ViaEpp("127.0.0.1", epp.grpcPort(), s.tls(), GatewayProfile.AGENTGATEWAY);
+                routing = new Pool.ViaEpp("127.0.0.1", epp.grpcPort(), s.tls(), Dialect.AGENTGATEWAY);
                 note = "EPP config " + config;
             }
             Map<String, String> bbr = new LinkedHashMap<>();

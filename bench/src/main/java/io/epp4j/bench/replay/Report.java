@@ -1,6 +1,6 @@
 package io.epp4j.bench.replay;
 
-import io.epp4j.bench.Json;
+import io.epp4j.bench.cli.Json;
 import io.epp4j.bench.sim.SimEngine;
 import io.epp4j.bench.sim.SimFleet;
 import io.epp4j.bench.sim.SimServer;

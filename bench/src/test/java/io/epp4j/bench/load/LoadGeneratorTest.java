@@ -1,7 +1,7 @@
 package io.epp4j.bench.load;
 
 import io.epp4j.bench.extproc.NoopExtProcServer;
-import io.epp4j.bench.extproc.GatewayProfile;
+import io.epp4j.gatewaykit.Dialect;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -53,7 +53,7 @@ class LoadGeneratorTest {
     void warmUpDrivesTheTargetAtFullSpeedNotAtTheMeasuredRate() throws Exception {
         // At the measured rate alone, methods run once per decision would reach C2 only late in the warm-up.
         LoadGenerator.Settings slow = new LoadGenerator.Settings(20, false, 8, 1, 0.5, 1024,
-                GatewayProfile.AGENTGATEWAY, 42);
+                Dialect.AGENTGATEWAY, 42);
         try (NoopExtProcServer noop = NoopExtProcServer.start(0, "127.0.0.1:8000");
              LoadGenerator.Connection c = LoadGenerator.Connection.open(
                      new LoadGenerator.Target("no-op", "127.0.0.1", noop.port(), false))) {
@@ -70,7 +70,7 @@ class LoadGeneratorTest {
     void openLoopSendsOneRequestPerIntendedTimeFromTheConnectionsEventLoop() throws Exception {
         // 200 req/s for 1 s: intended times start + i * 5 ms, i = 0..199, each sent once whatever the timing
         LoadGenerator.Settings s = new LoadGenerator.Settings(200, false, 8, 1, 0, 1024,
-                GatewayProfile.AGENTGATEWAY, 42);
+                Dialect.AGENTGATEWAY, 42);
         ByteArrayOutputStream progress = new ByteArrayOutputStream();
         try (NoopExtProcServer noop = NoopExtProcServer.start(0, "127.0.0.1:8000");
              LoadGenerator.Connection c = LoadGenerator.Connection.open(

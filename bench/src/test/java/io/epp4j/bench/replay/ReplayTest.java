@@ -1,6 +1,6 @@
 package io.epp4j.bench.replay;
 
-import io.epp4j.bench.JsonParser;
+import io.epp4j.bench.cli.Json;
 import io.epp4j.bench.sim.SimConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -66,7 +66,7 @@ class ReplayTest {
 
         assertEquals(0, status, log.toString());
         for (String policy : List.of("round-robin", "gaie-default")) {
-            Map<String, Object> summary = JsonParser.parseObject(Files.readString(out.resolve(policy).resolve("summary.json")));
+            Map<String, Object> summary = Json.parseObject(Files.readString(out.resolve(policy).resolve("summary.json")));
             double warmUps = (Double) summary.get("warm_up_requests");
             // all 30, plus a quarter of them again for each round the JIT was still busy (at most 4)
             assertTrue(warmUps >= 30 && warmUps <= 30 + 4 * 7 && (warmUps - 30) % 7 == 0,
@@ -97,7 +97,7 @@ class ReplayTest {
                 "the EPP policies share the priming requests, before the first policy is measured: " + printed);
         for (String policy : List.of("round-robin", "gaie-default", "epp4j")) {
             Map<String, Object> summary =
-                    JsonParser.parseObject(Files.readString(out.resolve(policy).resolve("summary.json")));
+                    Json.parseObject(Files.readString(out.resolve(policy).resolve("summary.json")));
             assertEquals(6.0, summary.get("primed_requests"), policy);
             assertEquals(10.0, summary.get("requests"), policy + ": priming requests are not measured");
         }

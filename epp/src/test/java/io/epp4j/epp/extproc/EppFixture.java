@@ -1,7 +1,9 @@
 package io.epp4j.epp.extproc;
 
+
 import io.epp4j.epp.EppOptions;
 import io.epp4j.epp.EppServer;
+import io.epp4j.gatewaykit.GatewayStream;
 import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
