@@ -36,6 +36,7 @@ public final class BenchMain {
               noop     [--port 9002] [--destination 127.0.0.1:8000]
               replay   --trace FILE|gen:shared-prefix|gen:multi-turn|gen:lora-mix --policy NAME[,NAME...] --out DIR
                        [--pods N] [--speedup S] [--limit N] [--seed S] [--configs DIR] [--scrape-interval 50ms]
+                       [--epp-in-process]
                        policies: round-robin, random, least-queue, gaie-default, epp4j
               oracle   --trace FILE|gen:... [--pods N] [--limit N] [--seed S] [--kv-blocks N] [--prefill-ms-per-token F]
                        [--model M]
@@ -43,6 +44,7 @@ public final class BenchMain {
               load     --target HOST:PORT|embedded|noop [--tls] (--rps R | --max) [--duration S] [--body-bytes B]
                        [--endpoints N] [--concurrency C] [--profile agentgateway|istio|envoy-ai-gateway|envoy] [--compare-noop]
                        [--epp-config FILE] [--scrape-interval 50ms] [--out FILE]
+                       [--open-streams N [--chunks-per-s 20]] [--connections C]
             """;
 
     private BenchMain() {

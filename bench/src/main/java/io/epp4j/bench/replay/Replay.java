@@ -9,7 +9,7 @@ import io.epp4j.bench.sim.OracleRouting;
 import io.epp4j.bench.sim.SimConfig;
 import io.epp4j.bench.sim.SimEngine;
 import io.epp4j.bench.sim.SimFleet;
-import io.epp4j.bench.stack.EmbeddedEpp;
+import io.epp4j.bench.stack.LocalEpp;
 import io.epp4j.gatewaykit.Dialect;
 
 import java.io.BufferedReader;
@@ -56,9 +56,10 @@ public final class Replay {
      *
      * @param refreshMetricsInterval the EPPs' {@code --refresh-metrics-interval} in real time (GAIE's 50ms by
      *     default; each real millisecond of metric age is {@code speedup} simulated ones)
+     * @param eppInProcess run each EPP in this JVM instead of a JVM of its own ({@code --epp-in-process})
      */
     public record Settings(int pods, double speedup, long seed, SimConfig sim, Path configDir, boolean tls,
-                           int maxInFlight, int warmUpRequests, String refreshMetricsInterval) {
+                           int maxInFlight, int warmUpRequests, String refreshMetricsInterval, boolean eppInProcess) {
     }
 
     /**
@@ -101,7 +102,7 @@ public final class Replay {
     public static int run(String[] args, PrintStream out) throws Exception {
         Flags f = Flags.parse(args, Set.of("trace", "policy", "pods", "speedup", "limit", "out", "seed",
                 "configs", "max-num-seqs", "kv-blocks", "prefill-ms-per-token", "itl-ms", "model",
-                "max-in-flight", "warm-up", "prime-requests", "scrape-interval"), Set.of("tls"));
+                "max-in-flight", "warm-up", "prime-requests", "scrape-interval"), Set.of("tls", "epp-in-process"));
         String trace = f.required("trace");
         List<String> policies = List.of(f.required("policy").split(","));
         for (String p : policies) {
@@ -121,7 +122,8 @@ public final class Replay {
         Settings settings = new Settings(f.integer("pods", 4), speedup, seed, sim,
                 f.has("configs") ? Path.of(f.string("configs", "")) : defaultConfigs(Path.of("")), f.bool("tls"),
                 f.integer("max-in-flight", 2000),
-                f.integer("warm-up", DEFAULT_WARM_UP_REQUESTS), f.positiveDuration("scrape-interval", "50ms"));
+                f.integer("warm-up", DEFAULT_WARM_UP_REQUESTS), f.positiveDuration("scrape-interval", "50ms"),
+                f.bool("epp-in-process"));
         int primeRequests = f.integer("prime-requests", workload.requests().size());
         if (primeRequests < 0) {
             throw new Flags.UsageException("--prime-requests must be >= 0");
@@ -138,6 +140,11 @@ public final class Replay {
             r.write(dir);
             reports.add(r);
             out.println(r.oneLine());
+            if (r.harness() != null && r.harness().saturated()) {
+                out.printf(Locale.ROOT, "  the harness ran out of CPU (machine %.0f%% busy, probe p99 %.1f ms late):"
+                        + " not a measurement of the EPP%n", 100 * r.harness().machineBusy(),
+                        r.harness().probeDelayP99Ms());
+            }
         }
         Report.writeComparison(outDir, reports, workload.name(), settings);
         out.println("reports in " + outDir.toAbsolutePath());
@@ -222,20 +229,26 @@ public final class Replay {
             fleet.servers().forEach(srv -> srv.engine().resetPrefixCache());
             try (RoutedPath measured = RoutedPath.start(policy, workload, fleet, s)) {
                 List<SimEngine.Snapshot> before = fleet.servers().stream().map(srv -> srv.engine().snapshot()).toList();
+                HarnessWatch watch = HarnessWatch.start(measured.epp);
+                long chunksBefore = measured.gateway.responseChunksToEpp();
                 List<Report.Result> results = drive(measured.gateway.port(), workload.requests(), s);
-                return Report.of(policy, workload.name(), results, fleet, before, measured.gateway.shed(),
+                HarnessWatch.Verdict harness = watch.stop(measured.epp == null ? 0
+                        : measured.gateway.responseChunksToEpp() - chunksBefore);
+                Report report = Report.of(policy, workload.name(), results, fleet, before, measured.gateway.shed(),
                         warmUpServed, primedRequests, measured.note);
+                report.harness(harness);
+                return report;
             }
         }
     }
 
     /** A gateway in front of {@code fleet} routing by {@code policy}: by itself, or through its own EPP. */
     private static final class RoutedPath implements AutoCloseable {
-        final EmbeddedEpp epp;
+        final LocalEpp epp;
         final GatewaySim gateway;
         final String note;
 
-        private RoutedPath(EmbeddedEpp epp, GatewaySim gateway, String note) {
+        private RoutedPath(LocalEpp epp, GatewaySim gateway, String note) {
             this.epp = epp;
             this.gateway = gateway;
             this.note = note;
@@ -243,7 +256,7 @@ public final class Replay {
 
         static RoutedPath start(String policy, Workloads.Workload workload, SimFleet fleet, Settings s)
                 throws Exception {
-            EmbeddedEpp epp = null;
+            LocalEpp epp = null;
             Pool.Routing routing;
             String note = "";
             if (GATEWAY_POLICIES.contains(policy)) {
@@ -254,10 +267,11 @@ public final class Replay {
                 if (!Files.isRegularFile(config)) {
                     throw new IllegalArgumentException("no EPP config for policy " + policy + " at " + config.toAbsolutePath());
                 }
-                epp = EmbeddedEpp.start(fleet.addresses(), s.tls(), config.toString(),
+                epp = LocalEpp.start(!s.eppInProcess(), fleet.addresses(), s.tls(), config.toString(),
                         "--refresh-metrics-interval", s.refreshMetricsInterval());
                 routing = new Pool.ViaEpp("127.0.0.1", epp.grpcPort(), s.tls(), Dialect.AGENTGATEWAY);
-                note = "EPP config " + config;
+                note = "EPP config " + config + (s.eppInProcess() ? ", EPP in the harness's JVM"
+                        : ", EPP in its own JVM");
             }
             Map<String, String> bbr = new LinkedHashMap<>();
             bbr.put(workload.baseModel(), workload.baseModel());
@@ -342,7 +356,8 @@ public final class Replay {
     static Settings warmUpSettings(Settings s) {
         int fleetSlots = Math.max(1, s.pods() * s.sim().maxNumSeqs());
         return new Settings(s.pods(), s.speedup(), s.seed(), s.sim(), s.configDir(), s.tls(),
-                Math.min(s.maxInFlight(), fleetSlots), s.warmUpRequests(), s.refreshMetricsInterval());
+                Math.min(s.maxInFlight(), fleetSlots), s.warmUpRequests(), s.refreshMetricsInterval(),
+                s.eppInProcess());
     }
 
     /** Polls until the EPP routes a probe request (it has scraped its endpoints at least once). */

@@ -33,7 +33,7 @@ class ReplayTest {
         Workloads.Workload w = Workloads.load("gen:lora-mix:adapters=3,prefix=200,question=20,output=10,rate=50", 60, 7,
                 "base");
         Replay.Settings s = new Replay.Settings(2, 10, 7, SimConfig.defaults("base").withCapacity(8, 100, 1024),
-                Replay.defaultConfigs(Path.of("")), false, 2000, 100, "50ms");
+                Replay.defaultConfigs(Path.of("")), false, 2000, 100, "50ms", false);
 
         List<TraceRequest> warm = Replay.warmUpRequests(w, s);
 
@@ -78,7 +78,18 @@ class ReplayTest {
             Map<String, Object> perPod = (Map<String, Object>) summary.get("requests_per_pod");
             assertEquals(10.0, perPod.values().stream().mapToDouble(v -> (Double) v).sum(),
                     policy + ": only measured requests are counted");
+            // the harness says whether it had the CPU it needed, with the evidence
+            assertTrue(summary.get("harness_saturated") instanceof Boolean, policy);
+            assertTrue((Double) summary.get("harness_cpu_cores") > 0, policy);
+            assertTrue((Double) summary.get("probe_delay_p99_ms") >= 0, policy);
         }
+        Map<String, Object> viaEpp = Json.parseObject(Files.readString(out.resolve("gaie-default")
+                .resolve("summary.json")));
+        assertTrue((Double) viaEpp.get("epp_cpu_cores") > 0, "the EPP ran in a process of its own: " + viaEpp);
+        assertTrue((Double) viaEpp.get("response_chunks_per_s_through_epp") > 0,
+                "every streamed response went through the EPP: " + viaEpp);
+        assertTrue(log.toString().contains("EPP in its own JVM") || Files.readString(out.resolve("gaie-default")
+                .resolve("summary.json")).contains("EPP in its own JVM"));
     }
 
     @Test
