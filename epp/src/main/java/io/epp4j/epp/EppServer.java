@@ -226,9 +226,13 @@ public final class EppServer implements AutoCloseable {
                 // gateways hold long-lived HTTP/2 connections and some ping them; don't GOAWAY them for it
                 .permitKeepAliveTime(10, TimeUnit.SECONDS)
                 .permitKeepAliveWithoutCalls(true)
-                // decisions leave the transport threads for DecisionThreads; the rest of a stream's messages
-                // are cheap, and running them where they are read saves a thread hand-off per message
-                .directExecutor();
+                ;
+        if ("grpc".equals(System.getProperty("epp4j.exec"))) { // EXPERIMENT
+            builder.executor(new java.util.concurrent.ForkJoinPool(Runtime.getRuntime().availableProcessors(),
+                    java.util.concurrent.ForkJoinPool.defaultForkJoinWorkerThreadFactory, null, true));
+        } else {
+            builder.directExecutor();
+        }
         if (options.healthChecking()) {
             extProcPortHealth = new ExtProcPortHealthService();
             builder.addService(extProcPortHealth);
