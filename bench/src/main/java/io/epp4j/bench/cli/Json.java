@@ -1,6 +1,8 @@
 package io.epp4j.bench.cli;
 
 import tools.jackson.core.JacksonException;
+import tools.jackson.core.JsonParser;
+import tools.jackson.core.JsonToken;
 import tools.jackson.databind.DeserializationFeature;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -44,6 +46,30 @@ public final class Json {
             throw new IllegalArgumentException("expected a JSON object");
         }
         return (Map<String, Object>) v;
+    }
+
+    /**
+     * The string value of a top-level field of a JSON object, reading no further than needed and building no tree
+     * (the gateway's body-based routing reads {@code model} this way from bodies of any size), or null when the body
+     * is not a JSON object or the field is absent or not a string.
+     */
+    public static String topLevelString(byte[] json, String field) {
+        try (JsonParser p = MAPPER.createParser(json)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                return null;
+            }
+            while (p.nextToken() == JsonToken.PROPERTY_NAME) {
+                String name = p.currentName();
+                JsonToken value = p.nextToken();
+                if (name.equals(field)) {
+                    return value == JsonToken.VALUE_STRING ? p.getString() : null;
+                }
+                p.skipChildren();
+            }
+            return null;
+        } catch (JacksonException e) {
+            return null;
+        }
     }
 
     /** Jackson's value with every number as a Double, so readers need one numeric type. */

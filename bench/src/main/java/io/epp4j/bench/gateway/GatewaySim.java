@@ -221,12 +221,7 @@ public final class GatewaySim implements AutoCloseable {
     }
 
     private static String modelOf(byte[] body) {
-        try {
-            return Json.parseObject(new String(body, StandardCharsets.UTF_8)).get("model") instanceof String m
-                    ? m : null;
-        } catch (RuntimeException e) {
-            return null;
-        }
+        return Json.topLevelString(body, "model");
     }
 
     private static String balance(Route r) {
