@@ -226,13 +226,9 @@ public final class EppServer implements AutoCloseable {
                 // gateways hold long-lived HTTP/2 connections and some ping them; don't GOAWAY them for it
                 .permitKeepAliveTime(10, TimeUnit.SECONDS)
                 .permitKeepAliveWithoutCalls(true)
-                ;
-        if ("grpc".equals(System.getProperty("epp4j.exec"))) { // EXPERIMENT
-            builder.executor(new java.util.concurrent.ForkJoinPool(Runtime.getRuntime().availableProcessors(),
-                    java.util.concurrent.ForkJoinPool.defaultForkJoinWorkerThreadFactory, null, true));
-        } else {
-            builder.directExecutor();
-        }
+                // a stream's messages run where they are read, saving a thread hand-off per message; its heavy
+                // steps (a decision on a large body, a blocking plugin) leave for DecisionThreads
+                .directExecutor();
         if (options.healthChecking()) {
             extProcPortHealth = new ExtProcPortHealthService();
             builder.addService(extProcPortHealth);

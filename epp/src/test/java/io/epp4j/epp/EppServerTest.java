@@ -124,9 +124,7 @@ class EppServerTest {
     void metricsEndpointServesGaieMetricNames() throws Exception {
         try (EppFixture epp = EppFixture.start(Transport.IN_PROCESS, "--endpoints=10.0.0.1:8000")) {
             byte[] body = chatBody("llama", false, 10);
-            GatewayStream s = epp.open();
-            s.send(requestHeaders(Dialect.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex()));
-            s.send(requestBodyChunks(body, 100, null));
+            GatewayStream s = epp.post(Dialect.ISTIO, "/v1/chat/completions", body, 100, null);
             s.next();
             s.nextUntilBodyEnd(true);
             s.send(responseHeaders(Dialect.ISTIO, Map.of(":status", "200"), false, null),
@@ -188,9 +186,7 @@ class EppServerTest {
     void gracefulShutdownFinishesTheOpenStreamAndRefusesNewOnes() throws Exception {
         try (EppFixture epp = EppFixture.start(Transport.TCP, "--endpoints=10.0.0.1:8000", "--grace-period=30s")) {
             byte[] body = chatBody("llama", false, 10);
-            GatewayStream s = epp.open();
-            s.send(requestHeaders(Dialect.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex()));
-            s.send(requestBodyChunks(body, 100, null));
+            GatewayStream s = epp.post(Dialect.ISTIO, "/v1/chat/completions", body, 100, null);
             assertTrue(s.next().hasRequestHeaders());
             s.nextUntilBodyEnd(true);
 
@@ -222,9 +218,7 @@ class EppServerTest {
     void graceExpiryCutsStreamsThatDoNotFinish() throws Exception {
         try (EppFixture epp = EppFixture.start(Transport.TCP, "--endpoints=10.0.0.1:8000", "--grace-period=200ms")) {
             byte[] body = chatBody("llama", false, 10);
-            GatewayStream s = epp.open();
-            s.send(requestHeaders(Dialect.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex()));
-            s.send(requestBodyChunks(body, 100, null));
+            GatewayStream s = epp.post(Dialect.ISTIO, "/v1/chat/completions", body, 100, null);
             s.next();
             s.nextUntilBodyEnd(true);
             epp.server.close();

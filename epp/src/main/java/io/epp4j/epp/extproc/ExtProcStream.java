@@ -20,11 +20,14 @@ import java.util.function.Consumer;
  * config, keeps the latest metadata, and hands each message to the {@link RequestSide} or the {@link ResponseSide};
  * answers always go out in order (headers, then body, then trailers, per direction).
  *
- * <p>Messages are handled in order through a {@link StreamOrder}: on gRPC's transport thread, except the message
- * that decides the request (and the one that echoes a whole held response), which runs on a worker of
- * {@link DecisionThreads} so that a decision never waits behind other streams' messages and the streams of one
- * connection use every core. Whatever ends the stream (the response's end, an error answer, the gateway's
- * half-close or cancel) ends the request's {@link Exchange} exactly once.
+ * <p>Messages are handled in order through a {@link StreamOrder}: on gRPC's transport thread (one reads every
+ * stream of a gateway connection), except the heavy ones, which run on a worker of {@link DecisionThreads}: the
+ * message that decides a request whose body is {@link DecisionThreads#HAND_OFF_BYTES} or more (parsing and hashing
+ * grow with the body), every decision while the configuration has a plugin that blocks on I/O, and the end of a
+ * held response of that size. So a large decision neither holds up the other streams of its connection nor waits
+ * behind them, and the decisions of one connection use every core; a small one costs less than the hand-off would.
+ * Whatever ends the stream (the response's end, an error answer, the gateway's half-close or cancel) ends the
+ * request's {@link Exchange} exactly once.
  */
 final class ExtProcStream implements StreamObserver<ProcessingRequest> {
 
@@ -77,8 +80,10 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
         if (message.hasMetadataContext()) {
             metadata = message.getMetadataContext(); // GAIE: the latest message's metadata wins
         }
-        if (request.decidesOn(message) || response.flushesOn(message)) {
-            order.handOff(() -> handle(message, arrivedNanos), config.threads().executor(config.director().mayBlock()));
+        long decision = request.decisionBytes(message);
+        boolean blocking = decision >= 0 && config.director().mayBlock();
+        if (blocking || Math.max(decision, response.flushBytes(message)) >= DecisionThreads.HAND_OFF_BYTES) {
+            order.handOff(() -> handle(message, arrivedNanos), config.threads().executor(blocking));
         } else {
             handle(message, arrivedNanos);
         }

@@ -90,15 +90,20 @@ final class RequestSide {
         return headers == null ? null : headers.requestId();
     }
 
-    /** Whether {@code message} completes the body, so handling it decides the request (the step worth a worker). */
-    boolean decidesOn(ProcessingRequest message) {
+    /**
+     * The size of the body {@code message} completes, so that handling it decides the request, or -1 when it does
+     * not decide: the stream hands large decisions to a worker.
+     */
+    long decisionBytes(ProcessingRequest message) {
         if (answered) {
-            return false;
+            return -1;
         }
+        long held = body == null ? 0 : body.size();
         return switch (message.getRequestCase()) {
-            case REQUEST_BODY -> message.getRequestBody().getEndOfStream() || isBuffered();
-            case REQUEST_TRAILERS -> body != null && mode == BodySendMode.FULL_DUPLEX_STREAMED;
-            default -> false;
+            case REQUEST_BODY -> message.getRequestBody().getEndOfStream() || isBuffered()
+                    ? held + message.getRequestBody().getBody().size() : -1;
+            case REQUEST_TRAILERS -> body != null && mode == BodySendMode.FULL_DUPLEX_STREAMED ? held : -1;
+            default -> -1;
         };
     }
 

@@ -61,11 +61,19 @@ final class ResponseSide {
         return complete;
     }
 
-    /** Whether handling {@code message} echoes a whole held response (work proportional to its size). */
-    boolean flushesOn(ProcessingRequest message) {
-        boolean holding = mode == BodySendMode.FULL_DUPLEX_STREAMED && !streaming;
-        return holding && (message.hasResponseBody() && message.getResponseBody().getEndOfStream()
-                || message.hasResponseTrailers() && held != null);
+    /**
+     * The size of the held response {@code message} ends, so that handling it echoes the whole response (and reads
+     * its usage), or -1 when it does not: the stream hands large ones to a worker.
+     */
+    long flushBytes(ProcessingRequest message) {
+        if (mode != BodySendMode.FULL_DUPLEX_STREAMED || streaming) {
+            return -1;
+        }
+        long size = held == null ? 0 : held.size();
+        if (message.hasResponseBody() && message.getResponseBody().getEndOfStream()) {
+            return size + message.getResponseBody().getBody().size();
+        }
+        return message.hasResponseTrailers() && held != null ? size : -1;
     }
 
     void onHeaders(HttpHeaders message, Metadata metadata) {

@@ -22,21 +22,20 @@ import static org.junit.jupiter.api.Assertions.*;
 class ExecutionModelTest {
 
     @Test
-    void decisionsRunOnTheDecisionThreadsUnlessTheyAreTurnedOff() throws Exception {
-        for (String threads : List.of("2", "0")) {
+    void largeDecisionsRunOnTheDecisionThreadsSmallOnesWhereTheyAreRead() throws Exception {
+        record Case(String threads, int bodyBytes, boolean onDecisionThread) {
+        }
+        for (Case c : List.of(new Case("2", 20_000, true), new Case("2", 100, false), new Case("0", 20_000, false))) {
             RecordingScheduler scheduler = new RecordingScheduler();
             try (EppFixture epp = EppFixture.start(Transport.TCP,
-                    EppServer.Components.defaults().scheduler(c -> scheduler), "--endpoints=10.0.0.1:8000",
-                    "--decision-threads=" + threads)) {
-                byte[] body = chatBody("m", false, 100);
-                GatewayStream s = epp.open();
-                s.send(requestHeaders(Dialect.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex()));
-                s.send(requestBodyChunks(body, 50, null));
+                    EppServer.Components.defaults().scheduler(x -> scheduler), "--endpoints=10.0.0.1:8000",
+                    "--decision-threads=" + c.threads())) {
+                byte[] body = chatBody("m", false, c.bodyBytes());
+                GatewayStream s = epp.post(Dialect.ISTIO, "/v1/chat/completions", body, 4096, null);
                 assertArrayEquals(body, streamedBody(s.nextUntilBodyEnd(true), true));
                 s.cancel();
                 String thread = scheduler.schedulingThreads.get(0);
-                assertEquals(threads.equals("2"), thread.startsWith("epp-decision-"),
-                        "--decision-threads=" + threads + " scheduled on " + thread);
+                assertEquals(c.onDecisionThread(), thread.startsWith("epp-decision-"), c + " scheduled on " + thread);
             }
         }
     }
@@ -53,10 +52,8 @@ class ExecutionModelTest {
                     int id = i;
                     done.add(gateway.submit(() -> {
                         byte[] body = chatBody("m" + id, true, 3000 + id);
-                        GatewayStream s = epp.open();
-                        s.send(requestHeaders(Dialect.AGENTGATEWAY, post("/v1/chat/completions", body.length,
-                                "x-request-id", "r" + id), false, fullDuplex()));
-                        s.send(requestBodyChunks(body, 700, null));
+                        GatewayStream s = epp.post(Dialect.AGENTGATEWAY, "/v1/chat/completions", body, 700, null,
+                                "x-request-id", "r" + id);
                         List<ProcessingResponse> request = s.nextUntilBodyEnd(true);
                         assertTrue(request.get(0).hasRequestHeaders(), "the headers answer comes first");
                         assertArrayEquals(body, streamedBody(request, true));

@@ -156,9 +156,7 @@ class ExtProcBehaviourTest {
         try (EppFixture epp = EppFixture.start(Transport.IN_PROCESS, "--endpoints=10.0.0.1:8000",
                 "--disable-endpoint-subset-filter")) {
             byte[] body = chatBody("m", false, 10);
-            GatewayStream s = epp.open();
-            s.send(requestHeaders(Dialect.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex()));
-            s.send(requestBodyChunks(body, 1000, subsetHint()));
+            GatewayStream s = epp.post(Dialect.ISTIO, "/v1/chat/completions", body, 1000, subsetHint());
             assertTrue(s.next().hasRequestHeaders());
             s.cancel();
         }
@@ -217,9 +215,7 @@ class ExtProcBehaviourTest {
         try (EppFixture epp = EppFixture.start(Transport.TCP,
                 EppServer.Components.defaults().scheduler(c -> scheduler), "--endpoints=10.0.0.1:8000")) {
             byte[] body = chatBody("m", true, 100);
-            GatewayStream s = epp.open();
-            s.send(requestHeaders(Dialect.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex()));
-            s.send(requestBodyChunks(body, 1000, null));
+            GatewayStream s = epp.post(Dialect.ISTIO, "/v1/chat/completions", body, 1000, null);
             s.next();
             s.nextUntilBodyEnd(true);
             s.send(responseHeaders(Dialect.ISTIO, Map.of(":status", "200", "content-type", "text/event-stream"),
@@ -243,9 +239,7 @@ class ExtProcBehaviourTest {
                                 ? new ModelRewriter.Choice("food-review-canary", "food-review-v2") : null),
                 "--endpoints=10.0.0.1:8000")) {
             byte[] body = utf8("{\"model\": \"food-review\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
-            GatewayStream s = epp.open();
-            s.send(requestHeaders(Dialect.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex()));
-            s.send(requestBodyChunks(body, 7, null));
+            GatewayStream s = epp.post(Dialect.ISTIO, "/v1/chat/completions", body, 7, null);
             var mutation = s.next().getRequestHeaders().getResponse().getHeaderMutation();
             byte[] upstream = streamedBody(s.nextUntilBodyEnd(true), true);
             String expected = "{\"model\": \"food-review-v2\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
@@ -275,11 +269,9 @@ class ExtProcBehaviourTest {
                         .objectiveResolver(c -> name -> name.equals("batch") ? -1 : 0),
                 "--endpoints=10.0.0.1:8000")) {
             byte[] body = chatBody("base", true, 10);
-            GatewayStream s = epp.open();
-            s.send(requestHeaders(Dialect.AGENTGATEWAY, post("/v1/chat/completions", body.length,
+            GatewayStream s = epp.post(Dialect.AGENTGATEWAY, "/v1/chat/completions", body, 1000, null,
                     "x-gateway-model-name-rewrite", "lora-a", "x-gateway-inference-objective", "batch",
-                    "x-gateway-inference-fairness-id", "tenant-1"), false, fullDuplex()));
-            s.send(requestBodyChunks(body, 1000, null));
+                    "x-gateway-inference-fairness-id", "tenant-1");
             var mutation = s.next().getRequestHeaders().getResponse().getHeaderMutation();
             assertEquals(List.of("x-gateway-inference-objective", "x-gateway-inference-fairness-id",
                     "x-gateway-model-name-rewrite").stream().sorted().toList(),
@@ -313,10 +305,7 @@ class ExtProcBehaviourTest {
                     EppServer.Components.defaults().scheduler(c -> scheduler),
                     "--endpoints=10.0.0.1:8000,10.0.0.2:8000", "--destination-endpoint-fallbacks=" + enabled)) {
                 byte[] body = chatBody("m", false, 10);
-                GatewayStream s = epp.open();
-                s.send(requestHeaders(Dialect.ISTIO, post("/v1/chat/completions", body.length), false,
-                        fullDuplex()));
-                s.send(requestBodyChunks(body, 1000, null));
+                GatewayStream s = epp.post(Dialect.ISTIO, "/v1/chat/completions", body, 1000, null);
                 ProcessingResponse r = s.next();
                 String header = setHeader(r.getRequestHeaders().getResponse().getHeaderMutation(),
                         "x-gateway-destination-endpoint");

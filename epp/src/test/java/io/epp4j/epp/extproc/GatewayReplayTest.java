@@ -54,10 +54,8 @@ class GatewayReplayTest {
                 "--endpoints=10.0.0.1:8000,10.0.0.2:8000")) {
             byte[] body = chatBody("llama", false, 1000);
             var served = profile.responseMetadata("10.0.0.1:8000", "10.0.0.1:8000");
-            GatewayStream s = epp.open();
-            s.send(requestHeaders(profile, post("/v1/chat/completions", body.length,
-                    "x-gateway-inference-objective", "critical"), false, fullDuplex()));
-            s.send(requestBodyChunks(body, 300, null));
+            GatewayStream s = epp.post(profile, "/v1/chat/completions", body, 300, null,
+                    "x-gateway-inference-objective", "critical");
 
             ProcessingResponse headers = s.next();
             assertTrue(headers.hasRequestHeaders(), "headers answer first: " + headers);
@@ -185,10 +183,7 @@ class GatewayReplayTest {
         for (Transport transport : Transport.values()) {
             try (EppFixture epp = EppFixture.start(transport, "--endpoints=10.0.0.1:8000")) {
                 byte[] body = chatBody("llama", false, 400 * 1024);
-                GatewayStream s = epp.open();
-                s.send(requestHeaders(Dialect.ISTIO, post("/v1/chat/completions", body.length), false,
-                        fullDuplex()));
-                s.send(requestBodyChunks(body, 16 * 1024, null));
+                GatewayStream s = epp.post(Dialect.ISTIO, "/v1/chat/completions", body, 16 * 1024, null);
                 ProcessingResponse headers = s.next();
                 assertTrue(headers.hasRequestHeaders());
                 List<ProcessingResponse> chunks = s.nextUntilBodyEnd(true);
@@ -219,10 +214,8 @@ class GatewayReplayTest {
             List<GatewayStream> streams = new ArrayList<>();
             byte[] body = chatBody("llama", false, 2000);
             for (int i = 0; i < 200; i++) {
-                GatewayStream s = epp.open();
-                s.send(requestHeaders(Dialect.AGENTGATEWAY, post("/v1/chat/completions", body.length,
-                        "x-request-id", "r" + i), false, fullDuplex()));
-                s.send(requestBodyChunks(body, 700, null));
+                GatewayStream s = epp.post(Dialect.AGENTGATEWAY, "/v1/chat/completions", body, 700, null,
+                        "x-request-id", "r" + i);
                 streams.add(s);
             }
             for (GatewayStream s : streams) {

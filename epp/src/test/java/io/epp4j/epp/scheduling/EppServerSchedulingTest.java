@@ -36,10 +36,8 @@ class EppServerSchedulingTest {
         try (EppFixture epp = EppFixture.start(Transport.IN_PROCESS, POOL, "--config-text=" + config)) {
             for (String wanted : new String[] {"10.0.0.2", "10.0.0.3:8000"}) {
                 byte[] body = chatBody("m", false, 10);
-                GatewayStream s = epp.open();
-                s.send(requestHeaders(Dialect.ISTIO, post("/v1/chat/completions", body.length,
-                        "test-epp-endpoint-selection", wanted), false, fullDuplex()));
-                s.send(requestBodyChunks(body, 1000, null));
+                GatewayStream s = epp.post(Dialect.ISTIO, "/v1/chat/completions", body, 1000, null,
+                        "test-epp-endpoint-selection", wanted);
                 ProcessingResponse picked = s.next();
                 String destination = setHeader(picked.getRequestHeaders().getResponse().getHeaderMutation(),
                         "x-gateway-destination-endpoint");
@@ -54,9 +52,7 @@ class EppServerSchedulingTest {
             }
 
             byte[] body = chatBody("m", false, 10);
-            GatewayStream s = epp.open();
-            s.send(requestHeaders(Dialect.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex()));
-            s.send(requestBodyChunks(body, 1000, null));
+            GatewayStream s = epp.post(Dialect.ISTIO, "/v1/chat/completions", body, 1000, null);
             ImmediateResponse refused = s.next().getImmediateResponse();
             assertEquals(429, refused.getStatus().getCodeValue(), "no test header: every endpoint filtered out");
             s.cancel();
@@ -67,9 +63,7 @@ class EppServerSchedulingTest {
     void defaultConfigIsServedWithoutFlagsAndExportsSchedulerMetrics() throws Exception {
         try (EppFixture epp = EppFixture.start(Transport.IN_PROCESS, POOL)) {
             byte[] body = chatBody("m", false, 10);
-            GatewayStream s = epp.open();
-            s.send(requestHeaders(Dialect.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex()));
-            s.send(requestBodyChunks(body, 1000, null));
+            GatewayStream s = epp.post(Dialect.ISTIO, "/v1/chat/completions", body, 1000, null);
             assertTrue(setHeader(s.next().getRequestHeaders().getResponse().getHeaderMutation(),
                     "x-gateway-destination-endpoint").startsWith("10.0.0."));
             s.cancel();
