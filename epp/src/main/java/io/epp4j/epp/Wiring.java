@@ -159,8 +159,9 @@ final class Wiring {
                 .build();
         DecisionThreads threads = DecisionThreads.create(options.decisionThreads());
         closeables.push(threads);
-        LOG.info("Decisions run on {}", options.decisionThreads() == 0 ? "gRPC's transport threads"
-                : options.decisionThreads() + " threads (more for configurations that block on I/O)");
+        LOG.info("Decisions on bodies of {} bytes or more run on {}", DecisionThreads.HAND_OFF_BYTES,
+                options.decisionThreads() == 0 ? "gRPC's transport threads"
+                        : options.decisionThreads() + " decision threads (more for configurations that block on I/O)");
         return new ExtProcService(new ExtProcConfig(director, metrics, options.maxRequestBodyBytes(),
                 options.destinationEndpointFallbacks(), System::nanoTime, () -> UUID.randomUUID().toString(),
                 threads));
