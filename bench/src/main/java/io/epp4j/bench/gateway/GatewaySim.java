@@ -57,8 +57,9 @@ public final class GatewaySim implements AutoCloseable {
     public static final String POOL_HEADER = "x-epp4j-pool";
     public static final String SERVED_HEADER = "x-gateway-destination-endpoint-served";
     /**
-     * Real microseconds from the request's arrival at the gateway to the start of the upstream call (body-based
-     * routing plus the EPP's decision), so time-compressed replays can tell routing time from model time.
+     * Real microseconds from the moment the gateway holds the client's whole request to the start of the upstream
+     * call (body-based routing plus the EPP's decision; the client's upload is not routing), so time-compressed
+     * replays can tell routing time from model time.
      */
     public static final String ROUTING_TIME_HEADER = "x-epp4j-routing-us";
 
@@ -164,7 +165,6 @@ public final class GatewaySim implements AutoCloseable {
     }
 
     private void handle(HttpExchange ex) {
-        long arrival = System.nanoTime();
         try (ex) {
             String method = ex.getRequestMethod();
             String path = ex.getRequestURI().getRawPath();
@@ -173,6 +173,7 @@ public final class GatewaySim implements AutoCloseable {
                 return;
             }
             byte[] body = ex.getRequestBody().readAllBytes();
+            long arrival = System.nanoTime();
             String baseModel = bodyBasedRouting(body);
             Route route = baseModel == null ? null : routes.get(baseModel);
             if (route == null) {
@@ -447,22 +448,47 @@ public final class GatewaySim implements AutoCloseable {
             }
         }
 
-        /** Forwards the upstream body to the EPP as it arrives: one message per read (one SSE event per token). */
+        /**
+         * Forwards the upstream body to the EPP as it arrives, as a gateway forwards each frame a model server
+         * sends: one message per read, and for an SSE stream one message per event, the way a server that flushes
+         * every token sends them (the simulator batches its writes to spare sleeps; the EPP must still see every
+         * token as its own chunk).
+         */
         private void pumpResponseBody(HttpResponse<InputStream> resp, Metadata metadata) {
+            boolean sse = resp.headers().firstValue("content-type").orElse("").contains("text/event-stream");
             try (InputStream in = resp.body()) {
                 byte[] buf = new byte[16384];
+                java.io.ByteArrayOutputStream pending = new java.io.ByteArrayOutputStream();
                 int n;
                 while ((n = in.read(buf)) >= 0) {
-                    if (n > 0) {
-                        toEpp.send(Messages.responseBody(ByteString.copyFrom(buf, 0, n), false, metadata));
-                        responseChunks.incrementAndGet();
+                    if (n == 0) {
+                        continue;
                     }
+                    if (!sse) {
+                        forward(ByteString.copyFrom(buf, 0, n), false, metadata);
+                        continue;
+                    }
+                    pending.write(buf, 0, n);
+                    byte[] held = pending.toByteArray();
+                    int start = 0;
+                    for (int i = 1; i < held.length; i++) {
+                        if (held[i] == '\n' && held[i - 1] == '\n') {
+                            forward(ByteString.copyFrom(held, start, i + 1 - start), false, metadata);
+                            start = i + 1;
+                        }
+                    }
+                    pending.reset();
+                    pending.write(held, start, held.length - start);
                 }
-                toEpp.send(Messages.responseBody(ByteString.EMPTY, true, metadata));
-                responseChunks.incrementAndGet();
+                forward(ByteString.copyFrom(pending.toByteArray()), true, metadata);
             } catch (IOException | RuntimeException e) {
                 toEpp.cancel("upstream response failed: " + e);
             }
+        }
+
+        private void forward(ByteString chunk, boolean endOfStream, Metadata metadata) {
+            toEpp.send(Messages.responseBody(chunk, endOfStream, metadata));
+            responseChunks.incrementAndGet();
         }
 
         private String pickDestination(ProcessingResponse headersAnswer) throws EppFailure {
