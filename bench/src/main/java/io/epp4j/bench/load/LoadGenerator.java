@@ -229,7 +229,7 @@ public final class LoadGenerator {
     public record WarmUp(double seconds, int settleRounds, boolean jitQuiet) {
         static final WarmUp NONE = new WarmUp(0, 0, false);
 
-        String describe() {
+        public String describe() {
             if (this.equals(NONE)) {
                 return "not warmed up (--warmup 0)";
             }

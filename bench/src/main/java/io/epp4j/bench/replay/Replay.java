@@ -5,10 +5,13 @@ import io.epp4j.bench.cli.Json;
 import io.epp4j.bench.cli.Flags;
 import io.epp4j.bench.gateway.GatewaySim;
 import io.epp4j.bench.gateway.Pool;
+import io.epp4j.bench.load.Connection;
+import io.epp4j.bench.load.LoadGenerator;
 import io.epp4j.bench.sim.OracleRouting;
 import io.epp4j.bench.sim.SimConfig;
 import io.epp4j.bench.sim.SimEngine;
 import io.epp4j.bench.sim.SimFleet;
+import io.epp4j.bench.stack.ForkedEpp;
 import io.epp4j.bench.stack.LocalEpp;
 import io.epp4j.gatewaykit.Dialect;
 
@@ -78,6 +81,8 @@ public final class Replay {
     private static final int MAX_WARM_UP_PROMPT_CHARS = 4 * 131_072;
     /** Tokens at the end of each warm-up prompt that are its own (so each is a distinct request). */
     private static final int OWN_TAIL_TOKENS = 16;
+    /** Longest full-speed warm-up of a measured EPP in its own process (see warmUpOwnProcess). */
+    static final double EPP_WARM_UP_SECONDS = 10;
     /** Extra warm-up rounds (a quarter of the warm-up each) while the JIT is busy. */
     private static final int MAX_EXTRA_WARM_UP_ROUNDS = 4;
 
@@ -228,6 +233,7 @@ public final class Replay {
             }
             fleet.servers().forEach(srv -> srv.engine().resetPrefixCache());
             try (RoutedPath measured = RoutedPath.start(policy, workload, fleet, s)) {
+                warmUpOwnProcess(measured.epp, workload, s, log);
                 List<SimEngine.Snapshot> before = fleet.servers().stream().map(srv -> srv.engine().snapshot()).toList();
                 HarnessWatch watch = HarnessWatch.start(measured.epp);
                 long chunksBefore = measured.gateway.responseChunksToEpp();
@@ -239,6 +245,32 @@ public final class Replay {
                 report.harness(harness);
                 return report;
             }
+        }
+    }
+
+    /**
+     * An EPP in a JVM of its own starts with cold code: the warm-up went through another one, and the JIT's work
+     * does not carry over between processes as it does within this JVM (measured: the first ~100 requests of a run
+     * routed in 15-115 ms instead of 3-10). So the measured EPP first decides load-generator requests at full speed
+     * for a second per 100 warm-up requests ({@link #EPP_WARM_UP_SECONDS} at most, then until this JVM's JIT is
+     * quiet), with bodies as long as the workload's on average: 64 made-up prompts
+     * that share no text with the workload, which leave the EPP nothing but their few prefix-index entries (evicted
+     * first) and end before any response, so no scorer learns from them.
+     */
+    private static void warmUpOwnProcess(LocalEpp epp, Workloads.Workload workload, Settings s, PrintStream log)
+            throws Exception {
+        double seconds = Math.min(EPP_WARM_UP_SECONDS, s.warmUpRequests() / 100.0);
+        if (!(epp instanceof ForkedEpp) || seconds <= 0) {
+            return;
+        }
+        int bodyBytes = (int) Math.min(MAX_WARM_UP_PROMPT_CHARS, workload.requests().stream()
+                .mapToInt(r -> r.prompt().length()).average().orElse(DEFAULT_WARM_UP_PROMPT_CHARS)) + 200;
+        LoadGenerator.Settings load = new LoadGenerator.Settings(0, true, 8, 0, seconds, bodyBytes,
+                Dialect.AGENTGATEWAY, s.seed());
+        try (Connection c = Connection.open(new LoadGenerator.Target("epp", "127.0.0.1", epp.grpcPort(), s.tls()))) {
+            LoadGenerator.WarmUp w = c.warmUp(load);
+            log.printf(Locale.ROOT, "  the measured EPP's own process: %s of decisions on %d-byte bodies%n",
+                    w.describe().replace("warmed up ", ""), bodyBytes);
         }
     }
 
