@@ -1,6 +1,6 @@
 package io.epp4j.e2e;
 
-import io.epp4j.bench.JsonParser;
+import io.epp4j.bench.cli.Json;
 import io.epp4j.bench.stack.LocalStack;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -43,7 +43,7 @@ class LocalStackE2ETest {
         assertEquals(200, qwen.status());
         assertEquals("vllm-qwen3-0-6b", qwen.pool());
         assertTrue(qwen.pod().startsWith("vllm-qwen3-0-6b-"), qwen.pod());
-        assertEquals(LocalStack.QWEN, JsonParser.parseObject(qwen.body()).get("model"));
+        assertEquals(LocalStack.QWEN, Json.parseObject(qwen.body()).get("model"));
 
         LocalStack.DemoResult tiny = results.get(1);
         assertEquals(200, tiny.status());
@@ -52,7 +52,7 @@ class LocalStackE2ETest {
 
         LocalStack.DemoResult unknown = results.get(2);
         assertEquals(404, unknown.status());
-        Map<?, ?> error = (Map<?, ?>) JsonParser.parseObject(unknown.body()).get("error");
+        Map<?, ?> error = (Map<?, ?>) Json.parseObject(unknown.body()).get("error");
         assertTrue(((String) error.get("message")).contains(LocalStack.UNKNOWN_MODEL));
     }
 
@@ -76,7 +76,7 @@ class LocalStackE2ETest {
         assertEquals("data: [DONE]", events[events.length - 1]);
         long tokens = Arrays.stream(events).filter(e -> e.contains("\"content\":\"") && !e.contains("\"content\":\"\"")).count();
         assertEquals(6, tokens);
-        Map<?, ?> usage = (Map<?, ?>) JsonParser.parseObject(events[events.length - 2].substring(6)).get("usage");
+        Map<?, ?> usage = (Map<?, ?>) Json.parseObject(events[events.length - 2].substring(6)).get("usage");
         assertEquals(6.0, usage.get("completion_tokens"));
     }
 

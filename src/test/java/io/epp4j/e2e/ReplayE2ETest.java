@@ -1,7 +1,7 @@
 package io.epp4j.e2e;
 
 import io.epp4j.bench.BenchMain;
-import io.epp4j.bench.JsonParser;
+import io.epp4j.bench.cli.Json;
 import io.epp4j.bench.replay.Replay;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,7 +28,7 @@ class ReplayE2ETest {
         assertEquals(0, status, log.toString());
         for (String policy : List.of("round-robin", "gaie-default")) {
             Path dir = out.resolve(policy);
-            Map<String, Object> summary = JsonParser.parseObject(Files.readString(dir.resolve("summary.json")));
+            Map<String, Object> summary = Json.parseObject(Files.readString(dir.resolve("summary.json")));
             for (String key : List.of("ttft_p50_ms", "ttft_p90_ms", "ttft_p99_ms", "throughput_tokens_per_s",
                     "prefix_cache_hit_rate", "requests", "errors")) {
                 assertTrue(summary.get(key) instanceof Double, key + " in " + summary);

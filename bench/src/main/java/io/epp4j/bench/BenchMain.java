@@ -1,7 +1,6 @@
 package io.epp4j.bench;
 
 import io.epp4j.bench.cli.Flags;
-import io.epp4j.bench.extproc.GatewayProfile;
 import io.epp4j.bench.extproc.NoopExtProcServer;
 import io.epp4j.bench.gateway.GatewaySim;
 import io.epp4j.bench.gateway.Pool;
@@ -14,6 +13,7 @@ import io.epp4j.bench.sim.SimConfig;
 import io.epp4j.bench.sim.SimFlags;
 import io.epp4j.bench.sim.SimFleet;
 import io.epp4j.bench.stack.LocalStack;
+import io.epp4j.gatewaykit.Dialect;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -22,7 +22,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CountDownLatch;
 
 /** {@code java -jar bench.jar <command> [flags]}: simulators, local stack, replay and load generator. */
 public final class BenchMain {
@@ -38,10 +37,11 @@ public final class BenchMain {
                        [--kv-blocks N] [--block-size N] [--max-num-batched-tokens N]
                        [--faults slow=4,errors=0.1,garbage-metrics,hang]
               gateway  --pool NAME=BASE_MODEL=IP:PORT,IP:PORT[=EPP_HOST:EPP_PORT][;...] [--port 8080]
-                       [--policy epp|round-robin|random] [--profile agentgateway|envoy] [--tls] [--models m=BASE,...]
+                       [--policy epp|round-robin|random] [--profile agentgateway|istio|envoy-ai-gateway|envoy] [--tls] [--models m=BASE,...]
               noop     [--port 9002] [--destination 127.0.0.1:8000]
               replay   --trace FILE|gen:shared-prefix|gen:multi-turn|gen:lora-mix --policy NAME[,NAME...] --out DIR
                        [--pods N] [--speedup S] [--limit N] [--seed S] [--configs DIR] [--scrape-interval 50ms]
+                       [--epp-in-process]
                        policies: round-robin, random, least-queue, gaie-default, epp4j
               oracle   --trace FILE|gen:... [--pods N] [--limit N] [--seed S] [--kv-blocks N] [--prefill-ms-per-token F]
                        [--model M]
@@ -53,8 +53,9 @@ public final class BenchMain {
               calibrate [--engine-profile P] [--requests 500] [--seed S] [--rates 1,2,4,...]
                        one simulated pod on the shapes of vLLM's published benchmarks
               load     --target HOST:PORT|embedded|noop [--tls] (--rps R | --max) [--duration S] [--body-bytes B]
-                       [--endpoints N] [--concurrency C] [--profile agentgateway|envoy] [--compare-noop]
+                       [--endpoints N] [--concurrency C] [--profile agentgateway|istio|envoy-ai-gateway|envoy] [--compare-noop]
                        [--epp-config FILE] [--scrape-interval 50ms] [--out FILE]
+                       [--open-streams N [--chunks-per-s 20]] [--connections C]
             """;
 
     private BenchMain() {
@@ -102,7 +103,7 @@ public final class BenchMain {
     private static int sim(String[] args, PrintStream out) throws Exception {
         Flags f = Flags.parse(args, SimFlags.with(Set.of("model", "pods", "base-port", "loras", "time-scale", "seed",
                 "faults")), Set.of());
-        SimConfig lanes = SimConfig.defaults(f.required("model")).withLoras(splitList(f.string("loras", "")), 2)
+        SimConfig lanes = SimConfig.defaults(f.required("model")).withLoras(Flags.list(f.string("loras", "")), 2)
                 .withSeed(f.longValue("seed", 42));
         SimConfig c = SimFlags.config(f, lanes.model(), lanes).withTimeScale(f.decimal("time-scale", 1.0));
         Faults faults;
@@ -117,14 +118,19 @@ public final class BenchMain {
             out.printf("sim pod %s model %s listening on http://%s%n", s.podName(), c.model(), s.hostPort());
         }
         out.println("Ctrl-C to stop");
-        awaitShutdown(fleet);
+        Flags.awaitShutdown(fleet);
         return 0;
     }
 
     private static int gateway(String[] args, PrintStream out) throws Exception {
         Flags f = Flags.parse(args, Set.of("port", "pool", "policy", "profile", "models", "seed"), Set.of("tls"));
         String policy = f.string("policy", "epp");
-        GatewayProfile profile = GatewayProfile.parse(f.string("profile", "agentgateway"));
+        Dialect dialect;
+        try {
+            dialect = Dialect.parse(f.string("profile", "agentgateway"));
+        } catch (IllegalArgumentException e) {
+            throw new Flags.UsageException(e.getMessage());
+        }
         List<Pool> pools = new ArrayList<>();
         Map<String, String> models = new LinkedHashMap<>();
         for (String spec : f.required("pool").split(";")) {
@@ -140,21 +146,21 @@ public final class BenchMain {
                         throw new Flags.UsageException("--policy epp needs =EPP_HOST:PORT in --pool " + spec);
                     }
                     String[] hp = parts[3].split(":");
-                    yield new Pool.ViaEpp(hp[0], Integer.parseInt(hp[1]), f.bool("tls"), profile);
+                    yield new Pool.ViaEpp(hp[0], Integer.parseInt(hp[1]), f.bool("tls"), dialect);
                 }
                 default -> throw new Flags.UsageException("unknown --policy " + policy);
             };
-            pools.add(new Pool(parts[0], parts[1], splitList(parts[2]), routing));
+            pools.add(new Pool(parts[0], parts[1], Flags.list(parts[2]), routing));
             models.put(parts[1], parts[1]);
         }
-        for (String m : splitList(f.string("models", ""))) {
+        for (String m : Flags.list(f.string("models", ""))) {
             String[] kv = m.split("=", 2);
             models.put(kv[0], kv.length > 1 ? kv[1] : kv[0]);
         }
         GatewaySim gw = GatewaySim.start(f.integer("port", 8080), models, pools);
         out.printf("gateway listening on http://127.0.0.1:%d (%s, profile %s)%n", gw.port(), policy,
-                profile.name().toLowerCase());
-        awaitShutdown(gw);
+                dialect.flagValue());
+        Flags.awaitShutdown(gw);
         return 0;
     }
 
@@ -163,31 +169,7 @@ public final class BenchMain {
         NoopExtProcServer s = NoopExtProcServer.start(f.integer("port", 9002), f.string("destination", "127.0.0.1:8000"));
         out.printf("no-op ext_proc server listening on 127.0.0.1:%d (destination %s)%n", s.port(),
                 f.string("destination", "127.0.0.1:8000"));
-        awaitShutdown(s);
+        Flags.awaitShutdown(s);
         return 0;
-    }
-
-    /** Blocks until Ctrl-C; the shutdown hook closes {@code resource}. */
-    public static void awaitShutdown(AutoCloseable resource) throws InterruptedException {
-        CountDownLatch done = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            try {
-                resource.close();
-            } catch (Exception ignored) {
-                // Exiting anyway.
-            }
-            done.countDown();
-        }, "shutdown"));
-        done.await();
-    }
-
-    public static List<String> splitList(String s) {
-        List<String> out = new ArrayList<>();
-        for (String p : s.split(",")) {
-            if (!p.isBlank()) {
-                out.add(p.trim());
-            }
-        }
-        return out;
     }
 }

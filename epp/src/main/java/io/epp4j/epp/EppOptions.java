@@ -1,5 +1,7 @@
 package io.epp4j.epp;
 
+import io.epp4j.epp.endpoints.HostPort;
+
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -95,6 +97,8 @@ public final class EppOptions {
         flag("destination-endpoint-fallbacks", Kind.BOOL, "false",
                 "put fallback endpoints in x-gateway-destination-endpoint as a comma list (not for agentgateway)");
         flag("grace-period", Kind.DURATION, "20s", "how long shutdown waits for in-flight streams");
+        flag("decision-threads", Kind.INT, String.valueOf(Runtime.getRuntime().availableProcessors()),
+                "threads that parse and schedule requests off the gRPC transport threads (0: on them)");
     }
 
     private static final List<String> DEPRECATED_METRIC_NAME_FLAGS = List.of("total-queued-requests-metric",
@@ -224,12 +228,15 @@ public final class EppOptions {
         } catch (IllegalArgumentException e) {
             throw new UsageException("invalid value for flag --endpoints: " + e.getMessage());
         }
+        if (decisionThreads() < 0) {
+            throw new UsageException("--decision-threads must be >= 0");
+        }
         if (maxRequestBodyBytes() <= 0) {
             throw new UsageException("--max-request-body-bytes must be positive");
         }
         if (explicitlySet.contains("pool-name") || explicitlySet.contains("endpoint-selector")) {
             try {
-                io.epp4j.epp.k8s.KubernetesWiring.poolOptions(this);
+                Wiring.poolOptions(this);
             } catch (IllegalArgumentException e) {
                 throw new UsageException(e.getMessage());
             }
@@ -305,46 +312,6 @@ public final class EppOptions {
             }
         }
         return List.copyOf(out);
-    }
-
-    /** An {@code ip:port} pair (IPv6 as {@code [addr]:port}). */
-    public record HostPort(String ip, int port) {
-
-        /** Parses {@code ip:port} or {@code [v6]:port}. */
-        public static HostPort parse(String text) {
-            String t = text.trim();
-            int colon = t.lastIndexOf(':');
-            if (colon <= 0 || colon == t.length() - 1) {
-                throw new IllegalArgumentException("want ip:port, got \"" + text + "\"");
-            }
-            String host = t.substring(0, colon);
-            if (host.startsWith("[") && host.endsWith("]")) {
-                host = host.substring(1, host.length() - 1);
-            } else if (host.indexOf(':') >= 0) {
-                throw new IllegalArgumentException("IPv6 addresses need brackets: \"" + text + "\"");
-            }
-            int port;
-            try {
-                port = Integer.parseInt(t.substring(colon + 1));
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("bad port in \"" + text + "\"");
-            }
-            if (port <= 0 || port > 65535) {
-                throw new IllegalArgumentException("port out of range in \"" + text + "\"");
-            }
-            return new HostPort(host, port);
-        }
-    }
-
-    /** Parses a comma- or whitespace-separated list of {@code ip:port}. */
-    public static List<HostPort> parseEndpointList(String text) {
-        List<HostPort> out = new ArrayList<>();
-        for (String part : text.split("[,\\s]+")) {
-            if (!part.isBlank()) {
-                out.add(HostPort.parse(part));
-            }
-        }
-        return out;
     }
 
     // ---- accessors
@@ -532,7 +499,7 @@ public final class EppOptions {
 
     /** Static endpoints from --endpoints (empty when not given). */
     public List<HostPort> staticEndpoints() {
-        return parseEndpointList(s("endpoints"));
+        return HostPort.parseList(s("endpoints"));
     }
 
     /** Whether endpoints come from --endpoints or --endpoints-file (no Kubernetes). */
@@ -556,6 +523,11 @@ public final class EppOptions {
 
     public Duration gracePeriod() {
         return d("grace-period");
+    }
+
+    /** --decision-threads: 0 runs decisions on gRPC's transport threads. */
+    public int decisionThreads() {
+        return i("decision-threads");
     }
 
     /** One line per flag for --help. */

@@ -1,22 +1,14 @@
 package io.epp4j.epp;
 
 import io.epp4j.epp.datastore.EndpointStore;
-import io.epp4j.epp.scrape.ModelServerMetrics;
-import io.epp4j.epp.director.Director;
 import io.epp4j.epp.director.ModelRewriter;
 import io.epp4j.epp.director.ObjectiveResolver;
-import io.epp4j.epp.config.ConfigException;
-import io.epp4j.epp.director.RandomScheduler;
 import io.epp4j.epp.director.RequestScheduler;
-import io.epp4j.epp.endpoints.EndpointsFileWatcher;
-import io.epp4j.epp.endpoints.StaticEndpoints;
-import io.epp4j.epp.extproc.ExtProcConfig;
-import io.epp4j.epp.plugins.RemoteScorer;
-import io.epp4j.epp.scheduling.SchedulerFactory;
-import io.epp4j.epp.scheduling.SchedulingEngine;
 import io.epp4j.epp.extproc.ExtProcService;
 import io.epp4j.epp.health.EppHealthService;
 import io.epp4j.epp.health.ExtProcPortHealthService;
+import io.epp4j.epp.k8s.KubernetesPoolSource;
+import io.epp4j.epp.scheduling.SchedulingEngine;
 import io.epp4j.epp.telemetry.EppMetrics;
 import io.epp4j.epp.telemetry.MetricsHttpServer;
 import io.epp4j.epp.tls.ServerCertificates;
@@ -42,7 +34,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Random;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
@@ -75,18 +66,18 @@ public final class EppServer implements AutoCloseable {
      * config flags, no objectives, no model rewrites, the static endpoint list (--endpoints / --endpoints-file), always leader.
      */
     public static final class Components {
-        private Factory<? extends RequestScheduler> scheduler;
-        private Factory<? extends ObjectiveResolver> objectiveResolver = c -> ObjectiveResolver.NONE;
-        private Factory<? extends ModelRewriter> modelRewriter = c -> ModelRewriter.NONE;
-        private Factory<? extends AutoCloseable> endpointSource;
-        private final List<Factory<? extends AutoCloseable>> lifecycle = new ArrayList<>();
-        private BooleanSupplier leader = () -> true;
-        private PrometheusRegistry registry;
-        private Clock clock = Clock.systemUTC();
-        private long randomSeed = System.nanoTime();
-        private boolean modelServerMetrics = true;
-        private Map<String, Object> metricsDataSourceParams = Map.of();
-        private Map<String, Object> metricsExtractorParams = Map.of();
+        Factory<? extends RequestScheduler> scheduler;
+        Factory<? extends ObjectiveResolver> objectiveResolver = c -> ObjectiveResolver.NONE;
+        Factory<? extends ModelRewriter> modelRewriter = c -> ModelRewriter.NONE;
+        Factory<? extends AutoCloseable> endpointSource;
+        final List<Factory<? extends AutoCloseable>> lifecycle = new ArrayList<>();
+        BooleanSupplier leader = () -> true;
+        PrometheusRegistry registry;
+        Clock clock = Clock.systemUTC();
+        long randomSeed = System.nanoTime();
+        boolean modelServerMetrics = true;
+        Map<String, Object> metricsDataSourceParams = Map.of();
+        Map<String, Object> metricsExtractorParams = Map.of();
 
         public static Components defaults() {
             return new Components();
@@ -188,8 +179,9 @@ public final class EppServer implements AutoCloseable {
      */
     public static EppServer start(EppOptions options) throws IOException {
         Components components = Components.defaults();
-        if (io.epp4j.epp.k8s.KubernetesWiring.wanted(options)) {
-            io.epp4j.epp.k8s.KubernetesWiring.install(components);
+        if (Wiring.wantsKubernetes(options)) {
+            // a client found the standard way: in-cluster service account, else KUBECONFIG, else ~/.kube/config
+            Wiring.kubernetes(components, KubernetesPoolSource::defaultClient, new Random());
         }
         return start(options, components);
     }
@@ -212,54 +204,7 @@ public final class EppServer implements AutoCloseable {
         metricsServer = new MetricsHttpServer(options.metricsPort(), registry);
         closeables.push(metricsServer);
         EppMetrics metrics = new EppMetrics(registry, Version.VERSION);
-
-        if (components.endpointSource != null) {
-            closeables.push(components.endpointSource.create(context));
-        } else if (options.endpointsFile() != null) {
-            closeables.push(EndpointsFileWatcher.start(options.endpointsFile(), store, Duration.ofSeconds(1)));
-        } else if (options.isSet("endpoints")) {
-            StaticEndpoints.publish(store, options.staticEndpoints());
-        } else {
-            LOG.warn("No endpoint source for --pool-name/--endpoint-selector is wired in this build; the pool stays "
-                    + "empty and health reports NOT_SERVING");
-        }
-        RandomScheduler random = new RandomScheduler(new Random(components.randomSeed));
-        RequestScheduler scheduler;
-        if (components.scheduler != null) {
-            scheduler = components.scheduler.create(context);
-        } else {
-            // GAIE's scheduler from --config-file / --config-text (default config when neither), reloaded on change
-            SchedulingEngine engine;
-            try {
-                engine = SchedulerFactory.fromOptions(options.configFile(), options.configText(),
-                        options.pluginsDir().isEmpty() ? null : Path.of(options.pluginsDir()), registry,
-                        components.clock, components.randomSeed, SchedulerFactory.RELOAD_INTERVAL);
-            } catch (ConfigException e) {
-                throw new IllegalArgumentException("invalid EndpointPickerConfig: " + e.getMessage(), e);
-            }
-            closeables.push(engine);
-            scheduler = engine;
-        }
-        if (components.modelServerMetrics) {
-            // the config file's metrics-data-source / core-metrics-extractor parameters, unless a component set
-            // them; they are read at start-up (a reload that changes them needs a restart)
-            Map<String, Object> dataSource = components.metricsDataSourceParams;
-            Map<String, Object> extractor = components.metricsExtractorParams;
-            if (dataSource.isEmpty() && extractor.isEmpty() && scheduler instanceof SchedulingEngine engine) {
-                dataSource = engine.config().dataSourceParameters();
-                extractor = engine.config().extractorParameters();
-            }
-            closeables.push(ModelServerMetrics.start(options, store, registry, components.clock, dataSource,
-                    extractor));
-        }
-        for (Factory<? extends AutoCloseable> f : components.lifecycle) {
-            closeables.push(f.create(context));
-        }
-
-        Director director = new Director(store, scheduler, components.objectiveResolver.create(context),
-                components.modelRewriter.create(context), options.disableEndpointSubsetFilter(), random);
-        extProc = new ExtProcService(new ExtProcConfig(director, metrics, options.maxRequestBodyBytes(),
-                options.destinationEndpointFallbacks(), System::nanoTime, () -> UUID.randomUUID().toString()));
+        extProc = Wiring.assemble(context, components, metrics, closeables);
 
         health = new EppHealthService(store, options.haEnableLeaderElection(), components.leader);
         healthServer = Grpc.newServerBuilderForPort(options.grpcHealthPort(), InsecureServerCredentials.create())
@@ -280,15 +225,10 @@ public final class EppServer implements AutoCloseable {
                 .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, options.maxRequestBodyBytes() + (1 << 20)))
                 // gateways hold long-lived HTTP/2 connections and some ping them; don't GOAWAY them for it
                 .permitKeepAliveTime(10, TimeUnit.SECONDS)
-                .permitKeepAliveWithoutCalls(true);
-        if (runsOnTransportThreads(scheduler)) {
-            // nothing on the request path blocks: run streams on gRPC's transport threads, saving a thread
-            // hand-off per message (about 2.5x the decisions/s of the default pool on 2 cores; bench/results)
-            builder.directExecutor();
-        } else {
-            LOG.info("The scheduling config calls remote scorers, which wait for an answer: ext_proc streams run "
-                    + "on a worker pool");
-        }
+                .permitKeepAliveWithoutCalls(true)
+                // a stream's messages run where they are read, saving a thread hand-off per message; its heavy
+                // steps (a decision on a large body, a blocking plugin) leave for DecisionThreads
+                .directExecutor();
         if (options.healthChecking()) {
             extProcPortHealth = new ExtProcPortHealthService();
             builder.addService(extProcPortHealth);
@@ -297,16 +237,6 @@ public final class EppServer implements AutoCloseable {
         LOG.info("epp4j {} serving ext_proc on :{} ({}), health on :{}, metrics on :{}; {} endpoints", Version.VERSION,
                 grpcPort(), options.secureServing() ? "TLS" : "plaintext", healthPort(), metricsPort(),
                 store.size());
-    }
-
-    /**
-     * Whether ext_proc streams may run on the transport threads: only with the built-in scheduling engine and no
-     * plugin that blocks on a remote call (the remote scorer). A reload that adds a remote scorer later keeps the
-     * start-up choice (restart to move to the worker pool).
-     */
-    static boolean runsOnTransportThreads(RequestScheduler scheduler) {
-        return scheduler instanceof SchedulingEngine engine
-                && engine.config().plugins().values().stream().noneMatch(p -> p instanceof RemoteScorer);
     }
 
     public int grpcPort() {

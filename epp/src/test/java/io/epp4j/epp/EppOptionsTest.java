@@ -1,6 +1,7 @@
 package io.epp4j.epp;
 
 import io.epp4j.epp.EppOptions.UsageException;
+import io.epp4j.epp.endpoints.HostPort;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -50,7 +51,7 @@ class EppOptionsTest {
         assertEquals(Duration.ofSeconds(90), o.refreshMetricsInterval());
         assertEquals(2L * 1024 * 1024, o.maxRequestBodyBytes());
         assertEquals(List.of(8000, 8001), o.endpointTargetPorts());
-        assertEquals(List.of(new EppOptions.HostPort("10.0.0.1", 8000), new EppOptions.HostPort("fd00::1", 9000)),
+        assertEquals(List.of(new HostPort("10.0.0.1", 8000), new HostPort("fd00::1", 9000)),
                 o.staticEndpoints());
         assertTrue(o.staticMode());
     }

@@ -3,8 +3,8 @@ package io.epp4j.epp;
 import io.epp4j.epp.extproc.Await;
 import io.epp4j.epp.extproc.EppFixture;
 import io.epp4j.epp.extproc.EppFixture.Transport;
-import io.epp4j.epp.extproc.GatewayStream;
-import io.epp4j.epp.extproc.Messages.Profile;
+import io.epp4j.gatewaykit.Dialect;
+import io.epp4j.gatewaykit.GatewayStream;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
@@ -22,7 +22,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-import static io.epp4j.epp.extproc.Messages.*;
+import static io.epp4j.gatewaykit.Messages.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** The process around the ext_proc service: health, metrics, endpoint sources and graceful shutdown. */
@@ -48,7 +48,7 @@ class EppServerTest {
     }
 
     @Test
-    void streamsRunOnTransportThreadsUnlessAPluginWaitsForARemoteCall() throws Exception {
+    void decisionsMayBlockOnlyWhileAPluginWaitsForARemoteCall() throws Exception {
         String remote = """
                 apiVersion: inference.networking.x-k8s.io/v1alpha1
                 kind: EndpointPickerConfig
@@ -67,11 +67,13 @@ class EppServerTest {
                      java.time.Clock.systemUTC());
              var withRemote = io.epp4j.epp.scheduling.SchedulerFactory.fromOptions(null, remote, null,
                      new io.prometheus.metrics.model.registry.PrometheusRegistry(), java.time.Clock.systemUTC())) {
-            assertTrue(EppServer.runsOnTransportThreads(plain));
-            assertFalse(EppServer.runsOnTransportThreads(withRemote));
+            assertFalse(plain.mayBlock());
+            assertTrue(withRemote.mayBlock());
+            // a reload that brings the first remote scorer moves decisions to the blocking threads at once
+            plain.swap(withRemote.config());
+            assertTrue(plain.mayBlock());
         }
-        assertFalse(EppServer.runsOnTransportThreads(
-                new io.epp4j.epp.director.RandomScheduler(new java.util.Random(1))));
+        assertFalse(new io.epp4j.epp.director.RandomScheduler(new java.util.Random(1)).mayBlock());
     }
 
     @Test
@@ -122,19 +124,17 @@ class EppServerTest {
     void metricsEndpointServesGaieMetricNames() throws Exception {
         try (EppFixture epp = EppFixture.start(Transport.IN_PROCESS, "--endpoints=10.0.0.1:8000")) {
             byte[] body = chatBody("llama", false, 10);
-            GatewayStream s = epp.open();
-            s.send(requestHeaders(Profile.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex()));
-            s.send(requestBodyChunks(body, 100, null));
+            GatewayStream s = epp.post(Dialect.ISTIO, "/v1/chat/completions", body, 100, null);
             s.next();
             s.nextUntilBodyEnd(true);
-            s.send(responseHeaders(Profile.ISTIO, Map.of(":status", "200"), false, null),
+            s.send(responseHeaders(Dialect.ISTIO, Map.of(":status", "200"), false, null),
                     responseBody(utf8("{\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4}}"), true, null));
             s.next();
             s.nextUntilBodyEnd(false);
             s.halfClose();
             s.awaitClose();
             GatewayStream bad = epp.open();
-            bad.send(requestHeaders(Profile.ISTIO, post("/v1/chat/completions", 1), false, fullDuplex()),
+            bad.send(requestHeaders(Dialect.ISTIO, post("/v1/chat/completions", 1), false, fullDuplex()),
                     requestBody(utf8("x"), true, null));
             bad.next();
 
@@ -186,9 +186,7 @@ class EppServerTest {
     void gracefulShutdownFinishesTheOpenStreamAndRefusesNewOnes() throws Exception {
         try (EppFixture epp = EppFixture.start(Transport.TCP, "--endpoints=10.0.0.1:8000", "--grace-period=30s")) {
             byte[] body = chatBody("llama", false, 10);
-            GatewayStream s = epp.open();
-            s.send(requestHeaders(Profile.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex()));
-            s.send(requestBodyChunks(body, 100, null));
+            GatewayStream s = epp.post(Dialect.ISTIO, "/v1/chat/completions", body, 100, null);
             assertTrue(s.next().hasRequestHeaders());
             s.nextUntilBodyEnd(true);
 
@@ -201,11 +199,11 @@ class EppServerTest {
                 }
             });
             GatewayStream late = epp.open();
-            late.send(requestHeaders(Profile.ISTIO, post("/v1/completions", 1), false, fullDuplex()));
+            late.send(requestHeaders(Dialect.ISTIO, post("/v1/completions", 1), false, fullDuplex()));
             assertEquals(Status.Code.UNAVAILABLE, late.awaitClose().getCode());
             assertFalse(closing.isDone(), "close waits for the open stream");
 
-            s.send(responseHeaders(Profile.ISTIO, Map.of(":status", "200"), false, null),
+            s.send(responseHeaders(Dialect.ISTIO, Map.of(":status", "200"), false, null),
                     responseBody(utf8("{}"), true, null));
             assertTrue(s.next().hasResponseHeaders());
             s.nextUntilBodyEnd(false);
@@ -220,9 +218,7 @@ class EppServerTest {
     void graceExpiryCutsStreamsThatDoNotFinish() throws Exception {
         try (EppFixture epp = EppFixture.start(Transport.TCP, "--endpoints=10.0.0.1:8000", "--grace-period=200ms")) {
             byte[] body = chatBody("llama", false, 10);
-            GatewayStream s = epp.open();
-            s.send(requestHeaders(Profile.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex()));
-            s.send(requestBodyChunks(body, 100, null));
+            GatewayStream s = epp.post(Dialect.ISTIO, "/v1/chat/completions", body, 100, null);
             s.next();
             s.nextUntilBodyEnd(true);
             epp.server.close();

@@ -3,6 +3,9 @@ package io.epp4j.helm;
 import com.sun.net.httpserver.HttpServer;
 import io.epp4j.epp.EppOptions;
 import io.epp4j.epp.EppServer;
+import io.epp4j.gatewaykit.Dialect;
+import io.epp4j.gatewaykit.ExtProcClient;
+import io.epp4j.gatewaykit.Messages;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -152,9 +155,9 @@ class ChartRunsAgainstMockApiTest {
 
         Set<String> idle = new HashSet<>();
         idlePods.forEach(ip -> idle.add(ip + ":" + modelPort));
-        try (AgentgatewayClient gateway = new AgentgatewayClient(epp.grpcPort())) {
+        try (ExtProcClient gateway = agentgateway(epp.grpcPort())) {
             for (int i = 0; i < 12; i++) {
-                String endpoint = gateway.pickEndpoint(MODEL, "request " + i);
+                String endpoint = pickEndpoint(gateway, "request " + i);
                 assertTrue(idle.contains(endpoint), "picked " + endpoint + ", not one of the idle ready pods "
                         + idle + " (the busy pod has a queue of 40 and 95% KV-cache use)");
             }
@@ -181,9 +184,24 @@ class ChartRunsAgainstMockApiTest {
         assertEquals(1, client.leases().inNamespace(NAMESPACE).list().getItems().size(),
                 "one Lease in the pool namespace, which the chart's leader-election Role covers");
 
-        try (AgentgatewayClient gateway = new AgentgatewayClient(epp.grpcPort())) {
-            assertEquals("127.0.0.1:" + modelPort, gateway.pickEndpoint(MODEL, "hello"));
+        try (ExtProcClient gateway = agentgateway(epp.grpcPort())) {
+            assertEquals("127.0.0.1:" + modelPort, pickEndpoint(gateway, "hello"));
         }
+    }
+
+    /** agentgateway as in Kubernetes: TLS without certificate checks, to the EPP Service's name. */
+    private static ExtProcClient agentgateway(int eppPort) {
+        return ExtProcClient.insecureTls("127.0.0.1", eppPort, "vllm-qwen3-06b-epp.llm");
+    }
+
+    /** A chat completion for the release's model through agentgateway's exchange; returns the EPP's pick. */
+    private static String pickEndpoint(ExtProcClient gateway, String prompt) throws InterruptedException {
+        byte[] body = Messages.utf8("{\"model\":\"" + MODEL + "\",\"messages\":[{\"role\":\"user\",\"content\":\""
+                + prompt + "\"}],\"max_tokens\":16}");
+        ExtProcClient.Answer answer = gateway.exchange(Dialect.AGENTGATEWAY, Messages.post("/v1/chat/completions",
+                body.length, "x-gateway-base-model-name", MODEL), body, null);
+        assertTrue(answer.picked(), "the EPP answered itself with status " + answer.immediateStatus());
+        return answer.destination();
     }
 
     /** The walkthrough's exact flags; the target port is moved to a free one so loopback servers can bind it. */

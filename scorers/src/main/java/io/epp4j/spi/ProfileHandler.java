@@ -22,4 +22,12 @@ public interface ProfileHandler extends Plugin {
      * a scheduling error, answered 429).
      */
     String primaryProfile(CycleState state, InferenceRequest request, Map<String, List<Endpoint>> results);
+
+    /**
+     * Capability: the most scheduling profiles this handler can serve; the loader rejects a configuration with
+     * more. Default: no limit.
+     */
+    default int maxProfiles() {
+        return Integer.MAX_VALUE;
+    }
 }

@@ -3,9 +3,12 @@ package io.epp4j.bench.cli;
 import io.epp4j.epp.EppOptions;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
 
 /**
  * Parsed {@code --name value} / {@code --name=value} / {@code --switch} arguments of one command.
@@ -119,6 +122,31 @@ public final class Flags {
     public boolean bool(String name) {
         String v = values.get(name);
         return v != null && !v.equalsIgnoreCase("false");
+    }
+
+    /** The non-blank items of a comma-separated list, trimmed. */
+    public static List<String> list(String s) {
+        List<String> out = new ArrayList<>();
+        for (String p : s.split(",")) {
+            if (!p.isBlank()) {
+                out.add(p.trim());
+            }
+        }
+        return out;
+    }
+
+    /** Blocks until the process is asked to stop (Ctrl-C, SIGTERM); the shutdown hook closes {@code resource}. */
+    public static void awaitShutdown(AutoCloseable resource) throws InterruptedException {
+        CountDownLatch done = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                resource.close();
+            } catch (Exception ignored) {
+                // Exiting anyway.
+            }
+            done.countDown();
+        }, "shutdown"));
+        done.await();
     }
 
     /** A command-line mistake: the caller prints usage and exits with status 2. */

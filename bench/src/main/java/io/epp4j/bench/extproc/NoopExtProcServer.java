@@ -15,6 +15,7 @@ import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.StreamedBodyResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.TrailersResponse;
+import io.epp4j.gatewaykit.Messages;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
@@ -96,17 +97,17 @@ public final class NoopExtProcServer implements AutoCloseable {
     private static ProcessingResponse headersAnswer(String destination) {
         HeaderMutation mutation = HeaderMutation.newBuilder()
                 .addSetHeaders(HeaderValueOption.newBuilder().setHeader(HeaderValue.newBuilder()
-                        .setKey(ExtProcMessages.DESTINATION_HEADER)
+                        .setKey(Messages.DESTINATION)
                         .setRawValue(ByteString.copyFrom(destination, StandardCharsets.UTF_8))))
                 .build();
         Struct lb = Struct.newBuilder()
-                .putFields(ExtProcMessages.DESTINATION_HEADER, Value.newBuilder().setStringValue(destination).build())
+                .putFields(Messages.DESTINATION, Value.newBuilder().setStringValue(destination).build())
                 .build();
         return ProcessingResponse.newBuilder()
                 .setRequestHeaders(HeadersResponse.newBuilder()
                         .setResponse(CommonResponse.newBuilder().setHeaderMutation(mutation)))
                 .setDynamicMetadata(Struct.newBuilder()
-                        .putFields(ExtProcMessages.LB_NAMESPACE, Value.newBuilder().setStructValue(lb).build()))
+                        .putFields(Messages.LB_NAMESPACE, Value.newBuilder().setStructValue(lb).build()))
                 .build();
     }
 

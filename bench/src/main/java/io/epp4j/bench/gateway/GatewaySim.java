@@ -4,22 +4,16 @@ import com.google.protobuf.ByteString;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
+import io.envoyproxy.envoy.config.core.v3.Metadata;
 import io.envoyproxy.envoy.service.ext_proc.v3.CommonResponse;
-import io.envoyproxy.envoy.service.ext_proc.v3.ExternalProcessorGrpc;
 import io.envoyproxy.envoy.service.ext_proc.v3.ImmediateResponse;
-import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
-import io.epp4j.bench.Json;
-import io.epp4j.bench.JsonParser;
-import io.epp4j.bench.extproc.ExtProcMessages;
-import io.epp4j.bench.extproc.GatewayProfile;
-import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.shaded.io.netty.handler.ssl.util.InsecureTrustManagerFactory;
-import io.grpc.stub.StreamObserver;
+import io.epp4j.bench.cli.Json;
+import io.epp4j.gatewaykit.Dialect;
+import io.epp4j.gatewaykit.ExtProcClient;
+import io.epp4j.gatewaykit.GatewayStream;
+import io.epp4j.gatewaykit.Messages;
 
-import javax.net.ssl.SSLException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -41,8 +35,6 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -65,13 +57,14 @@ public final class GatewaySim implements AutoCloseable {
     public static final String POOL_HEADER = "x-epp4j-pool";
     public static final String SERVED_HEADER = "x-gateway-destination-endpoint-served";
     /**
-     * Real microseconds from the request's arrival at the gateway to the start of the upstream call (body-based
-     * routing plus the EPP's decision), so time-compressed replays can tell routing time from model time.
+     * Real microseconds from the moment the gateway holds the client's whole request to the start of the upstream
+     * call (body-based routing plus the EPP's decision; the client's upload is not routing), so time-compressed
+     * replays can tell routing time from model time.
      */
     public static final String ROUTING_TIME_HEADER = "x-epp4j-routing-us";
 
     private static final int CLIENT_FRAME_BYTES = 16 * 1024;
-    private static final long EPP_ANSWER_TIMEOUT_SECONDS = 120;
+    private static final Duration EPP_ANSWER_TIMEOUT = Duration.ofSeconds(120);
     private static final Set<String> HOP_BY_HOP = Set.of("connection", "content-length", "transfer-encoding",
             "keep-alive", "upgrade", "expect", "host", "te", "trailer", "proxy-connection");
 
@@ -83,30 +76,22 @@ public final class GatewaySim implements AutoCloseable {
     private final Map<String, AtomicLong> servedByEndpoint = new ConcurrentHashMap<>();
     private final AtomicLong shed = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
+    private final AtomicLong responseChunks = new AtomicLong();
 
     private static final class Route {
         final Pool pool;
-        final ManagedChannel channel;
-        final ExternalProcessorGrpc.ExternalProcessorStub stub;
+        final ExtProcClient epp;
         final AtomicInteger next = new AtomicInteger();
         final SplittableRandom random;
 
-        Route(Pool pool) throws SSLException {
+        Route(Pool pool) {
             this.pool = pool;
-            if (pool.routing() instanceof Pool.ViaEpp epp) {
-                NettyChannelBuilder b = NettyChannelBuilder.forAddress(epp.host(), epp.port())
-                        .maxInboundMessageSize(Integer.MAX_VALUE);
-                if (epp.tls()) {
-                    b.sslContext(GrpcSslContexts.forClient().trustManager(InsecureTrustManagerFactory.INSTANCE).build());
-                } else {
-                    b.usePlaintext();
-                }
-                this.channel = b.build();
-                this.stub = ExternalProcessorGrpc.newStub(channel);
+            if (pool.routing() instanceof Pool.ViaEpp via) {
+                this.epp = via.tls() ? ExtProcClient.insecureTls(via.host(), via.port(), null)
+                        : ExtProcClient.plaintext(via.host(), via.port());
                 this.random = null;
             } else {
-                this.channel = null;
-                this.stub = null;
+                this.epp = null;
                 this.random = new SplittableRandom(((Pool.Balanced) pool.routing()).seed());
             }
         }
@@ -158,6 +143,11 @@ public final class GatewaySim implements AutoCloseable {
         return shed.get();
     }
 
+    /** Response body messages forwarded to EPPs so far (one per upstream read, plus each end of stream). */
+    public long responseChunksToEpp() {
+        return responseChunks.get();
+    }
+
     /** Requests that failed in the gateway (EPP stream errors, invalid destinations, upstream errors). */
     public long failures() {
         return failures.get();
@@ -167,15 +157,14 @@ public final class GatewaySim implements AutoCloseable {
     public void close() {
         http.stop(0);
         for (Route r : routes.values()) {
-            if (r.channel != null) {
-                r.channel.shutdownNow();
+            if (r.epp != null) {
+                r.epp.channel().shutdownNow();
             }
         }
         executor.shutdownNow();
     }
 
     private void handle(HttpExchange ex) {
-        long arrival = System.nanoTime();
         try (ex) {
             String method = ex.getRequestMethod();
             String path = ex.getRequestURI().getRawPath();
@@ -184,6 +173,7 @@ public final class GatewaySim implements AutoCloseable {
                 return;
             }
             byte[] body = ex.getRequestBody().readAllBytes();
+            long arrival = System.nanoTime();
             String baseModel = bodyBasedRouting(body);
             Route route = baseModel == null ? null : routes.get(baseModel);
             if (route == null) {
@@ -202,7 +192,7 @@ public final class GatewaySim implements AutoCloseable {
             });
             headers.add(Map.entry(BASE_MODEL_HEADER, baseModel));
             if (route.pool.routing() instanceof Pool.ViaEpp epp) {
-                new Exchange(ex, route, epp.profile(), headers, body, arrival).run();
+                new Exchange(ex, route, epp.dialect(), headers, body, arrival).run();
             } else {
                 String dest = balance(route);
                 proxyDirect(ex, route.pool, dest, headers, body, arrival);
@@ -232,12 +222,7 @@ public final class GatewaySim implements AutoCloseable {
     }
 
     private static String modelOf(byte[] body) {
-        try {
-            return JsonParser.parseObject(new String(body, StandardCharsets.UTF_8)).get("model") instanceof String m
-                    ? m : null;
-        } catch (RuntimeException e) {
-            return null;
-        }
+        return Json.topLevelString(body, "model");
     }
 
     private static String balance(Route r) {
@@ -316,7 +301,7 @@ public final class GatewaySim implements AutoCloseable {
         for (HeaderValueOption o : mutations) {
             String key = o.getHeader().getKey().toLowerCase(Locale.ROOT);
             if (!key.startsWith(":") && !HOP_BY_HOP.contains(key)) {
-                ex.getResponseHeaders().set(key, ExtProcMessages.headerValue(o.getHeader()));
+                ex.getResponseHeaders().set(key, Messages.headerValue(o.getHeader()));
             }
         }
         extra.forEach((k, v) -> ex.getResponseHeaders().set(k, v));
@@ -333,46 +318,29 @@ public final class GatewaySim implements AutoCloseable {
         }
     }
 
-    /** One HTTP request's ext_proc stream, driven in agentgateway's order. */
+    /** One HTTP request's ext_proc stream, driven in the dialect's order. */
     private final class Exchange {
-        private static final Object END = new Object();
         private final HttpExchange ex;
         private final Route route;
-        private final GatewayProfile profile;
+        private final Dialect dialect;
         private final List<Map.Entry<String, String>> headers;
         private final byte[] body;
         private final long arrival;
-        private final LinkedBlockingQueue<Object> inbox = new LinkedBlockingQueue<>();
-        private StreamObserver<ProcessingRequest> toEpp;
+        private GatewayStream toEpp;
         private boolean clientHeadersSent;
 
-        Exchange(HttpExchange ex, Route route, GatewayProfile profile, List<Map.Entry<String, String>> headers,
+        Exchange(HttpExchange ex, Route route, Dialect dialect, List<Map.Entry<String, String>> headers,
                  byte[] body, long arrival) {
             this.arrival = arrival;
             this.ex = ex;
             this.route = route;
-            this.profile = profile;
+            this.dialect = dialect;
             this.headers = headers;
             this.body = body;
         }
 
         void run() throws IOException {
-            toEpp = route.stub.process(new StreamObserver<>() {
-                @Override
-                public void onNext(ProcessingResponse value) {
-                    inbox.add(value);
-                }
-
-                @Override
-                public void onError(Throwable t) {
-                    inbox.add(t);
-                }
-
-                @Override
-                public void onCompleted() {
-                    inbox.add(END);
-                }
-            });
+            toEpp = route.epp.open();
             try {
                 runStream();
             } catch (EppFailure f) {
@@ -380,27 +348,27 @@ public final class GatewaySim implements AutoCloseable {
                 if (!clientHeadersSent) {
                     sendJson(ex, f.status, Json.openAiError(f.getMessage(), "server_error", f.status), Map.of());
                 }
-                toEpp.onError(io.grpc.Status.CANCELLED.withDescription(f.getMessage()).asRuntimeException());
+                toEpp.cancel(f.getMessage());
                 return;
             } catch (IOException | RuntimeException e) {
-                toEpp.onError(io.grpc.Status.CANCELLED.withDescription("client gone").asRuntimeException());
+                toEpp.cancel("client gone");
                 throw e;
             }
-            send(null);
+            toEpp.halfClose();
         }
 
         private void runStream() throws IOException, EppFailure {
             String authority = ex.getRequestHeaders().getFirst("Host");
             String pathAndQuery = ex.getRequestURI().getRawPath()
                     + (ex.getRequestURI().getRawQuery() == null ? "" : "?" + ex.getRequestURI().getRawQuery());
-            boolean bodiless = body.length == 0;
-            send(ExtProcMessages.requestHeaders(profile, headers, ex.getRequestMethod(), "http",
-                    authority == null ? "localhost" : authority, pathAndQuery, bodiless));
-            // Body frames go out without waiting for the headers answer, as agentgateway streams them.
-            for (int off = 0; off < body.length; off += CLIENT_FRAME_BYTES) {
-                int len = Math.min(CLIENT_FRAME_BYTES, body.length - off);
-                send(ExtProcMessages.requestBody(ByteString.copyFrom(body, off, len), off + len == body.length));
-            }
+            Map<String, String> requestHeaders = new LinkedHashMap<>();
+            requestHeaders.put(":method", ex.getRequestMethod());
+            requestHeaders.put(":scheme", "http");
+            requestHeaders.put(":authority", authority == null ? "localhost" : authority);
+            requestHeaders.put(":path", pathAndQuery);
+            headers.forEach(h -> requestHeaders.put(h.getKey(), h.getValue()));
+            // Body frames go out without waiting for the headers answer, as the gateways stream them.
+            toEpp.send(Messages.request(dialect, requestHeaders, body, CLIENT_FRAME_BYTES));
             ProcessingResponse first = next();
             if (first.hasImmediateResponse()) {
                 immediate(first.getImmediateResponse());
@@ -414,7 +382,7 @@ public final class GatewaySim implements AutoCloseable {
             List<Map.Entry<String, String>> upstreamHeaders = mutate(headers,
                     first.getRequestHeaders().getResponse());
             java.io.ByteArrayOutputStream echoed = new java.io.ByteArrayOutputStream(body.length);
-            boolean bodyDone = bodiless;
+            boolean bodyDone = body.length == 0;
             while (!bodyDone) {
                 ProcessingResponse r = next();
                 if (r.hasImmediateResponse()) {
@@ -440,10 +408,12 @@ public final class GatewaySim implements AutoCloseable {
                 return;
             }
             count(destination);
-            List<Map.Entry<String, String>> respHeaders = new ArrayList<>();
-            resp.headers().map().forEach((k, vs) -> vs.forEach(v -> respHeaders.add(Map.entry(k.toLowerCase(Locale.ROOT), v))));
-            send(ExtProcMessages.responseHeaders(profile, respHeaders, resp.statusCode(), destination, destination, false));
-            executor.execute(() -> pumpResponseBody(resp, destination));
+            Map<String, String> respHeaders = new LinkedHashMap<>();
+            respHeaders.put(":status", Integer.toString(resp.statusCode()));
+            resp.headers().map().forEach((k, vs) -> vs.forEach(v -> respHeaders.put(k.toLowerCase(Locale.ROOT), v)));
+            Metadata metadata = dialect.responseMetadata(destination, destination);
+            toEpp.send(Messages.responseHeaders(dialect, respHeaders, false, metadata));
+            executor.execute(() -> pumpResponseBody(resp, metadata));
             ProcessingResponse rh = next();
             if (rh.hasImmediateResponse()) {
                 immediate(rh.getImmediateResponse());
@@ -478,55 +448,61 @@ public final class GatewaySim implements AutoCloseable {
             }
         }
 
-        private void pumpResponseBody(HttpResponse<InputStream> resp, String destination) {
+        /**
+         * Forwards the upstream body to the EPP as it arrives, as a gateway forwards each frame a model server
+         * sends: one message per read, and for an SSE stream one message per event, the way a server that flushes
+         * every token sends them (the simulator batches its writes to spare sleeps; the EPP must still see every
+         * token as its own chunk).
+         */
+        private void pumpResponseBody(HttpResponse<InputStream> resp, Metadata metadata) {
+            boolean sse = resp.headers().firstValue("content-type").orElse("").contains("text/event-stream");
             try (InputStream in = resp.body()) {
                 byte[] buf = new byte[16384];
+                java.io.ByteArrayOutputStream pending = new java.io.ByteArrayOutputStream();
                 int n;
                 while ((n = in.read(buf)) >= 0) {
-                    if (n > 0) {
-                        send(ExtProcMessages.responseBody(profile, ByteString.copyFrom(buf, 0, n), false,
-                                destination, destination));
+                    if (n == 0) {
+                        continue;
                     }
+                    if (!sse) {
+                        forward(ByteString.copyFrom(buf, 0, n), false, metadata);
+                        continue;
+                    }
+                    pending.write(buf, 0, n);
+                    byte[] held = pending.toByteArray();
+                    int start = 0;
+                    for (int i = 1; i < held.length; i++) {
+                        if (held[i] == '\n' && held[i - 1] == '\n') {
+                            forward(ByteString.copyFrom(held, start, i + 1 - start), false, metadata);
+                            start = i + 1;
+                        }
+                    }
+                    pending.reset();
+                    pending.write(held, start, held.length - start);
                 }
-                send(ExtProcMessages.responseBody(profile, ByteString.EMPTY, true, destination, destination));
+                forward(ByteString.copyFrom(pending.toByteArray()), true, metadata);
             } catch (IOException | RuntimeException e) {
-                inbox.add(e);
+                toEpp.cancel("upstream response failed: " + e);
             }
         }
 
+        private void forward(ByteString chunk, boolean endOfStream, Metadata metadata) {
+            toEpp.send(Messages.responseBody(chunk, endOfStream, metadata));
+            responseChunks.incrementAndGet();
+        }
+
         private String pickDestination(ProcessingResponse headersAnswer) throws EppFailure {
-            String raw = profile == GatewayProfile.AGENTGATEWAY
-                    ? ExtProcMessages.destinationHeader(headersAnswer)
-                    : ExtProcMessages.destinationMetadata(headersAnswer);
-            if (raw == null || raw.isBlank()) {
-                throw new EppFailure(503, "EPP selected no destination");
-            }
-            String dest = raw.trim();
-            if (profile == GatewayProfile.AGENTGATEWAY) {
-                if (!isSocketAddress(dest)) {
-                    throw new EppFailure(503, "EPP returned invalid address");
-                }
-            } else {
-                dest = dest.split(",")[0].trim();
+            String dest;
+            try {
+                dest = dialect.destination(headersAnswer);
+            } catch (IllegalArgumentException e) {
+                throw new EppFailure(503, e.getMessage());
             }
             if (!route.pool.endpoints().contains(dest)) {
                 throw new EppFailure(503, "no healthy endpoints: " + dest + " is not an endpoint of pool "
                         + route.pool.name());
             }
             return dest;
-        }
-
-        private static boolean isSocketAddress(String s) {
-            int colon = s.lastIndexOf(':');
-            if (colon <= 0 || s.indexOf(',') >= 0 || s.indexOf(' ') >= 0) {
-                return false;
-            }
-            try {
-                int port = Integer.parseInt(s.substring(colon + 1));
-                return port > 0 && port < 65536;
-            } catch (NumberFormatException e) {
-                return false;
-            }
         }
 
         private List<Map.Entry<String, String>> mutate(List<Map.Entry<String, String>> in, CommonResponse cr) {
@@ -541,7 +517,7 @@ public final class GatewaySim implements AutoCloseable {
                 if (!append || o.getAppendAction() == HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD) {
                     out.removeIf(e -> e.getKey().equals(key));
                 }
-                out.add(Map.entry(key, ExtProcMessages.headerValue(o.getHeader())));
+                out.add(Map.entry(key, Messages.headerValue(o.getHeader())));
             }
             // Full-duplex mode: the body length may change, so the upstream never gets the client's length.
             out.removeIf(e -> e.getKey().equals("content-length"));
@@ -554,7 +530,7 @@ public final class GatewaySim implements AutoCloseable {
                 shed.incrementAndGet();
             }
             for (HeaderValueOption o : ir.getHeaders().getSetHeadersList()) {
-                ex.getResponseHeaders().set(o.getHeader().getKey(), ExtProcMessages.headerValue(o.getHeader()));
+                ex.getResponseHeaders().set(o.getHeader().getKey(), Messages.headerValue(o.getHeader()));
             }
             byte[] b = ir.getBody().toByteArray();
             ex.getResponseHeaders().set(POOL_HEADER, route.pool.name());
@@ -568,33 +544,13 @@ public final class GatewaySim implements AutoCloseable {
         }
 
         private ProcessingResponse next() throws EppFailure {
-            Object o;
             try {
-                o = inbox.poll(EPP_ANSWER_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+                return toEpp.next(EPP_ANSWER_TIMEOUT);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new EppFailure(500, "ext_proc failed: interrupted");
-            }
-            if (o instanceof ProcessingResponse r) {
-                return r;
-            }
-            if (o == null) {
-                throw new EppFailure(504, "ext_proc failed: no answer from the EPP in " + EPP_ANSWER_TIMEOUT_SECONDS + "s");
-            }
-            if (o instanceof Throwable t) {
-                throw new EppFailure(500, "ext_proc failed: " + t.getMessage());
-            }
-            throw new EppFailure(500, "ext_proc failed: the EPP closed the stream early");
-        }
-
-        /** Sends one message, or half-closes when {@code req} is null. */
-        private void send(ProcessingRequest req) {
-            synchronized (this) {
-                if (req == null) {
-                    toEpp.onCompleted();
-                } else {
-                    toEpp.onNext(req);
-                }
+            } catch (GatewayStream.NoAnswerException e) {
+                throw new EppFailure(e.status() == null ? 504 : 500, "ext_proc failed: " + e.getMessage());
             }
         }
     }

@@ -1,6 +1,6 @@
 package io.epp4j.bench.gateway;
 
-import io.epp4j.bench.extproc.GatewayProfile;
+import io.epp4j.gatewaykit.Dialect;
 
 import java.util.List;
 
@@ -27,8 +27,9 @@ public record Pool(String name, String baseModel, List<String> endpoints, Routin
      * Ask the pool's EPP over ext_proc.
      *
      * @param tls TLS without certificate verification (what agentgateway's controller configures)
+     * @param dialect how the gateway speaks ext_proc
      */
-    public record ViaEpp(String host, int port, boolean tls, GatewayProfile profile) implements Routing {
+    public record ViaEpp(String host, int port, boolean tls, Dialect dialect) implements Routing {
     }
 
     /** No EPP: the gateway balances by itself, as a Kubernetes Service would. */

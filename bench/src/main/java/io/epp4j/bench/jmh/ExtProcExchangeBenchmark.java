@@ -78,9 +78,10 @@ public class ExtProcExchangeBenchmark {
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
         BindableService service;
         if (impl.equals("epp")) {
+            // decisions on the calling thread too, so the figure stays CPU and allocation per request
             epp = EppServer.start(EppOptions.parse("--grpc-port=0", "--grpc-health-port=0", "--metrics-port=0",
-                    "--secure-serving=false", "--endpoints=10.0.0.1:8000,10.0.0.2:8000,10.0.0.3:8000,"
-                            + "10.0.0.4:8000,10.0.0.5:8000,10.0.0.6:8000,10.0.0.7:8000,10.0.0.8:8000"));
+                    "--secure-serving=false", "--decision-threads=0", "--endpoints=10.0.0.1:8000,10.0.0.2:8000,"
+                            + "10.0.0.3:8000,10.0.0.4:8000,10.0.0.5:8000,10.0.0.6:8000,10.0.0.7:8000,10.0.0.8:8000"));
             service = epp.extProcService();
         } else {
             service = new EchoService();

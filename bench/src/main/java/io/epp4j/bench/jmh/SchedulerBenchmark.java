@@ -2,6 +2,7 @@ package io.epp4j.bench.jmh;
 
 import io.epp4j.epp.config.ConfigLoader;
 import io.epp4j.epp.config.LoadedConfig;
+import io.epp4j.epp.director.ScheduledRequest;
 import io.epp4j.epp.plugins.PluginEnvironment;
 import io.epp4j.epp.plugins.PluginRegistry;
 import io.epp4j.epp.plugins.PrometheusPluginMetrics;
@@ -121,10 +122,10 @@ public class SchedulerBenchmark {
     @Benchmark
     public SchedulingResult cycle() throws Exception {
         InferenceRequest r = requests[next++ & 31];
-        SchedulingResult result = engine.schedule(r, pool);
-        engine.onPicked(r, result);
-        engine.onComplete(r, result.primary(), ResponseUsage.NONE, true);
-        return result;
+        ScheduledRequest scheduled = engine.schedule(r, pool);
+        scheduled.preRequest();
+        scheduled.onComplete(ResponseUsage.NONE, true);
+        return scheduled.result();
     }
 
     /** Hashing alone, outside the engine: a 400 KB prompt, fully (no block limit) and as the default config does. */

@@ -1,19 +1,22 @@
 package io.epp4j.bench.replay;
 
-import io.epp4j.bench.JitActivity;
-import io.epp4j.bench.Json;
+import io.epp4j.bench.cli.JitActivity;
+import io.epp4j.bench.cli.Json;
 import io.epp4j.bench.cli.Flags;
-import io.epp4j.bench.extproc.GatewayProfile;
 import io.epp4j.bench.gateway.GatewaySim;
 import io.epp4j.bench.gateway.Pool;
 import io.epp4j.bench.sim.EngineModel;
 import io.epp4j.bench.sim.FleetSimulation;
 import io.epp4j.bench.sim.References;
+import io.epp4j.bench.load.Connection;
+import io.epp4j.bench.load.LoadGenerator;
 import io.epp4j.bench.sim.SimConfig;
 import io.epp4j.bench.sim.EngineCore;
 import io.epp4j.bench.sim.SimFleet;
 import io.epp4j.bench.sim.SimFlags;
-import io.epp4j.bench.stack.EmbeddedEpp;
+import io.epp4j.bench.stack.ForkedEpp;
+import io.epp4j.bench.stack.LocalEpp;
+import io.epp4j.gatewaykit.Dialect;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -59,9 +62,10 @@ public final class Replay {
      *
      * @param refreshMetricsInterval the EPPs' {@code --refresh-metrics-interval} in real time (GAIE's 50ms by
      *     default; each real millisecond of metric age is {@code speedup} simulated ones)
+     * @param eppInProcess run each EPP in this JVM instead of a JVM of its own ({@code --epp-in-process})
      */
     public record Settings(int pods, double speedup, long seed, SimConfig sim, Path configDir, boolean tls,
-                           int maxInFlight, int warmUpRequests, String refreshMetricsInterval) {
+                           int maxInFlight, int warmUpRequests, String refreshMetricsInterval, boolean eppInProcess) {
     }
 
     /**
@@ -80,6 +84,8 @@ public final class Replay {
     private static final int MAX_WARM_UP_PROMPT_CHARS = 4 * 131_072;
     /** Tokens at the end of each warm-up prompt that are its own (so each is a distinct request). */
     private static final int OWN_TAIL_TOKENS = 16;
+    /** Longest full-speed warm-up of a measured EPP in its own process (see warmUpOwnProcess). */
+    static final double EPP_WARM_UP_SECONDS = 10;
     /** Extra warm-up rounds (a quarter of the warm-up each) while the JIT is busy. */
     private static final int MAX_EXTRA_WARM_UP_ROUNDS = 4;
 
@@ -103,7 +109,7 @@ public final class Replay {
     /** {@code replay --trace T --policy P[,P...] --out DIR [...]}. */
     public static int run(String[] args, PrintStream out) throws Exception {
         Flags f = Flags.parse(args, SimFlags.with(Set.of("trace", "policy", "pods", "speedup", "limit", "out", "seed",
-                "configs", "model", "max-in-flight", "warm-up", "prime-requests", "scrape-interval")), Set.of("tls"));
+                "configs", "model", "max-in-flight", "warm-up", "prime-requests", "scrape-interval")), Set.of("tls", "epp-in-process"));
         String trace = f.required("trace");
         List<String> policies = List.of(f.required("policy").split(","));
         for (String p : policies) {
@@ -115,7 +121,7 @@ public final class Replay {
         long seed = f.longValue("seed", 42);
         int limit = f.integer("limit", 2000);
         // At 20x each real millisecond of the gateway and the EPP counted 20 simulated ones and the Mooncake
-        // trace came out 12-21% above the oracle; at 5x, 3-5% (bench/results/routing.md, session 5)
+        // trace came out 12-21% above the oracle; at 5x, 3-5% (bench/results/routing.md)
         double speedup = f.decimal("speedup", 5);
         String model = f.string("model", "Qwen/Qwen3-8B");
         Workloads.Workload workload = Workloads.load(trace, limit, seed, model);
@@ -123,7 +129,8 @@ public final class Replay {
         Settings settings = new Settings(f.integer("pods", 4), speedup, seed, sim,
                 f.has("configs") ? Path.of(f.string("configs", "")) : defaultConfigs(Path.of("")), f.bool("tls"),
                 f.integer("max-in-flight", 2000),
-                f.integer("warm-up", DEFAULT_WARM_UP_REQUESTS), f.positiveDuration("scrape-interval", "50ms"));
+                f.integer("warm-up", DEFAULT_WARM_UP_REQUESTS), f.positiveDuration("scrape-interval", "50ms"),
+                f.bool("epp-in-process"));
         int primeRequests = f.integer("prime-requests", workload.requests().size());
         if (primeRequests < 0) {
             throw new Flags.UsageException("--prime-requests must be >= 0");
@@ -144,6 +151,11 @@ public final class Replay {
             r.write(dir);
             reports.add(r);
             out.println(r.oneLine());
+            if (r.harness() != null && r.harness().saturated()) {
+                out.printf(Locale.ROOT, "  the harness ran out of CPU (machine %.0f%% busy, probe p99 %.1f ms late):"
+                        + " not a measurement of the EPP%n", 100 * r.harness().machineBusy(),
+                        r.harness().probeDelayP99Ms());
+            }
         }
         Report.writeComparison(outDir, reports, workload.name(), settings);
         out.println("reports in " + outDir.toAbsolutePath());
@@ -242,21 +254,54 @@ public final class Replay {
             }
             fleet.servers().forEach(srv -> srv.resetPrefixCache());
             try (RoutedPath measured = RoutedPath.start(policy, workload, fleet, s)) {
+                warmUpOwnProcess(measured.epp, workload, s, log);
                 List<EngineCore.Snapshot> before = fleet.servers().stream().map(srv -> srv.snapshot()).toList();
+                HarnessWatch watch = HarnessWatch.start(measured.epp);
+                long chunksBefore = measured.gateway.responseChunksToEpp();
                 List<Report.Result> results = drive(measured.gateway.port(), workload.requests(), s);
-                return Report.of(policy, workload.name(), results, fleet, before, measured.gateway.shed(),
+                HarnessWatch.Verdict harness = watch.stop(measured.epp == null ? 0
+                        : measured.gateway.responseChunksToEpp() - chunksBefore);
+                Report report = Report.of(policy, workload.name(), results, fleet, before, measured.gateway.shed(),
                         warmUpServed, primedRequests, measured.note);
+                report.harness(harness);
+                return report;
             }
+        }
+    }
+
+    /**
+     * An EPP in a JVM of its own starts with cold code: the warm-up went through another one, and the JIT's work
+     * does not carry over between processes as it does within this JVM (measured: the first ~100 requests of a run
+     * routed in 15-115 ms instead of 3-10). So the measured EPP first decides load-generator requests at full speed
+     * for a second per 100 warm-up requests ({@link #EPP_WARM_UP_SECONDS} at most, then until this JVM's JIT is
+     * quiet), with bodies as long as the workload's on average: 64 made-up prompts
+     * that share no text with the workload, which leave the EPP nothing but their few prefix-index entries (evicted
+     * first) and end before any response, so no scorer learns from them.
+     */
+    private static void warmUpOwnProcess(LocalEpp epp, Workloads.Workload workload, Settings s, PrintStream log)
+            throws Exception {
+        double seconds = Math.min(EPP_WARM_UP_SECONDS, s.warmUpRequests() / 100.0);
+        if (!(epp instanceof ForkedEpp) || seconds <= 0) {
+            return;
+        }
+        int bodyBytes = (int) Math.min(MAX_WARM_UP_PROMPT_CHARS, workload.requests().stream()
+                .mapToInt(r -> r.prompt().length()).average().orElse(DEFAULT_WARM_UP_PROMPT_CHARS)) + 200;
+        LoadGenerator.Settings load = new LoadGenerator.Settings(0, true, 8, 0, seconds, bodyBytes,
+                Dialect.AGENTGATEWAY, s.seed());
+        try (Connection c = Connection.open(new LoadGenerator.Target("epp", "127.0.0.1", epp.grpcPort(), s.tls()))) {
+            LoadGenerator.WarmUp w = c.warmUp(load);
+            log.printf(Locale.ROOT, "  the measured EPP's own process: %s of decisions on %d-byte bodies%n",
+                    w.describe().replace("warmed up ", ""), bodyBytes);
         }
     }
 
     /** A gateway in front of {@code fleet} routing by {@code policy}: by itself, or through its own EPP. */
     private static final class RoutedPath implements AutoCloseable {
-        final EmbeddedEpp epp;
+        final LocalEpp epp;
         final GatewaySim gateway;
         final String note;
 
-        private RoutedPath(EmbeddedEpp epp, GatewaySim gateway, String note) {
+        private RoutedPath(LocalEpp epp, GatewaySim gateway, String note) {
             this.epp = epp;
             this.gateway = gateway;
             this.note = note;
@@ -264,7 +309,7 @@ public final class Replay {
 
         static RoutedPath start(String policy, Workloads.Workload workload, SimFleet fleet, Settings s)
                 throws Exception {
-            EmbeddedEpp epp = null;
+            LocalEpp epp = null;
             Pool.Routing routing;
             String note = "";
             if (GATEWAY_POLICIES.contains(policy)) {
@@ -275,10 +320,11 @@ public final class Replay {
                 if (!Files.isRegularFile(config)) {
                     throw new IllegalArgumentException("no EPP config for policy " + policy + " at " + config.toAbsolutePath());
                 }
-                epp = EmbeddedEpp.start(fleet.addresses(), s.tls(), config.toString(),
+                epp = LocalEpp.start(!s.eppInProcess(), fleet.addresses(), s.tls(), config.toString(),
                         "--refresh-metrics-interval", s.refreshMetricsInterval());
-                routing = new Pool.ViaEpp("127.0.0.1", epp.grpcPort(), s.tls(), GatewayProfile.AGENTGATEWAY);
-                note = "EPP config " + config;
+                routing = new Pool.ViaEpp("127.0.0.1", epp.grpcPort(), s.tls(), Dialect.AGENTGATEWAY);
+                note = "EPP config " + config + (s.eppInProcess() ? ", EPP in the harness's JVM"
+                        : ", EPP in its own JVM");
             }
             Map<String, String> bbr = new LinkedHashMap<>();
             bbr.put(workload.baseModel(), workload.baseModel());
@@ -363,7 +409,8 @@ public final class Replay {
     static Settings warmUpSettings(Settings s) {
         int fleetSlots = Math.max(1, s.pods() * s.sim().maxNumSeqs());
         return new Settings(s.pods(), s.speedup(), s.seed(), s.sim(), s.configDir(), s.tls(),
-                Math.min(s.maxInFlight(), fleetSlots), s.warmUpRequests(), s.refreshMetricsInterval());
+                Math.min(s.maxInFlight(), fleetSlots), s.warmUpRequests(), s.refreshMetricsInterval(),
+                s.eppInProcess());
     }
 
     /** Polls until the EPP routes a probe request (it has scraped its endpoints at least once). */

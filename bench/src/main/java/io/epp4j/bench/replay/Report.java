@@ -1,6 +1,6 @@
 package io.epp4j.bench.replay;
 
-import io.epp4j.bench.Json;
+import io.epp4j.bench.cli.Json;
 import io.epp4j.bench.sim.EngineCore;
 import io.epp4j.bench.sim.References;
 import io.epp4j.bench.sim.SimFleet;
@@ -60,6 +60,7 @@ public final class Report {
     private final long warmUpServed;
     private final long primedRequests;
     private final String note;
+    private HarnessWatch.Verdict harness;
 
     private Report(String policy, String workload, List<Result> results, List<PodLine> pods, double prefixHitRate,
                    long gatewayShed, long warmUpServed, long primedRequests, String note) {
@@ -124,6 +125,15 @@ public final class Report {
 
     public String policy() {
         return policy;
+    }
+
+    /** What the harness watch saw while this policy was measured, or null. */
+    HarnessWatch.Verdict harness() {
+        return harness;
+    }
+
+    void harness(HarnessWatch.Verdict verdict) {
+        this.harness = verdict;
     }
 
     public double ttftP(double p) {
@@ -194,6 +204,9 @@ public final class Report {
         m.put("ttft_routing_at_real_time_p99_ms", percentile(ttftsModel, 99));
         m.put("routing_real_p50_ms", percentile(routing, 50));
         m.put("routing_real_p99_ms", percentile(routing, 99));
+        if (harness != null) {
+            harness.putInto(m);
+        }
         m.put("itl_mean_ms", Arrays.stream(itls).average().orElse(Double.NaN));
         m.put("itl_p90_ms", percentile(itls, 90));
         m.put("throughput_tokens_per_s", throughput);

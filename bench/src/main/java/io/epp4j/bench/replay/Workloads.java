@@ -1,6 +1,6 @@
 package io.epp4j.bench.replay;
 
-import io.epp4j.bench.JsonParser;
+import io.epp4j.bench.cli.Json;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -85,7 +85,7 @@ public final class Workloads {
                 if (line.isBlank()) {
                     continue;
                 }
-                Map<String, Object> o = JsonParser.parseObject(line);
+                Map<String, Object> o = Json.parseObject(line);
                 long ts = ((Double) o.get("timestamp")).longValue();
                 int input = ((Double) o.get("input_length")).intValue();
                 int output = Math.max(1, ((Double) o.get("output_length")).intValue());

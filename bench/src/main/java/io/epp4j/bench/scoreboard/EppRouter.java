@@ -5,12 +5,10 @@ import io.epp4j.bench.sim.Seq;
 import io.epp4j.epp.config.ConfigException;
 import io.epp4j.epp.config.ConfigLoader;
 import io.epp4j.epp.datastore.EndpointStore;
+import io.epp4j.epp.director.Arrival;
 import io.epp4j.epp.director.Director;
+import io.epp4j.epp.director.Exchange;
 import io.epp4j.epp.director.InferenceError;
-import io.epp4j.epp.director.ModelRewriter;
-import io.epp4j.epp.director.ObjectiveResolver;
-import io.epp4j.epp.director.RandomScheduler;
-import io.epp4j.epp.director.Routed;
 import io.epp4j.epp.plugins.PluginEnvironment;
 import io.epp4j.epp.plugins.PluginRegistry;
 import io.epp4j.epp.request.InvalidRequestException;
@@ -25,7 +23,6 @@ import io.epp4j.spi.ApiType;
 import io.epp4j.spi.ByteSlice;
 import io.epp4j.spi.EndpointInfo;
 import io.epp4j.spi.EndpointMetrics;
-import io.epp4j.spi.InferenceRequest;
 import io.epp4j.spi.PluginMetrics;
 import io.epp4j.spi.ResponseUsage;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -93,7 +90,7 @@ final class EppRouter implements FleetSimulation.Router, AutoCloseable {
     private final List<EndpointInfo> endpoints = new ArrayList<>();
     private final PrefixCacheRate[] rates;
     private final Map<String, Integer> podByName = new HashMap<>();
-    private final Map<Integer, Routed> open = new HashMap<>();
+    private final Map<Integer, Exchange> open = new HashMap<>();
     private final long scrapeNanos;
 
     /**
@@ -116,8 +113,8 @@ final class EppRouter implements FleetSimulation.Router, AutoCloseable {
         }
         store.replaceAll(endpoints);
         store.setSynced(true);
-        this.director = new Director(store, engine, ObjectiveResolver.NONE, ModelRewriter.NONE, false,
-                new RandomScheduler(seed));
+        this.director = Director.builder(store, engine).random(new java.util.Random(seed)).ticker(clock::nanos)
+                .build();
     }
 
     @Override
@@ -151,14 +148,12 @@ final class EppRouter implements FleetSimulation.Router, AutoCloseable {
         } catch (InvalidRequestException e) {
             throw new IllegalArgumentException("the workload's request does not parse: " + e.getMessage(), e);
         }
-        InferenceRequest request = new InferenceRequest("req-" + index, ApiType.COMPLETIONS, parsed.model(),
-                parsed.model(), parsed.prompt(), parsed.cacheSalt(), true, 0, "default-flow",
-                Map.of(":path", "/v1/completions"), body.length);
+        Arrival headers = new Arrival(Map.of(":path", "/v1/completions", Director.REQUEST_ID, "req-" + index), null,
+                nowNanos);
         try {
-            Routed routed = director.route(request, null);
-            director.picked(routed);
-            open.put(index, routed);
-            return podByName.get(routed.primary().info().name());
+            Exchange exchange = director.decide(parsed, headers);
+            open.put(index, exchange);
+            return podByName.get(exchange.primary().info().name());
         } catch (InferenceError e) {
             return -1;
         }
@@ -171,27 +166,27 @@ final class EppRouter implements FleetSimulation.Router, AutoCloseable {
 
     @Override
     public void firstToken(int index, int pod, long atNanos) {
-        Routed routed = open.get(index);
-        if (routed == null) {
+        Exchange exchange = open.get(index);
+        if (exchange == null) {
             return;
         }
         clock.set(atNanos);
         byte[] chunk = ("data: {\"id\":\"cmpl-" + index + "\",\"object\":\"text_completion\",\"choices\":[{\"index\":0,"
                 + "\"text\":\" the\",\"finish_reason\":null}]}\n\n").getBytes(StandardCharsets.UTF_8);
-        engine.onResponseBody(routed.request(), routed.primary(), ByteSlice.of(chunk), false);
+        exchange.onResponseBody(ByteSlice.of(chunk), false);
     }
 
     @Override
     public void finished(int index, int pod, Seq seq, int status, long atNanos) {
-        Routed routed = open.remove(index);
-        if (routed == null) {
+        Exchange exchange = open.remove(index);
+        if (exchange == null) {
             return;
         }
         clock.set(atNanos);
         ResponseUsage usage = seq == null ? ResponseUsage.NONE : new ResponseUsage(seq.promptTokens(),
                 seq.generated(), seq.cachedTokens(), seq.promptTokens() + seq.generated());
-        engine.onResponseBody(routed.request(), routed.primary(), ByteSlice.of("data: [DONE]\n\n"), true);
-        director.complete(routed, usage, status == 200);
+        exchange.onResponseBody(ByteSlice.of("data: [DONE]\n\n"), true);
+        exchange.complete(usage, status == 200);
     }
 
     @Override

@@ -2,8 +2,8 @@ package io.epp4j.bench.sim;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import io.epp4j.bench.Json;
-import io.epp4j.bench.JsonParser;
+import io.epp4j.bench.cli.Json;
+import io.epp4j.bench.cli.Json;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -278,7 +278,7 @@ public final class SimServer implements AutoCloseable {
         byte[] body = ex.getRequestBody().readAllBytes();
         Map<String, Object> req;
         try {
-            req = JsonParser.parseObject(new String(body, StandardCharsets.UTF_8));
+            req = Json.parseObject(new String(body, StandardCharsets.UTF_8));
         } catch (RuntimeException e) {
             fail(ex, 400, "BadRequestError", "invalid JSON body: " + e.getMessage());
             return;

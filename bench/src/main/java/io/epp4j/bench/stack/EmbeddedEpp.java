@@ -3,63 +3,45 @@ package io.epp4j.bench.stack;
 import io.epp4j.epp.EppOptions;
 import io.epp4j.epp.EppServer;
 
-import java.util.ArrayList;
 import java.util.List;
 
-/**
- * One in-process epp4j EPP ({@code io.epp4j.epp.EppServer}) in static-endpoints mode on ephemeral ports: the
- * scheduler from an EndpointPickerConfig file (GAIE's default profile without one) and the model-server
- * metrics scraper, as the EPP wires them itself.
- */
-public final class EmbeddedEpp implements AutoCloseable {
+/** One epp4j EPP ({@code io.epp4j.epp.EppServer}) in this JVM. */
+public final class EmbeddedEpp implements LocalEpp {
 
     private final EppServer server;
-    private final boolean tls;
 
-    private EmbeddedEpp(EppServer server, boolean tls) {
+    private EmbeddedEpp(EppServer server) {
         this.server = server;
-        this.tls = tls;
     }
 
-    /**
-     * Starts an EPP for {@code endpoints} ({@code ip:port}).
-     *
-     * @param tls serve ext_proc over TLS with the EPP's self-signed certificate
-     * @param configFile an EndpointPickerConfig file, or null for the EPP's default
-     * @param extraArgs further EPP flags
-     */
+    /** See {@link LocalEpp#start}. */
     public static EmbeddedEpp start(List<String> endpoints, boolean tls, String configFile, String... extraArgs)
             throws Exception {
-        List<String> args = new ArrayList<>(List.of("--grpc-port", "0", "--grpc-health-port", "0",
-                "--metrics-port", "0", "--secure-serving=" + tls, "--endpoints", String.join(",", endpoints),
-                "--refresh-metrics-interval", "50ms", "--grace-period", "1s", "--v", "1"));
-        if (configFile != null) {
-            args.add("--config-file");
-            args.add(configFile);
-        }
-        args.addAll(List.of(extraArgs));
-        EppOptions options = EppOptions.parse(args.toArray(String[]::new));
-        return new EmbeddedEpp(EppServer.start(options), tls);
+        List<String> args = LocalEpp.flags(endpoints, tls, configFile, extraArgs);
+        return new EmbeddedEpp(EppServer.start(EppOptions.parse(args.toArray(String[]::new))));
     }
 
     public EppServer server() {
         return server;
     }
 
+    @Override
     public int grpcPort() {
         return server.grpcPort();
     }
 
+    @Override
     public int metricsPort() {
         return server.metricsPort();
     }
 
-    public boolean tls() {
-        return tls;
+    @Override
+    public double cpuSeconds() {
+        return Double.NaN;
     }
 
     @Override
-    public void close() throws Exception {
+    public void close() {
         server.close();
     }
 }

@@ -1,8 +1,6 @@
 package io.epp4j.bench.stack;
 
-import io.epp4j.bench.BenchMain;
 import io.epp4j.bench.cli.Flags;
-import io.epp4j.bench.extproc.GatewayProfile;
 import io.epp4j.bench.gateway.GatewaySim;
 import io.epp4j.bench.gateway.Pool;
 import io.epp4j.bench.sim.EngineModel;
@@ -11,6 +9,7 @@ import io.epp4j.bench.sim.SimFlags;
 import io.epp4j.bench.sim.StepProfile;
 import io.epp4j.bench.sim.SimFleet;
 import io.epp4j.bench.sim.SimServer;
+import io.epp4j.gatewaykit.Dialect;
 
 import java.io.PrintStream;
 import java.net.URI;
@@ -96,7 +95,7 @@ public final class LocalStack implements AutoCloseable {
             if (useEpp) {
                 EmbeddedEpp epp = EmbeddedEpp.start(fleet.addresses(), tls, null);
                 epps.add(epp);
-                routing = new Pool.ViaEpp("127.0.0.1", epp.grpcPort(), tls, GatewayProfile.AGENTGATEWAY);
+                routing = new Pool.ViaEpp("127.0.0.1", epp.grpcPort(), tls, Dialect.AGENTGATEWAY);
                 log.printf("  EPP for pool %-20s ext_proc %s127.0.0.1:%d, metrics http://127.0.0.1:%d/metrics%n",
                         spec.name(), tls ? "(TLS) " : "", epp.grpcPort(), epp.metricsPort());
             } else {
@@ -257,7 +256,7 @@ public final class LocalStack implements AutoCloseable {
             throw e;
         }
         out.printf("%nReady: send OpenAI requests to http://localhost:%d (Ctrl-C to stop)%n", stack.gatewayPort());
-        BenchMain.awaitShutdown(stack);
+        Flags.awaitShutdown(stack);
         return 0;
     }
 }

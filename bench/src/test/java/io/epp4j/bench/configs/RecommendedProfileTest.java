@@ -1,6 +1,7 @@
 package io.epp4j.bench.configs;
 
 import io.epp4j.epp.config.ConfigLoader;
+import io.epp4j.epp.director.ScheduledRequest;
 import io.epp4j.epp.plugins.PluginEnvironment;
 import io.epp4j.epp.plugins.PluginRegistry;
 import io.epp4j.epp.scheduling.SchedulingEngine;
@@ -12,7 +13,6 @@ import io.epp4j.spi.EndpointMetrics;
 import io.epp4j.spi.InferenceRequest;
 import io.epp4j.spi.PluginMetrics;
 import io.epp4j.spi.ResponseUsage;
-import io.epp4j.spi.SchedulingResult;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -70,10 +70,10 @@ class RecommendedProfileTest {
 
     /** Schedules and completes one request, as a whole exchange through the EPP. */
     private Endpoint serve(InferenceRequest r, List<Endpoint> pool) throws Exception {
-        SchedulingResult result = engine.schedule(r, pool);
-        engine.onPicked(r, result);
-        engine.onComplete(r, result.primary(), ResponseUsage.NONE, true);
-        return result.primary();
+        ScheduledRequest scheduled = engine.schedule(r, pool);
+        scheduled.preRequest();
+        scheduled.onComplete(ResponseUsage.NONE, true);
+        return scheduled.result().primary();
     }
 
     @Test

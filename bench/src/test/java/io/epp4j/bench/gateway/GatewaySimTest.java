@@ -4,11 +4,11 @@ import com.sun.net.httpserver.HttpServer;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
-import io.epp4j.bench.JsonParser;
-import io.epp4j.bench.extproc.GatewayProfile;
+import io.epp4j.bench.cli.Json;
 import io.epp4j.bench.extproc.NoopExtProcServer;
 import io.epp4j.bench.sim.SimConfig;
 import io.epp4j.bench.sim.SimFleet;
+import io.epp4j.gatewaykit.Dialect;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -83,7 +83,7 @@ class GatewaySimTest {
         String chosen = fleet.addresses().get(1);
         NoopExtProcServer epp = epp(chosen);
         epp.recordMessages(true);
-        GatewaySim g = gateway(new Pool.ViaEpp("127.0.0.1", epp.port(), false, GatewayProfile.AGENTGATEWAY));
+        GatewaySim g = gateway(new Pool.ViaEpp("127.0.0.1", epp.port(), false, Dialect.AGENTGATEWAY));
 
         HttpResponse<String> r = chat(g, MODEL, true);
 
@@ -163,7 +163,7 @@ class GatewaySimTest {
         String podAddress = "127.0.0.1:" + pod.getAddress().getPort();
         NoopExtProcServer epp = epp(podAddress);
         GatewaySim g = GatewaySim.start(0, Map.of(MODEL, MODEL), List.of(new Pool("one", MODEL, List.of(podAddress),
-                new Pool.ViaEpp("127.0.0.1", epp.port(), false, GatewayProfile.AGENTGATEWAY))));
+                new Pool.ViaEpp("127.0.0.1", epp.port(), false, Dialect.AGENTGATEWAY))));
         closeables.add(g);
 
         String body = "{\"model\":\"" + MODEL + "\",\"prompt\":\"hello\",\"max_tokens\":1}";
@@ -186,17 +186,17 @@ class GatewaySimTest {
     @Test
     void commaSeparatedDestinationIsAnInvalidAddressForAgentgateway() throws Exception {
         NoopExtProcServer epp = epp(String.join(",", fleet.addresses()));
-        GatewaySim g = gateway(new Pool.ViaEpp("127.0.0.1", epp.port(), false, GatewayProfile.AGENTGATEWAY));
+        GatewaySim g = gateway(new Pool.ViaEpp("127.0.0.1", epp.port(), false, Dialect.AGENTGATEWAY));
         HttpResponse<String> r = chat(g, MODEL, false);
         assertEquals(503, r.statusCode());
         assertTrue(r.body().contains("EPP returned invalid address"));
     }
 
     @Test
-    void envoyProfileReadsTheMetadataAndUsesTheFirstOfAList() throws Exception {
+    void istioReadsTheMetadataAndUsesTheFirstOfAList() throws Exception {
         NoopExtProcServer epp = epp(fleet.addresses().get(1) + "," + fleet.addresses().get(0));
         epp.recordMessages(true);
-        GatewaySim g = gateway(new Pool.ViaEpp("127.0.0.1", epp.port(), false, GatewayProfile.ENVOY));
+        GatewaySim g = gateway(new Pool.ViaEpp("127.0.0.1", epp.port(), false, Dialect.ISTIO));
         HttpResponse<String> r = chat(g, "food-review", false);
         assertEquals(200, r.statusCode());
         assertEquals("pod-1", r.headers().firstValue("x-inference-pod").orElseThrow());
@@ -208,17 +208,17 @@ class GatewaySimTest {
     @Test
     void destinationOutsideThePoolIsRefusedInValidatedMode() throws Exception {
         NoopExtProcServer epp = epp("127.0.0.1:1");
-        GatewaySim g = gateway(new Pool.ViaEpp("127.0.0.1", epp.port(), false, GatewayProfile.AGENTGATEWAY));
+        GatewaySim g = gateway(new Pool.ViaEpp("127.0.0.1", epp.port(), false, Dialect.AGENTGATEWAY));
         assertEquals(503, chat(g, MODEL, false).statusCode());
     }
 
     @Test
     void unknownModelGetsAnOpenAiStyle404() throws Exception {
         NoopExtProcServer epp = epp(fleet.addresses().get(0));
-        GatewaySim g = gateway(new Pool.ViaEpp("127.0.0.1", epp.port(), false, GatewayProfile.AGENTGATEWAY));
+        GatewaySim g = gateway(new Pool.ViaEpp("127.0.0.1", epp.port(), false, Dialect.AGENTGATEWAY));
         HttpResponse<String> r = chat(g, "gpt-4o", false);
         assertEquals(404, r.statusCode());
-        Map<?, ?> error = (Map<?, ?>) JsonParser.parseObject(r.body()).get("error");
+        Map<?, ?> error = (Map<?, ?>) Json.parseObject(r.body()).get("error");
         assertTrue(((String) error.get("message")).contains("gpt-4o"));
         assertEquals(0, epp.streams(), "no route, so no ext_proc call");
     }

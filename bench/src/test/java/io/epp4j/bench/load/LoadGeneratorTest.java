@@ -1,7 +1,7 @@
 package io.epp4j.bench.load;
 
 import io.epp4j.bench.extproc.NoopExtProcServer;
-import io.epp4j.bench.extproc.GatewayProfile;
+import io.epp4j.gatewaykit.Dialect;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -53,9 +53,9 @@ class LoadGeneratorTest {
     void warmUpDrivesTheTargetAtFullSpeedNotAtTheMeasuredRate() throws Exception {
         // At the measured rate alone, methods run once per decision would reach C2 only late in the warm-up.
         LoadGenerator.Settings slow = new LoadGenerator.Settings(20, false, 8, 1, 0.5, 1024,
-                GatewayProfile.AGENTGATEWAY, 42);
+                Dialect.AGENTGATEWAY, 42);
         try (NoopExtProcServer noop = NoopExtProcServer.start(0, "127.0.0.1:8000");
-             LoadGenerator.Connection c = LoadGenerator.Connection.open(
+             Connection c = Connection.open(
                      new LoadGenerator.Target("no-op", "127.0.0.1", noop.port(), false))) {
             c.warmUp(slow); // the first one loads gRPC's and protobuf's classes: seconds for the first streams
             long before = noop.streams();
@@ -70,10 +70,10 @@ class LoadGeneratorTest {
     void openLoopSendsOneRequestPerIntendedTimeFromTheConnectionsEventLoop() throws Exception {
         // 200 req/s for 1 s: intended times start + i * 5 ms, i = 0..199, each sent once whatever the timing
         LoadGenerator.Settings s = new LoadGenerator.Settings(200, false, 8, 1, 0, 1024,
-                GatewayProfile.AGENTGATEWAY, 42);
+                Dialect.AGENTGATEWAY, 42);
         ByteArrayOutputStream progress = new ByteArrayOutputStream();
         try (NoopExtProcServer noop = NoopExtProcServer.start(0, "127.0.0.1:8000");
-             LoadGenerator.Connection c = LoadGenerator.Connection.open(
+             Connection c = Connection.open(
                      new LoadGenerator.Target("no-op", "127.0.0.1", noop.port(), false))) {
             long before = noop.streams();
             LoadGenerator.Result r = c.measure(s, c.warmUp(s), new PrintStream(progress, true, StandardCharsets.UTF_8));
@@ -83,5 +83,25 @@ class LoadGeneratorTest {
             assertEquals(200, r.latencyMicros().getTotalCount());
         }
         assertTrue(progress.toString(StandardCharsets.UTF_8).startsWith("no-op: not warmed up"), progress.toString());
+    }
+
+    @Test
+    void openStreamsKeepTheirResponsesStreamingWhileOnlyNewDecisionsAreTimed() throws Exception {
+        // 50 open streams x 20 chunks/s over 2 connections, and 100 new decisions/s for 1 s
+        LoadGenerator.Settings s = new LoadGenerator.Settings(100, false, 8, 1, 0, 1024, Dialect.ISTIO, 42, 50,
+                20, 2);
+        try (NoopExtProcServer noop = NoopExtProcServer.start(0, "127.0.0.1:8000");
+             Connection c = Connection.open(new LoadGenerator.Target("no-op", "127.0.0.1", noop.port(), false), 2)) {
+            long before = noop.streams();
+            LoadGenerator.Result r = c.measure(s, LoadGenerator.WarmUp.NONE,
+                    new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+            assertEquals(100, r.decisions());
+            assertEquals(0, r.errors());
+            assertEquals(100, r.latencyMicros().getTotalCount(), "only the new decisions are timed");
+            assertEquals(150, noop.streams() - before, "100 new decisions and 50 open streams");
+            // 1,000 chunks a second were due; the pacer sends late ones at once, so nearly all are echoed
+            assertTrue(r.responseChunksPerSecond() > 600 && r.responseChunksPerSecond() < 1300,
+                    "response chunks/s " + r.responseChunksPerSecond());
+        }
     }
 }

@@ -1,6 +1,6 @@
 package io.epp4j.bench.replay;
 
-import io.epp4j.bench.JsonParser;
+import io.epp4j.bench.cli.Json;
 import io.epp4j.bench.sim.SimConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,7 +33,7 @@ class ReplayTest {
         Workloads.Workload w = Workloads.load("gen:lora-mix:adapters=3,prefix=200,question=20,output=10,rate=50", 60, 7,
                 "base");
         Replay.Settings s = new Replay.Settings(2, 10, 7, SimConfig.defaults("base").withCapacity(8, 100, 1024),
-                Replay.defaultConfigs(Path.of("")), false, 2000, 100, "50ms");
+                Replay.defaultConfigs(Path.of("")), false, 2000, 100, "50ms", false);
 
         List<TraceRequest> warm = Replay.warmUpRequests(w, s);
 
@@ -66,7 +66,7 @@ class ReplayTest {
 
         assertEquals(0, status, log.toString());
         for (String policy : List.of("round-robin", "gaie-default")) {
-            Map<String, Object> summary = JsonParser.parseObject(Files.readString(out.resolve(policy).resolve("summary.json")));
+            Map<String, Object> summary = Json.parseObject(Files.readString(out.resolve(policy).resolve("summary.json")));
             double warmUps = (Double) summary.get("warm_up_requests");
             // all 30, plus a quarter of them again for each round the JIT was still busy (at most 4)
             assertTrue(warmUps >= 30 && warmUps <= 30 + 4 * 7 && (warmUps - 30) % 7 == 0,
@@ -79,7 +79,18 @@ class ReplayTest {
             assertEquals(10.0, perPod.values().stream().mapToDouble(v -> (Double) v).sum(),
                     policy + ": only measured requests are counted");
             assertAboveTheLowerBound(policy, summary);
+            // the harness says whether it had the CPU it needed, with the evidence
+            assertTrue(summary.get("harness_saturated") instanceof Boolean, policy);
+            assertTrue((Double) summary.get("harness_cpu_cores") > 0, policy);
+            assertTrue((Double) summary.get("probe_delay_p99_ms") >= 0, policy);
         }
+        Map<String, Object> viaEpp = Json.parseObject(Files.readString(out.resolve("gaie-default")
+                .resolve("summary.json")));
+        assertTrue((Double) viaEpp.get("epp_cpu_cores") > 0, "the EPP ran in a process of its own: " + viaEpp);
+        assertTrue((Double) viaEpp.get("response_chunks_per_s_through_epp") > 0,
+                "every streamed response went through the EPP: " + viaEpp);
+        assertTrue(log.toString().contains("EPP in its own JVM") || Files.readString(out.resolve("gaie-default")
+                .resolve("summary.json")).contains("EPP in its own JVM"));
     }
 
     /** No replayed policy beats the lower bound on the same fleet, percentile by percentile. */
@@ -108,7 +119,7 @@ class ReplayTest {
                 "the EPP policies share the priming requests, before the first policy is measured: " + printed);
         for (String policy : List.of("round-robin", "gaie-default", "epp4j")) {
             Map<String, Object> summary =
-                    JsonParser.parseObject(Files.readString(out.resolve(policy).resolve("summary.json")));
+                    Json.parseObject(Files.readString(out.resolve(policy).resolve("summary.json")));
             assertEquals(6.0, summary.get("primed_requests"), policy);
             assertEquals(10.0, summary.get("requests"), policy + ": priming requests are not measured");
             assertAboveTheLowerBound(policy, summary);

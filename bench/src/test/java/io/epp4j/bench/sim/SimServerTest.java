@@ -1,6 +1,6 @@
 package io.epp4j.bench.sim;
 
-import io.epp4j.bench.JsonParser;
+import io.epp4j.bench.cli.Json;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -49,7 +49,7 @@ class SimServerTest {
         assertEquals(200, r.statusCode());
         assertEquals("pod-a", r.headers().firstValue("x-inference-pod").orElseThrow());
         assertEquals(Integer.toString(server.port()), r.headers().firstValue("x-inference-port").orElseThrow());
-        Map<String, Object> body = JsonParser.parseObject(r.body());
+        Map<String, Object> body = Json.parseObject(r.body());
         assertEquals("chat.completion", body.get("object"));
         Map<?, ?> usage = (Map<?, ?>) body.get("usage");
         assertEquals(7.0, usage.get("completion_tokens"));
@@ -71,13 +71,13 @@ class SimServerTest {
             assertTrue(e.startsWith("data: "), "every event is a data line: " + e);
         }
         assertEquals("data: [DONE]", events[events.length - 1]);
-        Map<String, Object> usageChunk = JsonParser.parseObject(events[events.length - 2].substring(6));
+        Map<String, Object> usageChunk = Json.parseObject(events[events.length - 2].substring(6));
         assertEquals(List.of(), usageChunk.get("choices"));
         Map<?, ?> usage = (Map<?, ?>) usageChunk.get("usage");
         assertEquals(5.0, usage.get("completion_tokens"));
         double cached = (Double) ((Map<?, ?>) usage.get("prompt_tokens_details")).get("cached_tokens");
         assertTrue(cached >= 160, "the repeated 160-token system prompt is served from the prefix cache: " + cached);
-        Map<String, Object> first = JsonParser.parseObject(events[0].substring(6));
+        Map<String, Object> first = Json.parseObject(events[0].substring(6));
         assertEquals("chat.completion.chunk", first.get("object"));
         long contentChunks = java.util.Arrays.stream(events).filter(e -> e.contains("\"content\":\"")
                 && !e.contains("\"content\":\"\"")).count();
@@ -104,7 +104,7 @@ class SimServerTest {
 
     @Test
     void modelsListsBaseModelAndAdapters() throws Exception {
-        Map<String, Object> body = JsonParser.parseObject(get("/v1/models").body());
+        Map<String, Object> body = Json.parseObject(get("/v1/models").body());
         List<?> data = (List<?>) body.get("data");
         assertEquals("Qwen/Qwen3-8B", ((Map<?, ?>) data.get(0)).get("id"));
         assertEquals("sql-lora", ((Map<?, ?>) data.get(1)).get("id"));
@@ -179,7 +179,7 @@ class SimServerTest {
             long tokens = java.util.Arrays.stream(events).filter(e -> e.contains("\"text\":\"")
                     && !e.contains("\"text\":\"\"")).count();
             assertEquals(20, tokens, "one event per token");
-            Map<String, Object> usage = JsonParser.parseObject(events[events.length - 2].substring(6));
+            Map<String, Object> usage = Json.parseObject(events[events.length - 2].substring(6));
             assertEquals(8000.0, ((Map<?, ?>) usage.get("usage")).get("prompt_tokens"));
             PrometheusText m = PrometheusText.parse(get(step, "/metrics").body());
             assertEquals(1.0, m.value("vllm:time_to_first_token_seconds_count"));

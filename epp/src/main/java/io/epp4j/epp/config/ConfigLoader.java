@@ -2,11 +2,6 @@ package io.epp4j.epp.config;
 
 import io.epp4j.epp.plugins.PluginEnvironment;
 import io.epp4j.epp.plugins.PluginRegistry;
-import io.epp4j.scorers.prefix.ApproxPrefixCacheProducer;
-import io.epp4j.scorers.prefix.PrefixCacheScorer;
-import io.epp4j.scorers.picker.MaxScorePicker;
-import io.epp4j.scorers.profile.SingleProfileHandler;
-import io.epp4j.scorers.saturation.UtilizationDetector;
 import io.epp4j.spi.Filter;
 import io.epp4j.spi.Picker;
 import io.epp4j.spi.Plugin;
@@ -62,6 +57,11 @@ public final class ConfigLoader {
             "defaultPriorityBand", "priorityBands", "usageLimitPolicyPluginRef");
     private static final Set<String> BAND_KEYS = Set.of("priority", "maxBytes", "maxRequests", "fairnessPolicyRef",
             "orderingPolicyRef");
+
+    /** The plugin types GAIE's system defaults add when a configuration lacks them. */
+    static final String DEFAULT_PROFILE_HANDLER = "single-profile-handler";
+    static final String DEFAULT_PICKER = "max-score-picker";
+    static final String DEFAULT_SATURATION_DETECTOR = "utilization-detector";
 
     /** GAIE v1.5.0's built-in configuration, used when neither a file nor text is given. */
     public static final String DEFAULT_CONFIG_YAML = """
@@ -189,7 +189,7 @@ public final class ConfigLoader {
             }
             Set<String> gates = featureGates(top.get("featureGates"));
             plugins(top.get("plugins"));
-            implicitPrefixProducer();
+            requiredProducers();
             List<LoadedConfig.Profile> profiles = profiles(top.get("schedulingProfiles"));
             ProfileHandler handler = profileHandler(profiles.size());
             profiles = withPickers(profiles);
@@ -305,16 +305,16 @@ public final class ConfigLoader {
             return p;
         }
 
-        void implicitPrefixProducer() throws ConfigException {
-            boolean hasProducer = instances.values().stream().anyMatch(p -> p instanceof ApproxPrefixCacheProducer);
-            if (hasProducer) {
-                return;
-            }
+        /**
+         * A plugin that reads a producer's data gets one of that type when none is configured, created with the
+         * plugin's own parameters (v1.5.0's implicit prefix producer, made with the prefix scorer's parameters).
+         */
+        void requiredProducers() throws ConfigException {
             for (Declared d : declared.values()) {
-                if (instances.get(d.name()) instanceof PrefixCacheScorer) {
-                    // v1.5.0: the producer is created with the scorer's parameters
-                    createDefault(ApproxPrefixCacheProducer.TYPE, d.parameters());
-                    return;
+                Plugin p = instances.get(d.name());
+                String type = p == null ? null : p.requiredProducerType();
+                if (type != null && instances.values().stream().noneMatch(i -> i.type().equals(type))) {
+                    createDefault(type, d.parameters());
                 }
             }
         }
@@ -416,11 +416,12 @@ public final class ConfigLoader {
                     throw new ConfigException(0, "plugins", profileCount + " scheduling profiles need a profile"
                             + " handler plugin");
                 }
-                handler = (ProfileHandler) createDefault(SingleProfileHandler.TYPE, Map.of());
+                handler = (ProfileHandler) createDefault(DEFAULT_PROFILE_HANDLER, Map.of());
             }
-            if (handler instanceof SingleProfileHandler && profileCount > 1) {
-                throw new ConfigException(declaredLine(handler.name()), "plugins", "single-profile-handler '"
-                        + handler.name() + "' allows exactly one scheduling profile, found " + profileCount);
+            if (profileCount > handler.maxProfiles()) {
+                throw new ConfigException(declaredLine(handler.name()), "plugins", handler.type() + " '"
+                        + handler.name() + "' allows " + (handler.maxProfiles() == 1 ? "exactly one scheduling profile"
+                        : "at most " + handler.maxProfiles() + " scheduling profiles") + ", found " + profileCount);
             }
             return handler;
         }
@@ -445,7 +446,7 @@ public final class ConfigLoader {
                     continue;
                 }
                 if (fallback == null) {
-                    fallback = (Picker) createDefault(MaxScorePicker.TYPE, Map.of());
+                    fallback = (Picker) createDefault(DEFAULT_PICKER, Map.of());
                 }
                 out.add(new LoadedConfig.Profile(profile.name(), profile.filters(), profile.scorers(), fallback));
             }
@@ -466,10 +467,10 @@ public final class ConfigLoader {
                 }
                 return d;
             }
-            if (instances.get(UtilizationDetector.TYPE) instanceof SaturationDetector d) {
+            if (instances.get(DEFAULT_SATURATION_DETECTOR) instanceof SaturationDetector d) {
                 return d;
             }
-            return (SaturationDetector) createDefault(UtilizationDetector.TYPE, Map.of());
+            return (SaturationDetector) createDefault(DEFAULT_SATURATION_DETECTOR, Map.of());
         }
 
         LoadedConfig.PluginSpec spec(Declared d) {

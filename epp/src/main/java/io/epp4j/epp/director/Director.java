@@ -1,9 +1,10 @@
 package io.epp4j.epp.director;
 
 import io.epp4j.epp.datastore.EndpointStore;
+import io.epp4j.epp.request.OpenAiRequest;
+import io.epp4j.epp.telemetry.EppMetrics;
 import io.epp4j.spi.Endpoint;
 import io.epp4j.spi.InferenceRequest;
-import io.epp4j.spi.ResponseUsage;
 import io.epp4j.spi.SchedulingException;
 import io.epp4j.spi.SchedulingResult;
 import org.slf4j.Logger;
@@ -12,15 +13,28 @@ import org.slf4j.LoggerFactory;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Objects;
+import java.util.Random;
 import java.util.Set;
+import java.util.function.LongSupplier;
 
 /**
- * Routes one parsed request: candidates (pool, narrowed by the gateway's subset hint) → admission → scheduling,
- * and holds the in-flight accounting until the exchange completes. Thread-safe; one instance per server.
+ * Decides each request in one call, {@link #decide}: the model it is served as, its priority, the candidate
+ * endpoints, admission, scheduling, an in-flight slot on the pick and the pre-request hooks. It returns the request's
+ * {@link Exchange}, through which the response side and completion go. Plain Java objects in, a handle out: no
+ * gRPC, so a simulator can drive it directly (clock and ticker are injected). Thread-safe; one per server.
  */
 public final class Director {
 
     private static final Logger LOG = LoggerFactory.getLogger(Director.class);
+
+    /** Request headers the director reads (the gateway-facing names GAIE defines). */
+    public static final String OBJECTIVE = "x-gateway-inference-objective";
+    public static final String FAIRNESS_ID = "x-gateway-inference-fairness-id";
+    public static final String MODEL_REWRITE = "x-gateway-model-name-rewrite";
+    public static final String REQUEST_ID = "x-request-id";
+    /** The flow of a request without {@code x-gateway-inference-fairness-id}. */
+    public static final String DEFAULT_FAIRNESS_ID = "default-flow";
 
     static final String NO_CANDIDATES = "failed to find endpoint candidates for serving the request";
     static final String NO_PODS = "no pods available in datastore";
@@ -31,106 +45,135 @@ public final class Director {
     private final ModelRewriter modelRewriter;
     private final boolean ignoreSubsetHint;
     private final RandomScheduler anyPicker;
+    private final EppMetrics metrics;
+    private final LongSupplier ticker;
 
-    public Director(EndpointStore store, RequestScheduler scheduler, ObjectiveResolver objectives,
-                    ModelRewriter modelRewriter, boolean ignoreSubsetHint, RandomScheduler anyPicker) {
-        this.store = store;
-        this.scheduler = scheduler;
-        this.objectives = objectives;
-        this.modelRewriter = modelRewriter;
-        this.ignoreSubsetHint = ignoreSubsetHint;
-        this.anyPicker = anyPicker;
+    private Director(Builder b) {
+        this.store = b.store;
+        this.scheduler = b.scheduler;
+        this.objectives = b.objectives;
+        this.modelRewriter = b.modelRewriter;
+        this.ignoreSubsetHint = b.ignoreSubsetHint;
+        this.anyPicker = b.anyPicker;
+        this.metrics = b.metrics;
+        this.ticker = b.ticker;
     }
 
-    /** The priority of the request's InferenceObjective (0 when none or unknown). */
-    public int priorityOf(String objectiveName) {
-        return objectiveName == null || objectiveName.isEmpty() ? 0 : objectives.priorityOf(objectiveName);
-    }
-
-    /**
-     * The model to serve: the x-gateway-model-name-rewrite header when present (an explicit per-request choice),
-     * else the InferenceModelRewrite rules' choice, else the model as asked. The result names the rewrite only
-     * when a rule chose.
-     */
-    public ModelRewriter.Choice targetModel(String incomingModel, String rewriteHeader) {
-        if (rewriteHeader != null && !rewriteHeader.isEmpty()) {
-            return new ModelRewriter.Choice(null, rewriteHeader);
-        }
-        ModelRewriter.Choice fromRule = modelRewriter.rewrite(incomingModel);
-        if (fromRule == null || fromRule.targetModel() == null || fromRule.targetModel().isEmpty()) {
-            return new ModelRewriter.Choice(null, incomingModel);
-        }
-        return fromRule;
+    /** A director over {@code store}'s endpoints, picking with {@code scheduler}; the rest takes its defaults. */
+    public static Builder builder(EndpointStore store, RequestScheduler scheduler) {
+        return new Builder(store, scheduler);
     }
 
     /**
-     * Schedules a request and takes an in-flight slot on the primary endpoint.
+     * Decides one request whose body was parsed: the target model (the {@code x-gateway-model-name-rewrite} header,
+     * else the InferenceModelRewrite rules, else the model asked for), the priority of its InferenceObjective, the
+     * candidates (the pool, narrowed by the subset hint), admission, scheduling, an in-flight slot on the primary
+     * target, then the pre-request hooks.
      *
-     * @param subsetHint the gateway's {@code ip:port} subset, or null when it sent none
+     * <p>It completes before returning. It is the step a flow controller would make asynchronous: a queued request
+     * would get its handle when it leaves the queue, and callers already treat the call as the one place where a
+     * request waits for its decision (the ext_proc stream runs it off the transport thread and answers afterwards).
+     *
+     * @throws InferenceError with the status the gateway must answer: 503 no candidate, 429 shed or nothing left
+     *     after filtering, 500 the scheduler failed
      */
-    public Routed route(InferenceRequest request, List<String> subsetHint) throws InferenceError {
-        List<Endpoint> candidates = candidates(subsetHint);
+    public Exchange decide(OpenAiRequest body, Arrival arrival) throws InferenceError {
+        InferenceRequest request = request(body, arrival);
+        try {
+            return decide(request, arrival);
+        } catch (InferenceError e) {
+            throw e.forModels(request.model(), request.targetModel());
+        }
+    }
+
+    private Exchange decide(InferenceRequest request, Arrival arrival) throws InferenceError {
+        List<Endpoint> candidates = candidates(arrival.subsetHint());
         if (candidates.isEmpty()) {
             throw new InferenceError(InferenceError.Code.SERVICE_UNAVAILABLE, NO_CANDIDATES);
         }
-        String denial;
-        SchedulingResult result;
+        ScheduledRequest scheduled;
         try {
-            denial = scheduler.admissionDenial(request, candidates);
+            String denial = scheduler.admissionDenial(request, candidates);
             if (denial != null) {
                 throw new InferenceError(InferenceError.Code.RESOURCE_EXHAUSTED, denial);
             }
-            result = scheduler.schedule(request, candidates);
+            scheduled = scheduler.schedule(request, candidates);
         } catch (SchedulingException e) {
             throw new InferenceError(InferenceError.Code.RESOURCE_EXHAUSTED,
                     "failed to find target endpoint: " + e.getMessage());
         } catch (RuntimeException e) {
             throw new InferenceError(InferenceError.Code.INTERNAL, "scheduler failed: " + e, e);
         }
-        if (result == null) {
+        if (scheduled == null || scheduled.result() == null) {
             throw new InferenceError(InferenceError.Code.INTERNAL, "results must be greater than zero");
         }
-        long tokens = request.estimatedPromptTokens();
-        EndpointStore.InFlightSlot slot = store.acquire(result.primary().info().name(), tokens);
-        return new Routed(request, result, tokens, slot);
+        EndpointStore.InFlightSlot slot = store.acquire(scheduled.result().primary().info().name(),
+                request.estimatedPromptTokens());
+        Exchange exchange = new Exchange(request, scheduled, slot, metrics, ticker, arrival.receivedNanos());
+        try {
+            scheduled.preRequest();
+        } catch (RuntimeException e) {
+            LOG.warn("pre-request hooks failed for request {}", request.requestId(), e);
+        }
+        if (metrics != null) {
+            metrics.requestDispatched(request.model(), request.targetModel(), request.priority(),
+                    request.bodySizeBytes());
+        }
+        return exchange;
     }
 
-    /** A uniformly random candidate for a request without a body (GET /v1/models and the like). */
-    public Endpoint pickAny(List<String> subsetHint) throws InferenceError {
-        List<Endpoint> candidates = candidates(subsetHint);
+    /**
+     * A request without a body (GET /v1/models and the like): a uniformly random candidate, not scheduled, as GAIE
+     * does; its handle observes and counts nothing.
+     *
+     * @throws InferenceError 500 when the pool is empty, 503 when the subset hint matches nothing
+     */
+    public Exchange pickAny(Arrival arrival) throws InferenceError {
+        List<Endpoint> candidates = candidates(arrival.subsetHint());
         if (candidates.isEmpty()) {
             throw store.size() == 0
                     ? new InferenceError(InferenceError.Code.INTERNAL, NO_PODS)
                     : new InferenceError(InferenceError.Code.SERVICE_UNAVAILABLE, NO_CANDIDATES);
         }
-        return anyPicker.pick(candidates);
+        Endpoint pick = anyPicker.pick(candidates);
+        InferenceRequest request = new InferenceRequest(arrival.requestId(), io.epp4j.spi.ApiType.COMPLETIONS, "",
+                "", io.epp4j.spi.ByteSlice.EMPTY, "", false, 0, DEFAULT_FAIRNESS_ID, arrival.headers(), 0);
+        return Exchange.unscheduled(request, new SchedulingResult("", List.of(pick)));
     }
 
-    /** Tells the scheduler the pick went out (pre-request hooks); a failing hook is logged, not fatal. */
-    public void picked(Routed routed) {
-        try {
-            scheduler.onPicked(routed.request(), routed.result());
-        } catch (RuntimeException e) {
-            LOG.warn("Scheduler onPicked failed for request {}", routed.request().requestId(), e);
-        }
+    /** Whether {@link #decide} may wait on I/O with the configuration serving now (see {@link RequestScheduler}). */
+    public boolean mayBlock() {
+        return scheduler.mayBlock();
     }
 
-    /** Releases the in-flight slot and tells the scheduler; only the first call per request has an effect. */
-    public boolean complete(Routed routed, ResponseUsage usage, boolean success) {
-        if (!routed.completed.compareAndSet(false, true)) {
-            return false;
-        }
-        routed.slot.release();
-        try {
-            scheduler.onComplete(routed.request(), routed.primary(), usage, success);
-        } catch (RuntimeException e) {
-            LOG.warn("Scheduler onComplete failed for request {}", routed.request().requestId(), e);
-        }
-        return true;
+    private InferenceRequest request(OpenAiRequest body, Arrival arrival) {
+        String model = body.model();
+        String targetModel = targetModel(model, arrival.headers().get(MODEL_REWRITE));
+        String objective = arrival.headers().get(OBJECTIVE);
+        int priority = objective == null || objective.isEmpty() ? 0 : objectives.priorityOf(objective);
+        String fairness = arrival.headers().get(FAIRNESS_ID);
+        return new InferenceRequest(arrival.requestId(), body.api(), model, targetModel, body.prompt(),
+                body.cacheSalt(), body.stream(), priority,
+                fairness == null || fairness.isEmpty() ? DEFAULT_FAIRNESS_ID : fairness, arrival.headers(),
+                body.bodyBytes());
     }
 
-    public RequestScheduler scheduler() {
-        return scheduler;
+    /**
+     * The model to serve: the rewrite header when present (an explicit per-request choice, not counted as a rule's
+     * decision), else the InferenceModelRewrite rules' choice (counted), else the model as asked.
+     */
+    private String targetModel(String incomingModel, String rewriteHeader) {
+        if (rewriteHeader != null && !rewriteHeader.isEmpty()) {
+            return rewriteHeader;
+        }
+        ModelRewriter.Choice fromRule = modelRewriter.rewrite(incomingModel);
+        if (fromRule == null || fromRule.targetModel() == null || fromRule.targetModel().isEmpty()) {
+            return incomingModel;
+        }
+        if (fromRule.rewriteName() != null && metrics != null) {
+            metrics.modelRewritten(fromRule.rewriteName(), incomingModel, fromRule.targetModel());
+        }
+        return fromRule.targetModel();
     }
 
     private List<Endpoint> candidates(List<String> subsetHint) {
@@ -160,5 +203,65 @@ public final class Director {
             host = host.substring(1, host.length() - 1);
         }
         return host;
+    }
+
+    /** Builds a {@link Director}; every setting has a default, named on its method. */
+    public static final class Builder {
+        private final EndpointStore store;
+        private final RequestScheduler scheduler;
+        private ObjectiveResolver objectives = ObjectiveResolver.NONE;
+        private ModelRewriter modelRewriter = ModelRewriter.NONE;
+        private boolean ignoreSubsetHint;
+        private RandomScheduler anyPicker;
+        private EppMetrics metrics;
+        private LongSupplier ticker = System::nanoTime;
+
+        private Builder(EndpointStore store, RequestScheduler scheduler) {
+            this.store = Objects.requireNonNull(store);
+            this.scheduler = Objects.requireNonNull(scheduler);
+        }
+
+        /** InferenceObjective priorities (default: none, every request has priority 0). */
+        public Builder objectives(ObjectiveResolver objectives) {
+            this.objectives = Objects.requireNonNull(objectives);
+            return this;
+        }
+
+        /** InferenceModelRewrite rules (default: none). */
+        public Builder modelRewriter(ModelRewriter modelRewriter) {
+            this.modelRewriter = Objects.requireNonNull(modelRewriter);
+            return this;
+        }
+
+        /** Ignore the gateway's subset hint, {@code --disable-endpoint-subset-filter} (default: false). */
+        public Builder ignoreSubsetHint(boolean ignore) {
+            this.ignoreSubsetHint = ignore;
+            return this;
+        }
+
+        /** The random source of picks for requests without a body (default: unseeded). */
+        public Builder random(Random random) {
+            this.anyPicker = new RandomScheduler(Objects.requireNonNull(random));
+            return this;
+        }
+
+        /** Where request metrics go (default: none are recorded). */
+        public Builder metrics(EppMetrics metrics) {
+            this.metrics = Objects.requireNonNull(metrics);
+            return this;
+        }
+
+        /** Monotonic nanoseconds for durations (default: {@link System#nanoTime}). */
+        public Builder ticker(LongSupplier ticker) {
+            this.ticker = Objects.requireNonNull(ticker);
+            return this;
+        }
+
+        public Director build() {
+            if (anyPicker == null) {
+                anyPicker = new RandomScheduler(new Random());
+            }
+            return new Director(this);
+        }
     }
 }

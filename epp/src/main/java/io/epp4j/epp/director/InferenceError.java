@@ -35,6 +35,8 @@ public final class InferenceError extends Exception {
     }
 
     private final Code code;
+    private String model = "";
+    private String targetModel = "";
 
     public InferenceError(Code code, String message) {
         super(message);
@@ -49,6 +51,23 @@ public final class InferenceError extends Exception {
 
     public Code code() {
         return code;
+    }
+
+    /** The model the client asked for, when known before the error ("" otherwise): a label of the error metric. */
+    public String model() {
+        return model;
+    }
+
+    /** The model the request was to be served as, when known ("" otherwise). */
+    public String targetModel() {
+        return targetModel;
+    }
+
+    /** Names the request's models on this error (the director knows them once it has decided the target). */
+    InferenceError forModels(String model, String targetModel) {
+        this.model = model;
+        this.targetModel = targetModel;
+        return this;
     }
 
     /** The ImmediateResponse body. */

@@ -8,8 +8,8 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * Picks one candidate uniformly at random: the placeholder scheduler used until the plugin scheduler is wired,
- * and the picker for header-only requests (GAIE does the same). Thread-safe.
+ * Picks one candidate uniformly at random: the picker for requests without a body (GAIE does the same), and a
+ * scheduler for tests. Thread-safe.
  */
 public final class RandomScheduler implements RequestScheduler {
 
@@ -25,8 +25,8 @@ public final class RandomScheduler implements RequestScheduler {
     }
 
     @Override
-    public SchedulingResult schedule(InferenceRequest request, List<Endpoint> candidates) {
-        return new SchedulingResult("default", List.of(pick(candidates)));
+    public ScheduledRequest schedule(InferenceRequest request, List<Endpoint> candidates) {
+        return ScheduledRequest.of(new SchedulingResult("default", List.of(pick(candidates))));
     }
 
     /** One of {@code candidates} (non-empty), uniformly. */

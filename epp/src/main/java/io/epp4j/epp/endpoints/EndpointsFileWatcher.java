@@ -1,7 +1,5 @@
 package io.epp4j.epp.endpoints;
 
-import io.epp4j.epp.EppOptions;
-import io.epp4j.epp.EppOptions.HostPort;
 import io.epp4j.epp.datastore.EndpointStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -71,7 +69,7 @@ public final class EndpointsFileWatcher implements AutoCloseable {
                 line = line.substring(0, hash);
             }
             try {
-                out.addAll(EppOptions.parseEndpointList(line));
+                out.addAll(HostPort.parseList(line));
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("line " + (n + 1) + ": " + e.getMessage(), e);
             }

@@ -1,6 +1,5 @@
 package io.epp4j.epp.endpoints;
 
-import io.epp4j.epp.EppOptions.HostPort;
 import io.epp4j.epp.datastore.EndpointStore;
 import io.epp4j.spi.EndpointInfo;
 

@@ -9,13 +9,15 @@ import java.util.function.Supplier;
 /**
  * What every ext_proc stream shares.
  *
- * @param director routes requests and releases them
+ * @param director decides requests; their handles carry them to the end
  * @param metrics the EPP's request metrics
  * @param maxRequestBodyBytes bodies above this are answered with 413
  * @param destinationFallbacks whether x-gateway-destination-endpoint lists fallbacks (comma list)
  * @param nanoTicker monotonic time for durations
  * @param requestIds generates x-request-id values when the gateway sent none
+ * @param threads where decisions run, off the transport threads
  */
 public record ExtProcConfig(Director director, EppMetrics metrics, long maxRequestBodyBytes,
-                            boolean destinationFallbacks, LongSupplier nanoTicker, Supplier<String> requestIds) {
+                            boolean destinationFallbacks, LongSupplier nanoTicker, Supplier<String> requestIds,
+                            DecisionThreads threads) {
 }

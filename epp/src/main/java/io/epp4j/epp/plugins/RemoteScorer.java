@@ -68,6 +68,12 @@ public final class RemoteScorer extends NamedPlugin implements Scorer, AutoClose
         this.clock = context.clock();
     }
 
+    /** The call to the scorer service waits for its answer (up to {@code timeout}). */
+    @Override
+    public boolean blocksOnIo() {
+        return true;
+    }
+
     @Override
     public void score(CycleState state, InferenceRequest request, List<Endpoint> endpoints, double[] scores) {
         int n = endpoints.size();

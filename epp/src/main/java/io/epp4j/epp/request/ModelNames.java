@@ -24,39 +24,64 @@ public final class ModelNames {
      * nothing matched (so the caller can forward the original bytes untouched).
      */
     public static byte[] rewriteResponse(byte[] data, int offset, int length, String from, String to) {
-        byte[] fromValue = jsonString(from);
-        byte[] toValue = jsonString(to);
-        byte[] key = "\"model\":".getBytes(StandardCharsets.US_ASCII);
-        ByteArrayOutputStream out = null;
-        int end = offset + length;
-        int copied = offset;
-        int i = offset;
-        while (i <= end - key.length) {
-            if (!regionMatches(data, i, end, key)) {
-                i++;
-                continue;
-            }
-            int v = i + key.length;
-            if (v < end && data[v] == ' ') {
-                v++;
-            }
-            if (regionMatches(data, v, end, fromValue)) {
-                if (out == null) {
-                    out = new ByteArrayOutputStream(length + 16);
+        return new ResponseRewrite(from, to).apply(data, offset, length);
+    }
+
+    /**
+     * The rewrite back to the client for a request served as {@code served} but asked for as {@code asked}, or null
+     * when the two are the same (nothing to rewrite).
+     */
+    public static ResponseRewrite responseRewrite(String served, String asked) {
+        return served.equals(asked) ? null : new ResponseRewrite(served, asked);
+    }
+
+    /**
+     * Rewrites {@code "model":"<from>"} (also with one space after the colon) to the {@code to} name in response
+     * bytes; both names are encoded once, when the request is decided. Immutable.
+     */
+    public static final class ResponseRewrite {
+        private static final byte[] KEY = "\"model\":".getBytes(StandardCharsets.US_ASCII);
+        private final byte[] fromValue;
+        private final byte[] toValue;
+
+        private ResponseRewrite(String from, String to) {
+            this.fromValue = jsonString(from);
+            this.toValue = jsonString(to);
+        }
+
+        /** The rewritten bytes, or null when nothing matched (forward the original bytes untouched). */
+        public byte[] apply(byte[] data, int offset, int length) {
+            ByteArrayOutputStream out = null;
+            int end = offset + length;
+            int copied = offset;
+            int i = offset;
+            while (i <= end - KEY.length) {
+                if (!regionMatches(data, i, end, KEY)) {
+                    i++;
+                    continue;
                 }
-                out.write(data, copied, v - copied);
-                out.write(toValue, 0, toValue.length);
-                copied = v + fromValue.length;
-                i = copied;
-            } else {
-                i = v;
+                int v = i + KEY.length;
+                if (v < end && data[v] == ' ') {
+                    v++;
+                }
+                if (regionMatches(data, v, end, fromValue)) {
+                    if (out == null) {
+                        out = new ByteArrayOutputStream(length + 16);
+                    }
+                    out.write(data, copied, v - copied);
+                    out.write(toValue, 0, toValue.length);
+                    copied = v + fromValue.length;
+                    i = copied;
+                } else {
+                    i = v;
+                }
             }
+            if (out == null) {
+                return null;
+            }
+            out.write(data, copied, end - copied);
+            return out.toByteArray();
         }
-        if (out == null) {
-            return null;
-        }
-        out.write(data, copied, end - copied);
-        return out.toByteArray();
     }
 
     private static boolean regionMatches(byte[] data, int at, int end, byte[] needle) {

@@ -14,7 +14,8 @@ import io.epp4j.spi.ByteSlice;
  * @param cacheSalt {@code cache_salt}, or ""
  * @param prompt the raw JSON of {@code messages} (chat), {@code prompt} (completions), {@code input}
  *     (responses, embeddings) or {@code items} (conversations): a view into the body, not a copy
+ * @param bodyBytes the body's size in bytes
  */
 public record OpenAiRequest(ApiType api, String model, int modelStart, int modelEnd, boolean stream,
-                            String cacheSalt, ByteSlice prompt) {
+                            String cacheSalt, ByteSlice prompt, long bodyBytes) {
 }

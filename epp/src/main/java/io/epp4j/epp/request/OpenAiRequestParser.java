@@ -87,7 +87,7 @@ public final class OpenAiRequestParser {
         if (prompt == null || promptNullOrEmpty) {
             throw new InvalidRequestException(missingPromptMessage(api));
         }
-        return new OpenAiRequest(api, model, modelStart, modelEnd, stream, cacheSalt, prompt);
+        return new OpenAiRequest(api, model, modelStart, modelEnd, stream, cacheSalt, prompt, length);
     }
 
     /** The top-level field that carries the prompt for an API. */

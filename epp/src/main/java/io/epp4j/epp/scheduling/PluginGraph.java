@@ -9,34 +9,32 @@ import io.epp4j.spi.PreRequest;
 import io.epp4j.spi.ProfileHandler;
 import io.epp4j.spi.ResponseObserver;
 import io.epp4j.spi.Scorer;
-import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.LongSupplier;
 
 /** One configuration compiled for the hot path: plugin arrays with their timers resolved once. Immutable. */
 final class PluginGraph {
 
-    record Timed<T>(T plugin, DistributionDataPoint timer) {
-    }
-
     static final class Profile {
         final String name;
-        final Timed<Filter>[] filters;
-        final Timed<Scorer>[] scorers;
+        final TimedPlugin<Filter>[] filters;
+        final TimedPlugin<Scorer>[] scorers;
         final double[] weights;
         final List<String> scorerNames;
-        final Timed<Picker> picker;
+        final TimedPlugin<Picker> picker;
 
-        Profile(String name, Timed<Filter>[] filters, Timed<Scorer>[] scorers, double[] weights, Timed<Picker> picker) {
+        Profile(String name, TimedPlugin<Filter>[] filters, TimedPlugin<Scorer>[] scorers, double[] weights,
+                TimedPlugin<Picker> picker) {
             this.name = name;
             this.filters = filters;
             this.scorers = scorers;
             this.weights = weights;
             List<String> names = new ArrayList<>();
-            for (Timed<Scorer> s : scorers) {
+            for (TimedPlugin<Scorer> s : scorers) {
                 names.add(s.plugin().name());
             }
             this.scorerNames = List.copyOf(names);
@@ -45,56 +43,58 @@ final class PluginGraph {
     }
 
     final LoadedConfig config;
-    final ProfileHandler handler;
-    final DistributionDataPoint pickProfilesTimer;
-    final DistributionDataPoint processResultsTimer;
+    final TimedPlugin<ProfileHandler> pickProfiles;
+    final TimedPlugin<ProfileHandler> processResults;
     final List<String> profileNames;
     final Map<String, Profile> profiles;
-    final Timed<DataProducer>[] producers;
-    final Timed<PreRequest>[] preRequests;
-    final Timed<ResponseObserver>[] observersReceived;
-    final Timed<ResponseObserver>[] observersStreaming;
-    final Timed<ResponseObserver>[] observersComplete;
+    final TimedPlugin<DataProducer>[] producers;
+    final TimedPlugin<PreRequest>[] preRequests;
+    final TimedPlugin<ResponseObserver>[] observersReceived;
+    final TimedPlugin<ResponseObserver>[] observersStreaming;
+    final TimedPlugin<ResponseObserver>[] observersComplete;
+    /** Whether some plugin of this configuration blocks on I/O. */
+    final boolean blocksOnIo;
 
     @SuppressWarnings("unchecked")
-    PluginGraph(LoadedConfig config, SchedulerMetrics metrics) {
+    PluginGraph(LoadedConfig config, SchedulerMetrics metrics, LongSupplier ticker) {
         this.config = config;
-        this.handler = config.profileHandler();
-        this.pickProfilesTimer = metrics.timer("ProfilePicker", handler);
-        this.processResultsTimer = metrics.timer("ProcessProfilesResults", handler);
+        ProfileHandler handler = config.profileHandler();
+        this.pickProfiles = metrics.timed(handler, "ProfilePicker", ticker);
+        this.processResults = metrics.timed(handler, "ProcessProfilesResults", ticker);
         Map<String, Profile> map = new LinkedHashMap<>();
         for (LoadedConfig.Profile p : config.profiles()) {
-            Timed<Filter>[] filters = new Timed[p.filters().size()];
+            TimedPlugin<Filter>[] filters = new TimedPlugin[p.filters().size()];
             for (int i = 0; i < filters.length; i++) {
-                filters[i] = new Timed<>(p.filters().get(i), metrics.timer("Filter", p.filters().get(i)));
+                filters[i] = metrics.timed(p.filters().get(i), "Filter", ticker);
             }
-            Timed<Scorer>[] scorers = new Timed[p.scorers().size()];
+            TimedPlugin<Scorer>[] scorers = new TimedPlugin[p.scorers().size()];
             double[] weights = new double[scorers.length];
             for (int i = 0; i < scorers.length; i++) {
-                Scorer s = p.scorers().get(i).scorer();
-                scorers[i] = new Timed<>(s, metrics.timer("Scorer", s));
+                scorers[i] = metrics.timed(p.scorers().get(i).scorer(), "Scorer", ticker);
                 weights[i] = p.scorers().get(i).weight();
             }
             map.put(p.name(), new Profile(p.name(), filters, scorers, weights,
-                    new Timed<>(p.picker(), metrics.timer("Picker", p.picker()))));
+                    metrics.timed(p.picker(), "Picker", ticker)));
         }
         this.profiles = map;
         this.profileNames = List.copyOf(map.keySet());
-        this.producers = collect(config, DataProducer.class, "PrepareData", metrics);
-        this.preRequests = collect(config, PreRequest.class, "PreRequest", metrics);
-        this.observersReceived = collect(config, ResponseObserver.class, "ResponseReceived", metrics);
-        this.observersStreaming = collect(config, ResponseObserver.class, "ResponseStreaming", metrics);
-        this.observersComplete = collect(config, ResponseObserver.class, "ResponseComplete", metrics);
+        this.producers = collect(config, DataProducer.class, "PrepareData", metrics, ticker);
+        this.preRequests = collect(config, PreRequest.class, "PreRequest", metrics, ticker);
+        this.observersReceived = collect(config, ResponseObserver.class, "ResponseReceived", metrics, ticker);
+        this.observersStreaming = collect(config, ResponseObserver.class, "ResponseStreaming", metrics, ticker);
+        this.observersComplete = collect(config, ResponseObserver.class, "ResponseComplete", metrics, ticker);
+        this.blocksOnIo = config.plugins().values().stream().anyMatch(Plugin::blocksOnIo);
     }
 
     @SuppressWarnings("unchecked")
-    private static <T> Timed<T>[] collect(LoadedConfig config, Class<T> type, String point, SchedulerMetrics m) {
-        List<Timed<T>> out = new ArrayList<>();
+    private static <T extends Plugin> TimedPlugin<T>[] collect(LoadedConfig config, Class<T> type, String point,
+                                                               SchedulerMetrics metrics, LongSupplier ticker) {
+        List<TimedPlugin<T>> out = new ArrayList<>();
         for (Plugin p : config.plugins().values()) {
             if (type.isInstance(p)) {
-                out.add(new Timed<>(type.cast(p), m.timer(point, p)));
+                out.add(metrics.timed(type.cast(p), point, ticker));
             }
         }
-        return out.toArray(new Timed[0]);
+        return out.toArray(new TimedPlugin[0]);
     }
 }

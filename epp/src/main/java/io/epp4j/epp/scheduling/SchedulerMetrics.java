@@ -5,6 +5,8 @@ import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 
+import java.util.function.LongSupplier;
+
 /** GAIE's scheduler metrics: per-plugin call latency and the whole scheduling cycle. */
 final class SchedulerMetrics {
 
@@ -31,7 +33,9 @@ final class SchedulerMetrics {
                 .register(registry);
     }
 
-    DistributionDataPoint timer(String extensionPoint, Plugin plugin) {
-        return pluginDuration.labelValues(extensionPoint, plugin.type(), plugin.name());
+    /** {@code plugin} at {@code extensionPoint}, its calls timed into the per-plugin histogram. */
+    <T extends Plugin> TimedPlugin<T> timed(T plugin, String extensionPoint, LongSupplier ticker) {
+        return new TimedPlugin<>(plugin, extensionPoint,
+                pluginDuration.labelValues(extensionPoint, plugin.type(), plugin.name()), ticker);
     }
 }

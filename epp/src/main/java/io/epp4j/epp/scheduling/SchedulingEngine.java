@@ -1,8 +1,9 @@
 package io.epp4j.epp.scheduling;
 
+import io.epp4j.epp.config.ConfigWatcher;
 import io.epp4j.epp.config.LoadedConfig;
 import io.epp4j.epp.director.RequestScheduler;
-import io.epp4j.scorers.prefix.ApproxPrefixCacheProducer;
+import io.epp4j.epp.director.ScheduledRequest;
 import io.epp4j.spi.ByteSlice;
 import io.epp4j.spi.CycleState;
 import io.epp4j.spi.DataProducer;
@@ -16,59 +17,41 @@ import io.epp4j.spi.ResponseObserver;
 import io.epp4j.spi.ResponseUsage;
 import io.epp4j.spi.SchedulingException;
 import io.epp4j.spi.SchedulingResult;
-import io.epp4j.spi.Scorer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongSupplier;
 
 /**
  * The scheduler: legacy admission through the saturation detector, then data producers → profile handler → per
- * profile filters → weighted scorers → picker, then pre-request hooks and response observers, all from one
- * immutable {@link PluginGraph} swapped atomically on reload. Every plugin call is timed into
- * {@code inference_extension_plugin_duration_seconds}, the cycle into
- * {@code inference_extension_scheduler_e2e_duration_seconds}; the last decisions are kept in a {@link DecisionLog}
- * (and logged at trace level). Thread-safe.
+ * profile filters → weighted scorers → picker, from one immutable {@link PluginGraph} swapped atomically on reload.
+ * Each scheduled request carries its cycle state and the graph that scheduled it to its pre-request hooks and
+ * response observers. Every plugin call is timed into {@code inference_extension_plugin_duration_seconds}, the cycle
+ * into {@code inference_extension_scheduler_e2e_duration_seconds}; the last decisions are kept in a
+ * {@link DecisionLog} (and logged at trace level). Thread-safe.
  */
 public final class SchedulingEngine implements RequestScheduler, AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(SchedulingEngine.class);
     public static final String SATURATED = "system saturated, sheddable request dropped";
-    /** Guards against a director that never completes exchanges. */
-    static final int MAX_OPEN_EXCHANGES = 200_000;
-
-    private record Exchange(CycleState state, PluginGraph graph) {
-    }
 
     private final SchedulerMetrics metrics;
     private final LongSupplier ticker;
     private final Clock clock;
     private final DecisionLog decisions;
     private final AtomicReference<PluginGraph> graph = new AtomicReference<>();
-    private final Map<IdentityKey, Exchange> exchanges = new ConcurrentHashMap<>();
-    private volatile io.epp4j.epp.config.ConfigWatcher watcher;
-
-    private record IdentityKey(InferenceRequest request) {
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof IdentityKey k && k.request == request;
-        }
-
-        @Override
-        public int hashCode() {
-            return System.identityHashCode(request);
-        }
-    }
+    private volatile ConfigWatcher watcher;
 
     public SchedulingEngine(LoadedConfig config, PrometheusRegistry registry, Clock clock, LongSupplier ticker,
                             int decisionCapacity) {
@@ -76,7 +59,7 @@ public final class SchedulingEngine implements RequestScheduler, AutoCloseable {
         this.clock = clock;
         this.ticker = ticker;
         this.decisions = new DecisionLog(decisionCapacity);
-        this.graph.set(new PluginGraph(config, metrics));
+        this.graph.set(new PluginGraph(config, metrics, ticker));
     }
 
     public SchedulingEngine(LoadedConfig config, PrometheusRegistry registry) {
@@ -94,40 +77,41 @@ public final class SchedulingEngine implements RequestScheduler, AutoCloseable {
 
     /**
      * Serves {@code next} from now on; requests already scheduled finish with the plugins that scheduled them.
-     * Closes the old configuration's closeable plugins that the new one does not reuse.
+     * Plugins that can take over their predecessor's state (same name) do so first; closeable plugins of the old
+     * configuration that the new one does not reuse are closed.
      */
     public void swap(LoadedConfig next) {
         LoadedConfig current = graph.get().config;
         for (Plugin p : next.plugins().values()) {
-            if (p instanceof ApproxPrefixCacheProducer fresh
-                    && current.plugins().get(p.name()) instanceof ApproxPrefixCacheProducer previous
-                    && fresh.adoptIndexOf(previous)) {
-                LOG.info("prefix producer {} keeps its index across the reload", p.name());
+            Plugin predecessor = current.plugins().get(p.name());
+            if (predecessor != null && predecessor != p && p.takeOver(predecessor)) {
+                LOG.info("plugin {} keeps its state across the reload", p.name());
             }
         }
-        PluginGraph old = graph.getAndSet(new PluginGraph(next, metrics));
+        PluginGraph old = graph.getAndSet(new PluginGraph(next, metrics, ticker));
         Set<Plugin> kept = Collections.newSetFromMap(new IdentityHashMap<>());
         kept.addAll(next.plugins().values());
         for (Plugin p : old.config.plugins().values()) {
-            if (!kept.contains(p) && p instanceof AutoCloseable c) {
-                try {
-                    c.close();
-                } catch (Exception e) {
-                    LOG.warn("closing plugin {} failed: {}", p.name(), e.toString());
-                }
+            if (!kept.contains(p)) {
+                closeQuietly(p);
             }
         }
         LOG.info("scheduler now serves config from {}: profiles {}", next.source(), graph.get().profileNames);
     }
 
     /** Ties the config watcher to this engine's lifetime. */
-    void attach(io.epp4j.epp.config.ConfigWatcher configWatcher) {
+    void attach(ConfigWatcher configWatcher) {
         this.watcher = configWatcher;
     }
 
     /** The watcher reloading the config file, when the config came from a file. */
-    public java.util.Optional<io.epp4j.epp.config.ConfigWatcher> configWatcher() {
-        return java.util.Optional.ofNullable(watcher);
+    public Optional<ConfigWatcher> configWatcher() {
+        return Optional.ofNullable(watcher);
+    }
+
+    @Override
+    public boolean mayBlock() {
+        return graph.get().blocksOnIo;
     }
 
     @Override
@@ -140,27 +124,18 @@ public final class SchedulingEngine implements RequestScheduler, AutoCloseable {
     }
 
     @Override
-    public SchedulingResult schedule(InferenceRequest request, List<Endpoint> candidates)
-            throws SchedulingException {
+    public Scheduled schedule(InferenceRequest request, List<Endpoint> candidates) throws SchedulingException {
         long start = ticker.getAsLong();
         PluginGraph g = graph.get();
         CycleState state = new CycleState();
-        for (PluginGraph.Timed<DataProducer> p : g.producers) {
-            long t = ticker.getAsLong();
-            try {
-                p.plugin().produce(state, request, candidates);
-            } catch (RuntimeException e) {
-                LOG.warn("data producer {} failed for request {}: {}", p.plugin().name(), request.requestId(),
-                        e.toString());
-            }
-            p.timer().observe((ticker.getAsLong() - t) / 1e9);
+        String id = request.requestId();
+        for (TimedPlugin<DataProducer> p : g.producers) {
+            p.run(producer -> producer.produce(state, request, candidates), id);
         }
         Map<String, List<Endpoint>> results = new LinkedHashMap<>();
         Map<String, List<Endpoint>> view = Collections.unmodifiableMap(results);
         for (int round = 0; round <= g.profileNames.size(); round++) {
-            long t = ticker.getAsLong();
-            List<String> next = g.handler.pickProfiles(state, request, g.profileNames, view);
-            g.pickProfilesTimer.observe((ticker.getAsLong() - t) / 1e9);
+            List<String> next = g.pickProfiles.apply(h -> h.pickProfiles(state, request, g.profileNames, view));
             if (next.isEmpty()) {
                 break;
             }
@@ -172,32 +147,25 @@ public final class SchedulingEngine implements RequestScheduler, AutoCloseable {
                 results.put(name, runProfile(profile, state, request, candidates));
             }
         }
-        long t = ticker.getAsLong();
-        String primary = g.handler.primaryProfile(state, request, view);
-        g.processResultsTimer.observe((ticker.getAsLong() - t) / 1e9);
+        String primary = g.processResults.apply(h -> h.primaryProfile(state, request, view));
         metrics.e2e.observe((ticker.getAsLong() - start) / 1e9);
         List<Endpoint> targets = primary == null ? null : results.get(primary);
         if (targets == null || targets.isEmpty()) {
             throw new SchedulingException("failed to find a target endpoint: no candidate endpoint left after"
                     + " filtering in profiles " + results.keySet());
         }
-        SchedulingResult result = new SchedulingResult(primary, targets);
-        if (exchanges.size() < MAX_OPEN_EXCHANGES) {
-            exchanges.put(new IdentityKey(request), new Exchange(state, g));
-        }
-        return result;
+        return new Scheduled(request, new SchedulingResult(primary, targets), state, g);
     }
 
     private List<Endpoint> runProfile(PluginGraph.Profile profile, CycleState state, InferenceRequest request,
                                       List<Endpoint> candidates) {
         List<Endpoint> endpoints = candidates;
-        for (PluginGraph.Timed<Filter> f : profile.filters) {
+        for (TimedPlugin<Filter> f : profile.filters) {
             if (endpoints.isEmpty()) {
                 break;
             }
-            long t = ticker.getAsLong();
-            endpoints = f.plugin().filter(state, request, endpoints);
-            f.timer().observe((ticker.getAsLong() - t) / 1e9);
+            List<Endpoint> in = endpoints;
+            endpoints = f.apply(filter -> filter.filter(state, request, in));
         }
         int n = endpoints.size();
         int s = profile.scorers.length;
@@ -207,18 +175,13 @@ public final class SchedulingEngine implements RequestScheduler, AutoCloseable {
         if (n == 0) {
             picked = List.of();
         } else {
+            List<Endpoint> scored = endpoints;
             for (int j = 0; j < s; j++) {
-                PluginGraph.Timed<Scorer> scorer = profile.scorers[j];
                 double[] scores = raw[j];
-                long t = ticker.getAsLong();
-                try {
-                    scorer.plugin().score(state, request, endpoints, scores);
-                } catch (RuntimeException e) {
-                    java.util.Arrays.fill(scores, 0.0);
-                    LOG.warn("scorer {} failed for request {}: {}", scorer.plugin().name(), request.requestId(),
-                            e.toString());
+                if (!profile.scorers[j].run(scorer -> scorer.score(state, request, scored, scores),
+                        request.requestId())) {
+                    Arrays.fill(scores, 0.0);
                 }
-                scorer.timer().observe((ticker.getAsLong() - t) / 1e9);
                 double w = profile.weights[j];
                 for (int i = 0; i < n; i++) {
                     double v = scores[i];
@@ -227,9 +190,7 @@ public final class SchedulingEngine implements RequestScheduler, AutoCloseable {
                     totals[i] += w * v;
                 }
             }
-            long t = ticker.getAsLong();
-            picked = profile.picker.plugin().pick(state, request, endpoints, totals);
-            profile.picker.timer().observe((ticker.getAsLong() - t) / 1e9);
+            picked = profile.picker.apply(p -> p.pick(state, request, scored, totals));
         }
         Decision d = new Decision(request.requestId(), clock.millis(), profile.name, endpoints, profile.scorerNames,
                 profile.weights, raw, totals, picked);
@@ -240,100 +201,77 @@ public final class SchedulingEngine implements RequestScheduler, AutoCloseable {
         return picked;
     }
 
-    @Override
-    public void onPicked(InferenceRequest request, SchedulingResult result) {
-        Exchange ex = exchanges.get(new IdentityKey(request));
-        if (ex == null) {
-            return;
+    /**
+     * A request this engine scheduled: its cycle state and the graph that scheduled it, so its hooks run with the
+     * plugins that picked it even after a reload, and no table of open requests is needed.
+     */
+    public static final class Scheduled implements ScheduledRequest {
+        private final InferenceRequest request;
+        private final SchedulingResult result;
+        private final CycleState state;
+        private final PluginGraph graph;
+
+        private Scheduled(InferenceRequest request, SchedulingResult result, CycleState state, PluginGraph graph) {
+            this.request = request;
+            this.result = result;
+            this.state = state;
+            this.graph = graph;
         }
-        for (PluginGraph.Timed<PreRequest> p : ex.graph.preRequests) {
-            long t = ticker.getAsLong();
-            try {
-                p.plugin().preRequest(ex.state, request, result);
-            } catch (RuntimeException e) {
-                LOG.warn("pre-request plugin {} failed: {}", p.plugin().name(), e.toString());
+
+        @Override
+        public SchedulingResult result() {
+            return result;
+        }
+
+        @Override
+        public void preRequest() {
+            for (TimedPlugin<PreRequest> p : graph.preRequests) {
+                p.run(hook -> hook.preRequest(state, request, result), request.requestId());
             }
-            p.timer().observe((ticker.getAsLong() - t) / 1e9);
         }
-    }
 
-    @Override
-    public void onResponseHeaders(InferenceRequest request, Endpoint target, Map<String, String> headers) {
-        responseHeaderMutations(request, target, headers, null);
-    }
-
-    @Override
-    public Map<String, String> responseHeaderMutations(InferenceRequest request, Endpoint target,
-                                                       Map<String, String> headers, Map<String, String> lbMetadata) {
-        Exchange ex = exchanges.get(new IdentityKey(request));
-        if (ex == null || ex.graph.observersReceived.length == 0) {
-            return Map.of();
-        }
-        ResponseHeaders response = new ResponseHeaders(headers, lbMetadata);
-        for (PluginGraph.Timed<ResponseObserver> o : ex.graph.observersReceived) {
-            long t = ticker.getAsLong();
-            try {
-                o.plugin().onResponseHeaders(ex.state, request, target, response);
-            } catch (RuntimeException e) {
-                LOG.warn("response observer {} failed: {}", o.plugin().name(), e.toString());
+        @Override
+        public void onResponseHeaders(ResponseHeaders response) {
+            for (TimedPlugin<ResponseObserver> o : graph.observersReceived) {
+                o.run(observer -> observer.onResponseHeaders(state, request, result.primary(), response),
+                        request.requestId());
             }
-            o.timer().observe((ticker.getAsLong() - t) / 1e9);
         }
-        return response.added();
-    }
 
-    @Override
-    public void onResponseBody(InferenceRequest request, Endpoint target, ByteSlice chunk, boolean endOfStream) {
-        Exchange ex = exchanges.get(new IdentityKey(request));
-        if (ex == null) {
-            return;
-        }
-        for (PluginGraph.Timed<ResponseObserver> o : ex.graph.observersStreaming) {
-            long t = ticker.getAsLong();
-            try {
-                o.plugin().onResponseBody(ex.state, request, target, chunk, endOfStream);
-            } catch (RuntimeException e) {
-                LOG.warn("response observer {} failed: {}", o.plugin().name(), e.toString());
+        @Override
+        public void onResponseBody(ByteSlice chunk, boolean endOfStream) {
+            for (TimedPlugin<ResponseObserver> o : graph.observersStreaming) {
+                o.run(observer -> observer.onResponseBody(state, request, result.primary(), chunk, endOfStream),
+                        request.requestId());
             }
-            o.timer().observe((ticker.getAsLong() - t) / 1e9);
         }
-    }
 
-    @Override
-    public void onComplete(InferenceRequest request, Endpoint target, ResponseUsage usage, boolean success) {
-        Exchange ex = exchanges.remove(new IdentityKey(request));
-        if (ex == null) {
-            return;
-        }
-        for (PluginGraph.Timed<ResponseObserver> o : ex.graph.observersComplete) {
-            long t = ticker.getAsLong();
-            try {
-                o.plugin().onComplete(ex.state, request, target, usage, success);
-            } catch (RuntimeException e) {
-                LOG.warn("response observer {} failed: {}", o.plugin().name(), e.toString());
+        @Override
+        public void onComplete(ResponseUsage usage, boolean success) {
+            for (TimedPlugin<ResponseObserver> o : graph.observersComplete) {
+                o.run(observer -> observer.onComplete(state, request, result.primary(), usage, success),
+                        request.requestId());
             }
-            o.timer().observe((ticker.getAsLong() - t) / 1e9);
         }
-    }
-
-    /** Requests scheduled whose completion was not reported yet. */
-    int openExchanges() {
-        return exchanges.size();
     }
 
     @Override
     public void close() {
-        io.epp4j.epp.config.ConfigWatcher w = watcher;
+        ConfigWatcher w = watcher;
         if (w != null) {
             w.close();
         }
         for (Plugin p : graph.get().config.plugins().values()) {
-            if (p instanceof AutoCloseable c) {
-                try {
-                    c.close();
-                } catch (Exception e) {
-                    LOG.warn("closing plugin {} failed: {}", p.name(), e.toString());
-                }
+            closeQuietly(p);
+        }
+    }
+
+    private static void closeQuietly(Plugin p) {
+        if (p instanceof AutoCloseable c) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                LOG.warn("closing plugin {} failed: {}", p.name(), e.toString());
             }
         }
     }

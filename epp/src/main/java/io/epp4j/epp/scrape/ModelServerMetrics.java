@@ -1,6 +1,5 @@
 package io.epp4j.epp.scrape;
 
-import io.epp4j.epp.EppOptions;
 import io.epp4j.epp.datastore.EndpointStore;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import org.slf4j.LoggerFactory;
@@ -48,12 +47,12 @@ public final class ModelServerMetrics implements AutoCloseable {
     }
 
     /** Starts with the flags' settings; plugin parameters (either map may be empty) override deprecated flags. */
-    public static ModelServerMetrics start(EppOptions options, EndpointStore store, PrometheusRegistry registry,
+    public static ModelServerMetrics start(ScrapeOptions options, EndpointStore store, PrometheusRegistry registry,
                                            Clock clock, Map<String, Object> dataSourceParams,
                                            Map<String, Object> extractorParams) {
         return start(store, config(options, dataSourceParams, extractorParams), registry, clock,
-                poolLabel(options.poolName(), System.getenv("POD_NAME")),
-                options.refreshPrometheusMetricsInterval(), options.metricsStalenessThreshold());
+                poolLabel(options.poolName(), System.getenv("POD_NAME")), options.poolRefreshInterval(),
+                options.stalenessThreshold());
     }
 
     /**
@@ -79,19 +78,19 @@ public final class ModelServerMetrics implements AutoCloseable {
      *
      * @throws IllegalArgumentException for invalid parameters, naming the offending key
      */
-    public static ScrapeConfig config(EppOptions options, Map<String, Object> dataSourceParams,
+    public static ScrapeConfig config(ScrapeOptions options, Map<String, Object> dataSourceParams,
                                       Map<String, Object> extractorParams) {
         Map<String, Object> ds = new LinkedHashMap<>();
-        if (options.isSet("model-server-metrics-scheme")) {
-            ds.put("scheme", options.modelServerMetricsScheme());
+        if (options.scheme() != null) {
+            ds.put("scheme", options.scheme());
         }
-        if (options.isSet("model-server-metrics-path")) {
-            ds.put("path", options.modelServerMetricsPath());
+        if (options.path() != null) {
+            ds.put("path", options.path());
         }
-        if (options.isSet("model-server-metrics-https-insecure-skip-verify")) {
-            ds.put("insecureSkipVerify", options.modelServerMetricsHttpsInsecureSkipVerify());
+        if (options.insecureSkipVerify() != null) {
+            ds.put("insecureSkipVerify", options.insecureSkipVerify());
         }
-        if (options.isSet("model-server-metrics-port")) {
+        if (options.portGiven()) {
             LoggerFactory.getLogger(ModelServerMetrics.class).warn(
                     "--model-server-metrics-port is deprecated and not supported: metrics are scraped on each "
                             + "endpoint's own port");
@@ -99,7 +98,7 @@ public final class ModelServerMetrics implements AutoCloseable {
         if (dataSourceParams != null) {
             ds.putAll(dataSourceParams);
         }
-        return ScrapeConfig.fromParameters(ds, extractorParams, options.refreshMetricsInterval());
+        return ScrapeConfig.fromParameters(ds, extractorParams, options.refreshInterval());
     }
 
     public MetricsScraper scraper() {

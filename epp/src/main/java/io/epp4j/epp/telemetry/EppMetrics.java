@@ -1,6 +1,7 @@
 package io.epp4j.epp.telemetry;
 
 import io.epp4j.spi.ResponseUsage;
+import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.Histogram;
@@ -18,6 +19,8 @@ public final class EppMetrics {
     private static final double[] REQUEST_SIZE_BUCKETS = powersOfTwo(64, 1L << 30);
     private static final double[] RESPONSE_SIZE_BUCKETS = {1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192,
         16384, 32778, 65536};
+    private static final double[] WAIT_BUCKETS = {0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005,
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5};
     private static final double[] TOKEN_BUCKETS = {1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384,
         32778, 65536, 131072, 262144, 524288, 1048576};
 
@@ -31,6 +34,7 @@ public final class EppMetrics {
     private final Histogram promptCachedTokens;
     private final Gauge runningRequests;
     private final Counter modelRewriteDecisions;
+    private final DistributionDataPoint decisionWait;
 
     public EppMetrics(PrometheusRegistry registry, String version) {
         requestTotal = Counter.builder().name("inference_objective_request_total")
@@ -62,6 +66,10 @@ public final class EppMetrics {
         modelRewriteDecisions = Counter.builder().name("inference_extension_model_rewrite_decisions_total")
                 .help("[ALPHA] Total number of model rewrite decisions.")
                 .labelNames("model_rewrite_name", "model_name", "target_model").register(registry);
+        decisionWait = Histogram.builder().name("epp4j_request_decision_wait_seconds")
+                .help("Time from the end of a request's body to the start of its scheduling, in seconds: how long "
+                        + "the decision waited for a thread.")
+                .classicOnly().classicUpperBounds(WAIT_BUCKETS).register(registry);
         Info info = Info.builder().name("inference_extension_info")
                 .help("[ALPHA] General information of the current build of Inference Extension.")
                 .labelNames("commit", "build_ref").register(registry);
@@ -84,6 +92,11 @@ public final class EppMetrics {
             out[i] = v;
         }
         return out;
+    }
+
+    /** A decision started {@code seconds} after its request's body was complete. */
+    public void decisionWaited(double seconds) {
+        decisionWait.observe(seconds);
     }
 
     /** A request was dispatched to a model server. */

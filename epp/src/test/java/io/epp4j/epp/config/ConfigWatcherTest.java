@@ -6,7 +6,7 @@ import io.epp4j.epp.scheduling.TestPool;
 import io.epp4j.spi.Endpoint;
 import io.epp4j.spi.InferenceRequest;
 import io.epp4j.spi.ResponseUsage;
-import io.epp4j.spi.SchedulingResult;
+import io.epp4j.epp.director.ScheduledRequest;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,9 +38,9 @@ class ConfigWatcherTest {
 
     Endpoint pick(SchedulingEngine engine, String id) throws Exception {
         InferenceRequest r = TestPool.request(id, "p", 0, Map.of());
-        SchedulingResult result = engine.schedule(r, pool);
-        engine.onComplete(r, result.primary(), ResponseUsage.NONE, true);
-        return result.primary();
+        ScheduledRequest scheduled = engine.schedule(r, pool);
+        scheduled.onComplete(ResponseUsage.NONE, true);
+        return scheduled.result().primary();
     }
 
     @Test

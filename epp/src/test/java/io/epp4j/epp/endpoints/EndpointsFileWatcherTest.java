@@ -1,6 +1,5 @@
 package io.epp4j.epp.endpoints;
 
-import io.epp4j.epp.EppOptions.HostPort;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

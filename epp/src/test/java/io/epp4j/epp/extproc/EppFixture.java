@@ -1,7 +1,11 @@
 package io.epp4j.epp.extproc;
 
+import io.envoyproxy.envoy.config.core.v3.Metadata;
 import io.epp4j.epp.EppOptions;
 import io.epp4j.epp.EppServer;
+import io.epp4j.gatewaykit.Dialect;
+import io.epp4j.gatewaykit.GatewayStream;
+import io.epp4j.gatewaykit.Messages;
 import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
@@ -77,6 +81,17 @@ public final class EppFixture implements AutoCloseable {
 
     public GatewayStream open() {
         return GatewayStream.open(channel);
+    }
+
+    /**
+     * A new stream that has sent a POST of {@code body} to {@code path} as {@code dialect} sends it
+     * (FULL_DUPLEX_STREAMED), the body in {@code chunkSize} frames carrying {@code metadata} (null: none), the
+     * headers with {@code extraHeaders} name/value pairs.
+     */
+    public GatewayStream post(Dialect dialect, String path, byte[] body, int chunkSize, Metadata metadata,
+                              String... extraHeaders) {
+        return open().send(Messages.requestHeaders(dialect, Messages.post(path, body.length, extraHeaders), false,
+                Messages.fullDuplex())).send(Messages.requestBodyChunks(body, chunkSize, metadata));
     }
 
     /** The EPP's Prometheus text from its metrics port. */

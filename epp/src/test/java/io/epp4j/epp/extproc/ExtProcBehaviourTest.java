@@ -1,12 +1,14 @@
 package io.epp4j.epp.extproc;
 
+
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
 import io.envoyproxy.envoy.service.ext_proc.v3.ImmediateResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.epp4j.epp.EppServer;
 import io.epp4j.epp.director.ModelRewriter;
 import io.epp4j.epp.extproc.EppFixture.Transport;
-import io.epp4j.epp.extproc.Messages.Profile;
+import io.epp4j.gatewaykit.Dialect;
+import io.epp4j.gatewaykit.GatewayStream;
 import io.grpc.Status;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -18,7 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
-import static io.epp4j.epp.extproc.Messages.*;
+import static io.epp4j.gatewaykit.Messages.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** Error codes, subset hints, trailers, cancellation, model rewrites and the non-duplex body modes. */
@@ -28,7 +30,7 @@ class ExtProcBehaviourTest {
                                                io.envoyproxy.envoy.config.core.v3.Metadata metadata,
                                                String... headers) throws Exception {
         GatewayStream s = epp.open();
-        s.send(requestHeaders(Profile.ISTIO, post(path, body.length, headers), false, fullDuplex()));
+        s.send(requestHeaders(Dialect.ISTIO, post(path, body.length, headers), false, fullDuplex()));
         s.send(requestBodyChunks(body, 1000, metadata));
         ProcessingResponse r = s.next();
         assertTrue(r.hasImmediateResponse(), "want an ImmediateResponse, got " + r);
@@ -134,7 +136,7 @@ class ExtProcBehaviourTest {
                 "--endpoints=10.0.0.1:8000,10.0.0.2:8000,10.0.0.2:8001,10.0.0.3:8000")) {
             byte[] body = chatBody("m", false, 10);
             GatewayStream s = epp.open();
-            s.send(requestHeaders(Profile.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex()));
+            s.send(requestHeaders(Dialect.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex()));
             // the port in the hint is ignored: both ranks of 10.0.0.2 stay candidates
             s.send(requestBodyChunks(body, 1000, subsetHint("10.0.0.2:9999", "10.9.9.9:8000")));
             assertEquals("10.0.0.2:8000", setHeader(s.next().getRequestHeaders().getResponse().getHeaderMutation(),
@@ -154,9 +156,7 @@ class ExtProcBehaviourTest {
         try (EppFixture epp = EppFixture.start(Transport.IN_PROCESS, "--endpoints=10.0.0.1:8000",
                 "--disable-endpoint-subset-filter")) {
             byte[] body = chatBody("m", false, 10);
-            GatewayStream s = epp.open();
-            s.send(requestHeaders(Profile.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex()));
-            s.send(requestBodyChunks(body, 1000, subsetHint()));
+            GatewayStream s = epp.post(Dialect.ISTIO, "/v1/chat/completions", body, 1000, subsetHint());
             assertTrue(s.next().hasRequestHeaders());
             s.cancel();
         }
@@ -169,7 +169,7 @@ class ExtProcBehaviourTest {
                 EppServer.Components.defaults().scheduler(c -> scheduler), "--endpoints=10.0.0.1:8000")) {
             byte[] body = chatBody("m", false, 10);
             GatewayStream s = epp.open();
-            s.send(requestHeaders(Profile.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex()));
+            s.send(requestHeaders(Dialect.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex()));
             s.send(requestBody(body, false, null), requestTrailers());
             assertTrue(s.next().hasRequestHeaders());
             ProcessingResponse chunk = s.next();
@@ -178,7 +178,7 @@ class ExtProcBehaviourTest {
             assertFalse(streamed.getEndOfStream(), "trailers follow, so the body does not end the stream");
             assertTrue(s.next().hasRequestTrailers());
 
-            s.send(responseHeaders(Profile.ISTIO, Map.of(":status", "200", "content-type", "application/grpc"),
+            s.send(responseHeaders(Dialect.ISTIO, Map.of(":status", "200", "content-type", "application/grpc"),
                     false, null));
             assertTrue(s.next().hasResponseHeaders());
             s.send(responseBody(utf8("payload"), false, null), responseTrailers());
@@ -200,7 +200,7 @@ class ExtProcBehaviourTest {
                 EppServer.Components.defaults().scheduler(c -> scheduler), "--endpoints=10.0.0.1:8000")) {
             byte[] body = chatBody("m", false, 10_000);
             GatewayStream s = epp.open();
-            s.send(requestHeaders(Profile.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex()));
+            s.send(requestHeaders(Dialect.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex()));
             s.send(requestBody(java.util.Arrays.copyOf(body, 5000), false, null));
             s.cancel();
             Await.until("stream closed", () -> epp.server.openStreams() == 0);
@@ -215,12 +215,10 @@ class ExtProcBehaviourTest {
         try (EppFixture epp = EppFixture.start(Transport.TCP,
                 EppServer.Components.defaults().scheduler(c -> scheduler), "--endpoints=10.0.0.1:8000")) {
             byte[] body = chatBody("m", true, 100);
-            GatewayStream s = epp.open();
-            s.send(requestHeaders(Profile.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex()));
-            s.send(requestBodyChunks(body, 1000, null));
+            GatewayStream s = epp.post(Dialect.ISTIO, "/v1/chat/completions", body, 1000, null);
             s.next();
             s.nextUntilBodyEnd(true);
-            s.send(responseHeaders(Profile.ISTIO, Map.of(":status", "200", "content-type", "text/event-stream"),
+            s.send(responseHeaders(Dialect.ISTIO, Map.of(":status", "200", "content-type", "text/event-stream"),
                     false, null));
             s.next();
             assertEquals(1, epp.server.endpointStore().get("10.0.0.1:8000").inFlightRequests());
@@ -241,9 +239,7 @@ class ExtProcBehaviourTest {
                                 ? new ModelRewriter.Choice("food-review-canary", "food-review-v2") : null),
                 "--endpoints=10.0.0.1:8000")) {
             byte[] body = utf8("{\"model\": \"food-review\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
-            GatewayStream s = epp.open();
-            s.send(requestHeaders(Profile.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex()));
-            s.send(requestBodyChunks(body, 7, null));
+            GatewayStream s = epp.post(Dialect.ISTIO, "/v1/chat/completions", body, 7, null);
             var mutation = s.next().getRequestHeaders().getResponse().getHeaderMutation();
             byte[] upstream = streamedBody(s.nextUntilBodyEnd(true), true);
             String expected = "{\"model\": \"food-review-v2\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
@@ -255,7 +251,7 @@ class ExtProcBehaviourTest {
                     + "model_name=\"food-review\",model_rewrite_name=\"food-review-canary\","
                     + "target_model=\"food-review-v2\"} 1"), "one decision counted, by rule and models");
 
-            s.send(responseHeaders(Profile.ISTIO, Map.of(":status", "200", "content-type", "application/json"),
+            s.send(responseHeaders(Dialect.ISTIO, Map.of(":status", "200", "content-type", "application/json"),
                     false, null));
             s.next();
             s.send(responseBody(utf8("{\"model\":\"food-review-v2\",\"choices\":[]}"), true, null));
@@ -273,11 +269,9 @@ class ExtProcBehaviourTest {
                         .objectiveResolver(c -> name -> name.equals("batch") ? -1 : 0),
                 "--endpoints=10.0.0.1:8000")) {
             byte[] body = chatBody("base", true, 10);
-            GatewayStream s = epp.open();
-            s.send(requestHeaders(Profile.AGENTGATEWAY, post("/v1/chat/completions", body.length,
+            GatewayStream s = epp.post(Dialect.AGENTGATEWAY, "/v1/chat/completions", body, 1000, null,
                     "x-gateway-model-name-rewrite", "lora-a", "x-gateway-inference-objective", "batch",
-                    "x-gateway-inference-fairness-id", "tenant-1"), false, fullDuplex()));
-            s.send(requestBodyChunks(body, 1000, null));
+                    "x-gateway-inference-fairness-id", "tenant-1");
             var mutation = s.next().getRequestHeaders().getResponse().getHeaderMutation();
             assertEquals(List.of("x-gateway-inference-objective", "x-gateway-inference-fairness-id",
                     "x-gateway-model-name-rewrite").stream().sorted().toList(),
@@ -292,7 +286,7 @@ class ExtProcBehaviourTest {
             assertFalse(epp.metricsText().contains("inference_extension_model_rewrite_decisions_total{"),
                     "the header is the gateway's choice, not a rewrite rule's: GAIE counts only rules");
             // streamed response chunks are rewritten back one by one
-            s.send(responseHeaders(Profile.AGENTGATEWAY, Map.of(":status", "200", "content-type",
+            s.send(responseHeaders(Dialect.AGENTGATEWAY, Map.of(":status", "200", "content-type",
                     "text/event-stream"), false, null));
             s.next();
             s.send(responseBody(utf8("data: {\"model\":\"lora-a\",\"choices\":[]}\n\n"), false, null));
@@ -311,10 +305,7 @@ class ExtProcBehaviourTest {
                     EppServer.Components.defaults().scheduler(c -> scheduler),
                     "--endpoints=10.0.0.1:8000,10.0.0.2:8000", "--destination-endpoint-fallbacks=" + enabled)) {
                 byte[] body = chatBody("m", false, 10);
-                GatewayStream s = epp.open();
-                s.send(requestHeaders(Profile.ISTIO, post("/v1/chat/completions", body.length), false,
-                        fullDuplex()));
-                s.send(requestBodyChunks(body, 1000, null));
+                GatewayStream s = epp.post(Dialect.ISTIO, "/v1/chat/completions", body, 1000, null);
                 ProcessingResponse r = s.next();
                 String header = setHeader(r.getRequestHeaders().getResponse().getHeaderMutation(),
                         "x-gateway-destination-endpoint");
@@ -330,7 +321,7 @@ class ExtProcBehaviourTest {
         try (EppFixture epp = EppFixture.start(Transport.IN_PROCESS, "--endpoints=10.0.0.1:8000")) {
             byte[] body = chatBody("m", false, 10);
             GatewayStream s = epp.open();
-            s.send(requestHeaders(Profile.ENVOY_AI_GATEWAY, post("/v1/chat/completions", body.length), false,
+            s.send(requestHeaders(Dialect.ENVOY_AI_GATEWAY, post("/v1/chat/completions", body.length), false,
                     mode(BodySendMode.BUFFERED, BodySendMode.BUFFERED)));
             ProcessingResponse headers = s.next();
             assertTrue(headers.hasRequestHeaders());
@@ -343,7 +334,7 @@ class ExtProcBehaviourTest {
             assertEquals("10.0.0.1:8000", setHeader(common.getHeaderMutation(), "x-gateway-destination-endpoint"));
             assertTrue(common.getClearRouteCache());
             assertEquals("10.0.0.1:8000", destinationMetadata(bodyAnswer));
-            s.send(responseHeaders(Profile.ENVOY_AI_GATEWAY, Map.of(":status", "200"), false, null));
+            s.send(responseHeaders(Dialect.ENVOY_AI_GATEWAY, Map.of(":status", "200"), false, null));
             assertTrue(s.next().hasResponseHeaders());
             s.send(responseBody(utf8("{\"usage\":{\"prompt_tokens\":1}}"), true, null));
             var responseAnswer = s.next().getResponseBody().getResponse();
@@ -358,7 +349,7 @@ class ExtProcBehaviourTest {
         try (EppFixture epp = EppFixture.start(Transport.IN_PROCESS, "--endpoints=10.0.0.1:8000")) {
             byte[] body = chatBody("m", false, 10);
             GatewayStream s = epp.open();
-            s.send(requestHeaders(Profile.ISTIO, post("/v1/chat/completions", body.length), false,
+            s.send(requestHeaders(Dialect.ISTIO, post("/v1/chat/completions", body.length), false,
                     mode(BodySendMode.STREAMED, BodySendMode.STREAMED)));
             assertEquals("10.0.0.1:8000", setHeader(s.next().getRequestHeaders().getResponse().getHeaderMutation(),
                     "x-gateway-destination-endpoint"));
@@ -387,7 +378,7 @@ class ExtProcBehaviourTest {
         try (EppFixture epp = EppFixture.start(Transport.IN_PROCESS, "--endpoints=10.0.0.1:8000")) {
             byte[] body = chatBody("m", false, 10);
             GatewayStream s = epp.open();
-            s.send(requestHeaders(Profile.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex())
+            s.send(requestHeaders(Dialect.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex())
                     .toBuilder().setObservabilityMode(true).build());
             s.send(requestBodyChunks(body, 1000, null));
             assertNull(s.poll(java.time.Duration.ofMillis(200)), "the gateway ignores answers in observability mode");
@@ -405,7 +396,7 @@ class ExtProcBehaviourTest {
                 "--endpoints=10.0.0.1:8000")) {
             byte[] body = chatBody("a", false, 10);
             GatewayStream s = epp.open();
-            s.send(requestHeaders(Profile.ISTIO, post("/v1/chat/completions", body.length), false,
+            s.send(requestHeaders(Dialect.ISTIO, post("/v1/chat/completions", body.length), false,
                     mode(BodySendMode.STREAMED, BodySendMode.STREAMED).toBuilder()
                             .setSendBodyWithoutWaitingForHeaderResponse(true).build()));
             s.send(requestBody(java.util.Arrays.copyOf(body, 20), false, null),

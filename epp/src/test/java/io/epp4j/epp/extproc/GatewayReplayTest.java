@@ -1,10 +1,12 @@
 package io.epp4j.epp.extproc;
 
+
 import io.envoyproxy.envoy.service.ext_proc.v3.CommonResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.epp4j.epp.EppServer;
 import io.epp4j.epp.extproc.EppFixture.Transport;
-import io.epp4j.epp.extproc.Messages.Profile;
+import io.epp4j.gatewaykit.Dialect;
+import io.epp4j.gatewaykit.GatewayStream;
 import io.grpc.Status;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -17,7 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
-import static io.epp4j.epp.extproc.Messages.*;
+import static io.epp4j.gatewaykit.Messages.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
@@ -29,7 +31,7 @@ class GatewayReplayTest {
     static Stream<Arguments> transportsAndProfiles() {
         List<Arguments> out = new ArrayList<>();
         for (Transport t : Transport.values()) {
-            for (Profile p : Profile.values()) {
+            for (Dialect p : Dialect.values()) {
                 out.add(Arguments.of(t, p));
             }
         }
@@ -46,16 +48,14 @@ class GatewayReplayTest {
 
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("transportsAndProfiles")
-    void nonStreamingChatIsScheduledEchoedAndAccounted(Transport transport, Profile profile) throws Exception {
+    void nonStreamingChatIsScheduledEchoedAndAccounted(Transport transport, Dialect profile) throws Exception {
         RecordingScheduler scheduler = new RecordingScheduler();
         try (EppFixture epp = EppFixture.start(transport, EppServer.Components.defaults().scheduler(c -> scheduler),
                 "--endpoints=10.0.0.1:8000,10.0.0.2:8000")) {
             byte[] body = chatBody("llama", false, 1000);
-            var served = profile == Profile.ENVOY_AI_GATEWAY ? null : served("10.0.0.1:8000");
-            GatewayStream s = epp.open();
-            s.send(requestHeaders(profile, post("/v1/chat/completions", body.length,
-                    "x-gateway-inference-objective", "critical"), false, fullDuplex()));
-            s.send(requestBodyChunks(body, 300, null));
+            var served = profile.responseMetadata("10.0.0.1:8000", "10.0.0.1:8000");
+            GatewayStream s = epp.post(profile, "/v1/chat/completions", body, 300, null,
+                    "x-gateway-inference-objective", "critical");
 
             ProcessingResponse headers = s.next();
             assertTrue(headers.hasRequestHeaders(), "headers answer first: " + headers);
@@ -100,7 +100,7 @@ class GatewayReplayTest {
 
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("transportsAndProfiles")
-    void streamingChatEchoesEachChunkAtOnceAndReadsSseUsage(Transport transport, Profile profile)
+    void streamingChatEchoesEachChunkAtOnceAndReadsSseUsage(Transport transport, Dialect profile)
             throws Exception {
         RecordingScheduler scheduler = new RecordingScheduler();
         try (EppFixture epp = EppFixture.start(transport, EppServer.Components.defaults().scheduler(c -> scheduler),
@@ -145,7 +145,7 @@ class GatewayReplayTest {
 
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("transportsAndProfiles")
-    void headerOnlyGetIsAnsweredAtOnce(Transport transport, Profile profile) throws Exception {
+    void headerOnlyGetIsAnsweredAtOnce(Transport transport, Dialect profile) throws Exception {
         try (EppFixture epp = EppFixture.start(transport, "--endpoints=10.0.0.7:8000")) {
             GatewayStream s = epp.open();
             s.send(requestHeaders(profile, Map.of(":method", "GET", ":path", "/v1/models", ":authority", "gw"),
@@ -168,7 +168,7 @@ class GatewayReplayTest {
     void headerOnlyRequestWithoutEndpointsIs500() throws Exception {
         try (EppFixture epp = EppFixture.start(Transport.IN_PROCESS, "--endpoints=")) {
             GatewayStream s = epp.open();
-            s.send(requestHeaders(Profile.ISTIO, Map.of(":method", "GET", ":path", "/v1/models"), true,
+            s.send(requestHeaders(Dialect.ISTIO, Map.of(":method", "GET", ":path", "/v1/models"), true,
                     fullDuplex()));
             var immediate = s.next().getImmediateResponse();
             assertEquals(500, immediate.getStatus().getCodeValue());
@@ -183,10 +183,7 @@ class GatewayReplayTest {
         for (Transport transport : Transport.values()) {
             try (EppFixture epp = EppFixture.start(transport, "--endpoints=10.0.0.1:8000")) {
                 byte[] body = chatBody("llama", false, 400 * 1024);
-                GatewayStream s = epp.open();
-                s.send(requestHeaders(Profile.ISTIO, post("/v1/chat/completions", body.length), false,
-                        fullDuplex()));
-                s.send(requestBodyChunks(body, 16 * 1024, null));
+                GatewayStream s = epp.post(Dialect.ISTIO, "/v1/chat/completions", body, 16 * 1024, null);
                 ProcessingResponse headers = s.next();
                 assertTrue(headers.hasRequestHeaders());
                 List<ProcessingResponse> chunks = s.nextUntilBodyEnd(true);
@@ -203,7 +200,7 @@ class GatewayReplayTest {
         // an empty body is not a valid request: answered 400, never scheduled
         try (EppFixture epp = EppFixture.start(Transport.IN_PROCESS, "--endpoints=10.0.0.1:8000")) {
             GatewayStream s = epp.open();
-            s.send(requestHeaders(Profile.ISTIO, post("/v1/completions", 0), false, fullDuplex()));
+            s.send(requestHeaders(Dialect.ISTIO, post("/v1/completions", 0), false, fullDuplex()));
             s.send(requestBody(new byte[0], true, null));
             assertEquals(400, s.next().getImmediateResponse().getStatus().getCodeValue());
         }
@@ -217,10 +214,8 @@ class GatewayReplayTest {
             List<GatewayStream> streams = new ArrayList<>();
             byte[] body = chatBody("llama", false, 2000);
             for (int i = 0; i < 200; i++) {
-                GatewayStream s = epp.open();
-                s.send(requestHeaders(Profile.AGENTGATEWAY, post("/v1/chat/completions", body.length,
-                        "x-request-id", "r" + i), false, fullDuplex()));
-                s.send(requestBodyChunks(body, 700, null));
+                GatewayStream s = epp.post(Dialect.AGENTGATEWAY, "/v1/chat/completions", body, 700, null,
+                        "x-request-id", "r" + i);
                 streams.add(s);
             }
             for (GatewayStream s : streams) {
@@ -229,7 +224,7 @@ class GatewayReplayTest {
             }
             assertEquals(200, epp.server.endpointStore().get("10.0.0.1:8000").inFlightRequests());
             for (GatewayStream s : streams) {
-                s.send(responseHeaders(Profile.AGENTGATEWAY, jsonHeaders(), false, null),
+                s.send(responseHeaders(Dialect.AGENTGATEWAY, jsonHeaders(), false, null),
                         responseBody(utf8("{}"), true, null));
             }
             for (GatewayStream s : streams) {

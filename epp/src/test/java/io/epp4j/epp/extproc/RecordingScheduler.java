@@ -1,6 +1,8 @@
 package io.epp4j.epp.extproc;
 
 import io.epp4j.epp.director.RequestScheduler;
+import io.epp4j.epp.director.ScheduledRequest;
+import io.epp4j.spi.ByteSlice;
 import io.epp4j.spi.Endpoint;
 import io.epp4j.spi.InferenceRequest;
 import io.epp4j.spi.ResponseUsage;
@@ -25,6 +27,7 @@ final class RecordingScheduler implements RequestScheduler {
     volatile RuntimeException crash;
     volatile int targets = 1;
     final List<InferenceRequest> scheduled = new CopyOnWriteArrayList<>();
+    final List<String> schedulingThreads = new CopyOnWriteArrayList<>();
     final List<Completion> completions = new CopyOnWriteArrayList<>();
     final Map<String, AtomicInteger> completionsPerRequest = new ConcurrentHashMap<>();
     final AtomicInteger picked = new AtomicInteger();
@@ -36,7 +39,7 @@ final class RecordingScheduler implements RequestScheduler {
     }
 
     @Override
-    public SchedulingResult schedule(InferenceRequest request, List<Endpoint> candidates)
+    public ScheduledRequest schedule(InferenceRequest request, List<Endpoint> candidates)
             throws SchedulingException {
         if (crash != null) {
             throw crash;
@@ -45,23 +48,31 @@ final class RecordingScheduler implements RequestScheduler {
             throw new SchedulingException(schedulingFailure);
         }
         scheduled.add(request);
-        return new SchedulingResult("default", candidates.subList(0, Math.min(targets, candidates.size())));
-    }
+        schedulingThreads.add(Thread.currentThread().getName());
+        SchedulingResult result = new SchedulingResult("default",
+                candidates.subList(0, Math.min(targets, candidates.size())));
+        return new ScheduledRequest() {
+            @Override
+            public SchedulingResult result() {
+                return result;
+            }
 
-    @Override
-    public void onPicked(InferenceRequest request, SchedulingResult result) {
-        picked.incrementAndGet();
-    }
+            @Override
+            public void preRequest() {
+                picked.incrementAndGet();
+            }
 
-    @Override
-    public void onResponseBody(InferenceRequest request, Endpoint target, io.epp4j.spi.ByteSlice chunk,
-                               boolean endOfStream) {
-        responseBodies.incrementAndGet();
-    }
+            @Override
+            public void onResponseBody(ByteSlice chunk, boolean endOfStream) {
+                responseBodies.incrementAndGet();
+            }
 
-    @Override
-    public void onComplete(InferenceRequest request, Endpoint target, ResponseUsage usage, boolean success) {
-        completions.add(new Completion(request, target, usage, success));
-        completionsPerRequest.computeIfAbsent(request.requestId(), k -> new AtomicInteger()).incrementAndGet();
+            @Override
+            public void onComplete(ResponseUsage usage, boolean success) {
+                completions.add(new Completion(request, result.primary(), usage, success));
+                completionsPerRequest.computeIfAbsent(request.requestId(), k -> new AtomicInteger())
+                        .incrementAndGet();
+            }
+        };
     }
 }

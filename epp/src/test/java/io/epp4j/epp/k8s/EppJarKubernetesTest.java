@@ -45,7 +45,7 @@ class EppJarKubernetesTest {
             try {
                 await("serving", Duration.ofSeconds(30),
                         () -> epp.health("inference-extension") == ServingStatus.SERVING);
-                assertEquals(api.ipOf("vllm-a") + ":8000", epp.request("llama").endpoint());
+                assertEquals(api.ipOf("vllm-a") + ":8000", epp.request("llama").destination());
             } finally {
                 epp.stop();
             }

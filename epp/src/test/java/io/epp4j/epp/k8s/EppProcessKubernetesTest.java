@@ -1,11 +1,13 @@
 package io.epp4j.epp.k8s;
 
+
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import io.epp4j.gatewaykit.ExtProcClient;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -78,8 +80,8 @@ class EppProcessKubernetesTest {
         Set<String> seen = new HashSet<>();
         for (int i = 0; i < n; i++) {
             try {
-                EppProcess.Answer a = epp.request("llama");
-                seen.add(a.picked() ? a.endpoint() : "status " + a.immediateStatus());
+                ExtProcClient.Answer a = epp.request("llama");
+                seen.add(a.picked() ? a.destination() : "status " + a.immediateStatus());
             } catch (AssertionError e) {
                 seen.add("failed: " + e.getMessage()); // never equal to an expected set: the caller retries
             }
@@ -179,17 +181,17 @@ class EppProcessKubernetesTest {
         api.create(OBJECTIVE, MockApiServer.objective("premium", "pool", PoolOptions.GROUP_V1, 10));
         api.create(REWRITE, MockApiServer.rewrite("to-v2", "pool", null, "llama -> llama-v2"));
 
-        AtomicReference<EppProcess.Answer> last = new AtomicReference<>();
+        AtomicReference<ExtProcClient.Answer> last = new AtomicReference<>();
         await("the body's model is rewritten", WAIT, () -> {
             try {
                 last.set(epp.request("llama", Map.of("x-gateway-inference-objective", "premium")));
-                return last.get().forwardedBody().contains("\"llama-v2\"");
+                return last.get().forwardedText().contains("\"llama-v2\"");
             } catch (InterruptedException e) {
                 throw new AssertionError(e);
             }
         });
-        assertEquals(at("vllm-a", 8000), last.get().endpoint());
-        assertFalse(last.get().forwardedBody().contains("\"llama\""), last.get().forwardedBody());
+        assertEquals(at("vllm-a", 8000), last.get().destination());
+        assertFalse(last.get().forwardedText().contains("\"llama\""), last.get().forwardedText());
         await("the objective's priority is applied", WAIT, () -> {
             try {
                 epp.request("llama", Map.of("x-gateway-inference-objective", "premium"));
@@ -200,16 +202,16 @@ class EppProcessKubernetesTest {
             }
         });
         // The model server answers as llama-v2; the client sees the model it asked for.
-        EppProcess.Answer roundTrip = epp.request("llama", Map.of(),
+        ExtProcClient.Answer roundTrip = epp.request("llama", Map.of(),
                 "{\"id\":\"c1\",\"object\":\"chat.completion\",\"model\":\"llama-v2\",\"choices\":[],"
                         + "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1,\"total_tokens\":4}}");
-        assertTrue(roundTrip.forwardedBody().contains("\"llama-v2\""), roundTrip.forwardedBody());
-        assertTrue(roundTrip.returnedBody().contains("\"model\":\"llama\""), roundTrip.returnedBody());
-        assertFalse(roundTrip.returnedBody().contains("llama-v2"), roundTrip.returnedBody());
+        assertTrue(roundTrip.forwardedText().contains("\"llama-v2\""), roundTrip.forwardedText());
+        assertTrue(roundTrip.returnedText().contains("\"model\":\"llama\""), roundTrip.returnedText());
+        assertFalse(roundTrip.returnedText().contains("llama-v2"), roundTrip.returnedText());
 
         // An unknown objective is priority 0; another model is not rewritten.
-        EppProcess.Answer other = epp.request("mistral", Map.of("x-gateway-inference-objective", "nope"));
-        assertTrue(other.forwardedBody().contains("\"mistral\""));
+        ExtProcClient.Answer other = epp.request("mistral", Map.of("x-gateway-inference-objective", "nope"));
+        assertTrue(other.forwardedText().contains("\"mistral\""));
         assertTrue(epp.metrics().lines().anyMatch(l -> l.startsWith("inference_objective_request_total")
                 && l.contains("priority=\"0\"") && l.contains("model_name=\"mistral\"")));
         assertEquals(0, epp.logLinesContaining("CRD ("), "both CRDs found: " + epp.log());
@@ -231,7 +233,7 @@ class EppProcessKubernetesTest {
         assertEquals(ServingStatus.SERVING, standby.health("liveness"), "a standby is alive");
         assertEquals(ServingStatus.NOT_SERVING, standby.health("readiness"));
         assertEquals(ServingStatus.SERVICE_UNKNOWN, standby.health("something-else"));
-        assertEquals(at("vllm-a", 8000), leader.request("llama").endpoint());
+        assertEquals(at("vllm-a", 8000), leader.request("llama").destination());
         String holder = api.admin().leases().inNamespace(NS)
                 .withName("epp-" + NS + "-pool.gateway-api-inference-extension.sigs.k8s.io").get()
                 .getSpec().getHolderIdentity();
@@ -239,7 +241,7 @@ class EppProcessKubernetesTest {
 
         leader.stop(); // SIGTERM: graceful stop releases the Lease
         await("the standby takes over", WAIT, () -> standby.health("readiness") == ServingStatus.SERVING);
-        assertEquals(at("vllm-a", 8000), standby.request("llama").endpoint());
+        assertEquals(at("vllm-a", 8000), standby.request("llama").destination());
     }
 
     @Test
@@ -259,11 +261,11 @@ class EppProcessKubernetesTest {
         Thread traffic = new Thread(() -> {
             while (running.get()) {
                 try {
-                    EppProcess.Answer answer = epp.request("llama");
-                    if (answer.picked() && known.contains(answer.endpoint())) {
+                    ExtProcClient.Answer answer = epp.request("llama");
+                    if (answer.picked() && known.contains(answer.destination())) {
                         served.incrementAndGet();
                     } else {
-                        failures.merge(answer.picked() ? answer.endpoint() : "status " + answer.immediateStatus(),
+                        failures.merge(answer.picked() ? answer.destination() : "status " + answer.immediateStatus(),
                                 1L, Long::sum);
                     }
                 } catch (Throwable t) {

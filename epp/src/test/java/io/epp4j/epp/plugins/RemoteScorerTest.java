@@ -10,7 +10,7 @@ import io.epp4j.proto.scorer.v1.ScoreResponse;
 import io.epp4j.spi.Endpoint;
 import io.epp4j.spi.InferenceRequest;
 import io.epp4j.spi.ResponseUsage;
-import io.epp4j.spi.SchedulingResult;
+import io.epp4j.epp.director.ScheduledRequest;
 import io.grpc.Grpc;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
@@ -108,21 +108,21 @@ class RemoteScorerTest {
 
     double[] remoteScores(String id) throws Exception {
         InferenceRequest r = request(id, "the prompt", 0, Map.of("x-team", "a"));
-        SchedulingResult result = engine.schedule(r, pool);
-        engine.onComplete(r, result.primary(), ResponseUsage.NONE, true);
+        engine.schedule(r, pool).onComplete(ResponseUsage.NONE, true);
         return engine.decisions().forRequest(id).rawScores()[0];
     }
 
     @Test
     void healthyServiceDrivesThePick() throws Exception {
         InferenceRequest r = request("h", "the prompt", 0, Map.of("x-team", "a"));
-        assertEquals(pool.get(1), engine.schedule(r, pool).primary());
+        ScheduledRequest scheduled = engine.schedule(r, pool);
+        assertEquals(pool.get(1), scheduled.result().primary());
         ScoreRequest sent = lastRequest.get();
         assertEquals(3, sent.getEndpointsCount());
         assertEquals("10.0.0.2:8000", sent.getEndpoints(1).getAddress());
         assertEquals("the prompt", sent.getPrompt().toStringUtf8());
         assertEquals("a", sent.getHeadersMap().get("x-team"));
-        engine.onComplete(r, pool.get(1), ResponseUsage.NONE, true);
+        scheduled.onComplete(ResponseUsage.NONE, true);
     }
 
     @Test

@@ -8,7 +8,7 @@ import io.epp4j.spi.Endpoint;
 import io.epp4j.spi.EndpointInfo;
 import io.epp4j.spi.InferenceRequest;
 import io.epp4j.spi.ResponseUsage;
-import io.epp4j.spi.SchedulingResult;
+import io.epp4j.epp.director.ScheduledRequest;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -108,9 +108,9 @@ class TeamPluginJarTest {
             // the h100 has a longer queue, but the tier weight (4) dominates the queue weight (1)
             List<Endpoint> pool = List.of(ep(1, "a100", 0), ep(2, "h100", 3), ep(3, "t4", 0));
             InferenceRequest r = TestPool.request("t", "p", 0, Map.of());
-            SchedulingResult result = engine.schedule(r, pool);
-            assertEquals(pool.get(1), result.primary());
-            engine.onComplete(r, result.primary(), ResponseUsage.NONE, true);
+            ScheduledRequest scheduled = engine.schedule(r, pool);
+            assertEquals(pool.get(1), scheduled.result().primary());
+            scheduled.onComplete(ResponseUsage.NONE, true);
             assertTrue(TestPool.scrape(registry).contains("plugin_type=\"gpu-tier-scorer\""));
         }
     }

@@ -7,20 +7,20 @@ import io.epp4j.epp.EppServer;
 import io.epp4j.epp.config.ConfigLoaderTestAccess;
 import io.epp4j.epp.extproc.EppFixture;
 import io.epp4j.epp.extproc.EppFixture.Transport;
-import io.epp4j.epp.extproc.GatewayStream;
-import io.epp4j.epp.extproc.Messages.Profile;
+import io.epp4j.gatewaykit.Dialect;
+import io.epp4j.gatewaykit.GatewayStream;
 import org.junit.jupiter.api.Test;
 
 import java.util.Map;
 
-import static io.epp4j.epp.extproc.Messages.chatBody;
-import static io.epp4j.epp.extproc.Messages.fullDuplex;
-import static io.epp4j.epp.extproc.Messages.post;
-import static io.epp4j.epp.extproc.Messages.requestBodyChunks;
-import static io.epp4j.epp.extproc.Messages.requestHeaders;
-import static io.epp4j.epp.extproc.Messages.responseHeaders;
-import static io.epp4j.epp.extproc.Messages.served;
-import static io.epp4j.epp.extproc.Messages.setHeader;
+import static io.epp4j.gatewaykit.Messages.chatBody;
+import static io.epp4j.gatewaykit.Messages.fullDuplex;
+import static io.epp4j.gatewaykit.Messages.post;
+import static io.epp4j.gatewaykit.Messages.requestBodyChunks;
+import static io.epp4j.gatewaykit.Messages.requestHeaders;
+import static io.epp4j.gatewaykit.Messages.responseHeaders;
+import static io.epp4j.gatewaykit.Messages.served;
+import static io.epp4j.gatewaykit.Messages.setHeader;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -36,16 +36,14 @@ class EppServerSchedulingTest {
         try (EppFixture epp = EppFixture.start(Transport.IN_PROCESS, POOL, "--config-text=" + config)) {
             for (String wanted : new String[] {"10.0.0.2", "10.0.0.3:8000"}) {
                 byte[] body = chatBody("m", false, 10);
-                GatewayStream s = epp.open();
-                s.send(requestHeaders(Profile.ISTIO, post("/v1/chat/completions", body.length,
-                        "test-epp-endpoint-selection", wanted), false, fullDuplex()));
-                s.send(requestBodyChunks(body, 1000, null));
+                GatewayStream s = epp.post(Dialect.ISTIO, "/v1/chat/completions", body, 1000, null,
+                        "test-epp-endpoint-selection", wanted);
                 ProcessingResponse picked = s.next();
                 String destination = setHeader(picked.getRequestHeaders().getResponse().getHeaderMutation(),
                         "x-gateway-destination-endpoint");
                 assertEquals(wanted.contains(":") ? wanted : wanted + ":8000", destination);
                 s.nextUntilBodyEnd(true);
-                s.send(responseHeaders(Profile.AGENTGATEWAY, Map.of(":status", "200",
+                s.send(responseHeaders(Dialect.AGENTGATEWAY, Map.of(":status", "200",
                         "content-type", "application/json"), false, served(destination)));
                 ProcessingResponse answer = s.next();
                 assertEquals(destination, setHeader(answer.getResponseHeaders().getResponse().getHeaderMutation(),
@@ -54,9 +52,7 @@ class EppServerSchedulingTest {
             }
 
             byte[] body = chatBody("m", false, 10);
-            GatewayStream s = epp.open();
-            s.send(requestHeaders(Profile.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex()));
-            s.send(requestBodyChunks(body, 1000, null));
+            GatewayStream s = epp.post(Dialect.ISTIO, "/v1/chat/completions", body, 1000, null);
             ImmediateResponse refused = s.next().getImmediateResponse();
             assertEquals(429, refused.getStatus().getCodeValue(), "no test header: every endpoint filtered out");
             s.cancel();
@@ -67,9 +63,7 @@ class EppServerSchedulingTest {
     void defaultConfigIsServedWithoutFlagsAndExportsSchedulerMetrics() throws Exception {
         try (EppFixture epp = EppFixture.start(Transport.IN_PROCESS, POOL)) {
             byte[] body = chatBody("m", false, 10);
-            GatewayStream s = epp.open();
-            s.send(requestHeaders(Profile.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex()));
-            s.send(requestBodyChunks(body, 1000, null));
+            GatewayStream s = epp.post(Dialect.ISTIO, "/v1/chat/completions", body, 1000, null);
             assertTrue(setHeader(s.next().getRequestHeaders().getResponse().getHeaderMutation(),
                     "x-gateway-destination-endpoint").startsWith("10.0.0."));
             s.cancel();

@@ -3,8 +3,10 @@ package io.epp4j.epp.scheduling;
 import io.epp4j.epp.config.ConfigException;
 import io.epp4j.epp.config.ConfigLoader;
 import io.epp4j.epp.config.LoadedConfig;
+import io.epp4j.epp.director.ScheduledRequest;
 import io.epp4j.spi.Endpoint;
 import io.epp4j.spi.InferenceRequest;
+import io.epp4j.spi.ResponseHeaders;
 import io.epp4j.spi.ResponseUsage;
 import io.epp4j.spi.SchedulingException;
 import io.epp4j.spi.SchedulingResult;
@@ -41,10 +43,10 @@ class SchedulingEngineTest {
     }
 
     SchedulingResult run(InferenceRequest r, List<Endpoint> pool) throws SchedulingException {
-        SchedulingResult result = engine.schedule(r, pool);
-        engine.onPicked(r, result);
-        engine.onComplete(r, result.primary(), ResponseUsage.NONE, true);
-        return result;
+        ScheduledRequest scheduled = engine.schedule(r, pool);
+        scheduled.preRequest();
+        scheduled.onComplete(ResponseUsage.NONE, true);
+        return scheduled.result();
     }
 
     @Test
@@ -104,18 +106,18 @@ class SchedulingEngineTest {
         List<Endpoint> pool = List.of(endpoint(1, 0, 0), endpoint(2, 0, 0), endpoint(3, 0, 0));
         for (int i = 0; i < 20; i++) {
             InferenceRequest r = request("c" + i, "p", 0, Map.of("test-epp-endpoint-selection", "10.0.0.3:8000"));
-            SchedulingResult result = engine.schedule(r, pool);
-            assertEquals(pool.get(2), result.primary());
-            engine.onPicked(r, result);
-            Map<String, String> added = engine.responseHeaderMutations(r, result.primary(), Map.of(":status", "200"),
+            ScheduledRequest scheduled = engine.schedule(r, pool);
+            assertEquals(pool.get(2), scheduled.result().primary());
+            scheduled.preRequest();
+            ResponseHeaders response = new ResponseHeaders(Map.of(":status", "200"),
                     Map.of("x-gateway-destination-endpoint-served", "10.0.0.3:8000"));
-            assertEquals(Map.of("x-conformance-test-served-endpoint", "10.0.0.3:8000"), added);
-            engine.onComplete(r, result.primary(), ResponseUsage.NONE, true);
+            scheduled.onResponseHeaders(response);
+            assertEquals(Map.of("x-conformance-test-served-endpoint", "10.0.0.3:8000"), response.added());
+            scheduled.onComplete(ResponseUsage.NONE, true);
         }
         SchedulingException noHeader = assertThrows(SchedulingException.class,
                 () -> engine.schedule(request("n", "p", 0, Map.of()), pool));
         assertTrue(noHeader.getMessage().contains("no candidate endpoint"), noHeader.getMessage());
-        assertEquals(0, engine.openExchanges());
     }
 
     @Test
@@ -145,13 +147,14 @@ class SchedulingEngineTest {
         engine(loader.load(io.epp4j.epp.config.ConfigLoaderTestAccess.resource("conformance-plugins.yaml"), "c"));
         List<Endpoint> pool = List.of(endpoint(1, 9, 0), endpoint(2, 0, 0));
         InferenceRequest inFlight = request("old", "p", 0, Map.of("test-epp-endpoint-selection", "10.0.0.1"));
-        SchedulingResult old = engine.schedule(inFlight, pool);
+        ScheduledRequest old = engine.schedule(inFlight, pool);
         engine.swap(loader.loadDefault());
         assertEquals(pool.get(1), run(request("new", "p", 0, Map.of()), pool).primary());
         // the verifier of the old graph still answers for the old request
-        assertEquals("fail: missing envoy lb metadata", engine.responseHeaderMutations(inFlight, old.primary(),
-                Map.of(), null).get("x-conformance-test-served-endpoint"));
-        engine.onComplete(inFlight, old.primary(), ResponseUsage.NONE, true);
+        ResponseHeaders response = new ResponseHeaders(Map.of(), null);
+        old.onResponseHeaders(response);
+        assertEquals("fail: missing envoy lb metadata", response.added().get("x-conformance-test-served-endpoint"));
+        old.onComplete(ResponseUsage.NONE, true);
     }
 
     @Test

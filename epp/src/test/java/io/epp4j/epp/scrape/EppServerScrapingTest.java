@@ -124,8 +124,9 @@ class EppServerScrapingTest {
 
     @Test
     void configParametersOverrideDeprecatedFlagsAndBadOnesStopStartUp() throws Exception {
-        EppOptions options = EppOptions.parse(new String[] {"--endpoints=127.0.0.1:1", "--model-server-metrics-scheme=https",
-                "--model-server-metrics-path=/old", "--refresh-metrics-interval=75ms"});
+        // --model-server-metrics-scheme=https --model-server-metrics-path=/old --refresh-metrics-interval=75ms
+        ScrapeOptions options = new ScrapeOptions(java.time.Duration.ofMillis(75), java.time.Duration.ofSeconds(5),
+                java.time.Duration.ofSeconds(2), "", "https", "/old", null, false);
         ScrapeConfig c = ModelServerMetrics.config(options, Map.of("path", "/new"), Map.of());
         assertEquals("https", c.scheme());
         assertEquals("/new", c.path());

@@ -80,7 +80,11 @@ public final class ApproxPrefixCacheProducer extends NamedPlugin implements Data
      * Takes over the index of the producer a reloaded config replaces, when it hashes the same way (same block
      * size and auto-tuning), so affinity survives a config change. Returns whether it did.
      */
-    public boolean adoptIndexOf(ApproxPrefixCacheProducer previous) {
+    @Override
+    public boolean takeOver(io.epp4j.spi.Plugin predecessor) {
+        if (!(predecessor instanceof ApproxPrefixCacheProducer previous)) {
+            return false;
+        }
         if (previous == this || previous.autoTune != autoTune || previous.blockSizeTokens != blockSizeTokens) {
             return false;
         }

@@ -33,4 +33,9 @@ public final class PrefixCacheScorer extends NamedPlugin implements Scorer {
             scores[i] = match.matchedBlocks(endpoints.get(i)) / total;
         }
     }
+
+    @Override
+    public String requiredProducerType() {
+        return ApproxPrefixCacheProducer.TYPE;
+    }
 }

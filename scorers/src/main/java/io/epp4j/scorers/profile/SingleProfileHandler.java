@@ -36,4 +36,9 @@ public final class SingleProfileHandler extends NamedPlugin implements ProfileHa
         }
         return null;
     }
+
+    @Override
+    public int maxProfiles() {
+        return 1;
+    }
 }

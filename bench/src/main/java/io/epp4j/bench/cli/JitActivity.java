@@ -1,4 +1,4 @@
-package io.epp4j.bench;
+package io.epp4j.bench.cli;
 
 import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;

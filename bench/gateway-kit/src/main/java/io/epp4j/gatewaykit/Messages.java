@@ -1,4 +1,4 @@
-package io.epp4j.epp.extproc;
+package io.epp4j.gatewaykit;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.ListValue;
@@ -6,8 +6,10 @@ import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import io.envoyproxy.envoy.config.core.v3.HeaderMap;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
+import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
 import io.envoyproxy.envoy.config.core.v3.Metadata;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
+import io.envoyproxy.envoy.service.ext_proc.v3.HeaderMutation;
 import io.envoyproxy.envoy.service.ext_proc.v3.HttpBody;
 import io.envoyproxy.envoy.service.ext_proc.v3.HttpHeaders;
 import io.envoyproxy.envoy.service.ext_proc.v3.HttpTrailers;
@@ -23,23 +25,23 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Builds the messages each gateway sends (gateways.md §1.3, §2.4, §2.5) and reads the EPP's answers.
+ * The messages a gateway sends an EPP, built as each {@link Dialect} builds them, and readers for the EPP's
+ * answers. Header maps are lower-case names in the order given, pseudo-headers ({@code :path}, ...) included.
  */
 public final class Messages {
 
-    /** How a gateway encodes headers and metadata. */
-    public enum Profile {
-        /** Pseudo-headers in value (after the others), the rest in raw_value; served metadata on the response side. */
-        AGENTGATEWAY,
-        /** Everything in raw_value; envoy.lb forwarded. */
-        ISTIO,
-        /** Everything in raw_value; no metadata either way. */
-        ENVOY_AI_GATEWAY
-    }
+    public static final String DESTINATION = "x-gateway-destination-endpoint";
+    public static final String SERVED_KEY = "x-gateway-destination-endpoint-served";
+    public static final String LB_NAMESPACE = "envoy.lb";
+    public static final String SUBSET_NAMESPACE = "envoy.lb.subset_hint";
+    public static final String SUBSET_KEY = "x-gateway-destination-endpoint-subset";
+    /** The largest body chunk an EPP may answer with (GAIE's figure, under Envoy's recommended 64 KiB). */
+    public static final int MAX_ANSWER_CHUNK_BYTES = 62_000;
 
     private Messages() {
     }
 
+    /** FULL_DUPLEX_STREAMED bodies both ways, what every GAIE gateway announces on the first message. */
     public static ProtocolConfiguration fullDuplex() {
         return mode(BodySendMode.FULL_DUPLEX_STREAMED, BodySendMode.FULL_DUPLEX_STREAMED);
     }
@@ -48,21 +50,21 @@ public final class Messages {
         return ProtocolConfiguration.newBuilder().setRequestBodyMode(request).setResponseBodyMode(response).build();
     }
 
-    public static HeaderMap headerMap(Profile profile, Map<String, String> headers) {
+    /** The headers as {@code dialect} encodes them. */
+    public static HeaderMap headerMap(Dialect dialect, Map<String, String> headers) {
         HeaderMap.Builder map = HeaderMap.newBuilder();
         List<HeaderValue> pseudo = new ArrayList<>();
         headers.forEach((k, v) -> {
-            boolean isPseudo = k.startsWith(":");
-            if (profile == Profile.AGENTGATEWAY && isPseudo) {
+            if (dialect.pseudoHeadersInValue() && k.startsWith(":")) {
                 pseudo.add(HeaderValue.newBuilder().setKey(k).setValue(v).build());
             } else {
                 map.addHeaders(HeaderValue.newBuilder().setKey(k).setRawValue(ByteString.copyFromUtf8(v)));
             }
         });
-        map.addAllHeaders(pseudo);
-        return map.build();
+        return map.addAllHeaders(pseudo).build();
     }
 
+    /** A POST's headers: the pseudo-headers, JSON content type and length, then {@code extra} name/value pairs. */
     public static Map<String, String> post(String path, int contentLength, String... extra) {
         Map<String, String> h = new LinkedHashMap<>();
         h.put(":method", "POST");
@@ -77,26 +79,31 @@ public final class Messages {
         return h;
     }
 
-    public static ProcessingRequest requestHeaders(Profile profile, Map<String, String> headers, boolean eos,
+    /** The first message of a stream; {@code config} (null: none) goes only on this one. */
+    public static ProcessingRequest requestHeaders(Dialect dialect, Map<String, String> headers, boolean eos,
                                                    ProtocolConfiguration config) {
         ProcessingRequest.Builder b = ProcessingRequest.newBuilder().setRequestHeaders(
-                HttpHeaders.newBuilder().setHeaders(headerMap(profile, headers)).setEndOfStream(eos));
+                HttpHeaders.newBuilder().setHeaders(headerMap(dialect, headers)).setEndOfStream(eos));
         if (config != null) {
             b.setProtocolConfig(config);
         }
         return b.build();
     }
 
-    public static ProcessingRequest requestBody(byte[] chunk, boolean eos, Metadata metadata) {
+    public static ProcessingRequest requestBody(ByteString chunk, boolean eos, Metadata metadata) {
         ProcessingRequest.Builder b = ProcessingRequest.newBuilder().setRequestBody(
-                HttpBody.newBuilder().setBody(ByteString.copyFrom(chunk)).setEndOfStream(eos));
+                HttpBody.newBuilder().setBody(chunk).setEndOfStream(eos));
         if (metadata != null) {
             b.setMetadataContext(metadata);
         }
         return b.build();
     }
 
-    /** The body split into chunks of {@code chunkSize}, the last with end_of_stream. */
+    public static ProcessingRequest requestBody(byte[] chunk, boolean eos, Metadata metadata) {
+        return requestBody(ByteString.copyFrom(chunk), eos, metadata);
+    }
+
+    /** The body split into chunks of {@code chunkSize}, the last with end_of_stream (one empty one for none). */
     public static List<ProcessingRequest> requestBodyChunks(byte[] body, int chunkSize, Metadata metadata) {
         List<ProcessingRequest> out = new ArrayList<>();
         if (body.length == 0) {
@@ -105,8 +112,22 @@ public final class Messages {
         }
         for (int off = 0; off < body.length; off += chunkSize) {
             int n = Math.min(chunkSize, body.length - off);
-            byte[] part = java.util.Arrays.copyOfRange(body, off, off + n);
-            out.add(requestBody(part, off + n == body.length, metadata));
+            out.add(requestBody(ByteString.copyFrom(body, off, n), off + n == body.length, metadata));
+        }
+        return out;
+    }
+
+    /**
+     * A whole request side as a gateway streams it: the headers with the FULL_DUPLEX protocol config, then the
+     * body in {@code chunkSize} frames without waiting for an answer (a bodiless request: the headers alone, with
+     * end_of_stream).
+     */
+    public static List<ProcessingRequest> request(Dialect dialect, Map<String, String> headers, byte[] body,
+                                                  int chunkSize) {
+        List<ProcessingRequest> out = new ArrayList<>();
+        out.add(requestHeaders(dialect, headers, body.length == 0, fullDuplex()));
+        if (body.length > 0) {
+            out.addAll(requestBodyChunks(body, chunkSize, null));
         }
         return out;
     }
@@ -115,10 +136,19 @@ public final class Messages {
         return ProcessingRequest.newBuilder().setRequestTrailers(HttpTrailers.getDefaultInstance()).build();
     }
 
-    public static ProcessingRequest responseHeaders(Profile profile, Map<String, String> headers, boolean eos,
+    public static ProcessingRequest responseHeaders(Dialect dialect, Map<String, String> headers, boolean eos,
                                                     Metadata metadata) {
         ProcessingRequest.Builder b = ProcessingRequest.newBuilder().setResponseHeaders(
-                HttpHeaders.newBuilder().setHeaders(headerMap(profile, headers)).setEndOfStream(eos));
+                HttpHeaders.newBuilder().setHeaders(headerMap(dialect, headers)).setEndOfStream(eos));
+        if (metadata != null) {
+            b.setMetadataContext(metadata);
+        }
+        return b.build();
+    }
+
+    public static ProcessingRequest responseBody(ByteString chunk, boolean eos, Metadata metadata) {
+        ProcessingRequest.Builder b = ProcessingRequest.newBuilder().setResponseBody(
+                HttpBody.newBuilder().setBody(chunk).setEndOfStream(eos));
         if (metadata != null) {
             b.setMetadataContext(metadata);
         }
@@ -126,38 +156,33 @@ public final class Messages {
     }
 
     public static ProcessingRequest responseBody(byte[] chunk, boolean eos, Metadata metadata) {
-        ProcessingRequest.Builder b = ProcessingRequest.newBuilder().setResponseBody(
-                HttpBody.newBuilder().setBody(ByteString.copyFrom(chunk)).setEndOfStream(eos));
-        if (metadata != null) {
-            b.setMetadataContext(metadata);
-        }
-        return b.build();
+        return responseBody(ByteString.copyFrom(chunk), eos, metadata);
     }
 
     public static ProcessingRequest responseTrailers() {
         return ProcessingRequest.newBuilder().setResponseTrailers(HttpTrailers.getDefaultInstance()).build();
     }
 
+    /** GAIE's subset hint: the EPP must pick among these addresses. */
     public static Metadata subsetHint(String... addresses) {
         ListValue.Builder list = ListValue.newBuilder();
         for (String a : addresses) {
             list.addValues(Value.newBuilder().setStringValue(a));
         }
-        return Metadata.newBuilder().putFilterMetadata("envoy.lb.subset_hint", Struct.newBuilder()
-                .putFields("x-gateway-destination-endpoint-subset", Value.newBuilder().setListValue(list).build())
-                .build()).build();
+        return Metadata.newBuilder().putFilterMetadata(SUBSET_NAMESPACE, Struct.newBuilder()
+                .putFields(SUBSET_KEY, Value.newBuilder().setListValue(list).build()).build()).build();
     }
 
+    /** {@code envoy.lb/x-gateway-destination-endpoint-served}, as agentgateway sends it on the response side. */
     public static Metadata served(String address) {
-        return Metadata.newBuilder().putFilterMetadata("envoy.lb", Struct.newBuilder()
-                .putFields("x-gateway-destination-endpoint-served", Value.newBuilder().setStringValue(address)
-                        .build()).build()).build();
+        return Dialect.AGENTGATEWAY.responseMetadata(address, null);
     }
 
     public static byte[] utf8(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
     }
 
+    /** An OpenAI chat completion naming {@code model}, its one message padded to at least {@code paddingBytes}. */
     public static byte[] chatBody(String model, boolean stream, int paddingBytes) {
         StringBuilder content = new StringBuilder("Hello");
         while (content.length() < paddingBytes) {
@@ -167,9 +192,24 @@ public final class Messages {
                 + ",\"messages\":[{\"role\":\"user\",\"content\":\"" + content + "\"}],\"max_tokens\":16}");
     }
 
-    /** The value of a set_headers entry in a mutation, or null; asserts it is in raw_value only. */
-    public static String setHeader(io.envoyproxy.envoy.service.ext_proc.v3.HeaderMutation mutation, String name) {
-        for (var option : mutation.getSetHeadersList()) {
+    /** {@code raw_value} when set, else {@code value} (agentgateway accepts either in set_headers). */
+    public static String headerValue(HeaderValue h) {
+        return h.getRawValue().isEmpty() ? h.getValue() : h.getRawValue().toStringUtf8();
+    }
+
+    /** The value of a set_headers entry, read as agentgateway reads it ({@code raw_value} or {@code value}), or null. */
+    public static String setHeaderValue(HeaderMutation mutation, String name) {
+        for (HeaderValueOption option : mutation.getSetHeadersList()) {
+            if (option.getHeader().getKey().equalsIgnoreCase(name)) {
+                return headerValue(option.getHeader());
+            }
+        }
+        return null;
+    }
+
+    /** The value of a set_headers entry, or null; asserts it is in raw_value only (what Envoy requires). */
+    public static String setHeader(HeaderMutation mutation, String name) {
+        for (HeaderValueOption option : mutation.getSetHeadersList()) {
             if (option.getHeader().getKey().equalsIgnoreCase(name)) {
                 if (!option.getHeader().getValue().isEmpty()) {
                     throw new AssertionError("header " + name + " set in value, not raw_value only");
@@ -178,6 +218,16 @@ public final class Messages {
             }
         }
         return null;
+    }
+
+    /** {@code dynamic_metadata["envoy.lb"]["x-gateway-destination-endpoint"]}, or null. */
+    public static String destinationMetadata(ProcessingResponse r) {
+        Value lb = r.getDynamicMetadata().getFieldsMap().get(LB_NAMESPACE);
+        if (lb == null || !lb.hasStructValue()) {
+            return null;
+        }
+        Value dest = lb.getStructValue().getFieldsMap().get(DESTINATION);
+        return dest == null ? null : dest.getStringValue();
     }
 
     /** The concatenated streamed_response bytes of body answers; asserts exactly one end_of_stream, last. */
@@ -194,8 +244,9 @@ public final class Messages {
                 throw new AssertionError("a FULL_DUPLEX body answer without streamed_response");
             }
             var streamed = common.getBodyMutation().getStreamedResponse();
-            if (streamed.getBody().size() > 62_000) {
-                throw new AssertionError("chunk of " + streamed.getBody().size() + " bytes > 62000");
+            if (streamed.getBody().size() > MAX_ANSWER_CHUNK_BYTES) {
+                throw new AssertionError("chunk of " + streamed.getBody().size() + " bytes > "
+                        + MAX_ANSWER_CHUNK_BYTES);
             }
             out.writeBytes(streamed.getBody().toByteArray());
             if (streamed.getEndOfStream()) {
@@ -209,11 +260,5 @@ public final class Messages {
             throw new AssertionError("want exactly one end_of_stream, got " + eosCount);
         }
         return out.toByteArray();
-    }
-
-    public static String destinationMetadata(ProcessingResponse r) {
-        Struct lb = r.getDynamicMetadata().getFieldsOrDefault("envoy.lb", Value.getDefaultInstance())
-                .getStructValue();
-        return lb.getFieldsOrDefault("x-gateway-destination-endpoint", Value.getDefaultInstance()).getStringValue();
     }
 }

@@ -1,6 +1,7 @@
-package io.epp4j.epp.k8s;
+package io.epp4j.epp;
 
-import io.epp4j.epp.EppOptions;
+import io.epp4j.epp.k8s.PoolOptions;
+import io.epp4j.epp.scrape.ScrapeOptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -11,19 +12,20 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The EPP's flags → the watcher's options; bad values are usage errors (exit 2), not start-up crashes. */
-class KubernetesWiringTest {
+/** The EPP's flags → each part's own options; bad values are usage errors (exit 2), not start-up crashes. */
+class WiringTest {
 
     @Test
     void poolFlagsMapToPoolOptions() throws Exception {
         EppOptions flags = EppOptions.parse(Map.of("NAMESPACE", "from-env"), "--pool-name=my-pool",
                 "--pool-group=inference.networking.x-k8s.io", "--ha-enable-leader-election",
                 "--ha-lease-duration=4s", "--ha-renew-deadline=3s", "--ha-retry-period=500ms");
-        assertTrue(KubernetesWiring.wanted(flags));
-        PoolOptions o = KubernetesWiring.poolOptions(flags);
+        assertTrue(Wiring.wantsKubernetes(flags));
+        PoolOptions o = Wiring.poolOptions(flags);
         assertEquals("my-pool", o.poolName());
         assertEquals("from-env", o.namespace());
         assertEquals(PoolOptions.GROUP_X, o.poolGroup());
@@ -37,7 +39,7 @@ class KubernetesWiringTest {
     void standaloneFlagsMapToSelectorAndPorts() throws Exception {
         EppOptions flags = EppOptions.parse(Map.of(), "--endpoint-selector=app=vllm,tier=gpu",
                 "--endpoint-target-ports=8000,8001", "--ha-enable-leader-election", "--ha-mode=active-active");
-        PoolOptions o = KubernetesWiring.poolOptions(flags);
+        PoolOptions o = Wiring.poolOptions(flags);
         assertTrue(o.isStandalone());
         assertEquals(Map.of("app", "vllm", "tier", "gpu"), o.endpointSelector());
         assertEquals(List.of(8000, 8001), o.endpointTargetPorts());
@@ -46,8 +48,22 @@ class KubernetesWiringTest {
     }
 
     @Test
+    void scrapeFlagsMapToScrapeOptionsDeprecatedOnesOnlyWhenGiven() throws Exception {
+        ScrapeOptions given = Wiring.scrapeOptions(EppOptions.parse(Map.of(), "--endpoints=127.0.0.1:1",
+                "--model-server-metrics-scheme=https", "--model-server-metrics-path=/old",
+                "--refresh-metrics-interval=75ms", "--model-server-metrics-port=9000"));
+        assertEquals(new ScrapeOptions(Duration.ofMillis(75), Duration.ofSeconds(5), Duration.ofSeconds(2), "",
+                "https", "/old", null, true), given);
+        ScrapeOptions defaults = Wiring.scrapeOptions(EppOptions.parse(Map.of(), "--endpoints=127.0.0.1:1"));
+        assertNull(defaults.scheme());
+        assertNull(defaults.path());
+        assertNull(defaults.insecureSkipVerify());
+        assertFalse(defaults.portGiven());
+    }
+
+    @Test
     void staticEndpointsDoNotWantKubernetes() throws Exception {
-        assertFalse(KubernetesWiring.wanted(EppOptions.parse(Map.of(), "--endpoints=10.0.0.1:8000")));
+        assertFalse(Wiring.wantsKubernetes(EppOptions.parse(Map.of(), "--endpoints=10.0.0.1:8000")));
     }
 
     @ParameterizedTest

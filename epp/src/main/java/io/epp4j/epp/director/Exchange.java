@@ -1,0 +1,142 @@
+package io.epp4j.epp.director;
+
+import io.epp4j.epp.datastore.EndpointStore;
+import io.epp4j.epp.request.ModelNames;
+import io.epp4j.epp.telemetry.EppMetrics;
+import io.epp4j.spi.ByteSlice;
+import io.epp4j.spi.Endpoint;
+import io.epp4j.spi.InferenceRequest;
+import io.epp4j.spi.ResponseHeaders;
+import io.epp4j.spi.ResponseUsage;
+import io.epp4j.spi.SchedulingResult;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongSupplier;
+
+/**
+ * One decided request, from its pick to its end: the handle {@link Director#decide} returns (like
+ * concurrency-limits' {@code Limiter.acquire} returning a listener). It carries the request as scheduled, the
+ * pick, the rewrite back to the client's model name, the in-flight slot and the scheduler's per-request hooks, so
+ * the response side and completion need nothing else and nobody keeps a table of open requests.
+ *
+ * <p>The response methods are called in the response's order from one thread at a time (the request's stream);
+ * {@link #complete} may come from any thread and takes effect once.
+ */
+public final class Exchange {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Exchange.class);
+
+    private final InferenceRequest request;
+    private final ScheduledRequest scheduled;
+    private final EndpointStore.InFlightSlot slot;
+    private final EppMetrics metrics;
+    private final LongSupplier ticker;
+    private final long receivedNanos;
+    private final ModelNames.ResponseRewrite rewriteBack;
+    private final AtomicBoolean completed = new AtomicBoolean();
+    private boolean responseHeadersSeen;
+    private long responseBytes;
+
+    Exchange(InferenceRequest request, ScheduledRequest scheduled, EndpointStore.InFlightSlot slot,
+             EppMetrics metrics, LongSupplier ticker, long receivedNanos) {
+        this.request = request;
+        this.scheduled = scheduled;
+        this.slot = slot;
+        this.metrics = metrics;
+        this.ticker = ticker;
+        this.receivedNanos = receivedNanos;
+        this.rewriteBack = ModelNames.responseRewrite(request.targetModel(), request.model());
+    }
+
+    /** The request as scheduled ({@code targetModel} is the model it is served as). */
+    public InferenceRequest request() {
+        return request;
+    }
+
+    /** The chosen endpoints, primary first. */
+    public SchedulingResult result() {
+        return scheduled.result();
+    }
+
+    public Endpoint primary() {
+        return scheduled.result().primary();
+    }
+
+    /** Whether the request is served under another model name than the client asked for. */
+    public boolean modelRewritten() {
+        return rewriteBack != null;
+    }
+
+    /**
+     * Response bytes with the served model's name put back to the one the client asked for, or null when nothing
+     * needs rewriting (forward the bytes as they are).
+     */
+    public byte[] rewriteBack(byte[] bytes, int offset, int length) {
+        return rewriteBack == null ? null : rewriteBack.apply(bytes, offset, length);
+    }
+
+    /**
+     * The model server's response headers arrived; returns the headers the scheduler's hooks add to the client's
+     * response (e.g. {@code x-session-token}).
+     *
+     * @param headers the response headers, lower-case names
+     * @param lbMetadata the request's latest {@code envoy.lb} metadata (string values), or null when there is none
+     */
+    public Map<String, String> onResponseHeaders(Map<String, String> headers, Map<String, String> lbMetadata) {
+        responseHeadersSeen = true;
+        ResponseHeaders response = new ResponseHeaders(headers, lbMetadata);
+        try {
+            scheduled.onResponseHeaders(response);
+        } catch (RuntimeException e) {
+            LOG.warn("response-headers hook failed for request {}", request.requestId(), e);
+        }
+        return response.added();
+    }
+
+    /** A response body chunk passed through (streamed responses: each chunk; others: the whole body once). */
+    public void onResponseBody(ByteSlice chunk, boolean endOfStream) {
+        responseBytes += chunk.length();
+        try {
+            scheduled.onResponseBody(chunk, endOfStream);
+        } catch (RuntimeException e) {
+            LOG.warn("response-body hook failed for request {}", request.requestId(), e);
+        }
+    }
+
+    /**
+     * Ends the exchange: releases the in-flight slot, runs the completion hooks and records the request's metrics.
+     * Only the first call has an effect; returns whether this was it.
+     *
+     * @param usage token usage read from the response, or {@link ResponseUsage#NONE}
+     * @param success whether the response completed (false: failed, cancelled or cut)
+     */
+    public boolean complete(ResponseUsage usage, boolean success) {
+        if (!completed.compareAndSet(false, true)) {
+            return false;
+        }
+        slot.release();
+        try {
+            scheduled.onComplete(usage, success);
+        } catch (RuntimeException e) {
+            LOG.warn("completion hook failed for request {}", request.requestId(), e);
+        }
+        if (metrics != null) {
+            metrics.requestCompleted(request.model(), request.targetModel(),
+                    (ticker.getAsLong() - receivedNanos) / 1e9, responseBytes, usage,
+                    success && responseHeadersSeen);
+        }
+        return true;
+    }
+
+    public boolean isCompleted() {
+        return completed.get();
+    }
+
+    /** A handle for a request that was not scheduled (no body): nothing to release, observe or count. */
+    static Exchange unscheduled(InferenceRequest request, SchedulingResult result) {
+        return new Exchange(request, ScheduledRequest.of(result), () -> { }, null, () -> 0L, 0L);
+    }
+}

@@ -1,0 +1,188 @@
+package io.epp4j.epp.extproc;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
+import io.envoyproxy.envoy.config.core.v3.Metadata;
+import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
+import io.envoyproxy.envoy.service.ext_proc.v3.BodyMutation;
+import io.envoyproxy.envoy.service.ext_proc.v3.CommonResponse;
+import io.envoyproxy.envoy.service.ext_proc.v3.HeaderMutation;
+import io.envoyproxy.envoy.service.ext_proc.v3.HttpBody;
+import io.envoyproxy.envoy.service.ext_proc.v3.HttpHeaders;
+import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
+import io.epp4j.epp.director.Exchange;
+import io.epp4j.epp.request.SseUsageScanner;
+import io.epp4j.epp.request.UsageParser;
+import io.epp4j.spi.ByteSlice;
+import io.epp4j.spi.ResponseUsage;
+
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The response side of one stream: the response headers are answered at once ({@code x-went-into-resp-headers},
+ * plus what the scheduler's hooks add); streamed responses ({@code text/event-stream}, or {@code "stream": true})
+ * are echoed chunk by chunk as they arrive, others are held until their end and echoed in 62,000-byte chunks. On
+ * the way, token usage is read (from the JSON, or from the SSE events) and {@code "model"} is rewritten back to the
+ * name the client asked for, by the request's {@link Exchange}. Used by one thread at a time (the stream's
+ * {@link StreamOrder}).
+ */
+final class ResponseSide {
+
+    private final Answers answers;
+    private BodySendMode mode = BodySendMode.FULL_DUPLEX_STREAMED;
+    private Exchange exchange;
+    private boolean streaming;
+    private BodyBuffer held;
+    private SseUsageScanner sseUsage;
+    private ResponseUsage usage = ResponseUsage.NONE;
+    private boolean complete;
+
+    ResponseSide(Answers answers) {
+        this.answers = answers;
+    }
+
+    void mode(BodySendMode mode) {
+        this.mode = mode;
+    }
+
+    /** The request's handle, once decided (before: responses pass through without hooks or rewrite). */
+    void exchange(Exchange exchange) {
+        this.exchange = exchange;
+    }
+
+    /** Token usage read so far ({@link ResponseUsage#NONE} when the response reported none). */
+    ResponseUsage usage() {
+        return usage;
+    }
+
+    /** Whether the response ended (its end of stream or trailers). */
+    boolean complete() {
+        return complete;
+    }
+
+    /**
+     * The size of the held response {@code message} ends, so that handling it echoes the whole response (and reads
+     * its usage), or -1 when it does not: the stream hands large ones to a worker.
+     */
+    long flushBytes(ProcessingRequest message) {
+        if (mode != BodySendMode.FULL_DUPLEX_STREAMED || streaming) {
+            return -1;
+        }
+        long size = held == null ? 0 : held.size();
+        if (message.hasResponseBody() && message.getResponseBody().getEndOfStream()) {
+            return size + message.getResponseBody().getBody().size();
+        }
+        return message.hasResponseTrailers() && held != null ? size : -1;
+    }
+
+    void onHeaders(HttpHeaders message, Metadata metadata) {
+        Map<String, String> headers = Mutations.readHeaders(message.getHeaders());
+        boolean sse = headers.getOrDefault("content-type", "").toLowerCase(Locale.ROOT).contains("text/event-stream");
+        streaming = sse || exchange != null && exchange.request().stream();
+        if (sse) {
+            sseUsage = new SseUsageScanner();
+        }
+        HeaderMutation.Builder mutation = HeaderMutation.newBuilder()
+                .addSetHeaders(Mutations.header("x-went-into-resp-headers", "true"));
+        if (exchange != null) {
+            // hooks may add response headers (conformance served-endpoint verifier, session affinity)
+            exchange.onResponseHeaders(headers, Mutations.lbMetadata(metadata))
+                    .forEach((k, v) -> mutation.addSetHeaders(Mutations.header(k, v)));
+        }
+        answers.send(Mutations.headersContinue(mutation, false));
+        if (message.getEndOfStream()) {
+            complete = true;
+        }
+    }
+
+    void onBody(HttpBody message) {
+        ByteString chunk = message.getBody();
+        boolean eos = message.getEndOfStream();
+        if (mode != BodySendMode.FULL_DUPLEX_STREAMED) {
+            // BUFFERED / STREAMED response modes: answer each message, replacing the body only when rewritten
+            byte[] bytes = chunk.toByteArray();
+            observe(bytes, bytes.length, eos || mode != BodySendMode.STREAMED, eos);
+            CommonResponse.Builder common = CommonResponse.newBuilder();
+            byte[] rewritten = rewriteBack(bytes, bytes.length);
+            if (rewritten != null) {
+                common.setBodyMutation(BodyMutation.newBuilder().setBody(UnsafeByteOperations.unsafeWrap(rewritten)));
+            }
+            answers.send(Mutations.body(common, false));
+        } else if (streaming) {
+            byte[] bytes = chunk.toByteArray();
+            observe(bytes, bytes.length, false, eos);
+            byte[] rewritten = rewriteBack(bytes, bytes.length);
+            if (rewritten != null) {
+                answers.streamedBody(rewritten, rewritten.length, eos, false);
+            } else if (chunk.size() <= Mutations.MAX_CHUNK_BYTES) {
+                answers.send(Mutations.streamedChunk(chunk, eos, false)); // the common case: the bytes as received
+            } else {
+                answers.streamedBody(bytes, bytes.length, eos, false);
+            }
+        } else {
+            if (held == null) {
+                held = new BodyBuffer(Math.max(1024, chunk.size()));
+            }
+            held.append(chunk);
+            if (eos) {
+                flushHeld(true);
+            }
+        }
+        if (eos) {
+            if (sseUsage != null) {
+                sseUsage.finish();
+                if (sseUsage.usage() != null) {
+                    usage = sseUsage.usage();
+                }
+            }
+            complete = true;
+        }
+    }
+
+    void onTrailers() {
+        if (mode == BodySendMode.FULL_DUPLEX_STREAMED && !streaming && held != null) {
+            flushHeld(false); // the body ended with trailers: send it without end_of_stream
+        }
+        answers.send(Mutations.trailers(false));
+        complete = true;
+    }
+
+    private void flushHeld(boolean endOfStream) {
+        byte[] bytes = held.array();
+        int length = held.size();
+        observe(bytes, length, true, true);
+        byte[] rewritten = rewriteBack(bytes, length);
+        if (rewritten != null) {
+            answers.streamedBody(rewritten, rewritten.length, endOfStream, false);
+        } else {
+            answers.streamedBody(bytes, length, endOfStream, false);
+        }
+        held = null;
+    }
+
+    /** The bytes with the client's model name put back, or null to send them as they are. */
+    private byte[] rewriteBack(byte[] bytes, int length) {
+        return exchange == null ? null : exchange.rewriteBack(bytes, 0, length);
+    }
+
+    /** Reads usage from {@code bytes[0, length)} and shows them to the request's hooks. */
+    private void observe(byte[] bytes, int length, boolean wholeJson, boolean endOfStream) {
+        if (length > 0) {
+            if (sseUsage != null) {
+                sseUsage.feed(bytes, 0, length);
+                if (sseUsage.usage() != null) {
+                    usage = sseUsage.usage();
+                }
+            } else if (wholeJson) {
+                ResponseUsage found = UsageParser.parse(bytes, 0, length);
+                if (found != null) {
+                    usage = found;
+                }
+            }
+        }
+        if (exchange != null) {
+            exchange.onResponseBody(new ByteSlice(bytes, 0, length), endOfStream);
+        }
+    }
+}

@@ -1,0 +1,69 @@
+package io.epp4j.epp.extproc;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class StreamOrderTest {
+
+    @Test
+    void workRunsInPlaceUntilAStepIsHandedOffThenQueuesBehindItInOrder() throws Exception {
+        ExecutorService worker = Executors.newSingleThreadExecutor(r -> new Thread(r, "worker"));
+        try {
+            StreamOrder order = new StreamOrder();
+            List<String> ran = new CopyOnWriteArrayList<>();
+            CountDownLatch release = new CountDownLatch(1);
+            CountDownLatch drained = new CountDownLatch(1);
+            String caller = Thread.currentThread().getName();
+
+            order.execute(() -> ran.add("1 on " + Thread.currentThread().getName()));
+            order.execute(() -> order.handOff(() -> {
+                await(release);
+                ran.add("2 on " + Thread.currentThread().getName());
+            }, worker));
+            // while the worker owns the stream, later work queues behind it instead of running here
+            order.execute(() -> ran.add("3 on " + Thread.currentThread().getName()));
+            order.execute(() -> order.handOff(() -> ran.add("4 on " + Thread.currentThread().getName()), worker));
+            order.execute(drained::countDown);
+            assertEquals(List.of("1 on " + caller), ran);
+            release.countDown();
+            assertTrue(drained.await(10, TimeUnit.SECONDS));
+            assertEquals(List.of("1 on " + caller, "2 on worker", "3 on worker", "4 on worker"), ran,
+                    "queued work runs on the worker, in order; a hand-off there runs in place");
+
+            order.execute(() -> ran.add("5 on " + Thread.currentThread().getName()));
+            assertEquals("5 on " + caller, ran.get(4), "with the queue drained, work runs in place again");
+        } finally {
+            worker.shutdownNow();
+        }
+    }
+
+    @Test
+    void withoutAnExecutorOrAfterShutdownTheStepRunsInPlace() {
+        StreamOrder order = new StreamOrder();
+        List<String> ran = new CopyOnWriteArrayList<>();
+        String caller = Thread.currentThread().getName();
+        order.handOff(() -> ran.add(Thread.currentThread().getName()), null);
+        ExecutorService stopped = Executors.newSingleThreadExecutor();
+        stopped.shutdown();
+        order.handOff(() -> ran.add(Thread.currentThread().getName()), stopped);
+        order.execute(() -> ran.add(Thread.currentThread().getName()));
+        assertEquals(List.of(caller, caller, caller), ran);
+    }
+
+    private static void await(CountDownLatch latch) {
+        try {
+            latch.await(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
