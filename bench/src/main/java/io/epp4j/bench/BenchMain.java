@@ -39,7 +39,7 @@ public final class BenchMain {
               gateway  --pool NAME=BASE_MODEL=IP:PORT,IP:PORT[=EPP_HOST:EPP_PORT][;...] [--port 8080]
                        [--policy epp|round-robin|random] [--profile agentgateway|istio|envoy-ai-gateway|envoy] [--tls] [--models m=BASE,...]
               noop     [--port 9002] [--destination 127.0.0.1:8000]
-              replay   --trace FILE|gen:shared-prefix|gen:multi-turn|gen:lora-mix --policy NAME[,NAME...] --out DIR
+              replay   --trace FILE|gen:NAME[:k=v,...] --policy NAME[,NAME...] --out DIR
                        [--pods N] [--speedup S] [--limit N] [--seed S] [--configs DIR] [--scrape-interval 50ms]
                        [--epp-in-process]
                        policies: round-robin, random, least-queue, gaie-default, epp4j
@@ -48,7 +48,7 @@ public final class BenchMain {
                        [--engine-model step|lanes] [--engine-profile P] [--max-num-seqs N] [--kv-blocks N]
                        the greedy reference and the lower bound of TTFT on the replay's fleet (computed, not replayed)
               scoreboard --out DIR [--quick] [--workloads a,b] [--loads 0.5,0.8,1.0,1.3] [--policies round-robin,...]
-                       [--seeds 2] [--requests 300] [--pods 10] [--engine-models step,lanes] [--fleets uniform,...]
+                       [--seeds 2] [--requests 300] [--max-requests 1500] [--pods 10] [--engine-models step,lanes] [--fleets uniform,...]
                        every workload x load x policy against the greedy reference and the lower bound
               calibrate [--engine-profile P] [--requests 500] [--seed S] [--rates 1,2,4,...]
                        one simulated pod on the shapes of vLLM's published benchmarks

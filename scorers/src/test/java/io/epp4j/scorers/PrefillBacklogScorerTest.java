@@ -223,6 +223,59 @@ class PrefillBacklogScorerTest {
     }
 
     @Test
+    void aPendingRequestHoldsARunningSlotTooSoBackToBackPicksDoNotPileOntoTheLeastBusyEndpoint() {
+        PrefillBacklogScorer decodeAware = new PrefillBacklogScorer(null,
+                new PluginParameters(Map.of("requestOverheadTokens", 100, "decodeRequestTokens", 500)));
+        // endpoint 0 streams 3 answers, endpoint 1 streams 4: the first short request goes to endpoint 0
+        List<Endpoint> pool = List.of(withLoad(endpoint(0, 0, 0, 0.1), 3, 0), withLoad(endpoint(1, 0, 0, 0.1), 4, 0));
+        double[] scores = new double[2];
+        decodeAware.score(new CycleState(), request("q".repeat(400)), pool, scores);
+        assertTrue(scores[0] > scores[1], java.util.Arrays.toString(scores));
+        decodeAware.preRequest(new CycleState(), request("q".repeat(400)),
+                new SchedulingResult("default", List.of(pool.get(0))));
+
+        // the next one, arriving before the first's first token, sees endpoint 0 as busy as endpoint 1 is with 4
+        // decodes plus its own pending request: 100 + 100 + 100 × 2 + 500 × (3 + 1) = 2400 vs 100 + 100 + 500 × 4
+        List<Endpoint> after = List.of(withLoad(endpoint(0, 0, 0, 0.1), 4, 0), pool.get(1));
+        decodeAware.score(new CycleState(), request("q".repeat(400)), after, scores);
+        assertArrayEquals(new double[] {2200.0 / 2400, 1.0}, scores, 1e-9);
+    }
+
+    @Test
+    void withMissCostGrowingWithLoadAHotPrefixSpreadsWhileAPodIdlesAndStaysOnceAllAreBusy() {
+        PrefillBacklogScorer growing = new PrefillBacklogScorer(null, new PluginParameters(Map.of(
+                "requestOverheadTokens", 100, "missCostGrowsWithLoad", true)));
+        List<Endpoint> three = List.of(endpoint(0, 0, 0, 0.1), endpoint(1, 0, 0, 0.1), endpoint(2, 0, 0, 0.1));
+        // endpoint 0 holds the prompt and prefills 2,500 tokens for others; endpoints 1 and 2 idle, cold
+        growing.preRequest(new CycleState(), request("z".repeat(10_000)),
+                new SchedulingResult("default", List.of(three.get(0))));
+        double[] scores = new double[3];
+        growing.score(PrefixLoadCostScorerTest.matchState(three, 100, 100, 0, 0), request(PROMPT_4000_TOKENS), three,
+                scores);
+        // two of three idle: a miss weighs (3 + 1) / (2 + 1) = 1.33; costs 2500 + 200 = 2700 vs 1.33 × 4000 + 100
+        assertArrayEquals(new double[] {1.0, 2700 / (4000 * 4.0 / 3 + 100), 2700 / (4000 * 4.0 / 3 + 100)}, scores,
+                1e-9);
+
+        // endpoint 0 is now 5,500 tokens behind: the prefix spreads to an idle pod
+        growing.preRequest(new CycleState(), request("w".repeat(12_000)),
+                new SchedulingResult("default", List.of(three.get(0))));
+        growing.score(PrefixLoadCostScorerTest.matchState(three, 100, 100, 0, 0), request(PROMPT_4000_TOKENS), three,
+                scores);
+        assertTrue(scores[1] > scores[0], "a pod idles and the hit waits longer than the miss: "
+                + java.util.Arrays.toString(scores));
+
+        // every pod busy: a miss weighs (3 + 1) / (0 + 1) = 4, and the prompt stays on its cached pod
+        for (int pod = 1; pod < 3; pod++) {
+            growing.preRequest(new CycleState(), request("v".repeat(4_000)),
+                    new SchedulingResult("default", List.of(three.get(pod))));
+        }
+        growing.score(PrefixLoadCostScorerTest.matchState(three, 100, 100, 0, 0), request(PROMPT_4000_TOKENS), three,
+                scores);
+        // costs: 5500 + 300 = 5800 vs 1000 + 4 × 4000 + 200 = 17200
+        assertArrayEquals(new double[] {1.0, 5800.0 / 17200, 5800.0 / 17200}, scores, 1e-9);
+    }
+
+    @Test
     void requestsAnotherReplicaQueuedCountFromTheScrapedQueue() {
         // one pick of this EPP, already answered, sets the size of an unknown queued request: 4,000 tokens
         InferenceRequest answered = request(PROMPT_4000_TOKENS);
@@ -251,8 +304,8 @@ class PrefillBacklogScorerTest {
         List<Endpoint> pool = List.of(withLoad(endpoint(0, 1, 3, 0.1), 1, 0), endpoint(1, 0, 0, 0.1));
         double[] scores = new double[2];
         decodeAware.score(new CycleState(), request(PROMPT_4000_TOKENS), pool, scores);
-        // costs: 4000 + 4000 + 100 × 2 + 100 × 3 = 8500 vs 4000 + 100 = 4100
-        assertArrayEquals(new double[] {4100.0 / 8500, 1.0}, scores, 1e-9);
+        // costs: 4000 + 4000 + 100 × 2 + 100 × (3 decoding + 1 pending) = 8600 vs 4000 + 100 = 4100
+        assertArrayEquals(new double[] {4100.0 / 8600, 1.0}, scores, 1e-9);
     }
 
     @Test

@@ -154,6 +154,46 @@ final class Generators {
         return out;
     }
 
+    /**
+     * {@code gen:rag}: retrieval-augmented questions. A {@code system} prompt shared by every request (default
+     * 300 tokens), then {@code docsPerRequest} documents (default 2) drawn from a corpus of {@code docs} (default
+     * 40) with Zipf popularity ({@code zipf}, default 0.9), each document's length log-normal around
+     * {@code docTokens} (default 3,000, from 500 to 12,000), then a question of about {@code question} tokens
+     * (default 80); output around {@code output} tokens (default 200, ±60%); Poisson arrivals at {@code rate} a
+     * second (default 4). Only the system prompt and the first document's choice are shared by many requests: a
+     * hot document is a long prefix after the short shared one, and the second document splits it again.
+     */
+    static List<TraceRequest> rag(Map<String, String> p, int limit, long seed, String model) {
+        int system = intParam(p, "system", 300);
+        int docs = intParam(p, "docs", 40);
+        int perRequest = intParam(p, "docsPerRequest", 2);
+        int docTokens = intParam(p, "docTokens", 3000);
+        int question = intParam(p, "question", 80);
+        int output = intParam(p, "output", 200);
+        double rate = doubleParam(p, "rate", 4);
+        double[] popularity = zipfCdf(docs, doubleParam(p, "zipf", 0.9));
+        SplittableRandom r = new SplittableRandom(seed);
+        int[] lengths = new int[docs];
+        for (int d = 0; d < docs; d++) {
+            lengths[d] = logNormal(r, docTokens, 0.7, 500, 12_000);
+        }
+        List<TraceRequest> out = new ArrayList<>();
+        double t = 0;
+        for (int i = 0; i < limit; i++) {
+            t += exponential(r, rate);
+            StringBuilder sb = new StringBuilder();
+            appendBlock(sb, seed, TOOL_TEXT + 300, system);
+            for (int k = 0; k < perRequest; k++) {
+                int d = pick(r, popularity);
+                appendBlock(sb, seed, TOOL_TEXT + 1_000 + d, lengths[d]);
+            }
+            appendBlock(sb, seed, OWN_TEXT + 500_000_000L + i, (int) Math.max(1, question * (0.5 + r.nextDouble())));
+            out.add(new TraceRequest((long) (t * 1000), model, sb.toString(),
+                    (int) Math.max(1, output * (0.4 + 1.2 * r.nextDouble()))));
+        }
+        return out;
+    }
+
     private static double exponential(SplittableRandom r, double rate) {
         return -Math.log(1 - r.nextDouble()) / rate;
     }

@@ -34,7 +34,7 @@ public final class Workloads {
 
     /** The generated workloads' names. */
     public static final List<String> GENERATED = List.of("shared-prefix", "multi-turn", "lora-mix", "agentic",
-            "heavy-tail", "bursts", "decode-heavy");
+            "heavy-tail", "bursts", "decode-heavy", "rag");
 
     /** Loads {@code spec}: a JSONL file path or {@code gen:...}; at most {@code limit} requests. */
     public static Workload load(String spec, int limit, long seed, String model) throws IOException {
@@ -60,6 +60,7 @@ public final class Workloads {
                     List.of());
             case "decode-heavy" -> new Workload(parts[0], Generators.decodeHeavy(params, limit, seed, model), model,
                     List.of());
+            case "rag" -> new Workload(parts[0], Generators.rag(params, limit, seed, model), model, List.of());
             case "lora-mix" -> {
                 int adapters = intParam(params, "adapters", 6);
                 List<String> loras = new ArrayList<>();

@@ -47,7 +47,7 @@ final class Capacity {
      * of the arrivals sees decoding in its steady state.
      */
     static final double SPANS_PER_LIFETIME = 2;
-    /** The most requests a run is lengthened to. */
+    /** The most requests a run is lengthened to, unless the caller says otherwise. */
     static final int MAX_REQUESTS = 1500;
 
     private Capacity() {
@@ -80,19 +80,19 @@ final class Capacity {
     /**
      * The greedy reference at {@code rate} on a run long enough to be steady: it starts with {@code n} requests and
      * lengthens the run while it spans fewer than {@link #SPANS_PER_LIFETIME} mean request lifetimes, up to
-     * {@link #MAX_REQUESTS}. A run still too short there does not count as keeping up.
+     * {@code maxRequests}. A run still too short there does not count as keeping up.
      */
-    static Point probe(Generator gen, int n, double rate, List<SimConfig> pods, double[] slow,
+    static Point probe(Generator gen, int n, int maxRequests, double rate, List<SimConfig> pods, double[] slow,
                        Workloads.Workload[] used) throws java.io.IOException {
         Workloads.Workload w = gen.requests(n);
         while (true) {
             Point p = at(w, rate, pods, slow);
             int size = w.requests().size();
-            if (p.steady() || size >= MAX_REQUESTS) {
+            if (p.steady() || size >= maxRequests) {
                 used[0] = w;
                 return p;
             }
-            int next = (int) Math.min(MAX_REQUESTS, Math.ceil(size * 1.2 * SPANS_PER_LIFETIME * p.meanE2eMs()
+            int next = (int) Math.min(maxRequests, Math.ceil(size * 1.2 * SPANS_PER_LIFETIME * p.meanE2eMs()
                     / Math.max(1, p.spanMs())));
             w = gen.requests(Math.max(next, size + 1));
         }
@@ -104,27 +104,34 @@ final class Capacity {
      */
     static Found find(Generator gen, int n, List<SimConfig> pods, double[] slow, double tolerance)
             throws java.io.IOException {
+        return find(gen, n, MAX_REQUESTS, pods, slow, tolerance);
+    }
+
+    /** As {@link #find(Generator, int, List, double[], double)}, lengthening runs up to {@code maxRequests}. */
+    static Found find(Generator gen, int n, int maxRequests, List<SimConfig> pods, double[] slow, double tolerance)
+            throws java.io.IOException {
+        int max = Math.max(n, maxRequests);
         Workloads.Workload[] used = new Workloads.Workload[1];
         double low = Family.nativeRate(gen.requests(n));
         double high = low;
         Workloads.Workload atLow;
-        if (probe(gen, n, low, pods, slow, used).keptUp()) {
+        if (probe(gen, n, max, low, pods, slow, used).keptUp()) {
             atLow = used[0];
             do {
                 low = high;
                 atLow = used[0];
                 high *= 2;
-            } while (probe(gen, n, high, pods, slow, used).keptUp() && high < 1e6);
+            } while (probe(gen, n, max, high, pods, slow, used).keptUp() && high < 1e6);
         } else {
             do {
                 high = low;
                 low /= 2;
-            } while (!probe(gen, n, low, pods, slow, used).keptUp() && low > 1e-6);
+            } while (!probe(gen, n, max, low, pods, slow, used).keptUp() && low > 1e-6);
             atLow = used[0];
         }
         while (high / low > 1 + tolerance) {
             double mid = Math.sqrt(low * high);
-            if (probe(gen, n, mid, pods, slow, used).keptUp()) {
+            if (probe(gen, n, max, mid, pods, slow, used).keptUp()) {
                 low = mid;
                 atLow = used[0];
             } else {

@@ -32,6 +32,7 @@ final class Family {
         out.add(new Member("lora-mix", "gen:lora-mix", List.of()));
         out.add(new Member("bursts", "gen:bursts", List.of()));
         out.add(new Member("decode-heavy", "gen:decode-heavy", List.of()));
+        out.add(new Member("rag", "gen:rag", List.of()));
         out.add(new Member("mooncake", repoRoot.resolve(MOONCAKE).toString(), List.of()));
         return out;
     }

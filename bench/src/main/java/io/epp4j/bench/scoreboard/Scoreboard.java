@@ -47,7 +47,7 @@ public final class Scoreboard {
 
     /** The board's settings. */
     record Settings(List<Family.Member> workloads, List<Double> loads, List<String> policies, List<Long> seeds,
-                    int requests, int pods, List<EngineModel> engines, List<String> fleets, Path configs,
+                    int requests, int maxRequests, int pods, List<EngineModel> engines, List<String> fleets, Path configs,
                     long scrapeNanos, String focus, String model, Flags simFlags) {
     }
 
@@ -57,7 +57,7 @@ public final class Scoreboard {
     public static int run(String[] args, PrintStream out) throws Exception {
         Flags f = Flags.parse(args, SimFlags.with(Set.of("out", "workloads", "loads", "policies", "seeds", "seed",
                 "requests", "pods", "engine-models", "fleets", "configs", "scrape-interval", "focus", "threads",
-                "model", "curve")), Set.of("quick"));
+                "model", "curve", "max-requests")), Set.of("quick"));
         boolean quick = f.bool("quick");
         Path repo = Replay.defaultConfigs(Path.of("")).getParent().getParent();
         List<Long> seeds = new ArrayList<>();
@@ -80,7 +80,8 @@ public final class Scoreboard {
         Settings s = new Settings(Family.select(repo, f.string("workloads", "")),
                 Arrays.stream(f.string("loads", quick ? "0.5,1.0,1.3" : "0.5,0.8,1.0,1.3").split(","))
                         .map(Double::parseDouble).toList(), policies, seeds,
-                f.integer("requests", quick ? 150 : 300), f.integer("pods", 10), engines, fleets,
+                f.integer("requests", quick ? 150 : 300), f.integer("max-requests", Capacity.MAX_REQUESTS),
+                f.integer("pods", 10), engines, fleets,
                 f.has("configs") ? Path.of(f.string("configs", "")) : Replay.defaultConfigs(Path.of("")),
                 EppOptions.parseDuration(f.positiveDuration("scrape-interval", "50ms")).toNanos(),
                 f.string("focus", "epp4j"), f.string("model", "Qwen/Qwen3-8B"), f);
@@ -135,8 +136,8 @@ public final class Scoreboard {
         SimConfig config = podConfig(s, engine, first, seed);
         List<SimConfig> pods = FleetSimulation.uniform(config, s.pods());
         double[] slow = slowFactors(fleet, s.pods());
-        Capacity.Found found = Capacity.find(n -> Family.generate(member, n, seed, s.model()), s.requests(), pods,
-                slow, 0.1);
+        Capacity.Found found = Capacity.find(n -> Family.generate(member, n, seed, s.model()), s.requests(),
+                s.maxRequests(), pods, slow, 0.1);
         double capacity = found.rate();
         Workloads.Workload w = found.workload();
         List<Trial> trials = new ArrayList<>();
@@ -180,8 +181,8 @@ public final class Scoreboard {
                                 + " ms%s%n", r, p.ttftP50(), p.ttftP90(), p.startedShare(), p.meanE2eMs(), p.spanMs(),
                         p.keptUp() ? "" : p.steady() ? "  (not kept up)" : "  (too short to tell)");
             }
-            Capacity.Found found = Capacity.find(n -> Family.generate(m, n, seed, s.model()), s.requests(), pods, slow,
-                    0.1);
+            Capacity.Found found = Capacity.find(n -> Family.generate(m, n, seed, s.model()), s.requests(),
+                    s.maxRequests(), pods, slow, 0.1);
             out.printf(Locale.ROOT, "  capacity %.2f req/s (a steady run there: %d requests)%n", found.rate(),
                     found.workload().requests().size());
         }

@@ -90,6 +90,21 @@ class RecommendedProfileTest {
     }
 
     @Test
+    void aHotPromptSpreadsToAnIdlePodWhileItsPodIsBusyPrefilling() throws Exception {
+        List<Endpoint> pool = List.of(pod(1, Set.of()), pod(2, Set.of()), pod(3, Set.of()));
+        Endpoint first = serve(request("Qwen/Qwen3-8B", SYSTEM + "first question"), pool);
+        // three requests with the hot prompt in flight on its pod, none answered yet
+        for (int i = 0; i < 3; i++) {
+            ScheduledRequest pending = engine.schedule(request("Qwen/Qwen3-8B", SYSTEM + "pending " + i),
+                    List.of(first));
+            pending.preRequest();
+        }
+        Endpoint next = serve(request("Qwen/Qwen3-8B", SYSTEM + "next question"), pool);
+        org.junit.jupiter.api.Assertions.assertNotEquals(first, next,
+                "two pods idle: recomputing the prompt there beats queueing behind three pending requests");
+    }
+
+    @Test
     void aCachedPromptKeepsItsPodWhenAdapterSlotsAreNotTheIssue() throws Exception {
         List<Endpoint> pool = List.of(pod(1, Set.of()), pod(2, Set.of()), pod(3, Set.of()));
         Endpoint first = serve(request("Qwen/Qwen3-8B", SYSTEM + "first question"), pool);
@@ -99,17 +114,17 @@ class RecommendedProfileTest {
     }
 
     @Test
-    void aPopularAdapterSpreadsToASecondPodOnceItsPodsRunningSlotsFillWithDecodes() throws Exception {
+    void aPopularAdapterSpreadsToASecondPodOnceItsPodStreamsMoreAnswersThanItsCachedPromptIsWorth() throws Exception {
         List<Endpoint> idle = List.of(pod(1, Set.of("billing")), pod(2, Set.of()));
         assertEquals("pod-1", serve(request("billing", SYSTEM + "first question"), idle).info().podName());
 
-        // a few answers streaming on pod 1: the cached prompt keeps the adapter there
-        List<Endpoint> someDecoding = List.of(pod(1, Set.of("billing", "legal"), 4), pod(2, Set.of()));
+        // one answer streaming on pod 1: the cached 1,000-token prompt keeps the adapter there
+        List<Endpoint> someDecoding = List.of(pod(1, Set.of("billing", "legal"), 1), pod(2, Set.of()));
         assertEquals("pod-1", serve(request("billing", SYSTEM + "second question"), someDecoding)
                 .info().podName());
 
-        // most of pod 1's 16 running slots taken by answers: a new request would soon wait for one to end
-        List<Endpoint> slotsFilling = List.of(pod(1, Set.of("billing", "legal"), 12), pod(2, Set.of()));
+        // four answers streaming there (each counts 512 tokens) outweigh prefilling the prompt again on pod 2
+        List<Endpoint> slotsFilling = List.of(pod(1, Set.of("billing", "legal"), 4), pod(2, Set.of()));
         assertEquals("pod-2", serve(request("billing", SYSTEM + "third question"), slotsFilling)
                 .info().podName());
     }

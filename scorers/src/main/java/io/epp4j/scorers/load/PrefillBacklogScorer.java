@@ -25,18 +25,27 @@ import java.util.function.LongSupplier;
  * there before its first token, counting its own prefill too, so that a cache hit on a busy endpoint is weighed
  * against a miss on an idle one in one unit (prompt tokens to prefill).
  *
- * <p>{@code cost = backlogTokens + uncachedTokenWeight × uncachedTokens + requestOverheadTokens × (pendingRequests
- * + 1) + decodeRequestTokens × decodingRequests}, score {@code minCost / cost} (1.0 for the cheapest endpoint).
- * {@code backlogTokens} and {@code pendingRequests} count the requests this EPP has sent to the endpoint that have
- * not produced their first response bytes yet: they are exact and change with every pick, whereas scraped queue
- * depth is one scrape old and says nothing about how long the queued prompts are. A request enters the backlog at
- * the pick with the tokens it was expected to prefill there (the prompt minus the
+ * <p>{@code cost = backlogTokens + missWeight × uncachedTokens + requestOverheadTokens × (pendingRequests + 1)
+ * + decodeRequestTokens × (decodingRequests + pendingRequests)}, score {@code minCost / cost} (1.0 for the
+ * cheapest endpoint). {@code backlogTokens} and {@code pendingRequests} count the requests this EPP has sent to the
+ * endpoint that have not produced their first response bytes yet: they are exact and change with every pick,
+ * whereas scraped queue depth is one scrape old and says nothing about how long the queued prompts are. A request
+ * enters the backlog at the pick with the tokens it was expected to prefill there (the prompt minus the
  * {@code approx-prefix-cache-producer}'s match) and leaves it at its first response body chunk (the first token,
  * when streamed) or its end. {@code uncachedTokens} is the same estimate for this request on each endpoint;
  * without a producer the whole prompt counts everywhere and the score is load only. {@code decodingRequests} are
  * the endpoint's requests past their first token and not finished (this EPP's in-flight count minus its pending
- * ones): each holds one of the engine's running slots ({@code max-num-seqs}) until its last token, and once they
- * are all taken a new request waits for a whole decode to end, whatever its prompt costs.
+ * ones). Every request in flight, pending or decoding, holds one of the engine's running slots
+ * ({@code max-num-seqs}) until its last token; once they are all taken a new request waits for a whole decode to
+ * end, whatever its prompt costs. Counting the pending ones too keeps back-to-back picks from piling onto the
+ * endpoint that had one decode fewer.
+ *
+ * <p>{@code missWeight} is {@code uncachedTokenWeight}, times {@code (n + 1) / (idle + 1)} over the {@code n}
+ * candidates when {@code missCostGrowsWithLoad} is set ({@code idle}: nothing of this EPP's pending there and
+ * nothing waiting in the scrape). While endpoints idle, recomputing a prefix there costs only this request's
+ * wait, so a hot prefix spreads before its endpoints queue; once every endpoint is busy, compute is what the pool
+ * lacks and a miss delays everyone behind it (as {@code 1 / (1 - load)} does in a queue), so prefixes stay where
+ * they are cached.
  *
  * <p>Other EPP replicas: with {@code scrapedLoadFloor} (default true) the endpoint's scraped waiting queue is a
  * floor for {@code pendingRequests} (the requests beyond this EPP's own count as long as this EPP's picks are on
@@ -49,17 +58,18 @@ import java.util.function.LongSupplier;
  * equivalents (scheduling, the first decode step), which keeps many tiny prompts from looking free;
  * {@code uncachedTokenWeight} (default 1, at least 1), how much more a token to prefill here counts than a token
  * queued ahead. At 1 the scorer minimises this request's own wait. Above 1 it also charges a miss for what it
- * costs others: the endpoint is busy longer for every later request, and the copied prefix evicts cached ones,
- * so under load it keeps a prefix on its endpoint until the queue there is several misses long instead of
- * copying it at the first backlog. {@code decodeRequestTokens} (default 0: decode load ignored), the cost of one
- * decoding request; {@code scrapedLoadFloor} (default true). Per-endpoint state is kept by endpoint name.
+ * costs others, a constant where {@code missCostGrowsWithLoad} (default false) lets the load decide;
+ * {@code decodeRequestTokens} (default 0: slots ignored), the cost of one request holding a running slot;
+ * {@code scrapedLoadFloor} (default true). Per-endpoint state is kept by endpoint name.
  *
  * <p>{@code prefillProgress} (default false): count the oldest pending request on each endpoint as partly done.
  * A server prefills its queue roughly in order, so the oldest request has been prefilling since its own pick or
  * the previous one's first token, whichever came later; the scorer learns how long the pool takes to prefill n
  * tokens (a line fitted to the streamed requests' times from that start to their first response bytes, see
  * {@link PrefillRate}) and subtracts what that request has prefilled by now, at most its own tokens. Without it a
- * 100,000-token prompt counts in full until its first token, seconds after most of it was done.
+ * 100,000-token prompt counts in full until its first token, seconds after most of it was done. A line
+ * underestimates long prompts on a server whose step time grows with the batch, so it is off in the recommended
+ * profile.
  */
 public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, PreRequest, ResponseObserver {
 
@@ -187,7 +197,7 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
                 }
             }
             double cost = backlogTokens + missWeight * uncachedTokens(request, match, e)
-                    + requestOverheadTokens * (pending + 1) + decodeRequestTokens * decoding;
+                    + requestOverheadTokens * (pending + 1) + decodeRequestTokens * (decoding + pending);
             scores[i] = cost;
             minCost = Math.min(minCost, cost);
         }
