@@ -34,12 +34,13 @@ public final class BenchMain {
               gateway  --pool NAME=BASE_MODEL=IP:PORT,IP:PORT[=EPP_HOST:EPP_PORT][;...] [--port 8080]
                        [--policy epp|round-robin|random] [--profile agentgateway|istio|envoy-ai-gateway|envoy] [--tls] [--models m=BASE,...]
               noop     [--port 9002] [--destination 127.0.0.1:8000]
-              replay   --trace FILE|gen:shared-prefix|gen:multi-turn|gen:lora-mix --policy NAME[,NAME...] --out DIR
+              replay   [--trace FILE|gen:shared-prefix|gen:multi-turn|gen:lora-mix] --policy NAME[,NAME...] --out DIR
                        [--pods N] [--speedup S] [--limit N] [--seed S] [--configs DIR] [--scrape-interval 50ms]
                        [--epp-in-process]
                        policies: round-robin, random, least-queue, gaie-default, epp4j
-              oracle   --trace FILE|gen:... [--pods N] [--limit N] [--seed S] [--kv-blocks N] [--prefill-ms-per-token F]
-                       [--model M]
+                       trace: bench/traces/mooncake-conversation.jsonl unless --trace says otherwise
+              oracle   [--trace FILE|gen:...] [--pods N] [--limit N] [--seed S] [--kv-blocks N]
+                       [--prefill-ms-per-token F] [--model M]
                        TTFT of a router that knows every pod's cache and prefill queue (computed, not replayed)
               load     --target HOST:PORT|embedded|noop [--tls] (--rps R | --max) [--duration S] [--body-bytes B]
                        [--endpoints N] [--concurrency C] [--profile agentgateway|istio|envoy-ai-gateway|envoy] [--compare-noop]

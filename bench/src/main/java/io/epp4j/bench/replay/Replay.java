@@ -103,12 +103,12 @@ public final class Replay {
         return start.resolve("bench/configs");
     }
 
-    /** {@code replay --trace T --policy P[,P...] --out DIR [...]}. */
+    /** {@code replay [--trace T] --policy P[,P...] --out DIR [...]}; T defaults to the repository's Mooncake trace. */
     public static int run(String[] args, PrintStream out) throws Exception {
         Flags f = Flags.parse(args, Set.of("trace", "policy", "pods", "speedup", "limit", "out", "seed",
                 "configs", "max-num-seqs", "kv-blocks", "prefill-ms-per-token", "itl-ms", "model",
                 "max-in-flight", "warm-up", "prime-requests", "scrape-interval"), Set.of("tls", "epp-in-process"));
-        String trace = f.required("trace");
+        String trace = f.string("trace", Workloads.defaultTrace(Path.of("")).toString());
         List<String> policies = List.of(f.required("policy").split(","));
         for (String p : policies) {
             if (!ALL_POLICIES.contains(p)) {
@@ -165,7 +165,7 @@ public final class Replay {
     }
 
     /**
-     * {@code oracle --trace T [--pods N] [--limit N] [--seed S] [--kv-blocks N] [--prefill-ms-per-token F]}: the
+     * {@code oracle [--trace T] [--pods N] [--limit N] [--seed S] [--kv-blocks N] [--prefill-ms-per-token F]}: the
      * TTFT of {@link OracleRouting} (a router that knows every pod's cache and prefill queue exactly) on the
      * fleet {@code replay} would simulate for the same flags. Computed in simulated time, nothing is replayed.
      */
@@ -173,8 +173,8 @@ public final class Replay {
         Flags f = Flags.parse(args, Set.of("trace", "pods", "limit", "seed", "kv-blocks", "prefill-ms-per-token",
                 "model"), Set.of());
         String model = f.string("model", "Qwen/Qwen3-8B");
-        Workloads.Workload workload = Workloads.load(f.required("trace"), f.integer("limit", 2000),
-                f.longValue("seed", 42), model);
+        Workloads.Workload workload = Workloads.load(f.string("trace", Workloads.defaultTrace(Path.of("")).toString()),
+                f.integer("limit", 2000), f.longValue("seed", 42), model);
         int pods = f.integer("pods", 4);
         if (pods < 1) {
             throw new Flags.UsageException("--pods must be >= 1");
