@@ -119,7 +119,7 @@ public final class Replay {
         long seed = f.longValue("seed", 42);
         int limit = f.integer("limit", 2000);
         // At 20x each real millisecond of the gateway and the EPP counted 20 simulated ones and the Mooncake
-        // trace came out 12-21% above the oracle; at 5x, 3-5% (bench/results/routing.md)
+        // trace came out 12-21% above the oracle; at 5x, 2-5% (bench/results/routing.md)
         double speedup = f.decimal("speedup", 5);
         String model = f.string("model", "Qwen/Qwen3-8B");
         Workloads.Workload workload = Workloads.load(trace, limit, seed, model);
