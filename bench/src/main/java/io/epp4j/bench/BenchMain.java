@@ -39,11 +39,12 @@ public final class BenchMain {
               gateway  --pool NAME=BASE_MODEL=IP:PORT,IP:PORT[=EPP_HOST:EPP_PORT][;...] [--port 8080]
                        [--policy epp|round-robin|random] [--profile agentgateway|istio|envoy-ai-gateway|envoy] [--tls] [--models m=BASE,...]
               noop     [--port 9002] [--destination 127.0.0.1:8000]
-              replay   --trace FILE|gen:NAME[:k=v,...] --policy NAME[,NAME...] --out DIR
+              replay   [--trace FILE|gen:NAME[:k=v,...]] --policy NAME[,NAME...] --out DIR
                        [--pods N] [--speedup S] [--limit N] [--seed S] [--configs DIR] [--scrape-interval 50ms]
                        [--epp-in-process]
                        policies: round-robin, random, least-queue, gaie-default, epp4j
-              oracle   --trace FILE|gen:... [--pods N] [--limit N] [--seed S] [--kv-blocks N] [--prefill-ms-per-token F]
+                       trace: bench/traces/mooncake-conversation.jsonl unless --trace says otherwise
+              oracle   [--trace FILE|gen:...] [--pods N] [--limit N] [--seed S] [--kv-blocks N] [--prefill-ms-per-token F]
                        [--model M]
                        [--engine-model step|lanes] [--engine-profile P] [--max-num-seqs N] [--kv-blocks N]
                        the greedy reference and the lower bound of TTFT on the replay's fleet (computed, not replayed)

@@ -39,4 +39,14 @@ class BenchMainTest {
         assertEquals(2, run(new ByteArrayOutputStream(), "oracle", "--trace", "gen:multi-turn", "--itl-ms", "5"));
         assertEquals(2, run(new ByteArrayOutputStream()));
     }
+
+    @Test
+    void oracleWithoutTraceUsesTheRepositorysMooncakeTrace() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int status = BenchMain.run(new String[] {"oracle", "--limit", "40"},
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(new ByteArrayOutputStream()));
+        assertEquals(0, status);
+        String printed = out.toString(StandardCharsets.UTF_8);
+        assertTrue(printed.contains("oracle mooncake: 40 requests, 4 pods"), printed);
+    }
 }

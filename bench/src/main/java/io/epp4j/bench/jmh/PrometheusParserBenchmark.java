@@ -25,9 +25,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Workload: one scrape of the realistic 30 KB vLLM exposition ({@code ../shared/data/vllm-metrics-sample.txt},
- * 343 lines, copied to this package's resources), extracting what the vLLM engine mapping needs: waiting,
- * running, KV usage, every {@code vllm:lora_requests_info} series with its labels, {@code block_size} /
+ * Workload: one scrape of the realistic 30 KB vLLM exposition ({@code vllm-metrics-sample.txt} in this package's
+ * resources, 343 lines; its header says where it comes from), extracting what the vLLM engine mapping needs:
+ * waiting, running, KV usage, every {@code vllm:lora_requests_info} series with its labels, {@code block_size} /
  * {@code num_gpu_blocks} of {@code vllm:cache_config_info}, and the two prefix-cache counters.
  *
  * <ul>

@@ -106,11 +106,11 @@ public final class Replay {
         return start.resolve("bench/configs");
     }
 
-    /** {@code replay --trace T --policy P[,P...] --out DIR [...]}. */
+    /** {@code replay [--trace T] --policy P[,P...] --out DIR [...]}; T defaults to the repository's Mooncake trace. */
     public static int run(String[] args, PrintStream out) throws Exception {
         Flags f = Flags.parse(args, SimFlags.with(Set.of("trace", "policy", "pods", "speedup", "limit", "out", "seed",
                 "configs", "model", "max-in-flight", "warm-up", "prime-requests", "scrape-interval")), Set.of("tls", "epp-in-process"));
-        String trace = f.required("trace");
+        String trace = f.string("trace", Workloads.defaultTrace(Path.of("")).toString());
         List<String> policies = List.of(f.required("policy").split(","));
         for (String p : policies) {
             if (!ALL_POLICIES.contains(p)) {
@@ -121,7 +121,7 @@ public final class Replay {
         long seed = f.longValue("seed", 42);
         int limit = f.integer("limit", 2000);
         // At 20x each real millisecond of the gateway and the EPP counted 20 simulated ones and the Mooncake
-        // trace came out 12-21% above the oracle; at 5x, 3-5% (bench/results/routing.md)
+        // trace came out 12-21% above the oracle; at 5x, 2-5% (bench/results/routing.md)
         double speedup = f.decimal("speedup", 5);
         String model = f.string("model", "Qwen/Qwen3-8B");
         Workloads.Workload workload = Workloads.load(trace, limit, seed, model);
@@ -180,15 +180,15 @@ public final class Replay {
     }
 
     /**
-     * {@code oracle --trace T [--pods N] [--limit N] [--seed S] [fleet flags]}: the greedy reference and the lower
+     * {@code oracle [--trace T] [--pods N] [--limit N] [--seed S] [fleet flags]}: the greedy reference and the lower
      * bound ({@link References}) on the fleet {@code replay} would simulate for the same flags, computed in
-     * simulated time; nothing is replayed.
+     * simulated time; nothing is replayed. T defaults to the repository's Mooncake trace.
      */
     public static int oracle(String[] args, PrintStream out) throws IOException {
         Flags f = Flags.parse(args, SimFlags.with(Set.of("trace", "pods", "limit", "seed", "model")), Set.of());
         String model = f.string("model", "Qwen/Qwen3-8B");
         long seed = f.longValue("seed", 42);
-        Workloads.Workload workload = Workloads.load(f.required("trace"), f.integer("limit", 2000), seed, model);
+        Workloads.Workload workload = Workloads.load(f.string("trace", Workloads.defaultTrace(Path.of("")).toString()), f.integer("limit", 2000), seed, model);
         int pods = f.integer("pods", 4);
         if (pods < 1) {
             throw new Flags.UsageException("--pods must be >= 1");

@@ -36,6 +36,23 @@ public final class Workloads {
     public static final List<String> GENERATED = List.of("shared-prefix", "multi-turn", "lora-mix", "agentic",
             "heavy-tail", "bursts", "decode-heavy", "rag");
 
+    /** The Mooncake conversation trace shipped in the repository (bench/traces/README.md). */
+    public static final String DEFAULT_TRACE = "bench/traces/mooncake-conversation.jsonl";
+
+    /**
+     * The repository's Mooncake trace: the nearest {@link #DEFAULT_TRACE} at or above {@code start}, so the replay
+     * (and the tests, which run in a module's directory) find it from anywhere in a checkout; else the path
+     * relative to {@code start}, which then fails with the missing file's name.
+     */
+    public static Path defaultTrace(Path start) {
+        for (Path p = start.toAbsolutePath(); p != null; p = p.getParent()) {
+            if (Files.isRegularFile(p.resolve(DEFAULT_TRACE))) {
+                return p.resolve(DEFAULT_TRACE);
+            }
+        }
+        return start.resolve(DEFAULT_TRACE);
+    }
+
     /** Loads {@code spec}: a JSONL file path or {@code gen:...}; at most {@code limit} requests. */
     public static Workload load(String spec, int limit, long seed, String model) throws IOException {
         if (!spec.startsWith("gen:")) {

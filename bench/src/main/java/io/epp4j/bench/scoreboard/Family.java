@@ -20,8 +20,6 @@ final class Family {
     record Member(String name, String spec, List<String> loras) {
     }
 
-    static final String MOONCAKE = "bench/traces/mooncake-conversation.jsonl";
-
     /** The whole family, in scoreboard order. */
     static List<Member> all(Path repoRoot) {
         List<Member> out = new ArrayList<>();
@@ -33,7 +31,7 @@ final class Family {
         out.add(new Member("bursts", "gen:bursts", List.of()));
         out.add(new Member("decode-heavy", "gen:decode-heavy", List.of()));
         out.add(new Member("rag", "gen:rag", List.of()));
-        out.add(new Member("mooncake", repoRoot.resolve(MOONCAKE).toString(), List.of()));
+        out.add(new Member("mooncake", repoRoot.resolve(Workloads.DEFAULT_TRACE).toString(), List.of()));
         return out;
     }
 

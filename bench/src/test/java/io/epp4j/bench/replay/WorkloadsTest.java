@@ -35,6 +35,22 @@ class WorkloadsTest {
     }
 
     @Test
+    void theDefaultTraceIsTheRepositorysMooncakeTrace() throws Exception {
+        Path trace = Workloads.defaultTrace(Path.of(""));
+        assertTrue(trace.endsWith(Path.of("bench", "traces", "mooncake-conversation.jsonl")), trace.toString());
+        try (var lines = Files.lines(trace)) {
+            assertEquals(12_031, lines.count(), "the whole published trace");
+        }
+        Workloads.Workload w = Workloads.load(trace.toString(), 2, 42, "m");
+        assertEquals("mooncake", w.name());
+        assertEquals(6758 * 4, w.requests().get(0).prompt().length(), "first request: input_length 6758");
+        assertEquals(7322 * 4, w.requests().get(1).prompt().length(), "second request: input_length 7322");
+        int block = Workloads.MOONCAKE_BLOCK_TOKENS * 4;
+        assertEquals(w.requests().get(0).prompt().substring(0, block), w.requests().get(1).prompt().substring(0, block),
+                "both start with hash id 0");
+    }
+
+    @Test
     void generatedWorkloadsShareWhatTheyClaimToShare() throws Exception {
         List<TraceRequest> shared = Workloads.load("gen:shared-prefix:groups=1,prefix=100,question=10", 5, 1, "m").requests();
         assertEquals(shared.get(0).prompt().substring(0, 400), shared.get(4).prompt().substring(0, 400));

@@ -4,16 +4,11 @@ import io.epp4j.epp.datastore.EndpointStore;
 import io.epp4j.spi.EndpointInfo;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
-import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.time.Clock;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
@@ -30,30 +25,18 @@ class KubernetesPoolSourceTest {
 
     private static final Map<String, String> APP = Map.of("app", "vllm");
 
-    private MockApiServer api;
-    private EndpointStore store;
+    private final PoolSourceFixture k8s = new PoolSourceFixture();
+    private final MockApiServer api = k8s.api;
+    private final EndpointStore store = k8s.store;
     private KubernetesPoolSource source;
-
-    @BeforeEach
-    void startApi() {
-        api = new MockApiServer();
-        store = new EndpointStore();
-    }
 
     @AfterEach
     void stopAll() {
-        if (source != null) {
-            source.close();
-        }
-        api.close();
+        k8s.close();
     }
 
     private KubernetesPoolSource start(PoolOptions options) {
-        source = KubernetesPoolSource.start(api.newClient(), options.withWatchCheckInterval(Duration.ofMillis(50)),
-                store, new PrometheusRegistry(), Clock.systemUTC(), new Random(7));
-        // The mock API server does not replay events from a resourceVersion, so changes made between the list
-        // and the watch would be lost; a real API server replays them.
-        await("watching", source::watching);
+        source = k8s.start(options, 7);
         return source;
     }
 

@@ -2,17 +2,13 @@ package io.epp4j.epp.k8s;
 
 import io.epp4j.epp.datastore.EndpointStore;
 import io.epp4j.epp.director.ModelRewriter;
-import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Map;
-import java.util.Random;
 
 import static io.epp4j.epp.k8s.MockApiServer.NS;
 import static io.epp4j.epp.k8s.MockApiServer.OBJECTIVE;
@@ -28,31 +24,25 @@ class ObjectivesAndRewritesTest {
 
     private static final Map<String, String> APP = Map.of("app", "vllm");
 
-    private MockApiServer api;
-    private EndpointStore store;
+    private final PoolSourceFixture k8s = new PoolSourceFixture();
+    private final MockApiServer api = k8s.api;
+    private final EndpointStore store = k8s.store;
     private KubernetesPoolSource source;
 
     @BeforeEach
-    void startApi() {
-        api = new MockApiServer();
-        store = new EndpointStore();
+    void createPool() {
         api.create(POOL_V1, MockApiServer.poolV1("pool", APP, 8000));
         api.createPod(api.pod("vllm-a", APP, true));
     }
 
     @AfterEach
     void stopAll() {
-        if (source != null) {
-            source.close();
-        }
-        api.close();
+        k8s.close();
     }
 
     private void start() {
-        source = KubernetesPoolSource.start(api.newClient(),
-                PoolOptions.forPool("pool", NS, PoolOptions.GROUP_V1).withWatchCheckInterval(Duration.ofMillis(50)),
-                store, new PrometheusRegistry(), Clock.systemUTC(), new Random(42));
-        await("synced and watching", () -> store.synced() && source.watching());
+        source = k8s.start(PoolOptions.forPool("pool", NS, PoolOptions.GROUP_V1), 42);
+        await("synced", store::synced);
     }
 
     @Test
