@@ -51,6 +51,8 @@ public final class BenchMain {
               scoreboard --out DIR [--quick] [--workloads a,b] [--loads 0.5,0.8,1.0,1.3] [--policies round-robin,...]
                        [--seeds 2] [--requests 300] [--max-requests 1500] [--pods 10] [--engine-models step,lanes] [--fleets uniform,...]
                        every workload x load x policy against the greedy reference and the lower bound
+              scoreboard-explain --workload NAME --policy P --out FILE.csv [--load 0.5] [--fleet uniform] [--requests 300]
+                       one cell's decisions: each pod's first-token what-if, the scorers' values, the regret
               calibrate [--engine-profile P] [--requests 500] [--seed S] [--rates 1,2,4,...]
                        one simulated pod on the shapes of vLLM's published benchmarks
               load     --target HOST:PORT|embedded|noop [--tls] (--rps R | --max) [--duration S] [--body-bytes B]

@@ -30,7 +30,7 @@ public final class Explain {
 
     public static int run(String[] args, PrintStream out) throws Exception {
         Flags f = Flags.parse(args, SimFlags.with(Set.of("workload", "load", "policy", "out", "seed", "requests",
-                "pods", "fleet", "configs", "model")), Set.of());
+                "pods", "fleet", "configs", "model", "max-requests")), Set.of());
         Path repo = Replay.defaultConfigs(Path.of("")).getParent().getParent();
         Family.Member member = Family.select(repo, f.required("workload")).get(0);
         long seed = f.longValue("seed", 42);
@@ -42,7 +42,7 @@ public final class Explain {
         List<SimConfig> pods = FleetSimulation.uniform(config, podCount);
         double[] slow = Scoreboard.slowFactors(f.string("fleet", "uniform"), podCount);
         Capacity.Found found = Capacity.find(n -> Family.generate(member, n, seed, model),
-                first.requests().size(), pods, slow, 0.1);
+                first.requests().size(), f.integer("max-requests", Capacity.MAX_REQUESTS), pods, slow, 0.1);
         Workloads.Workload w = found.workload();
         double capacity = found.rate();
         double rate = Double.parseDouble(f.string("load", "0.5")) * capacity;
