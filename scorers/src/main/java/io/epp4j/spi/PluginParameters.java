@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * A plugin's {@code parameters} from the config, as plain YAML values (String, Long, Double, Boolean, List, Map).
@@ -47,14 +48,7 @@ public final class PluginParameters {
         if (v instanceof Number n && n.doubleValue() == Math.rint(n.doubleValue())) {
             return n.longValue();
         }
-        if (v instanceof String s) {
-            try {
-                return Long.parseLong(s.trim());
-            } catch (NumberFormatException e) {
-                throw bad(name, "an integer", v);
-            }
-        }
-        throw bad(name, "an integer", v);
+        return fromString(name, v, "an integer", Long::parseLong);
     }
 
     public int getInt(String name, int defaultValue) {
@@ -73,14 +67,19 @@ public final class PluginParameters {
         if (v instanceof Number n) {
             return n.doubleValue();
         }
+        return fromString(name, v, "a number", Double::parseDouble);
+    }
+
+    /** A number written as a string (a quoted YAML value); anything else is not {@code expected}. */
+    private static <T> T fromString(String name, Object v, String expected, Function<String, T> parse) {
         if (v instanceof String s) {
             try {
-                return Double.parseDouble(s.trim());
+                return parse.apply(s.trim());
             } catch (NumberFormatException e) {
-                throw bad(name, "a number", v);
+                throw bad(name, expected, v);
             }
         }
-        throw bad(name, "a number", v);
+        throw bad(name, expected, v);
     }
 
     public boolean getBoolean(String name, boolean defaultValue) {

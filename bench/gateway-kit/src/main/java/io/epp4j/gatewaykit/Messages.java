@@ -82,8 +82,8 @@ public final class Messages {
     /** The first message of a stream; {@code config} (null: none) goes only on this one. */
     public static ProcessingRequest requestHeaders(Dialect dialect, Map<String, String> headers, boolean eos,
                                                    ProtocolConfiguration config) {
-        ProcessingRequest.Builder b = ProcessingRequest.newBuilder().setRequestHeaders(
-                HttpHeaders.newBuilder().setHeaders(headerMap(dialect, headers)).setEndOfStream(eos));
+        ProcessingRequest.Builder b = ProcessingRequest.newBuilder()
+                .setRequestHeaders(headers(dialect, headers, eos));
         if (config != null) {
             b.setProtocolConfig(config);
         }
@@ -91,12 +91,7 @@ public final class Messages {
     }
 
     public static ProcessingRequest requestBody(ByteString chunk, boolean eos, Metadata metadata) {
-        ProcessingRequest.Builder b = ProcessingRequest.newBuilder().setRequestBody(
-                HttpBody.newBuilder().setBody(chunk).setEndOfStream(eos));
-        if (metadata != null) {
-            b.setMetadataContext(metadata);
-        }
-        return b.build();
+        return withMetadata(ProcessingRequest.newBuilder().setRequestBody(body(chunk, eos)), metadata);
     }
 
     public static ProcessingRequest requestBody(byte[] chunk, boolean eos, Metadata metadata) {
@@ -138,21 +133,12 @@ public final class Messages {
 
     public static ProcessingRequest responseHeaders(Dialect dialect, Map<String, String> headers, boolean eos,
                                                     Metadata metadata) {
-        ProcessingRequest.Builder b = ProcessingRequest.newBuilder().setResponseHeaders(
-                HttpHeaders.newBuilder().setHeaders(headerMap(dialect, headers)).setEndOfStream(eos));
-        if (metadata != null) {
-            b.setMetadataContext(metadata);
-        }
-        return b.build();
+        return withMetadata(ProcessingRequest.newBuilder().setResponseHeaders(headers(dialect, headers, eos)),
+                metadata);
     }
 
     public static ProcessingRequest responseBody(ByteString chunk, boolean eos, Metadata metadata) {
-        ProcessingRequest.Builder b = ProcessingRequest.newBuilder().setResponseBody(
-                HttpBody.newBuilder().setBody(chunk).setEndOfStream(eos));
-        if (metadata != null) {
-            b.setMetadataContext(metadata);
-        }
-        return b.build();
+        return withMetadata(ProcessingRequest.newBuilder().setResponseBody(body(chunk, eos)), metadata);
     }
 
     public static ProcessingRequest responseBody(byte[] chunk, boolean eos, Metadata metadata) {
@@ -161,6 +147,22 @@ public final class Messages {
 
     public static ProcessingRequest responseTrailers() {
         return ProcessingRequest.newBuilder().setResponseTrailers(HttpTrailers.getDefaultInstance()).build();
+    }
+
+    private static HttpHeaders headers(Dialect dialect, Map<String, String> headers, boolean eos) {
+        return HttpHeaders.newBuilder().setHeaders(headerMap(dialect, headers)).setEndOfStream(eos).build();
+    }
+
+    private static HttpBody body(ByteString chunk, boolean eos) {
+        return HttpBody.newBuilder().setBody(chunk).setEndOfStream(eos).build();
+    }
+
+    /** {@code b} built with {@code metadata} (null: none) as its metadata context. */
+    private static ProcessingRequest withMetadata(ProcessingRequest.Builder b, Metadata metadata) {
+        if (metadata != null) {
+            b.setMetadataContext(metadata);
+        }
+        return b.build();
     }
 
     /** GAIE's subset hint: the EPP must pick among these addresses. */

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.Function;
 
 /**
  * Parsed {@code --name value} / {@code --name=value} / {@code --switch} arguments of one command.
@@ -77,29 +78,23 @@ public final class Flags {
     }
 
     public int integer(String name, int defaultValue) {
-        String v = values.get(name);
-        try {
-            return v == null ? defaultValue : Integer.parseInt(v);
-        } catch (NumberFormatException e) {
-            throw new UsageException("--" + name + " must be an integer, got " + v);
-        }
+        return number(name, defaultValue, Integer::valueOf, "an integer");
     }
 
     public long longValue(String name, long defaultValue) {
-        String v = values.get(name);
-        try {
-            return v == null ? defaultValue : Long.parseLong(v);
-        } catch (NumberFormatException e) {
-            throw new UsageException("--" + name + " must be an integer, got " + v);
-        }
+        return number(name, defaultValue, Long::valueOf, "an integer");
     }
 
     public double decimal(String name, double defaultValue) {
+        return number(name, defaultValue, Double::valueOf, "a number");
+    }
+
+    private <T> T number(String name, T defaultValue, Function<String, T> parse, String expected) {
         String v = values.get(name);
         try {
-            return v == null ? defaultValue : Double.parseDouble(v);
+            return v == null ? defaultValue : parse.apply(v);
         } catch (NumberFormatException e) {
-            throw new UsageException("--" + name + " must be a number, got " + v);
+            throw new UsageException("--" + name + " must be " + expected + ", got " + v);
         }
     }
 

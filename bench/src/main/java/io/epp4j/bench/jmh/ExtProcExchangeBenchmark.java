@@ -1,22 +1,18 @@
 package io.epp4j.bench.jmh;
 
-import com.google.protobuf.ByteString;
-import io.envoyproxy.envoy.config.core.v3.HeaderMap;
-import io.envoyproxy.envoy.config.core.v3.HeaderValue;
-import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
 import io.envoyproxy.envoy.service.ext_proc.v3.BodyMutation;
 import io.envoyproxy.envoy.service.ext_proc.v3.BodyResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.CommonResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.ExternalProcessorGrpc;
 import io.envoyproxy.envoy.service.ext_proc.v3.HeadersResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.HttpBody;
-import io.envoyproxy.envoy.service.ext_proc.v3.HttpHeaders;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
-import io.envoyproxy.envoy.service.ext_proc.v3.ProtocolConfiguration;
 import io.envoyproxy.envoy.service.ext_proc.v3.StreamedBodyResponse;
 import io.epp4j.epp.EppOptions;
 import io.epp4j.epp.EppServer;
+import io.epp4j.gatewaykit.Dialect;
+import io.epp4j.gatewaykit.Messages;
 import io.grpc.BindableService;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
@@ -38,8 +34,9 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -210,32 +207,11 @@ public class ExtProcExchangeBenchmark {
         return (head + content + tail).getBytes(StandardCharsets.UTF_8);
     }
 
-    private static HeaderMap headers(String... kv) {
-        HeaderMap.Builder map = HeaderMap.newBuilder();
-        for (int i = 0; i < kv.length; i += 2) {
-            map.addHeaders(HeaderValue.newBuilder().setKey(kv[i]).setRawValue(ByteString.copyFromUtf8(kv[i + 1])));
-        }
-        return map.build();
-    }
-
+    /** Istio's request side: headers with FULL_DUPLEX_STREAMED both ways, then the body in 16 KiB chunks. */
     static List<ProcessingRequest> requestMessages(byte[] body) {
-        List<ProcessingRequest> out = new ArrayList<>();
-        out.add(ProcessingRequest.newBuilder()
-                .setRequestHeaders(HttpHeaders.newBuilder().setHeaders(headers(":method", "POST", ":scheme", "http",
-                        ":authority", "gateway", ":path", "/v1/chat/completions", "content-type",
-                        "application/json", "content-length", Integer.toString(body.length), "x-request-id",
-                        "6a1c3e2b-bench", "user-agent", "bench/1.0")))
-                .setProtocolConfig(ProtocolConfiguration.newBuilder()
-                        .setRequestBodyMode(BodySendMode.FULL_DUPLEX_STREAMED)
-                        .setResponseBodyMode(BodySendMode.FULL_DUPLEX_STREAMED))
-                .build());
-        int chunk = 16 * 1024;
-        for (int off = 0; off < body.length; off += chunk) {
-            int n = Math.min(chunk, body.length - off);
-            out.add(ProcessingRequest.newBuilder().setRequestBody(HttpBody.newBuilder()
-                    .setBody(ByteString.copyFrom(body, off, n)).setEndOfStream(off + n == body.length)).build());
-        }
-        return out;
+        Map<String, String> headers = Messages.post("/v1/chat/completions", body.length,
+                "x-request-id", "6a1c3e2b-bench", "user-agent", "bench/1.0");
+        return Messages.request(Dialect.ISTIO, headers, body, 16 * 1024);
     }
 
     static List<ProcessingRequest> responseMessages() {
@@ -243,10 +219,10 @@ public class ExtProcExchangeBenchmark {
                 + "\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hello there, how can I help?\"},"
                 + "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":120,\"completion_tokens\":9,"
                 + "\"total_tokens\":129,\"prompt_tokens_details\":{\"cached_tokens\":64}}}";
-        return List.of(
-                ProcessingRequest.newBuilder().setResponseHeaders(HttpHeaders.newBuilder().setHeaders(
-                        headers(":status", "200", "content-type", "application/json"))).build(),
-                ProcessingRequest.newBuilder().setResponseBody(HttpBody.newBuilder()
-                        .setBody(ByteString.copyFromUtf8(json)).setEndOfStream(true)).build());
+        Map<String, String> headers = new LinkedHashMap<>();
+        headers.put(":status", "200");
+        headers.put("content-type", "application/json");
+        return List.of(Messages.responseHeaders(Dialect.ISTIO, headers, false, null),
+                Messages.responseBody(Messages.utf8(json), true, null));
     }
 }

@@ -1,5 +1,6 @@
 package io.epp4j.epp.config;
 
+import io.epp4j.epp.concurrent.DaemonThreads;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import org.slf4j.Logger;
@@ -10,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -48,11 +48,7 @@ public final class ConfigWatcher implements AutoCloseable {
     /** Polls every {@code interval} on a daemon thread. */
     public synchronized ConfigWatcher start(Duration interval) {
         if (executor == null) {
-            executor = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "config-watcher");
-                t.setDaemon(true);
-                return t;
-            });
+            executor = DaemonThreads.scheduler("config-watcher");
             long ms = Math.max(10, interval.toMillis());
             executor.scheduleWithFixedDelay(this::checkQuietly, ms, ms, TimeUnit.MILLISECONDS);
         }

@@ -1,5 +1,6 @@
 package io.epp4j.epp.endpoints;
 
+import io.epp4j.epp.concurrent.DaemonThreads;
 import io.epp4j.epp.datastore.EndpointStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -11,7 +12,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
@@ -51,11 +51,7 @@ public final class EndpointsFileWatcher implements AutoCloseable {
     private EndpointsFileWatcher(Path file, EndpointStore store) {
         this.file = file;
         this.store = store;
-        this.poller = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "epp-endpoints-file");
-            t.setDaemon(true);
-            return t;
-        });
+        this.poller = DaemonThreads.scheduler("epp-endpoints-file");
     }
 
     /** Parses the file format; throws with the offending line. */

@@ -1,5 +1,7 @@
 package io.epp4j.epp.extproc;
 
+import io.epp4j.epp.concurrent.DaemonThreads;
+
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -46,12 +48,7 @@ public final class DecisionThreads implements AutoCloseable {
             t.setName("epp-decision-" + n.incrementAndGet());
             return t;
         }, null, true);
-        AtomicInteger b = new AtomicInteger();
-        ExecutorService blocking = Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "epp-decision-blocking-" + b.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        ExecutorService blocking = Executors.newCachedThreadPool(DaemonThreads.numbered("epp-decision-blocking"));
         return new DecisionThreads(compute, blocking);
     }
 

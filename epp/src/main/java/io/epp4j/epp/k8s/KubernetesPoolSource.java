@@ -1,5 +1,6 @@
 package io.epp4j.epp.k8s;
 
+import io.epp4j.epp.concurrent.DaemonThreads;
 import io.epp4j.epp.datastore.EndpointStore;
 import io.epp4j.epp.director.ModelRewriter;
 import io.epp4j.epp.director.ObjectiveResolver;
@@ -17,12 +18,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
+import java.util.Collection;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -67,11 +68,7 @@ public final class KubernetesPoolSource implements AutoCloseable {
         this.options = options;
         this.store = store;
         this.client = client;
-        this.discovery = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "epp4j-crd-discovery");
-            t.setDaemon(true);
-            return t;
-        });
+        this.discovery = DaemonThreads.scheduler("epp4j-crd-discovery");
         this.monitor = new WatchMonitor(registry, clock, options.watchCheckInterval());
         this.objectives = new ObjectiveTable(options.poolName(), options.poolGroup());
         this.rewrites = new ModelRewriteTable(options.poolName(), options.poolGroup(), random);
@@ -216,9 +213,8 @@ public final class KubernetesPoolSource implements AutoCloseable {
 
     private SharedIndexInformer<GenericKubernetesResource> poolInformer(KubernetesClient client) {
         boolean v1 = options.poolGroup().equals(PoolOptions.GROUP_V1);
-        ResourceDefinitionContext ctx = new ResourceDefinitionContext.Builder()
-                .withGroup(options.poolGroup()).withVersion(v1 ? "v1" : "v1alpha2")
-                .withKind("InferencePool").withPlural("inferencepools").withNamespaced(true).build();
+        ResourceDefinitionContext ctx = namespaced(options.poolGroup(), v1 ? "v1" : "v1alpha2", "InferencePool",
+                "inferencepools");
         // All pools of the namespace, filtered by name here: same RBAC (namespaced list/watch) as a field
         // selector, and it works with every API server flavour.
         SharedIndexInformer<GenericKubernetesResource> informer = client.genericKubernetesResources(ctx)
@@ -296,43 +292,46 @@ public final class KubernetesPoolSource implements AutoCloseable {
             if (closed) {
                 return;
             }
-            if (served.contains(OBJECTIVES)) {
-                SharedIndexInformer<GenericKubernetesResource> informer = optionalInformer("InferenceObjective",
-                        OBJECTIVES);
-                Runnable rebuild = () -> objectives.rebuild(informer.getStore().list());
-                informer.addEventHandler(handler(OBJECTIVES, o -> rebuild.run(), o -> rebuild.run(), rebuild));
-                informers.add(informer);
-                informer.start();
-                objectivesWatched = true;
-            } else {
-                LOG.info("InferenceObjective CRD ({}) is not installed: every request has priority 0. Install it"
-                        + " and restart the EPP to use objectives.", groupVersion);
-            }
-            if (served.contains(REWRITES)) {
-                SharedIndexInformer<GenericKubernetesResource> informer = optionalInformer("InferenceModelRewrite",
-                        REWRITES);
-                Runnable rebuild = () -> rewrites.rebuild(informer.getStore().list());
-                informer.addEventHandler(handler(REWRITES, o -> rebuild.run(), o -> rebuild.run(), rebuild));
-                informers.add(informer);
-                informer.start();
-                rewritesWatched = true;
-            } else {
-                LOG.info("InferenceModelRewrite CRD ({}) is not installed: models are not rewritten. Install it"
-                        + " and restart the EPP to use rewrites.", groupVersion);
-            }
+            objectivesWatched = watchIfServed(served, "InferenceObjective", OBJECTIVES, objectives::rebuild,
+                    "every request has priority 0", "objectives");
+            rewritesWatched = watchIfServed(served, "InferenceModelRewrite", REWRITES, rewrites::rebuild,
+                    "models are not rewritten", "rewrites");
         }
         discovered.countDown();
     }
 
-    private SharedIndexInformer<GenericKubernetesResource> optionalInformer(String kind, String plural) {
-        ResourceDefinitionContext ctx = new ResourceDefinitionContext.Builder()
-                .withGroup(PoolOptions.GROUP_X).withVersion("v1alpha2").withKind(kind).withPlural(plural)
-                .withNamespaced(true).build();
+    /** Watches an optional CRD when the API server serves it; otherwise says what is missing and what it means. */
+    private boolean watchIfServed(Set<String> served, String kind, String plural,
+                                  Consumer<Collection<GenericKubernetesResource>> table, String meaning, String use) {
+        if (!served.contains(plural)) {
+            LOG.info("{} CRD ({}/v1alpha2) is not installed: {}. Install it and restart the EPP to use {}.", kind,
+                    PoolOptions.GROUP_X, meaning, use);
+            return false;
+        }
+        watchOptional(kind, plural, table);
+        return true;
+    }
+
+    /**
+     * Starts watching an optional CRD's resources of this namespace; on every change {@code table} is rebuilt from
+     * all of them (the tables are small, and a rebuild keeps their snapshots consistent).
+     */
+    private void watchOptional(String kind, String plural, Consumer<Collection<GenericKubernetesResource>> table) {
+        ResourceDefinitionContext ctx = namespaced(PoolOptions.GROUP_X, "v1alpha2", kind, plural);
         SharedIndexInformer<GenericKubernetesResource> informer = client.genericKubernetesResources(ctx)
                 .inNamespace(options.namespace()).runnableInformer(0);
         monitor.watch(plural, informer);
         LOG.info("Watching {} in {}", kind, options.namespace());
-        return informer;
+        Runnable rebuild = () -> table.accept(informer.getStore().list());
+        informer.addEventHandler(handler(plural, o -> rebuild.run(), o -> rebuild.run(), rebuild));
+        informers.add(informer);
+        informer.start();
+    }
+
+    /** A namespaced custom resource type, as the generic client addresses it. */
+    static ResourceDefinitionContext namespaced(String group, String version, String kind, String plural) {
+        return new ResourceDefinitionContext.Builder().withGroup(group).withVersion(version).withKind(kind)
+                .withPlural(plural).withNamespaced(true).build();
     }
 
     /** A handler that only records: every callback is an in-memory update; errors are logged, never thrown. */

@@ -1,5 +1,6 @@
 package io.epp4j.epp.k8s;
 
+import io.epp4j.epp.concurrent.DaemonThreads;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElectionConfigBuilder;
@@ -9,7 +10,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
@@ -35,11 +35,7 @@ final class LeaseElection implements LeadershipState, AutoCloseable {
     LeaseElection(KubernetesClient client, PoolOptions options) {
         this.client = client;
         this.options = options;
-        this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "epp4j-leader-election");
-            t.setDaemon(true);
-            return t;
-        });
+        this.executor = DaemonThreads.scheduler("epp4j-leader-election");
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.epp4j.epp.k8s;
 
+import io.epp4j.epp.concurrent.DaemonThreads;
 import io.fabric8.kubernetes.client.informers.ExceptionHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.prometheus.metrics.core.metrics.Counter;
@@ -12,7 +13,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
@@ -56,11 +56,7 @@ final class WatchMonitor implements AutoCloseable {
         this.errors = Counter.builder().name("epp4j_kubernetes_watch_errors_total")
                 .help("Failed list or watch attempts; the informer retries with backoff")
                 .labelNames("resource").register(registry);
-        this.checker = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "epp4j-watch-monitor");
-            t.setDaemon(true);
-            return t;
-        });
+        this.checker = DaemonThreads.scheduler("epp4j-watch-monitor");
         long periodMillis = Math.max(10, checkInterval.toMillis());
         checker.scheduleWithFixedDelay(this::check, periodMillis, periodMillis, TimeUnit.MILLISECONDS);
     }

@@ -124,7 +124,7 @@ public final class SchedulingEngine implements RequestScheduler, AutoCloseable {
     }
 
     @Override
-    public Scheduled schedule(InferenceRequest request, List<Endpoint> candidates) throws SchedulingException {
+    public ScheduledRequest schedule(InferenceRequest request, List<Endpoint> candidates) throws SchedulingException {
         long start = ticker.getAsLong();
         PluginGraph g = graph.get();
         CycleState state = new CycleState();
@@ -205,23 +205,8 @@ public final class SchedulingEngine implements RequestScheduler, AutoCloseable {
      * A request this engine scheduled: its cycle state and the graph that scheduled it, so its hooks run with the
      * plugins that picked it even after a reload, and no table of open requests is needed.
      */
-    public static final class Scheduled implements ScheduledRequest {
-        private final InferenceRequest request;
-        private final SchedulingResult result;
-        private final CycleState state;
-        private final PluginGraph graph;
-
-        private Scheduled(InferenceRequest request, SchedulingResult result, CycleState state, PluginGraph graph) {
-            this.request = request;
-            this.result = result;
-            this.state = state;
-            this.graph = graph;
-        }
-
-        @Override
-        public SchedulingResult result() {
-            return result;
-        }
+    private record Scheduled(InferenceRequest request, SchedulingResult result, CycleState state, PluginGraph graph)
+            implements ScheduledRequest {
 
         @Override
         public void preRequest() {

@@ -1,5 +1,6 @@
 package io.epp4j.epp.scrape;
 
+import io.epp4j.epp.concurrent.DaemonThreads;
 import io.epp4j.epp.datastore.EndpointStore;
 import io.epp4j.spi.EndpointInfo;
 import io.epp4j.spi.EndpointMetrics;
@@ -126,17 +127,17 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
         // Fast endpoints are scraped synchronously on the lanes (no dispatcher hand-off: ~1/3 less CPU per
         // scrape); an endpoint that was slow or failing goes through OkHttp's async dispatcher instead, so a
         // hanging server can hold a lane for at most one timeout.
-        ThreadFactory laneThreads = daemonThreads("epp4j-scrape-timer");
+        ThreadFactory laneThreads = DaemonThreads.numbered("epp4j-scrape-timer");
         lanes = new ScrapeLane[SYNC_SCRAPE_THREADS];
         for (int i = 0; i < lanes.length; i++) {
             lanes[i] = new ScrapeLane(laneThreads, System::nanoTime);
         }
-        watchdog = new ScheduledThreadPoolExecutor(1, daemonThreads("epp4j-scrape-watchdog"));
+        watchdog = new ScheduledThreadPoolExecutor(1, DaemonThreads.numbered("epp4j-scrape-watchdog"));
         long watchdogPeriod = Math.max(1, Math.min(WATCHDOG_PERIOD_NANOS, config.timeout().toNanos() / 4));
         watchdog.scheduleAtFixedRate(this::cancelOverdueScrapes, watchdogPeriod, watchdogPeriod, TimeUnit.NANOSECONDS);
         // Threads exist only while scrapes are in flight; the dispatcher bounds how many.
         callExecutor = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS, new SynchronousQueue<>(),
-                daemonThreads("epp4j-scrape"));
+                DaemonThreads.numbered("epp4j-scrape"));
         Dispatcher dispatcher = new Dispatcher(callExecutor);
         dispatcher.setMaxRequests(config.maxConcurrentScrapes());
         dispatcher.setMaxRequestsPerHost(config.maxConcurrentScrapes());
@@ -164,7 +165,7 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
         // of the scraper's CPU at 256 endpoints). Clients derived with newBuilder() share the dispatcher, its
         // threads and all settings; only the connection pool is split, so each scan sees ~1/16 of the endpoints.
         shards = new OkHttpClient[POOL_SHARDS];
-        pools = new ScrapeConnectionPools(daemonThreads("epp4j-scrape-pool"));
+        pools = new ScrapeConnectionPools(DaemonThreads.numbered("epp4j-scrape-pool"));
         for (int i = 0; i < POOL_SHARDS; i++) {
             shards[i] = client.newBuilder().connectionPool(pools.newPool(1024, Duration.ofSeconds(10))).build();
         }
@@ -199,14 +200,6 @@ public final class MetricsScraper implements EndpointStore.Listener, AutoCloseab
         return response.newBuilder().body(ResponseBody.create(body.source(), null, body.contentLength())).build();
     }
 
-    private static ThreadFactory daemonThreads(String prefix) {
-        AtomicInteger n = new AtomicInteger();
-        return r -> {
-            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
-    }
 
     private static X509TrustManager trustAll() {
         return new X509TrustManager() {

@@ -1,5 +1,6 @@
 package io.epp4j.epp.scrape;
 
+import io.epp4j.epp.concurrent.DaemonThreads;
 import io.epp4j.epp.datastore.EndpointStore;
 import io.epp4j.spi.Endpoint;
 import io.epp4j.spi.EndpointMetrics;
@@ -10,7 +11,6 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
@@ -123,11 +123,7 @@ public final class PoolMetricsCollector implements AutoCloseable {
     /** Refreshes now and then every {@code interval} on a daemon thread, until {@link #close()}. */
     public synchronized PoolMetricsCollector start(Duration interval) {
         if (timer == null) {
-            timer = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "epp4j-pool-metrics");
-                t.setDaemon(true);
-                return t;
-            });
+            timer = DaemonThreads.scheduler("epp4j-pool-metrics");
             long ms = interval.toMillis();
             timer.scheduleWithFixedDelay(() -> {
                 try {

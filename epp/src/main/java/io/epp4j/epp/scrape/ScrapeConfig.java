@@ -1,5 +1,7 @@
 package io.epp4j.epp.scrape;
 
+import io.epp4j.spi.PluginParameters;
+
 import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -218,17 +220,11 @@ public record ScrapeConfig(
     }
 
     private static boolean bool(String where, Map<String, Object> params, String key, boolean fallback) {
-        Object v = params.get(key);
-        if (v == null) {
-            return fallback;
+        try {
+            return new PluginParameters(params).getBoolean(key, fallback);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(where + ": " + key + " must be true or false, got " + params.get(key));
         }
-        if (v instanceof Boolean b) {
-            return b;
-        }
-        if (v instanceof String s && (s.equalsIgnoreCase("true") || s.equalsIgnoreCase("false"))) {
-            return Boolean.parseBoolean(s);
-        }
-        throw new IllegalArgumentException(where + ": " + key + " must be true or false, got " + v);
     }
 
     private static String typeName(Object v) {

@@ -2,6 +2,7 @@ package io.epp4j.epp.telemetry;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.epp4j.epp.concurrent.DaemonThreads;
 import io.prometheus.metrics.config.EscapingScheme;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -26,11 +27,7 @@ public final class MetricsHttpServer implements AutoCloseable {
     public MetricsHttpServer(int port, PrometheusRegistry registry) throws IOException {
         this.registry = registry;
         this.server = HttpServer.create(new InetSocketAddress(port), 0);
-        this.executor = Executors.newFixedThreadPool(2, r -> {
-            Thread t = new Thread(r, "epp-metrics-http");
-            t.setDaemon(true);
-            return t;
-        });
+        this.executor = Executors.newFixedThreadPool(2, DaemonThreads.named("epp-metrics-http"));
         server.setExecutor(executor);
         server.createContext("/metrics", this::metrics);
         server.createContext("/", this::notFound);

@@ -1,5 +1,6 @@
 package io.epp4j.epp.tls;
 
+import io.epp4j.epp.concurrent.DaemonThreads;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,7 +25,6 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
@@ -70,11 +70,7 @@ public final class ServerCertificates implements AutoCloseable {
         Path key = dir.resolve("tls.key");
         certs.load(crt, key);
         if (reloadEvery != null) {
-            certs.reloader = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "epp-cert-reload");
-                t.setDaemon(true);
-                return t;
-            });
+            certs.reloader = DaemonThreads.scheduler("epp-cert-reload");
             FileTime[] seen = {modified(crt), modified(key)};
             long period = Math.max(1, reloadEvery.toMillis());
             certs.reloader.scheduleWithFixedDelay(() -> {

@@ -12,45 +12,45 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 
 class EndpointStoreTest {
 
+    private final EndpointStore store = new EndpointStore();
+
     private static EndpointInfo pod(String name, String ip) {
         return new EndpointInfo(name, "ns", name, ip, 8000, Map.of());
     }
 
+    private void assertInFlight(int requests, long tokens) {
+        assertEquals(requests, store.get("a").inFlightRequests());
+        assertEquals(tokens, store.get("a").inFlightTokens());
+    }
+
     @Test
     void countsInFlightRequestsAndTokensUntilReleasedOnce() {
-        EndpointStore store = new EndpointStore();
         store.replaceAll(List.of(pod("a", "10.0.0.1")));
         EndpointStore.InFlightSlot slot = store.acquire("a", 100);
         store.acquire("a", 50);
-        assertEquals(2, store.get("a").inFlightRequests());
-        assertEquals(150, store.get("a").inFlightTokens());
+        assertInFlight(2, 150);
         slot.release();
         slot.release();
-        assertEquals(1, store.get("a").inFlightRequests());
-        assertEquals(50, store.get("a").inFlightTokens());
+        assertInFlight(1, 50);
     }
 
     @Test
     void aLateReleaseDoesNotTouchAnEndpointReplacedUnderTheSameName() {
-        EndpointStore store = new EndpointStore();
         store.replaceAll(List.of(pod("a", "10.0.0.1")));
         EndpointStore.InFlightSlot old = store.acquire("a", 100);
         store.upsert(pod("a", "10.0.0.9"));
         old.release();
-        assertEquals(0, store.get("a").inFlightRequests());
-        assertEquals(0, store.get("a").inFlightTokens());
+        assertInFlight(0, 0);
     }
 
     @Test
     void acquiringAnUnknownEndpointIsHarmless() {
-        EndpointStore store = new EndpointStore();
         store.acquire("gone", 10).release();
         assertNull(store.get("gone"));
     }
 
     @Test
     void listenersHearRemovalsBeforeAdditionsAndOnlyRealChanges() {
-        EndpointStore store = new EndpointStore();
         List<String> events = new ArrayList<>();
         store.addListener(new EndpointStore.Listener() {
             @Override

@@ -1,6 +1,7 @@
 package io.epp4j.epp.extproc;
 
 import io.envoyproxy.envoy.config.core.v3.Metadata;
+import io.envoyproxy.envoy.service.ext_proc.v3.ProtocolConfiguration;
 import io.epp4j.epp.EppOptions;
 import io.epp4j.epp.EppServer;
 import io.epp4j.gatewaykit.Dialect;
@@ -92,6 +93,15 @@ public final class EppFixture implements AutoCloseable {
                               String... extraHeaders) {
         return open().send(Messages.requestHeaders(dialect, Messages.post(path, body.length, extraHeaders), false,
                 Messages.fullDuplex())).send(Messages.requestBodyChunks(body, chunkSize, metadata));
+    }
+
+    /**
+     * A new stream that has sent the headers of a POST of {@code body} to {@code /v1/chat/completions} as
+     * {@code dialect} sends them, with {@code config}; the body is the test's to send.
+     */
+    public GatewayStream chatHeaders(Dialect dialect, byte[] body, ProtocolConfiguration config) {
+        return open().send(Messages.requestHeaders(dialect, Messages.post("/v1/chat/completions", body.length), false,
+                config));
     }
 
     /** The EPP's Prometheus text from its metrics port. */

@@ -135,8 +135,7 @@ class ExtProcBehaviourTest {
                 EppServer.Components.defaults().scheduler(c -> scheduler),
                 "--endpoints=10.0.0.1:8000,10.0.0.2:8000,10.0.0.2:8001,10.0.0.3:8000")) {
             byte[] body = chatBody("m", false, 10);
-            GatewayStream s = epp.open();
-            s.send(requestHeaders(Dialect.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex()));
+            GatewayStream s = epp.chatHeaders(Dialect.ISTIO, body, fullDuplex());
             // the port in the hint is ignored: both ranks of 10.0.0.2 stay candidates
             s.send(requestBodyChunks(body, 1000, subsetHint("10.0.0.2:9999", "10.9.9.9:8000")));
             assertEquals("10.0.0.2:8000", setHeader(s.next().getRequestHeaders().getResponse().getHeaderMutation(),
@@ -168,8 +167,7 @@ class ExtProcBehaviourTest {
         try (EppFixture epp = EppFixture.start(Transport.IN_PROCESS,
                 EppServer.Components.defaults().scheduler(c -> scheduler), "--endpoints=10.0.0.1:8000")) {
             byte[] body = chatBody("m", false, 10);
-            GatewayStream s = epp.open();
-            s.send(requestHeaders(Dialect.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex()));
+            GatewayStream s = epp.chatHeaders(Dialect.ISTIO, body, fullDuplex());
             s.send(requestBody(body, false, null), requestTrailers());
             assertTrue(s.next().hasRequestHeaders());
             ProcessingResponse chunk = s.next();
@@ -199,8 +197,7 @@ class ExtProcBehaviourTest {
         try (EppFixture epp = EppFixture.start(Transport.TCP,
                 EppServer.Components.defaults().scheduler(c -> scheduler), "--endpoints=10.0.0.1:8000")) {
             byte[] body = chatBody("m", false, 10_000);
-            GatewayStream s = epp.open();
-            s.send(requestHeaders(Dialect.ISTIO, post("/v1/chat/completions", body.length), false, fullDuplex()));
+            GatewayStream s = epp.chatHeaders(Dialect.ISTIO, body, fullDuplex());
             s.send(requestBody(java.util.Arrays.copyOf(body, 5000), false, null));
             s.cancel();
             Await.until("stream closed", () -> epp.server.openStreams() == 0);
@@ -320,9 +317,8 @@ class ExtProcBehaviourTest {
     void bufferedModeAnswersHeadersAtOnceAndPutsThePickInTheBodyAnswer() throws Exception {
         try (EppFixture epp = EppFixture.start(Transport.IN_PROCESS, "--endpoints=10.0.0.1:8000")) {
             byte[] body = chatBody("m", false, 10);
-            GatewayStream s = epp.open();
-            s.send(requestHeaders(Dialect.ENVOY_AI_GATEWAY, post("/v1/chat/completions", body.length), false,
-                    mode(BodySendMode.BUFFERED, BodySendMode.BUFFERED)));
+            GatewayStream s = epp.chatHeaders(Dialect.ENVOY_AI_GATEWAY, body,
+                    mode(BodySendMode.BUFFERED, BodySendMode.BUFFERED));
             ProcessingResponse headers = s.next();
             assertTrue(headers.hasRequestHeaders());
             assertNull(setHeader(headers.getRequestHeaders().getResponse().getHeaderMutation(),
@@ -348,9 +344,8 @@ class ExtProcBehaviourTest {
     void streamedModePicksWithoutTheBodyAndContinuesEachChunk() throws Exception {
         try (EppFixture epp = EppFixture.start(Transport.IN_PROCESS, "--endpoints=10.0.0.1:8000")) {
             byte[] body = chatBody("m", false, 10);
-            GatewayStream s = epp.open();
-            s.send(requestHeaders(Dialect.ISTIO, post("/v1/chat/completions", body.length), false,
-                    mode(BodySendMode.STREAMED, BodySendMode.STREAMED)));
+            GatewayStream s = epp.chatHeaders(Dialect.ISTIO, body,
+                    mode(BodySendMode.STREAMED, BodySendMode.STREAMED));
             assertEquals("10.0.0.1:8000", setHeader(s.next().getRequestHeaders().getResponse().getHeaderMutation(),
                     "x-gateway-destination-endpoint"));
             s.send(requestBody(body, false, null), requestBody(new byte[0], true, null));
@@ -395,10 +390,9 @@ class ExtProcBehaviourTest {
                         .modelRewriter(c -> m -> m.equals("a") ? new ModelRewriter.Choice("a-rule", "a-v2") : null),
                 "--endpoints=10.0.0.1:8000")) {
             byte[] body = chatBody("a", false, 10);
-            GatewayStream s = epp.open();
-            s.send(requestHeaders(Dialect.ISTIO, post("/v1/chat/completions", body.length), false,
+            GatewayStream s = epp.chatHeaders(Dialect.ISTIO, body,
                     mode(BodySendMode.STREAMED, BodySendMode.STREAMED).toBuilder()
-                            .setSendBodyWithoutWaitingForHeaderResponse(true).build()));
+                            .setSendBodyWithoutWaitingForHeaderResponse(true).build());
             s.send(requestBody(java.util.Arrays.copyOf(body, 20), false, null),
                     requestBody(java.util.Arrays.copyOfRange(body, 20, body.length), true, null));
             ProcessingResponse headers = s.next();

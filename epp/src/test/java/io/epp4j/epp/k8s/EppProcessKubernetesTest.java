@@ -1,6 +1,5 @@
 package io.epp4j.epp.k8s;
 
-
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import org.junit.jupiter.api.AfterEach;
@@ -21,6 +20,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
+import static io.epp4j.epp.k8s.MockApiServer.APP;
 import static io.epp4j.epp.k8s.MockApiServer.NS;
 import static io.epp4j.epp.k8s.MockApiServer.OBJECTIVE;
 import static io.epp4j.epp.k8s.MockApiServer.POOL_V1;
@@ -37,7 +37,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class EppProcessKubernetesTest {
 
-    private static final Map<String, String> APP = Map.of("app", "vllm");
     private static final Duration WAIT = Duration.ofSeconds(30);
 
     @TempDir

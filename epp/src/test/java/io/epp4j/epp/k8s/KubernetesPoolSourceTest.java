@@ -4,8 +4,8 @@ import io.epp4j.epp.datastore.EndpointStore;
 import io.epp4j.spi.EndpointInfo;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.util.List;
 import java.util.Map;
@@ -13,6 +13,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 
+import static io.epp4j.epp.k8s.MockApiServer.APP;
 import static io.epp4j.epp.k8s.MockApiServer.NS;
 import static io.epp4j.epp.k8s.MockApiServer.POOL_V1;
 import static io.epp4j.epp.k8s.MockApiServer.await;
@@ -23,17 +24,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The Kubernetes source against fabric8's CRUD mock API server: pool, pods, ranks, resyncs, deletion. */
 class KubernetesPoolSourceTest {
 
-    private static final Map<String, String> APP = Map.of("app", "vllm");
-
-    private final PoolSourceFixture k8s = new PoolSourceFixture();
+    @RegisterExtension
+    final PoolSourceFixture k8s = new PoolSourceFixture();
     private final MockApiServer api = k8s.api;
     private final EndpointStore store = k8s.store;
     private KubernetesPoolSource source;
-
-    @AfterEach
-    void stopAll() {
-        k8s.close();
-    }
 
     private KubernetesPoolSource start(PoolOptions options) {
         source = k8s.start(options, 7);

@@ -11,9 +11,9 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 
+import static io.epp4j.epp.k8s.MockApiServer.APP;
 import static io.epp4j.epp.k8s.MockApiServer.NS;
 import static io.epp4j.epp.k8s.MockApiServer.POOL_V1;
 import static io.epp4j.epp.k8s.MockApiServer.await;
@@ -25,7 +25,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Two replicas against one API server: GAIE's Lease, active-passive takeover, and active-active. */
 class LeaderElectionTest {
 
-    private static final Map<String, String> APP = Map.of("app", "vllm");
     private static final String LEASE = "epp-" + NS + "-pool.gateway-api-inference-extension.sigs.k8s.io";
 
     private MockApiServer api;

@@ -48,19 +48,17 @@ import java.util.function.BooleanSupplier;
 final class MockApiServer implements AutoCloseable {
 
     static final String NS = "llm";
+    /** The label of the model-server pods (and the pool's selector) in these tests. */
+    static final Map<String, String> APP = Map.of("app", "vllm");
 
-    static final ResourceDefinitionContext POOL_V1 = new ResourceDefinitionContext.Builder()
-            .withGroup(PoolOptions.GROUP_V1).withVersion("v1").withKind("InferencePool")
-            .withPlural("inferencepools").withNamespaced(true).build();
-    static final ResourceDefinitionContext POOL_V1ALPHA2 = new ResourceDefinitionContext.Builder()
-            .withGroup(PoolOptions.GROUP_X).withVersion("v1alpha2").withKind("InferencePool")
-            .withPlural("inferencepools").withNamespaced(true).build();
-    static final ResourceDefinitionContext OBJECTIVE = new ResourceDefinitionContext.Builder()
-            .withGroup(PoolOptions.GROUP_X).withVersion("v1alpha2").withKind("InferenceObjective")
-            .withPlural("inferenceobjectives").withNamespaced(true).build();
-    static final ResourceDefinitionContext REWRITE = new ResourceDefinitionContext.Builder()
-            .withGroup(PoolOptions.GROUP_X).withVersion("v1alpha2").withKind("InferenceModelRewrite")
-            .withPlural("inferencemodelrewrites").withNamespaced(true).build();
+    static final ResourceDefinitionContext POOL_V1 = KubernetesPoolSource.namespaced(PoolOptions.GROUP_V1, "v1",
+            "InferencePool", "inferencepools");
+    static final ResourceDefinitionContext POOL_V1ALPHA2 = KubernetesPoolSource.namespaced(PoolOptions.GROUP_X,
+            "v1alpha2", "InferencePool", "inferencepools");
+    static final ResourceDefinitionContext OBJECTIVE = KubernetesPoolSource.namespaced(PoolOptions.GROUP_X,
+            "v1alpha2", "InferenceObjective", KubernetesPoolSource.OBJECTIVES);
+    static final ResourceDefinitionContext REWRITE = KubernetesPoolSource.namespaced(PoolOptions.GROUP_X,
+            "v1alpha2", "InferenceModelRewrite", KubernetesPoolSource.REWRITES);
 
     /** Forwards to the CRUD dispatcher; can answer watches with 410 Gone and records every path. */
     static final class FaultDispatcher extends Dispatcher {

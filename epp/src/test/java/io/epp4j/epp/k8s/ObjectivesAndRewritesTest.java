@@ -1,15 +1,14 @@
 package io.epp4j.epp.k8s;
 
-import io.epp4j.epp.datastore.EndpointStore;
 import io.epp4j.epp.director.ModelRewriter;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.Map;
 
+import static io.epp4j.epp.k8s.MockApiServer.APP;
 import static io.epp4j.epp.k8s.MockApiServer.NS;
 import static io.epp4j.epp.k8s.MockApiServer.OBJECTIVE;
 import static io.epp4j.epp.k8s.MockApiServer.POOL_V1;
@@ -22,11 +21,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** InferenceObjective and InferenceModelRewrite through the CRUD mock, and their absence. */
 class ObjectivesAndRewritesTest {
 
-    private static final Map<String, String> APP = Map.of("app", "vllm");
-
-    private final PoolSourceFixture k8s = new PoolSourceFixture();
+    @RegisterExtension
+    final PoolSourceFixture k8s = new PoolSourceFixture();
     private final MockApiServer api = k8s.api;
-    private final EndpointStore store = k8s.store;
     private KubernetesPoolSource source;
 
     @BeforeEach
@@ -35,14 +32,9 @@ class ObjectivesAndRewritesTest {
         api.createPod(api.pod("vllm-a", APP, true));
     }
 
-    @AfterEach
-    void stopAll() {
-        k8s.close();
-    }
-
     private void start() {
         source = k8s.start(PoolOptions.forPool("pool", NS, PoolOptions.GROUP_V1), 42);
-        await("synced", store::synced);
+        await("synced", k8s.store::synced);
     }
 
     @Test
@@ -138,7 +130,7 @@ class ObjectivesAndRewritesTest {
 
         // The pool keeps working, and nothing keeps knocking on the missing APIs.
         api.createPod(api.pod("vllm-b", APP, true));
-        await("pod b", () -> store.size() == 2);
+        await("pod b", () -> k8s.store.size() == 2);
         assertEquals(1, api.requestsEqual("GET /apis/" + PoolOptions.GROUP_X + "/v1alpha2"),
                 "one discovery call");
         assertEquals(0, api.requestsMatching("inferenceobjectives"));

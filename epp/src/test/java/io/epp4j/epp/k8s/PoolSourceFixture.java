@@ -2,6 +2,8 @@ package io.epp4j.epp.k8s;
 
 import io.epp4j.epp.datastore.EndpointStore;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -9,8 +11,11 @@ import java.util.Random;
 
 import static io.epp4j.epp.k8s.MockApiServer.await;
 
-/** fabric8's CRUD mock API server, the endpoint store a pool source fills, and that source; closed together. */
-final class PoolSourceFixture implements AutoCloseable {
+/**
+ * fabric8's CRUD mock API server, the endpoint store a pool source fills, and that source; closed together, after
+ * each test when registered with {@code @RegisterExtension}.
+ */
+final class PoolSourceFixture implements AutoCloseable, AfterEachCallback {
 
     final MockApiServer api = new MockApiServer();
     final EndpointStore store = new EndpointStore();
@@ -25,6 +30,11 @@ final class PoolSourceFixture implements AutoCloseable {
                 store, new PrometheusRegistry(), Clock.systemUTC(), new Random(seed));
         await("watching", source::watching);
         return source;
+    }
+
+    @Override
+    public void afterEach(ExtensionContext context) {
+        close();
     }
 
     @Override

@@ -9,7 +9,6 @@ import org.junit.jupiter.api.Test;
 
 import java.time.Clock;
 import java.time.Duration;
-import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
@@ -17,6 +16,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 
+import static io.epp4j.epp.k8s.MockApiServer.APP;
 import static io.epp4j.epp.k8s.MockApiServer.NS;
 import static io.epp4j.epp.k8s.MockApiServer.POOL_V1;
 import static io.epp4j.epp.k8s.MockApiServer.await;
@@ -25,8 +25,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** API server restarts and expired watches: the last endpoints keep serving, then the informers catch up. */
 class WatchFaultsTest {
-
-    private static final Map<String, String> APP = Map.of("app", "vllm");
 
     private MockApiServer api;
     private EndpointStore store;

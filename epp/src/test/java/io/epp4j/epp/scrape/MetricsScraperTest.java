@@ -113,6 +113,24 @@ class MetricsScraperTest {
         return store.get(name).metrics();
     }
 
+    /** Scrapes {@code server} as endpoint "a" with the default config, once it has answered. */
+    private MetricsScraper scrapedOnce(LoopbackModelServer server) throws InterruptedException {
+        store.upsert(endpoint("a", server.port(), Map.of()));
+        MetricsScraper scraper = scraper(ScrapeConfig.defaults());
+        await("scraped", () -> metrics("a").known());
+        return scraper;
+    }
+
+    /** Scrapes {@code server} as endpoint "a" until a failure for {@code reason} counts: "a" is failing, unknown. */
+    private void assertScrapeFails(LoopbackModelServer server, ScrapeConfig config, String reason)
+            throws InterruptedException {
+        store.upsert(endpoint("a", server.port(), Map.of()));
+        MetricsScraper scraper = scraper(config);
+        await(reason + " error counted", () -> errors(reason) >= 1);
+        assertTrue(scraper.failing("a"));
+        assertFalse(metrics("a").known());
+    }
+
     @Test
     void scrapesEveryEndpointWithItsEngine() throws Exception {
         LoopbackModelServer vllm = server(LoopbackModelServer.serve(VLLM));
@@ -153,9 +171,7 @@ class MetricsScraperTest {
     @Test
     void failedScrapeKeepsLastValuesAndRecovers() throws Exception {
         LoopbackModelServer s = server(LoopbackModelServer.serve(VLLM));
-        store.upsert(endpoint("a", s.port(), Map.of()));
-        MetricsScraper scraper = scraper(ScrapeConfig.defaults());
-        await("scraped", () -> metrics("a").known());
+        MetricsScraper scraper = scrapedOnce(s);
         EndpointMetrics good = metrics("a");
         s.set(LoopbackModelServer.status(500));
         clock.millis.addAndGet(10_000);
@@ -170,11 +186,7 @@ class MetricsScraperTest {
     @Test
     void slowServerTimesOutAfterOneSecond() throws Exception {
         LoopbackModelServer s = server(LoopbackModelServer.slow(1_500, VLLM));
-        store.upsert(endpoint("a", s.port(), Map.of()));
-        MetricsScraper scraper = scraper(ScrapeConfig.defaults());
-        await("timeout counted", () -> errors(MetricsScraper.REASON_TIMEOUT) >= 1);
-        assertTrue(scraper.failing("a"));
-        assertFalse(metrics("a").known());
+        assertScrapeFails(s, ScrapeConfig.defaults(), MetricsScraper.REASON_TIMEOUT);
     }
 
     @Test
@@ -231,9 +243,7 @@ class MetricsScraperTest {
     @Test
     void serverThatStopsMidwayKeepsTheLastValues() throws Exception {
         LoopbackModelServer s = server(LoopbackModelServer.serve(VLLM));
-        store.upsert(endpoint("a", s.port(), Map.of()));
-        MetricsScraper scraper = scraper(ScrapeConfig.defaults());
-        await("scraped", () -> metrics("a").known());
+        MetricsScraper scraper = scrapedOnce(s);
         EndpointMetrics good = metrics("a");
         s.close();
         await("failing", () -> scraper.failing("a"));
@@ -297,11 +307,8 @@ class MetricsScraperTest {
     @Test
     void rejectsSelfSignedCertificateWhenVerifying() throws Exception {
         LoopbackModelServer s = track(LoopbackModelServer.https(LoopbackModelServer.serve(VLLM)));
-        store.upsert(endpoint("a", s.port(), Map.of()));
-        MetricsScraper scraper = scraper(ScrapeConfig.defaults().withEndpointAccess("https", "/metrics", false));
-        await("TLS failure counted", () -> errors(MetricsScraper.REASON_IO) >= 1);
-        assertTrue(scraper.failing("a"));
-        assertFalse(metrics("a").known());
+        assertScrapeFails(s, ScrapeConfig.defaults().withEndpointAccess("https", "/metrics", false),
+                MetricsScraper.REASON_IO);
     }
 
     @Test
@@ -328,9 +335,7 @@ class MetricsScraperTest {
     @Test
     void exposesScrapeAgeAndDuration() throws Exception {
         LoopbackModelServer s = server(LoopbackModelServer.serve(VLLM));
-        store.upsert(endpoint("a", s.port(), Map.of()));
-        scraper(ScrapeConfig.defaults());
-        await("scraped", () -> metrics("a").known());
+        scrapedOnce(s);
         List<String> names = registry.scrape().stream().map(m -> m.getMetadata().getName()).toList();
         assertTrue(names.containsAll(List.of("epp4j_model_server_scrape_duration_seconds",
                 "epp4j_model_server_scrape_age_seconds", "epp4j_model_server_scrape_errors")), names.toString());
@@ -341,9 +346,7 @@ class MetricsScraperTest {
         byte[] mixed = (new String(SGLANG, StandardCharsets.UTF_8) + "vllm:num_requests_waiting 4\n")
                 .getBytes(StandardCharsets.UTF_8);
         LoopbackModelServer s = server(LoopbackModelServer.serve(mixed));
-        store.upsert(endpoint("a", s.port(), Map.of()));
-        scraper(ScrapeConfig.defaults());
-        await("scraped", () -> metrics("a").known());
+        scrapedOnce(s);
         assertEquals(4, metrics("a").waitingQueueSize());
         assertEquals(-1, metrics("a").runningRequests());
     }

@@ -38,10 +38,15 @@ public final class ByLabelFilter extends NamedPlugin implements Filter {
 
     @Override
     public List<Endpoint> filter(CycleState state, InferenceRequest request, List<Endpoint> endpoints) {
+        return withLabel(endpoints, label, validValues, allowsNoLabel);
+    }
+
+    /** The endpoints whose {@code label} is one of {@code values}, and those without it when {@code unlabelled}. */
+    static List<Endpoint> withLabel(List<Endpoint> endpoints, String label, Set<String> values, boolean unlabelled) {
         List<Endpoint> out = new ArrayList<>(endpoints.size());
         for (Endpoint e : endpoints) {
             String value = e.info().labels().get(label);
-            if (value == null ? allowsNoLabel : validValues.contains(value)) {
+            if (value == null ? unlabelled : values.contains(value)) {
                 out.add(e);
             }
         }

@@ -6,7 +6,6 @@ import io.epp4j.spi.Endpoint;
 import io.epp4j.spi.Filter;
 import io.epp4j.spi.InferenceRequest;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
@@ -47,13 +46,6 @@ public final class RoleFilter extends NamedPlugin implements Filter {
 
     @Override
     public List<Endpoint> filter(CycleState state, InferenceRequest request, List<Endpoint> endpoints) {
-        List<Endpoint> out = new ArrayList<>(endpoints.size());
-        for (Endpoint e : endpoints) {
-            String role = e.info().labels().get(LABEL);
-            if (role == null ? unlabelledPass : roles.contains(role)) {
-                out.add(e);
-            }
-        }
-        return out;
+        return ByLabelFilter.withLabel(endpoints, LABEL, roles, unlabelledPass);
     }
 }

@@ -8,9 +8,10 @@ class PrefillRateTest {
 
     private static final long MS = 1_000_000;
 
+    private final PrefillRate rate = new PrefillRate();
+
     @Test
     void nothingCountsAsPrefilledUntilEnoughAnswersWereSeen() {
-        PrefillRate rate = new PrefillRate();
         for (int i = 0; i < PrefillRate.MIN_SAMPLES - 1; i++) {
             rate.observe(1000 * (1 + i % 4), (10 + 50L * (1 + i % 4)) * MS);
         }
@@ -21,7 +22,6 @@ class PrefillRateTest {
 
     @Test
     void recoversTheFixedTimeAndTheTimePerToken() {
-        PrefillRate rate = new PrefillRate();
         for (int i = 0; i < 40; i++) {
             int tokens = 500 * (1 + i % 7);
             rate.observe(tokens, Math.round((30 + 0.05 * tokens) * MS));
@@ -34,7 +34,6 @@ class PrefillRateTest {
 
     @Test
     void promptsOfOneSizeGiveATimePerTokenOnly() {
-        PrefillRate rate = new PrefillRate();
         for (int i = 0; i < 20; i++) {
             rate.observe(2000, 100 * MS);
         }
@@ -44,7 +43,6 @@ class PrefillRateTest {
 
     @Test
     void recentAnswersOutweighOldOnes() {
-        PrefillRate rate = new PrefillRate();
         for (int i = 0; i < 200; i++) {
             int tokens = 1000 * (1 + i % 4);
             double msPerToken = i < 100 ? 0.10 : 0.05; // the pool got twice as fast
