@@ -86,17 +86,10 @@ final class Generators {
         int maxPrompt = intParam(p, "maxPrompt", 32_000);
         int maxOutput = intParam(p, "maxOutput", 4000);
         double rate = doubleParam(p, "rate", 4);
-        SplittableRandom r = new SplittableRandom(seed);
-        List<TraceRequest> out = new ArrayList<>();
-        double t = 0;
-        for (int i = 0; i < limit; i++) {
-            t += exponential(r, rate);
-            StringBuilder sb = new StringBuilder();
+        return poisson(limit, rate, new SplittableRandom(seed), model, (i, r, sb) -> {
             appendBlock(sb, seed, OWN_TEXT + i, logNormal(r, prompt, sigma, 16, maxPrompt));
-            out.add(new TraceRequest((long) (t * 1000), model, sb.toString(), logNormal(r, output, sigma, 1,
-                    maxOutput)));
-        }
-        return out;
+            return logNormal(r, output, sigma, 1, maxOutput);
+        });
     }
 
     /**
@@ -140,18 +133,11 @@ final class Generators {
         int system = intParam(p, "system", 100);
         int output = intParam(p, "output", 300);
         double rate = doubleParam(p, "rate", 4);
-        SplittableRandom r = new SplittableRandom(seed);
-        List<TraceRequest> out = new ArrayList<>();
-        double t = 0;
-        for (int i = 0; i < limit; i++) {
-            t += exponential(r, rate);
-            StringBuilder sb = new StringBuilder();
+        return poisson(limit, rate, new SplittableRandom(seed), model, (i, r, sb) -> {
             appendBlock(sb, seed, TOOL_TEXT + 200, system);
             appendBlock(sb, seed, OWN_TEXT + i, (int) Math.max(1, prompt * (0.3 + 1.4 * r.nextDouble())));
-            out.add(new TraceRequest((long) (t * 1000), model, sb.toString(),
-                    (int) Math.max(1, output * (0.4 + 1.2 * r.nextDouble()))));
-        }
-        return out;
+            return (int) Math.max(1, output * (0.4 + 1.2 * r.nextDouble()));
+        });
     }
 
     /**
@@ -177,19 +163,32 @@ final class Generators {
         for (int d = 0; d < docs; d++) {
             lengths[d] = logNormal(r, docTokens, 0.7, 500, 12_000);
         }
+        return poisson(limit, rate, r, model, (i, rr, sb) -> {
+            appendBlock(sb, seed, TOOL_TEXT + 300, system);
+            for (int k = 0; k < perRequest; k++) {
+                int d = pick(rr, popularity);
+                appendBlock(sb, seed, TOOL_TEXT + 1_000 + d, lengths[d]);
+            }
+            appendBlock(sb, seed, OWN_TEXT + 500_000_000L + i, (int) Math.max(1, question * (0.5 + rr.nextDouble())));
+            return (int) Math.max(1, output * (0.4 + 1.2 * rr.nextDouble()));
+        });
+    }
+
+    /** Writes request {@code i}'s prompt into {@code prompt} and returns its output tokens. */
+    private interface RequestMaker {
+        int make(int i, SplittableRandom r, StringBuilder prompt);
+    }
+
+    /** {@code limit} requests with Poisson arrivals at {@code rate} a second, each made by {@code maker}. */
+    private static List<TraceRequest> poisson(int limit, double rate, SplittableRandom r, String model,
+                                              RequestMaker maker) {
         List<TraceRequest> out = new ArrayList<>();
         double t = 0;
         for (int i = 0; i < limit; i++) {
             t += exponential(r, rate);
             StringBuilder sb = new StringBuilder();
-            appendBlock(sb, seed, TOOL_TEXT + 300, system);
-            for (int k = 0; k < perRequest; k++) {
-                int d = pick(r, popularity);
-                appendBlock(sb, seed, TOOL_TEXT + 1_000 + d, lengths[d]);
-            }
-            appendBlock(sb, seed, OWN_TEXT + 500_000_000L + i, (int) Math.max(1, question * (0.5 + r.nextDouble())));
-            out.add(new TraceRequest((long) (t * 1000), model, sb.toString(),
-                    (int) Math.max(1, output * (0.4 + 1.2 * r.nextDouble()))));
+            int output = maker.make(i, r, sb);
+            out.add(new TraceRequest((long) (t * 1000), model, sb.toString(), output));
         }
         return out;
     }

@@ -129,7 +129,7 @@ public final class Calibration {
     private static int logNormal(SplittableRandom r, double mean, int min, int max) {
         double sigma = 1.0;
         double mu = Math.log(mean) - sigma * sigma / 2;
-        double v = Math.exp(mu + sigma * StepEngine.gaussian(r));
+        double v = Math.exp(mu + sigma * EngineBase.gaussian(r));
         return (int) Math.max(min, Math.min(max, Math.round(v)));
     }
 

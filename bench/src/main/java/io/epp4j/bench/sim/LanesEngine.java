@@ -1,13 +1,8 @@
 package io.epp4j.bench.sim;
 
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.Iterator;
-import java.util.LinkedHashSet;
-import java.util.List;
-import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.SplittableRandom;
 
@@ -23,67 +18,30 @@ import java.util.SplittableRandom;
  *
  * <p>Not thread-safe (see {@link EngineCore}).
  */
-public final class LanesEngine implements EngineCore {
+public final class LanesEngine extends EngineBase {
 
     private static final Comparator<Seq> BY_NEXT_EVENT = Comparator.<Seq>comparingLong(s -> s.nextEventNanos)
             .thenComparingLong(s -> s.id);
 
-    private final SimConfig config;
-    private final KvCache cache;
-    private final PrefixCache realCache;
-    private final SplittableRandom random;
-    private final ArrayDeque<Seq> waiting = new ArrayDeque<>();
-    private final Map<String, Integer> runningPerAdapter = new HashMap<>();
     private final PriorityQueue<Seq> events = new PriorityQueue<>(BY_NEXT_EVENT);
     /** Start times of reserved prefills, in order (the lane is FIFO, so they only grow). */
     private final ArrayDeque<Long> prefillStarts = new ArrayDeque<>();
     private int running;
     private long laneFreeNanos = Long.MIN_VALUE;
-    private double slow = 1.0;
-    private long nextId;
 
-    private long promptTokens;
-    private long generationTokens;
-    private long prefixQueries;
-    private long prefixHits;
-    private long finishedStop;
-    private long finishedLength;
-    private long finishedAbort;
 
     public LanesEngine(SimConfig config) {
-        this(config, new PrefixCache(config.kvBlocks()), config.jitter() > 0 ? new SplittableRandom(config.seed())
-                : null);
+        this(config, new PrefixCache(config.kvBlocks()), randomFor(config));
     }
 
     private LanesEngine(SimConfig config, KvCache cache, SplittableRandom random) {
-        this.config = config;
-        this.cache = cache;
-        this.realCache = cache instanceof PrefixCache p ? p : null;
-        this.random = random;
-    }
-
-    @Override
-    public SimConfig config() {
-        return config;
-    }
-
-    @Override
-    public void setSlowFactor(double factor) {
-        this.slow = factor;
+        super(config, cache, random);
     }
 
     @Override
     public Seq submit(String adapter, String prompt, int outputTokens, Object tag, long nowNanos)
             throws RejectedException {
-        int tokens = EngineCore.promptTokens(prompt);
-        long[] hashes = PrefixCache.blockHashes(adapter == null ? config.model() : adapter, prompt,
-                config.blockSize());
-        Seq s = new Seq(nextId++, adapter, hashes, tokens, outputTokens, nowNanos, tag);
-        StepEngine.checkFits(config, s);
-        if (waiting.size() >= config.maxWaiting()) {
-            throw new RejectedException(429, "waiting queue is full (" + config.maxWaiting() + ")");
-        }
-        waiting.addLast(s);
+        Seq s = enqueue(adapter, prompt, outputTokens, tag, nowNanos);
         admit(nowNanos);
         return s;
     }
@@ -96,7 +54,7 @@ public final class LanesEngine implements EngineCore {
                     && runningPerAdapter.size() >= config.maxLoras()) {
                 continue;
             }
-            int total = StepEngine.ceilDiv(s.promptTokens + s.maxTokens, config.blockSize());
+            int total = ceilDiv(s.promptTokens + s.maxTokens, config.blockSize());
             int extra = Math.max(0, total - s.hashes.length);
             int hits = cache.cachedPrefix(s.hashes);
             cache.pin(s.hashes, hits);
@@ -146,7 +104,7 @@ public final class LanesEngine implements EngineCore {
         if (random == null) {
             return ms;
         }
-        double g = Math.max(-3.0, Math.min(3.0, StepEngine.gaussian(random)));
+        double g = Math.max(-3.0, Math.min(3.0, gaussian(random)));
         return ms * Math.max(0.05, 1 + g * config.jitter());
     }
 
@@ -167,28 +125,8 @@ public final class LanesEngine implements EngineCore {
     }
 
     private void release(Seq s) {
-        cache.release(s.hashes, s.pinnedBlocks, s.anonymousBlocks);
-        s.pinnedBlocks = 0;
-        s.anonymousBlocks = 0;
+        releaseBlocksAndAdapter(s, true);
         running--;
-        if (s.adapter != null) {
-            runningPerAdapter.merge(s.adapter, -1, Integer::sum);
-            runningPerAdapter.remove(s.adapter, 0);
-        }
-    }
-
-    private void finish(Seq s, long t, Events sink) {
-        s.finished = true;
-        s.running = false;
-        s.finishedNanos = t;
-        if (s.aborted) {
-            finishedAbort++;
-        } else if (s.stopReason) {
-            finishedStop++;
-        } else {
-            finishedLength++;
-        }
-        sink.finished(s, t);
     }
 
     @Override
@@ -229,31 +167,14 @@ public final class LanesEngine implements EngineCore {
             prefillStarts.pollFirst();
         }
         int notStarted = Math.min(running, prefillStarts.size());
-        List<String> waitingAdapters = new ArrayList<>();
-        LinkedHashSet<String> seen = new LinkedHashSet<>();
-        for (Seq s : waiting) {
-            if (s.adapter != null && seen.add(s.adapter)) {
-                waitingAdapters.add(s.adapter);
-            }
-        }
         // admitted requests whose prefill has not started are still waiting as far as vLLM would report
-        return new Snapshot(running - notStarted, waiting.size() + notStarted,
-                (double) cache.usedBlocks() / cache.totalBlocks(), cache.residentBlocks(),
-                runningPerAdapter.keySet().stream().sorted().toList(), waitingAdapters, promptTokens,
-                generationTokens, prefixQueries, prefixHits, finishedStop, finishedLength, finishedAbort, 0);
-    }
-
-    @Override
-    public void resetPrefixCache() {
-        cache.clearUnreferenced();
+        return snapshot(running - notStarted, waiting.size() + notStarted, 0);
     }
 
     @Override
     public long firstTokenLowerBound(String adapter, String prompt, long nowNanos) {
-        long[] hashes = PrefixCache.blockHashes(adapter == null ? config.model() : adapter, prompt,
-                config.blockSize());
         int tokens = EngineCore.promptTokens(prompt);
-        int cached = Math.min(tokens, cache.cachedPrefix(hashes) * config.blockSize());
+        int cached = Math.min(tokens, cache.cachedPrefix(hashes(adapter, prompt)) * config.blockSize());
         long laneFree = laneFreeNanos == Long.MIN_VALUE ? nowNanos : Math.max(nowNanos, laneFreeNanos);
         double floor = config.jitter() > 0 ? Math.max(0.05, 1 - 3 * config.jitter()) : 1.0;
         return laneFree + (long) ((config.prefillOverheadMs() + (tokens - cached) * config.prefillPerTokenMs())
@@ -267,11 +188,9 @@ public final class LanesEngine implements EngineCore {
             throw new IllegalStateException("a what-if copy has no what-if");
         }
         LanesEngine copy = new LanesEngine(config, new KvCache.Overlay(realCache), null);
-        copy.slow = slow;
-        copy.nextId = nextId;
+        copyStateInto(copy);
         copy.running = running;
         copy.laneFreeNanos = laneFreeNanos;
-        copy.runningPerAdapter.putAll(runningPerAdapter);
         for (Seq s : events) {
             copy.events.add(s.copy());
         }
@@ -284,16 +203,17 @@ public final class LanesEngine implements EngineCore {
         } catch (RejectedException e) {
             return Long.MAX_VALUE;
         }
-        while (mine.firstTokenNanos < 0) {
-            if (mine.running) {
-                return mine.nextEventNanos <= giveUpAtNanos ? mine.nextEventNanos : Long.MAX_VALUE;
-            }
+        while (mine.firstTokenNanos < 0 && !mine.running) {
             long next = copy.nextEventNanos();
             if (next == Long.MAX_VALUE || next > giveUpAtNanos) {
                 return Long.MAX_VALUE;
             }
             copy.advance(next, Events.NONE);
         }
-        return mine.firstTokenNanos;
+        if (mine.firstTokenNanos >= 0) {
+            return mine.firstTokenNanos;
+        }
+        // admitted: its first token is already scheduled
+        return mine.nextEventNanos <= giveUpAtNanos ? mine.nextEventNanos : Long.MAX_VALUE;
     }
 }

@@ -2,10 +2,7 @@ package io.epp4j.bench.sim;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashSet;
-import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
@@ -28,22 +25,12 @@ import java.util.SplittableRandom;
  *
  * <p>Not thread-safe (see {@link EngineCore}).
  */
-public final class StepEngine implements EngineCore {
+public final class StepEngine extends EngineBase {
 
-    private final SimConfig config;
     private final StepProfile profile;
-    private final KvCache cache;
-    /** The real cache, for what-if copies; null in a copy. */
-    private final PrefixCache realCache;
-    /** Null: no jitter. */
-    private final SplittableRandom random;
-    private final ArrayDeque<Seq> waiting = new ArrayDeque<>();
     private final ArrayList<Seq> running = new ArrayList<>();
-    private final Map<String, Integer> runningPerAdapter = new HashMap<>();
     /** Adapters loaded on the GPU, least recently used first (at most {@code max_loras}). */
     private final LinkedHashSet<String> residentAdapters = new LinkedHashSet<>();
-    private double slow = 1.0;
-    private long nextId;
 
     /** The step in flight: its requests, their new tokens, its end. */
     private final ArrayList<Seq> stepSeqs = new ArrayList<>();
@@ -52,65 +39,23 @@ public final class StepEngine implements EngineCore {
     /** When the idle engine plans its next step (requests arrived), {@link Long#MAX_VALUE} when none is due. */
     private long planAtNanos = Long.MAX_VALUE;
 
-    private long promptTokens;
-    private long generationTokens;
-    private long prefixQueries;
-    private long prefixHits;
-    private long finishedStop;
-    private long finishedLength;
-    private long finishedAbort;
     private long preemptions;
 
     public StepEngine(SimConfig config) {
-        this(config, new PrefixCache(config.kvBlocks()), config.jitter() > 0 ? new SplittableRandom(config.seed())
-                : null);
+        this(config, new PrefixCache(config.kvBlocks()), randomFor(config));
     }
 
     private StepEngine(SimConfig config, KvCache cache, SplittableRandom random) {
-        this.config = config;
+        super(config, cache, random);
         this.profile = config.step();
-        this.cache = cache;
-        this.realCache = cache instanceof PrefixCache p ? p : null;
-        this.random = random;
-    }
-
-    @Override
-    public SimConfig config() {
-        return config;
-    }
-
-    @Override
-    public void setSlowFactor(double factor) {
-        this.slow = factor;
     }
 
     @Override
     public Seq submit(String adapter, String prompt, int outputTokens, Object tag, long nowNanos)
             throws RejectedException {
-        int tokens = EngineCore.promptTokens(prompt);
-        long[] hashes = PrefixCache.blockHashes(adapter == null ? config.model() : adapter, prompt,
-                config.blockSize());
-        Seq s = new Seq(nextId++, adapter, hashes, tokens, outputTokens, nowNanos, tag);
-        checkFits(config, s);
-        if (waiting.size() >= config.maxWaiting()) {
-            throw new RejectedException(429, "waiting queue is full (" + config.maxWaiting() + ")");
-        }
-        waiting.addLast(s);
+        Seq s = enqueue(adapter, prompt, outputTokens, tag, nowNanos);
         wake(nowNanos);
         return s;
-    }
-
-    /** vLLM's checks at arrival: the context limit, and a request larger than the whole KV cache. */
-    static void checkFits(SimConfig config, Seq s) throws RejectedException {
-        if (s.promptTokens + s.maxTokens > config.maxModelLen()) {
-            throw new RejectedException(400, "This model's maximum context length is " + config.maxModelLen()
-                    + " tokens. However, you requested " + (s.promptTokens + s.maxTokens) + " tokens.");
-        }
-        int blocks = ceilDiv(s.promptTokens + s.maxTokens, config.blockSize());
-        if (blocks > config.kvBlocks()) {
-            throw new RejectedException(400, "request needs " + blocks + " KV blocks but the cache has "
-                    + config.kvBlocks());
-        }
     }
 
     @Override
@@ -186,20 +131,6 @@ public final class StepEngine implements EngineCore {
         }
         stepSeqs.clear();
         stepEndNanos = Long.MAX_VALUE;
-    }
-
-    private void finish(Seq s, long t, Events events) {
-        s.finished = true;
-        s.running = false;
-        s.finishedNanos = t;
-        if (s.aborted) {
-            finishedAbort++;
-        } else if (s.stopReason) {
-            finishedStop++;
-        } else {
-            finishedLength++;
-        }
-        events.finished(s, t);
     }
 
     /** Schedules the next step at {@code t}; with nothing to run the engine goes idle. */
@@ -303,11 +234,6 @@ public final class StepEngine implements EngineCore {
         return 1.0 + Math.min(3.0, Math.abs(gaussian(random))) * config.jitter();
     }
 
-    static double gaussian(SplittableRandom r) {
-        double u1 = Math.max(1e-12, r.nextDouble());
-        return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * r.nextDouble());
-    }
-
     /** Whether loading {@code adapter} costs time in this step (it was not resident). */
     private boolean loadAdapter(String adapter) {
         if (residentAdapters.remove(adapter)) {
@@ -376,45 +302,18 @@ public final class StepEngine implements EngineCore {
     }
 
     private void release(Seq s) {
-        cache.release(s.hashes, s.pinnedBlocks, s.anonymousBlocks);
-        s.pinnedBlocks = 0;
-        s.anonymousBlocks = 0;
-        if (s.adapter != null && s.running) {
-            runningPerAdapter.merge(s.adapter, -1, Integer::sum);
-            runningPerAdapter.remove(s.adapter, 0);
-        }
-    }
-
-    static int ceilDiv(int a, int b) {
-        return (a + b - 1) / b;
+        releaseBlocksAndAdapter(s, s.running);
     }
 
     @Override
     public Snapshot snapshot(long nowNanos) {
-        List<String> waitingAdapters = new ArrayList<>();
-        LinkedHashSet<String> seen = new LinkedHashSet<>();
-        for (Seq s : waiting) {
-            if (s.adapter != null && seen.add(s.adapter)) {
-                waitingAdapters.add(s.adapter);
-            }
-        }
-        return new Snapshot(running.size(), waiting.size(), (double) cache.usedBlocks() / cache.totalBlocks(),
-                cache.residentBlocks(), runningPerAdapter.keySet().stream().sorted().toList(), waitingAdapters,
-                promptTokens, generationTokens, prefixQueries, prefixHits, finishedStop, finishedLength,
-                finishedAbort, preemptions);
-    }
-
-    @Override
-    public void resetPrefixCache() {
-        cache.clearUnreferenced();
+        return snapshot(running.size(), waiting.size(), preemptions);
     }
 
     @Override
     public long firstTokenLowerBound(String adapter, String prompt, long nowNanos) {
-        long[] hashes = PrefixCache.blockHashes(adapter == null ? config.model() : adapter, prompt,
-                config.blockSize());
         int tokens = EngineCore.promptTokens(prompt);
-        int cached = Math.min(cache.cachedPrefix(hashes), (tokens - 1) / config.blockSize()) * config.blockSize();
+        int cached = Math.min(cache.cachedPrefix(hashes(adapter, prompt)), (tokens - 1) / config.blockSize()) * config.blockSize();
         long start = stepEndNanos == Long.MAX_VALUE ? nowNanos : Math.max(nowNanos, stepEndNanos);
         return start + (long) (profile.idlePrefillMs(cached, tokens - cached) * slow * 1e6);
     }
@@ -426,10 +325,8 @@ public final class StepEngine implements EngineCore {
             throw new IllegalStateException("a what-if copy has no what-if");
         }
         StepEngine copy = new StepEngine(config, new KvCache.Overlay(realCache), null);
-        copy.slow = slow;
-        copy.nextId = nextId;
+        copyStateInto(copy);
         copy.residentAdapters.addAll(residentAdapters);
-        copy.runningPerAdapter.putAll(runningPerAdapter);
         for (Seq s : running) {
             copy.running.add(s.whatIfCopy = s.copy());
         }
@@ -454,13 +351,6 @@ public final class StepEngine implements EngineCore {
         } catch (RejectedException e) {
             return Long.MAX_VALUE;
         }
-        while (mine.firstTokenNanos < 0) {
-            long next = copy.nextEventNanos();
-            if (next == Long.MAX_VALUE || next > giveUpAtNanos) {
-                return Long.MAX_VALUE;
-            }
-            copy.advance(next, Events.NONE);
-        }
-        return mine.firstTokenNanos;
+        return runUntilFirstToken(copy, mine, giveUpAtNanos);
     }
 }
