@@ -86,6 +86,13 @@ public final class Replay {
     private static final int OWN_TAIL_TOKENS = 16;
     /** Longest full-speed warm-up of a measured EPP in its own process (see warmUpOwnProcess). */
     static final double EPP_WARM_UP_SECONDS = 10;
+    /**
+     * Responses streaming through the measured EPP during its own warm-up (50 × 100 SSE events a second, about what a
+     * replay at speedup 5 sends): without them the EPP compiled its response path and parts of its request path
+     * while it was measured (its C2 thread took 0.4 of a core through the whole measured phase).
+     */
+    static final int WARM_UP_OPEN_STREAMS = 50;
+    static final double WARM_UP_CHUNKS_PER_S = 100;
     /** Extra warm-up rounds (a quarter of the warm-up each) while the JIT is busy. */
     private static final int MAX_EXTRA_WARM_UP_ROUNDS = 4;
 
@@ -274,9 +281,9 @@ public final class Replay {
      * does not carry over between processes as it does within this JVM (measured: the first ~100 requests of a run
      * routed in 15-115 ms instead of 3-10). So the measured EPP first decides load-generator requests at full speed
      * for a second per 100 warm-up requests ({@link #EPP_WARM_UP_SECONDS} at most, then until this JVM's JIT is
-     * quiet), with bodies as long as the workload's on average: 64 made-up prompts
-     * that share no text with the workload, which leave the EPP nothing but their few prefix-index entries (evicted
-     * first) and end before any response, so no scorer learns from them.
+     * quiet), with bodies as long as the workload's on average, while {@link #WARM_UP_OPEN_STREAMS} responses stream
+     * through it: 64 made-up prompts that share no text with the workload, which leave the EPP nothing but their few
+     * prefix-index entries (evicted first).
      */
     private static void warmUpOwnProcess(LocalEpp epp, Workloads.Workload workload, Settings s, PrintStream log)
             throws Exception {
@@ -287,7 +294,7 @@ public final class Replay {
         int bodyBytes = (int) Math.min(MAX_WARM_UP_PROMPT_CHARS, workload.requests().stream()
                 .mapToInt(r -> r.prompt().length()).average().orElse(DEFAULT_WARM_UP_PROMPT_CHARS)) + 200;
         LoadGenerator.Settings load = new LoadGenerator.Settings(0, true, 8, 0, seconds, bodyBytes,
-                Dialect.AGENTGATEWAY, s.seed());
+                Dialect.AGENTGATEWAY, s.seed(), WARM_UP_OPEN_STREAMS, WARM_UP_CHUNKS_PER_S, 1);
         try (Connection c = Connection.open(new LoadGenerator.Target("epp", "127.0.0.1", epp.grpcPort(), s.tls()))) {
             LoadGenerator.WarmUp w = c.warmUp(load);
             log.printf(Locale.ROOT, "  the measured EPP's own process: %s of decisions on %d-byte bodies%n",
