@@ -39,6 +39,9 @@ class StreamOrderTest {
             assertEquals(List.of("1 on " + caller, "2 on worker", "3 on worker", "4 on worker"), ran,
                     "queued work runs on the worker, in order; a hand-off there runs in place");
 
+            // the worker gives the stream back when its drain ends; a no-op behind that drain on the single worker
+            // thread means it has ended
+            worker.submit(() -> { }).get(10, TimeUnit.SECONDS);
             order.execute(() -> ran.add("5 on " + Thread.currentThread().getName()));
             assertEquals("5 on " + caller, ran.get(4), "with the queue drained, work runs in place again");
         } finally {
