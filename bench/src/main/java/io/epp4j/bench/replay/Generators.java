@@ -175,12 +175,12 @@ final class Generators {
     }
 
     /** Writes request {@code i}'s prompt into {@code prompt} and returns its output tokens. */
-    private interface RequestMaker {
+    interface RequestMaker {
         int make(int i, SplittableRandom r, StringBuilder prompt);
     }
 
     /** {@code limit} requests with Poisson arrivals at {@code rate} a second, each made by {@code maker}. */
-    private static List<TraceRequest> poisson(int limit, double rate, SplittableRandom r, String model,
+    static List<TraceRequest> poisson(int limit, double rate, SplittableRandom r, String model,
                                               RequestMaker maker) {
         List<TraceRequest> out = new ArrayList<>();
         double t = 0;

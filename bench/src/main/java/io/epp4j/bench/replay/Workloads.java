@@ -147,18 +147,11 @@ public final class Workloads {
         int question = intParam(p, "question", 200);
         int output = intParam(p, "output", 200);
         double rate = doubleParam(p, "rate", 6);
-        SplittableRandom r = new SplittableRandom(seed);
-        List<TraceRequest> out = new ArrayList<>();
-        double t = 0;
-        for (int i = 0; i < limit; i++) {
-            t += -Math.log(1 - r.nextDouble()) / rate * 1000;
-            StringBuilder sb = new StringBuilder();
-            int g = r.nextInt(groups);
-            appendBlock(sb, seed, 1_000_000L + g, prefix);
+        return Generators.poisson(limit, rate, new SplittableRandom(seed), model, (i, r, sb) -> {
+            appendBlock(sb, seed, 1_000_000L + r.nextInt(groups), prefix);
             appendBlock(sb, seed, 2_000_000L + i, question);
-            out.add(new TraceRequest((long) t, model, sb.toString(), output));
-        }
-        return out;
+            return output;
+        });
     }
 
     /**
