@@ -35,14 +35,12 @@ public final class Explain {
         Family.Member member = Family.select(repo, f.required("workload")).get(0);
         long seed = f.longValue("seed", 42);
         String model = f.string("model", "Qwen/Qwen3-8B");
-        Workloads.Workload first = Family.generate(member, f.integer("requests", 300), seed, model);
-        SimConfig config = SimFlags.config(f, model, Replay.lanesDefaults(first, model), EngineModel.STEP)
-                .withSeed(seed);
         int podCount = f.integer("pods", 10);
-        List<SimConfig> pods = FleetSimulation.uniform(config, podCount);
-        double[] slow = Scoreboard.slowFactors(f.string("fleet", "uniform"), podCount);
-        Capacity.Found found = Capacity.find(n -> Family.generate(member, n, seed, model),
-                first.requests().size(), f.integer("max-requests", Capacity.MAX_REQUESTS), pods, slow, 0.1);
+        Scoreboard.Setup setup = Scoreboard.Setup.of(member, seed, model, f.integer("requests", 300), f,
+                EngineModel.STEP, podCount, f.string("fleet", "uniform"));
+        List<SimConfig> pods = setup.pods();
+        double[] slow = setup.slow();
+        Capacity.Found found = setup.capacity(f.integer("max-requests", Capacity.MAX_REQUESTS));
         Workloads.Workload w = found.workload();
         double capacity = found.rate();
         double rate = Double.parseDouble(f.string("load", "0.5")) * capacity;

@@ -132,12 +132,10 @@ public final class Scoreboard {
     private static List<Trial> rowsOf(Settings s, EngineModel engine, String fleet, Family.Member member, long seed,
                                       PrintStream out) throws Exception {
         long t0 = System.nanoTime();
-        Workloads.Workload first = Family.generate(member, s.requests(), seed, s.model());
-        SimConfig config = podConfig(s, engine, first, seed);
-        List<SimConfig> pods = FleetSimulation.uniform(config, s.pods());
-        double[] slow = slowFactors(fleet, s.pods());
-        Capacity.Found found = Capacity.find(n -> Family.generate(member, n, seed, s.model()), s.requests(),
-                s.maxRequests(), pods, slow, 0.1);
+        Setup setup = Setup.of(member, seed, s.model(), s.requests(), s.simFlags(), engine, s.pods(), fleet);
+        List<SimConfig> pods = setup.pods();
+        double[] slow = setup.slow();
+        Capacity.Found found = setup.capacity(s.maxRequests());
         double capacity = found.rate();
         Workloads.Workload w = found.workload();
         List<Trial> trials = new ArrayList<>();
@@ -168,11 +166,11 @@ public final class Scoreboard {
      */
     private static int curves(Settings s, double factor, PrintStream out) throws Exception {
         for (Family.Member m : s.workloads()) {
-            long seed = s.seeds().get(0);
-            Workloads.Workload w = Family.generate(m, s.requests(), seed, s.model());
-            final Workloads.Workload w0 = w;
-            List<SimConfig> pods = FleetSimulation.uniform(podConfig(s, s.engines().get(0), w0, seed), s.pods());
-            double[] slow = slowFactors(s.fleets().get(0), s.pods());
+            Setup setup = Setup.of(m, s.seeds().get(0), s.model(), s.requests(), s.simFlags(), s.engines().get(0),
+                    s.pods(), s.fleets().get(0));
+            Workloads.Workload w = setup.first();
+            List<SimConfig> pods = setup.pods();
+            double[] slow = setup.slow();
             out.printf(Locale.ROOT, "%s: %d requests, own rate %.2f req/s%n", m.name(), w.requests().size(),
                     Family.nativeRate(w));
             for (double r = Family.nativeRate(w) / 16; r <= Family.nativeRate(w) * 16; r *= factor) {
@@ -181,16 +179,34 @@ public final class Scoreboard {
                                 + " ms%s%n", r, p.ttftP50(), p.ttftP90(), p.startedShare(), p.meanE2eMs(), p.spanMs(),
                         p.keptUp() ? "" : p.steady() ? "  (not kept up)" : "  (too short to tell)");
             }
-            Capacity.Found found = Capacity.find(n -> Family.generate(m, n, seed, s.model()), s.requests(),
-                    s.maxRequests(), pods, slow, 0.1);
+            Capacity.Found found = setup.capacity(s.maxRequests());
             out.printf(Locale.ROOT, "  capacity %.2f req/s (a steady run there: %d requests)%n", found.rate(),
                     found.workload().requests().size());
         }
         return 0;
     }
 
-    static SimConfig podConfig(Settings s, EngineModel engine, Workloads.Workload w, long seed) {
-        return SimFlags.config(s.simFlags(), s.model(), Replay.lanesDefaults(w, s.model()), engine).withSeed(seed);
+    /**
+     * One workload of the family on one fleet for one seed: the workload at its first size, the pods (the sim
+     * flags over the replay's defaults for it) and their slow factors.
+     */
+    record Setup(Family.Member member, long seed, String model, Workloads.Workload first, List<SimConfig> pods,
+                 double[] slow) {
+
+        static Setup of(Family.Member member, long seed, String model, int requests, Flags simFlags,
+                        EngineModel engine, int podCount, String fleet) throws java.io.IOException {
+            Workloads.Workload first = Family.generate(member, requests, seed, model);
+            SimConfig config = SimFlags.config(simFlags, model, Replay.lanesDefaults(first, model), engine)
+                    .withSeed(seed);
+            return new Setup(member, seed, model, first, FleetSimulation.uniform(config, podCount), slowFactors(fleet,
+                    podCount));
+        }
+
+        /** The workload's capacity on these pods, runs lengthened up to {@code maxRequests} until steady. */
+        Capacity.Found capacity(int maxRequests) throws java.io.IOException {
+            return Capacity.find(n -> Family.generate(member, n, seed, model), first.requests().size(), maxRequests,
+                    pods, slow, 0.1);
+        }
     }
 
     /** Per-pod slow factors: uniform, one pod at half speed (a straggler), or every other pod 1.5x slower. */
