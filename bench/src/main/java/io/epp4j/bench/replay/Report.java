@@ -17,6 +17,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
+import static io.epp4j.bench.sim.References.percentile;
+
 /** The figures of one policy's replay, and the files they are written to. */
 public final class Report {
 
@@ -116,11 +118,6 @@ public final class Report {
         }
         return new Report(policy, workload, results, pods, queries == 0 ? 0 : (double) hits / queries, gatewayShed,
                 warmUpServed, primedRequests, note);
-    }
-
-    /** Nearest-rank percentile of sorted values; NaN when empty. */
-    static double percentile(double[] sorted, double p) {
-        return References.percentile(sorted, p);
     }
 
     public String policy() {

@@ -47,7 +47,7 @@ final class Capacity {
      * of the arrivals sees decoding in its steady state.
      */
     static final double SPANS_PER_LIFETIME = 2;
-    /** The most requests a run is lengthened to, unless the caller says otherwise. */
+    /** The most requests a run is lengthened to by default ({@code --max-requests}). */
     static final int MAX_REQUESTS = 1500;
 
     private Capacity() {
@@ -100,14 +100,9 @@ final class Capacity {
 
     /**
      * The capacity in requests per second: bisection between a rate that keeps up and one that does not, to within
-     * {@code tolerance} (relative), each probe on a steady run; and the workload it was found with.
+     * {@code tolerance} (relative), each probe on a run of {@code n} requests lengthened up to {@code maxRequests}
+     * until steady; and the workload it was found with.
      */
-    static Found find(Generator gen, int n, List<SimConfig> pods, double[] slow, double tolerance)
-            throws java.io.IOException {
-        return find(gen, n, MAX_REQUESTS, pods, slow, tolerance);
-    }
-
-    /** As {@link #find(Generator, int, List, double[], double)}, lengthening runs up to {@code maxRequests}. */
     static Found find(Generator gen, int n, int maxRequests, List<SimConfig> pods, double[] slow, double tolerance)
             throws java.io.IOException {
         int max = Math.max(n, maxRequests);
