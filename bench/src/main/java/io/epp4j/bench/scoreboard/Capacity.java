@@ -55,8 +55,7 @@ final class Capacity {
 
     /** The greedy reference at {@code rate} requests per second. */
     static Point at(Workloads.Workload w, double rate, List<SimConfig> pods, double[] slow) {
-        double stretch = Family.nativeRate(w) / rate;
-        List<FleetSimulation.Arrival> arrivals = Family.stretched(w, stretch);
+        List<FleetSimulation.Arrival> arrivals = Family.atRate(w, rate);
         FleetSimulation.Run run = GreedyReference.run(arrivals, pods, slow);
         double[] ttft = References.sortedTtfts(run);
         long lastArrival = arrivals.get(arrivals.size() - 1).arrivalMs() * 1_000_000L;

@@ -44,7 +44,7 @@ public final class Explain {
         Workloads.Workload w = found.workload();
         double capacity = found.rate();
         double rate = Double.parseDouble(f.string("load", "0.5")) * capacity;
-        List<FleetSimulation.Arrival> arrivals = Family.stretched(w, Family.nativeRate(w) / rate);
+        List<FleetSimulation.Arrival> arrivals = Family.atRate(w, rate);
         Path configs = f.has("configs") ? Path.of(f.string("configs", "")) : Replay.defaultConfigs(Path.of(""));
         Path file = configs.resolve(f.required("policy") + ".yaml");
         StringBuilder csv = new StringBuilder("index,arrival_ms,prompt_tokens,chosen,best,chosen_ms,best_ms,"

@@ -56,8 +56,12 @@ final class Family {
         return Workloads.load(m.spec(), requests, seed, model);
     }
 
-    /** The workload's arrivals with every arrival time multiplied by {@code stretch}. */
-    static List<FleetSimulation.Arrival> stretched(Workloads.Workload w, double stretch) {
+    /**
+     * The workload's arrivals at {@code rate} requests per second: every arrival time stretched (or compressed) by
+     * the same factor, so sessions and bursts keep their shape.
+     */
+    static List<FleetSimulation.Arrival> atRate(Workloads.Workload w, double rate) {
+        double stretch = nativeRate(w) / rate;
         List<FleetSimulation.Arrival> out = new ArrayList<>();
         long first = w.requests().isEmpty() ? 0 : w.requests().get(0).arrivalMs();
         for (FleetSimulation.Arrival a : Replay.arrivals(w)) {

@@ -141,7 +141,7 @@ public final class Scoreboard {
         List<Trial> trials = new ArrayList<>();
         for (double load : s.loads()) {
             double rate = load * capacity;
-            List<FleetSimulation.Arrival> arrivals = Family.stretched(w, Family.nativeRate(w) / rate);
+            List<FleetSimulation.Arrival> arrivals = Family.atRate(w, rate);
             References refs = References.of(arrivals, pods, slow);
             Cell greedy = Cell.of("greedy", refs.greedy());
             Map<String, Cell> cells = new LinkedHashMap<>();
