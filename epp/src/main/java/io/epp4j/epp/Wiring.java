@@ -9,6 +9,8 @@ import io.epp4j.epp.director.RequestScheduler;
 import io.epp4j.epp.endpoints.EndpointsFileWatcher;
 import io.epp4j.epp.endpoints.StaticEndpoints;
 import io.epp4j.epp.extproc.DecisionThreads;
+import io.epp4j.epp.flowcontrol.FlowControlMetrics;
+import io.epp4j.epp.flowcontrol.FlowController;
 import io.epp4j.epp.extproc.ExtProcConfig;
 import io.epp4j.epp.extproc.ExtProcService;
 import io.epp4j.epp.k8s.KubernetesPoolSource;
@@ -150,7 +152,12 @@ final class Wiring {
         for (EppServer.Factory<? extends AutoCloseable> f : components.lifecycle) {
             closeables.push(f.create(context));
         }
+        // idle (no thread, nothing queued) until the serving config turns the flowControl feature gate on
+        FlowController flow = new FlowController(scheduler::flowControl, store::snapshot,
+                new FlowControlMetrics(context.registry(), options.poolName()), System::nanoTime);
+        closeables.push(flow);
         Director director = Director.builder(store, scheduler)
+                .flowController(flow)
                 .objectives(components.objectiveResolver.create(context))
                 .modelRewriter(components.modelRewriter.create(context))
                 .ignoreSubsetHint(options.disableEndpointSubsetFilter())

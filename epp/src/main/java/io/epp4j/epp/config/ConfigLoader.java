@@ -197,12 +197,15 @@ public final class ConfigLoader {
             LoadedConfig.PluginSpec parser = parser(top.get("parser"));
             List<LoadedConfig.DataSource> dataSources = dataLayer(top.get("dataLayer"));
             Map<String, Object> flow = flowControl(top.get("flowControl"));
-            if (!flow.isEmpty() || gates.contains("flowControl")) {
-                LOG.warn("flowControl is validated but epp4j does not queue requests; legacy admission applies");
+            FlowControlConfig queueing = null;
+            if (gates.contains("flowControl")) {
+                queueing = flowControlConfig(flow, top.get("flowControl"), detector);
+            } else if (!flow.isEmpty()) {
+                LOG.warn("flowControl is set but the flowControl feature gate is off: requests are not queued");
             }
             return new LoadedConfig(source, java.util.Collections.unmodifiableMap(new LinkedHashMap<>(instances)),
                     List.copyOf(profiles), handler, detector, Set.copyOf(gates), List.copyOf(dataSources), parser,
-                    flow);
+                    flow, queueing);
         }
 
         Set<String> featureGates(Node node) throws ConfigException {
@@ -581,6 +584,70 @@ public final class ConfigLoader {
                 }
             }
             return (Map<String, Object>) YamlTree.plain(node, "flowControl");
+        }
+
+        /** The typed section with GAIE's defaults; the fields were validated by {@link #flowControl(Node)}. */
+        FlowControlConfig flowControlConfig(Map<String, Object> flow, Node node, SaturationDetector detector)
+                throws ConfigException {
+            int line = YamlTree.line(node);
+            java.util.function.Function<String, String> typeOf = ref -> {
+                Declared d = declared.get(ref);
+                return d != null ? d.type() : ref;
+            };
+            String field = "flowControl";
+            try {
+                field = "flowControl.maxBytes";
+                long maxBytes = flow.get("maxBytes") == null ? 0 : FlowControlConfig.quantity(flow.get("maxBytes"));
+                field = "flowControl.maxRequests";
+                long maxRequests = flow.get("maxRequests") == null ? 0
+                        : FlowControlConfig.quantity(flow.get("maxRequests"));
+                Object ttl = flow.get("defaultRequestTTL");
+                java.time.Duration requestTtl = ttl == null ? java.time.Duration.ZERO
+                        : new PluginParameters(Map.of("t", ttl)).getDuration("t", java.time.Duration.ZERO);
+                field = "flowControl.defaultPriorityBand";
+                FlowControlConfig.Band template = flow.get("defaultPriorityBand") instanceof Map<?, ?> m
+                        ? checkedBand(FlowControlConfig.band(m, typeOf), field) : FlowControlConfig.Band.DEFAULT;
+                java.util.TreeMap<Integer, FlowControlConfig.Band> bands = new java.util.TreeMap<>();
+                int i = 0;
+                for (Object b : flow.get("priorityBands") instanceof List<?> l ? l : List.of()) {
+                    field = "flowControl.priorityBands[" + i++ + "]";
+                    Map<?, ?> m = (Map<?, ?>) b;
+                    int priority = ((Number) m.get("priority")).intValue();
+                    if (bands.put(priority, checkedBand(FlowControlConfig.band(m, typeOf), field)) != null) {
+                        throw new IllegalArgumentException("duplicate priority " + priority);
+                    }
+                }
+                field = "flowControl.usageLimitPolicyPluginRef";
+                double threshold = 1.0;
+                Object usageRef = flow.get("usageLimitPolicyPluginRef");
+                Declared usage = usageRef == null ? null : declared.get(usageRef.toString());
+                if (usageRef != null && !FlowControlConfig.STATIC_USAGE_LIMIT.equals(typeOf.apply(usageRef.toString()))) {
+                    throw new IllegalArgumentException("must name a " + FlowControlConfig.STATIC_USAGE_LIMIT);
+                }
+                if (usage != null) {
+                    threshold = new PluginParameters(usage.parameters()).getDouble("threshold", 1.0);
+                    if (!(threshold > 0)) {
+                        throw new IllegalArgumentException("threshold must be > 0, got " + threshold);
+                    }
+                }
+                return new FlowControlConfig(maxBytes, maxRequests, requestTtl, template, bands, threshold, detector);
+            } catch (IllegalArgumentException | ClassCastException | ArithmeticException e) {
+                throw new ConfigException(line, field, e.getMessage());
+            }
+        }
+
+        FlowControlConfig.Band checkedBand(FlowControlConfig.Band band, String field) {
+            if (!Set.of(FlowControlConfig.GLOBAL_STRICT, FlowControlConfig.ROUND_ROBIN)
+                    .contains(band.fairnessPolicy())) {
+                throw new IllegalArgumentException(field + ".fairnessPolicyRef: not a fairness policy: "
+                        + band.fairnessPolicy());
+            }
+            if (!Set.of(FlowControlConfig.FCFS, FlowControlConfig.EDF, FlowControlConfig.SLO_DEADLINE)
+                    .contains(band.orderingPolicy())) {
+                throw new IllegalArgumentException(field + ".orderingPolicyRef: not an ordering policy: "
+                        + band.orderingPolicy());
+            }
+            return band;
         }
 
         Map<String, Node> band(Node node, String field) throws ConfigException {

@@ -22,7 +22,9 @@ import java.util.Set;
  * @param featureGates the enabled feature gates
  * @param dataSources the data-layer sources in order: type, parameters and extractors
  * @param parser the request parser's type and parameters
- * @param flowControl the {@code flowControl} section as plain values (validated; queueing is not implemented)
+ * @param flowControl the {@code flowControl} section as plain values (validated)
+ * @param flowControlConfig the typed {@code flowControl} section when the {@code flowControl} feature gate is on,
+ *     else null (requests are not queued)
  */
 public record LoadedConfig(
         String source,
@@ -33,7 +35,8 @@ public record LoadedConfig(
         Set<String> featureGates,
         List<DataSource> dataSources,
         PluginSpec parser,
-        Map<String, Object> flowControl) {
+        Map<String, Object> flowControl,
+        FlowControlConfig flowControlConfig) {
 
     /** A plugin declared by type and parameters only (data layer, parser), not instantiated by the scheduler. */
     public record PluginSpec(String name, String type, Map<String, Object> parameters) {

@@ -1,6 +1,9 @@
 package io.epp4j.epp.director;
 
 import io.epp4j.epp.datastore.EndpointStore;
+import io.epp4j.epp.flowcontrol.FlowController;
+import io.epp4j.epp.flowcontrol.FlowRequest;
+import io.epp4j.epp.flowcontrol.Outcome;
 import io.epp4j.epp.request.OpenAiRequest;
 import io.epp4j.epp.telemetry.EppMetrics;
 import io.epp4j.spi.Endpoint;
@@ -33,6 +36,8 @@ public final class Director {
     public static final String FAIRNESS_ID = "x-gateway-inference-fairness-id";
     public static final String MODEL_REWRITE = "x-gateway-model-name-rewrite";
     public static final String REQUEST_ID = "x-request-id";
+    /** The request's TTFT objective in milliseconds, read by {@code slo-deadline-ordering-policy}. */
+    public static final String SLO_TTFT_MS = "x-slo-ttft-ms";
     /** The flow of a request without {@code x-gateway-inference-fairness-id}. */
     public static final String DEFAULT_FAIRNESS_ID = "default-flow";
 
@@ -47,6 +52,7 @@ public final class Director {
     private final RandomScheduler anyPicker;
     private final EppMetrics metrics;
     private final LongSupplier ticker;
+    private final FlowController flow;
 
     private Director(Builder b) {
         this.store = b.store;
@@ -57,6 +63,7 @@ public final class Director {
         this.anyPicker = b.anyPicker;
         this.metrics = b.metrics;
         this.ticker = b.ticker;
+        this.flow = b.flow;
     }
 
     /** A director over {@code store}'s endpoints, picking with {@code scheduler}; the rest takes its defaults. */
@@ -70,30 +77,99 @@ public final class Director {
      * candidates (the pool, narrowed by the subset hint), admission, scheduling, an in-flight slot on the primary
      * target, then the pre-request hooks.
      *
-     * <p>It completes before returning. It is the step a flow controller would make asynchronous: a queued request
-     * would get its handle when it leaves the queue, and callers already treat the call as the one place where a
-     * request waits for its decision (the ext_proc stream runs it off the transport thread and answers afterwards).
+     * <p>It completes before returning, so it is for directors without a flow controller; with one, a request may
+     * wait in a queue: call {@link #admit} and, once the admission is ready, {@link #decide(Admission)}.
      *
      * @throws InferenceError with the status the gateway must answer: 503 no candidate, 429 shed or nothing left
      *     after filtering, 500 the scheduler failed
      */
     public Exchange decide(OpenAiRequest body, Arrival arrival) throws InferenceError {
+        return decide(admit(body, arrival));
+    }
+
+    /**
+     * The first half of {@link #decide(OpenAiRequest, Arrival)}: the request as it will be scheduled and, with flow
+     * control on, its admission to a flow-control queue (GAIE's flow key: fairness id and priority; its size: the
+     * body's length). The result is ready at once, or waits in a queue without holding the caller's thread.
+     *
+     * @throws InferenceError 429 when flow control rejects the request at once (a queue at capacity)
+     */
+    public Admission admit(OpenAiRequest body, Arrival arrival) throws InferenceError {
         InferenceRequest request = request(body, arrival);
+        if (flow == null || !flow.enabled()) {
+            return new Admission(request, arrival, null);
+        }
+        FlowController.Ticket ticket = flow.enqueue(new FlowRequest(request.fairnessId(), request.priority(),
+                request.bodySizeBytes(), request.model(), request.targetModel(),
+                sloMillis(arrival.headers().get(SLO_TTFT_MS))));
+        Outcome outcome = ticket.outcome();
+        if (outcome != null && outcome != Outcome.DISPATCHED) {
+            throw flowError(outcome).forModels(request.model(), request.targetModel());
+        }
+        return new Admission(request, arrival, ticket);
+    }
+
+    /**
+     * The second half: decides a request {@link #admit} let through (flow control's outcome is {@code Dispatched}),
+     * or throws the error its outcome is answered with.
+     *
+     * @throws InferenceError 503 no candidate, or evicted from the queue (TTL, client gone); 429 shed or nothing
+     *     left after filtering; 500 the scheduler failed
+     */
+    public Exchange decide(Admission admission) throws InferenceError {
+        InferenceRequest request = admission.request;
         try {
-            return decide(request, arrival);
+            FlowController.Ticket ticket = admission.ticket;
+            if (ticket != null) {
+                Outcome outcome = ticket.outcome();
+                if (outcome == null) {
+                    throw new IllegalStateException("request " + request.requestId() + " is still queued");
+                }
+                if (outcome != Outcome.DISPATCHED) {
+                    throw flowError(outcome);
+                }
+            }
+            return decide(request, admission.arrival, ticket == null);
         } catch (InferenceError e) {
             throw e.forModels(request.model(), request.targetModel());
+        } finally {
+            if (admission.ticket != null) {
+                admission.ticket.settled();
+            }
         }
     }
 
-    private Exchange decide(InferenceRequest request, Arrival arrival) throws InferenceError {
+    private static InferenceError flowError(Outcome outcome) {
+        InferenceError.Code code = switch (outcome.errorCode()) {
+            case "ResourceExhausted" -> InferenceError.Code.RESOURCE_EXHAUSTED;
+            case "ServiceUnavailable" -> InferenceError.Code.SERVICE_UNAVAILABLE;
+            default -> InferenceError.Code.INTERNAL;
+        };
+        return new InferenceError(code, outcome.message());
+    }
+
+    private static long sloMillis(String header) {
+        if (header == null) {
+            return -1;
+        }
+        try {
+            long ms = Long.parseLong(header.trim());
+            return ms > 0 ? ms : -1;
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** @param legacyAdmission whether the scheduler's admission applies (flow control is off) */
+    private Exchange decide(InferenceRequest request, Arrival arrival, boolean legacyAdmission)
+            throws InferenceError {
         List<Endpoint> candidates = candidates(arrival.subsetHint());
         if (candidates.isEmpty()) {
             throw new InferenceError(InferenceError.Code.SERVICE_UNAVAILABLE, NO_CANDIDATES);
         }
         ScheduledRequest scheduled;
         try {
-            String denial = scheduler.admissionDenial(request, candidates);
+            String denial = legacyAdmission ? scheduler.admissionDenial(request, candidates) : null;
             if (denial != null) {
                 throw new InferenceError(InferenceError.Code.RESOURCE_EXHAUSTED, denial);
             }
@@ -139,6 +215,11 @@ public final class Director {
         InferenceRequest request = new InferenceRequest(arrival.requestId(), io.epp4j.spi.ApiType.COMPLETIONS, "",
                 "", io.epp4j.spi.ByteSlice.EMPTY, "", false, 0, DEFAULT_FAIRNESS_ID, arrival.headers(), 0);
         return Exchange.unscheduled(request, new SchedulingResult("", List.of(pick)));
+    }
+
+    /** The flow controller requests wait in when flow control is on, or null when this director has none. */
+    public FlowController flowController() {
+        return flow;
     }
 
     /** Whether {@link #decide} may wait on I/O with the configuration serving now (see {@link RequestScheduler}). */
@@ -215,6 +296,7 @@ public final class Director {
         private RandomScheduler anyPicker;
         private EppMetrics metrics;
         private LongSupplier ticker = System::nanoTime;
+        private FlowController flow;
 
         private Builder(EndpointStore store, RequestScheduler scheduler) {
             this.store = Objects.requireNonNull(store);
@@ -248,6 +330,15 @@ public final class Director {
         /** Where request metrics go (default: none are recorded). */
         public Builder metrics(EppMetrics metrics) {
             this.metrics = Objects.requireNonNull(metrics);
+            return this;
+        }
+
+        /**
+         * The flow controller requests wait in while the serving configuration enables the {@code flowControl}
+         * feature gate (default: none, requests are never queued).
+         */
+        public Builder flowController(FlowController flow) {
+            this.flow = Objects.requireNonNull(flow);
             return this;
         }
 

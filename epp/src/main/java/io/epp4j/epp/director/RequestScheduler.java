@@ -1,5 +1,6 @@
 package io.epp4j.epp.director;
 
+import io.epp4j.epp.config.FlowControlConfig;
 import io.epp4j.spi.Endpoint;
 import io.epp4j.spi.InferenceRequest;
 import io.epp4j.spi.SchedulingException;
@@ -26,6 +27,14 @@ public interface RequestScheduler {
      * result's hooks run later for this request only, with the state scheduling left.
      */
     ScheduledRequest schedule(InferenceRequest request, List<Endpoint> candidates) throws SchedulingException;
+
+    /**
+     * The flow-control settings of the configuration serving now, or null when the {@code flowControl} feature gate
+     * is off (the default): then requests are not queued and {@link #admissionDenial} applies.
+     */
+    default FlowControlConfig flowControl() {
+        return null;
+    }
 
     /**
      * Whether scheduling may wait on I/O with the configuration serving now (a plugin that calls a remote service):

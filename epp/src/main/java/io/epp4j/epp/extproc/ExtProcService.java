@@ -30,6 +30,11 @@ public final class ExtProcService extends ExternalProcessorGrpc.ExternalProcesso
         return stream;
     }
 
+    /** The director deciding this service's requests. */
+    public io.epp4j.epp.director.Director director() {
+        return config.director();
+    }
+
     /** Streams currently open (for shutdown logging and tests). */
     public int openStreams() {
         return open.size();

@@ -4,6 +4,7 @@ import io.envoyproxy.envoy.config.core.v3.Metadata;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
+import io.epp4j.epp.director.Admission;
 import io.epp4j.epp.director.Exchange;
 import io.epp4j.epp.director.InferenceError;
 import io.grpc.Status;
@@ -43,6 +44,8 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
     private boolean sawFirstMessage;
     private Metadata metadata = Metadata.getDefaultInstance();
     private Exchange exchange;
+    /** The request's place in a flow-control queue while it waits there (read by the gateway's cancel). */
+    private volatile Admission waiting;
     private boolean closed;
     private boolean completed;
 
@@ -51,10 +54,13 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
         this.config = config;
         this.answers = new Answers(out);
         this.onClose = onClose;
-        this.request = new RequestSide(config, answers, () -> metadata, this::decided,
+        this.request = new RequestSide(config, answers, () -> metadata, this::decided, this::await,
                 config.nanoTicker().getAsLong());
         this.response = new ResponseSide(answers);
-        out.setOnCancelHandler(() -> order.execute(() -> complete(false)));
+        out.setOnCancelHandler(() -> {
+            leaveQueue();
+            order.execute(() -> complete(false));
+        });
     }
 
     @Override
@@ -94,7 +100,7 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
     }
 
     private void handle(ProcessingRequest message, long arrivedNanos) {
-        try {
+        run(() -> {
             switch (message.getRequestCase()) {
                 case REQUEST_HEADERS -> request.onHeaders(message.getRequestHeaders());
                 case REQUEST_BODY -> request.onBody(message.getRequestBody(), arrivedNanos);
@@ -104,6 +110,40 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
                 case RESPONSE_TRAILERS -> response.onTrailers();
                 default -> LOG.debug("Ignoring an ext_proc message without a request");
             }
+        });
+    }
+
+    /**
+     * Holds the stream's later messages while {@code admission} waits in a flow-control queue; once it leaves (on
+     * the dispatcher's thread, or the gateway's cancel), {@code then} runs where decisions run, then the held work.
+     */
+    private void await(Admission admission, RequestSide.Step then) {
+        order.suspend();
+        waiting = admission;
+        Runnable step = () -> {
+            waiting = null;
+            if (!closed) {
+                run(then);
+            }
+        };
+        if (!admission.whenReady(() -> order.resume(step,
+                config.threads().executor(config.director().mayBlock())))) {
+            order.resume(step, null); // admitted at once: goes on here, right after the current step
+        }
+    }
+
+    /** The gateway went away: a request waiting in a flow-control queue leaves it now, not when it is dispatched. */
+    private void leaveQueue() {
+        Admission w = waiting;
+        if (w != null) {
+            w.cancel();
+        }
+    }
+
+    /** Runs a step of the stream's work; an error answers the request, a completed response ends it. */
+    private void run(RequestSide.Step step) {
+        try {
+            step.run();
             if (response.complete()) {
                 complete(true);
             }
@@ -121,6 +161,7 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
 
     @Override
     public void onError(Throwable t) {
+        leaveQueue();
         order.execute(() -> {
             // the gateway cancelled or the connection broke: release what the request holds
             if (!(t instanceof StatusRuntimeException sre && sre.getStatus().getCode() == Status.Code.CANCELLED)

@@ -9,6 +9,7 @@ import io.envoyproxy.envoy.service.ext_proc.v3.HeaderMutation;
 import io.envoyproxy.envoy.service.ext_proc.v3.HttpBody;
 import io.envoyproxy.envoy.service.ext_proc.v3.HttpHeaders;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
+import io.epp4j.epp.director.Admission;
 import io.epp4j.epp.director.Arrival;
 import io.epp4j.epp.director.Exchange;
 import io.epp4j.epp.director.InferenceError;
@@ -52,6 +53,7 @@ final class RequestSide {
     private final Answers answers;
     private final Supplier<Metadata> metadata;
     private final Consumer<Exchange> decided;
+    private final Waiting waiting;
     private final long receivedNanos;
     private BodySendMode mode = BodySendMode.FULL_DUPLEX_STREAMED;
     private boolean bodyBeforeHeadersAnswer;
@@ -64,15 +66,27 @@ final class RequestSide {
     /**
      * @param metadata the stream's latest metadata (the subset hint is read from it when the request is decided)
      * @param decided told the request's handle as soon as it is decided
+     * @param waiting holds the stream while a request waits in a flow-control queue
      * @param receivedNanos when the stream opened
      */
     RequestSide(ExtProcConfig config, Answers answers, Supplier<Metadata> metadata, Consumer<Exchange> decided,
-                long receivedNanos) {
+                Waiting waiting, long receivedNanos) {
         this.config = config;
         this.answers = answers;
         this.metadata = metadata;
         this.decided = decided;
+        this.waiting = waiting;
         this.receivedNanos = receivedNanos;
+    }
+
+    /** A step of the stream's work that may answer the request with an error. */
+    interface Step {
+        void run() throws InferenceError;
+    }
+
+    /** Where a flow-controlled request waits: the stream runs {@code then} once the request leaves its queue. */
+    interface Waiting {
+        void await(Admission admission, Step then);
     }
 
     /** The body mode the gateway announced, and whether it sends a STREAMED body without waiting for our answer. */
@@ -200,7 +214,7 @@ final class RequestSide {
         return new Arrival(headers.values(), Mutations.subsetHint(metadata.get()), receivedNanos);
     }
 
-    /** Parses the body, has the director decide, and answers with the pick and the (possibly rewritten) body. */
+    /** Parses the body and has the director admit it; once admitted, {@link #answer} decides and answers. */
     private void decide(boolean trailersFollow, long arrivedNanos) throws InferenceError {
         config.metrics().decisionWaited(Math.max(0, config.nanoTicker().getAsLong() - arrivedNanos) / 1e9);
         byte[] bytes = body.array();
@@ -212,7 +226,19 @@ final class RequestSide {
             throw new InferenceError(InferenceError.Code.BAD_REQUEST, e.getMessage());
         }
         model = parsed.model();
-        Exchange exchange = config.director().decide(parsed, arrival());
+        Admission admission = config.director().admit(parsed, arrival());
+        if (admission.flowControlled()) {
+            // the request may wait in a queue: the stream holds its later work, and no thread, until it leaves
+            waiting.await(admission, () -> answer(admission, parsed, bytes, length, trailersFollow));
+            return;
+        }
+        answer(admission, parsed, bytes, length, trailersFollow);
+    }
+
+    /** Has the director decide the admitted request, and answers with the pick and the (possibly rewritten) body. */
+    private void answer(Admission admission, OpenAiRequest parsed, byte[] bytes, int length, boolean trailersFollow)
+            throws InferenceError {
+        Exchange exchange = config.director().decide(admission);
         decided.accept(exchange);
 
         byte[] upstream = bytes;

@@ -19,10 +19,17 @@ import java.util.concurrent.RejectedExecutionException;
 final class StreamOrder {
 
     private final Object lock = new Object();
-    /** Work waiting behind a handed-off step; non-null exactly while a worker owns the stream. */
+    /** Work waiting behind a handed-off step or a suspension; non-null exactly while either holds the stream. */
     private ArrayDeque<Runnable> queue;
     /** Whether the current thread is the worker draining this stream (read only by the stream's owner). */
     private boolean draining;
+    /** Between {@link #suspend} and {@link #resume}: the stream's work waits. */
+    private boolean suspended;
+    /** Whether the step that suspended the stream is still running. */
+    private boolean suspending;
+    /** A resumption that came while the suspending step was still running; that step's thread starts it. */
+    private Runnable resumeStep;
+    private Executor resumeExecutor;
 
     /** Runs {@code work} now, or after the stream's handed-off work when a worker owns the stream. */
     void execute(Runnable work) {
@@ -33,6 +40,65 @@ final class StreamOrder {
             }
         }
         work.run();
+        afterStep();
+    }
+
+    /**
+     * Holds the stream's later work until {@link #resume}; called from the stream's own work (a request that waits
+     * in a flow-control queue, holding no thread meanwhile).
+     */
+    void suspend() {
+        synchronized (lock) {
+            if (queue == null) {
+                queue = new ArrayDeque<>();
+            }
+            suspended = true;
+            suspending = true;
+        }
+    }
+
+    /**
+     * Ends a {@link #suspend}: runs {@code step} on {@code executor} (here when null), then the work held meanwhile.
+     * May be called from any thread, even before the suspending step has returned (it then starts it itself).
+     */
+    void resume(Runnable step, Executor executor) {
+        synchronized (lock) {
+            suspended = false;
+            if (suspending) {
+                resumeStep = step;
+                resumeExecutor = executor;
+                return;
+            }
+        }
+        start(step, executor);
+    }
+
+    /** After a step that ran in place: starts a resumption that came while it ran. */
+    private void afterStep() {
+        Runnable step;
+        Executor executor;
+        synchronized (lock) {
+            suspending = false;
+            step = resumeStep;
+            executor = resumeExecutor;
+            resumeStep = null;
+            resumeExecutor = null;
+        }
+        if (step != null) {
+            start(step, executor);
+        }
+    }
+
+    private void start(Runnable step, Executor executor) {
+        if (executor == null) {
+            drain(step);
+            return;
+        }
+        try {
+            executor.execute(() -> drain(step));
+        } catch (RejectedExecutionException e) {
+            drain(step); // shutting down
+        }
     }
 
     /**
@@ -68,6 +134,17 @@ final class StreamOrder {
                 LoggerFactory.getLogger(StreamOrder.class).error("ext_proc stream work failed", e);
             }
             synchronized (lock) {
+                suspending = false;
+                if (resumeStep != null) {
+                    next = resumeStep; // resumed while the suspending step ran: go on here
+                    resumeStep = null;
+                    resumeExecutor = null;
+                    continue;
+                }
+                if (suspended) {
+                    draining = false; // parked: resume() starts a drainer again
+                    return;
+                }
                 next = queue.poll();
                 if (next == null) {
                     draining = false;

@@ -1,6 +1,7 @@
 package io.epp4j.epp.scheduling;
 
 import io.epp4j.epp.config.ConfigWatcher;
+import io.epp4j.epp.config.FlowControlConfig;
 import io.epp4j.epp.config.LoadedConfig;
 import io.epp4j.epp.director.RequestScheduler;
 import io.epp4j.epp.director.ScheduledRequest;
@@ -107,6 +108,11 @@ public final class SchedulingEngine implements RequestScheduler, AutoCloseable {
     /** The watcher reloading the config file, when the config came from a file. */
     public Optional<ConfigWatcher> configWatcher() {
         return Optional.ofNullable(watcher);
+    }
+
+    @Override
+    public FlowControlConfig flowControl() {
+        return graph.get().config.flowControlConfig();
     }
 
     @Override

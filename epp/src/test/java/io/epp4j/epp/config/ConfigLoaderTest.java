@@ -91,7 +91,7 @@ class ConfigLoaderTest {
     private static LoadedConfig withParser(LoadedConfig c) {
         return new LoadedConfig(c.source(), c.plugins(), c.profiles(), c.profileHandler(), c.saturationDetector(),
                 c.featureGates(), c.dataSources(), new LoadedConfig.PluginSpec("openai-parser", "openai-parser",
-                Map.of()), c.flowControl());
+                Map.of()), c.flowControl(), c.flowControlConfig());
     }
 
     @Test

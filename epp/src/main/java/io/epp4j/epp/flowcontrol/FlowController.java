@@ -1,0 +1,661 @@
+package io.epp4j.epp.flowcontrol;
+
+import io.epp4j.epp.concurrent.DaemonThreads;
+import io.epp4j.epp.config.FlowControlConfig;
+import io.epp4j.spi.Endpoint;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
+
+/**
+ * GAIE's flow-control layer: requests wait in priority bands (highest first), each band holding one FIFO per flow
+ * (fairness id), and leave for scheduling only while the saturation detector says the pool has room. A request that
+ * finds nothing queued at its priority or above while the pool has room is dispatched at once, without queueing.
+ *
+ * <p>{@link #enqueue} never blocks: it returns the request's {@link Ticket}, already finalized (dispatched or
+ * rejected) or waiting; a waiting ticket is finalized later by the dispatcher thread (dispatched, TTL expired) or by
+ * {@link Ticket#cancel} (the gateway went away), exactly once, and its listener then runs. So a queued request
+ * holds no thread. The dispatcher runs a cycle after every enqueue, every settled dispatch and every millisecond
+ * while anything waits; each cycle dispatches at most one request (GAIE's processor), so a detector that counts
+ * in-flight requests sees each dispatch before the next.
+ *
+ * <p>The configuration is read on every call; when it changes (a reload) queued requests stay queued under the new
+ * limits and policies, and when flow control is switched off they are all dispatched. Flows idle for
+ * {@link #FLOW_GC_TIMEOUT} and bands that are not configured and idle for {@link #BAND_GC_TIMEOUT} are collected.
+ * Thread-safe: one lock guards the queues; listeners run outside it.
+ */
+public final class FlowController implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(FlowController.class);
+
+    /** GAIE's {@code FlowGCTimeout}. */
+    public static final Duration FLOW_GC_TIMEOUT = Duration.ofMinutes(5);
+    /** GAIE's {@code PriorityBandGCTimeout}. */
+    public static final Duration BAND_GC_TIMEOUT = Duration.ofMinutes(10);
+    /** GAIE's dispatch ticker while requests wait. */
+    static final long TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+    private static final long GC_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private static final String NOT_YET_FINALIZED = "NotYetFinalized";
+
+    private final Supplier<FlowControlConfig> config;
+    private final Supplier<List<Endpoint>> pool;
+    private final FlowControlMetrics metrics;
+    private final LongSupplier ticker;
+    private final boolean dispatcherThread;
+
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition wake = lock.newCondition();
+    /** Bands by priority, highest first. */
+    private final TreeMap<Integer, Band> bands = new TreeMap<>(java.util.Comparator.reverseOrder());
+    /** Waiting tickets with a TTL, earliest deadline first. */
+    private final TreeSet<Ticket> deadlines = new TreeSet<>((a, b) -> a.deadlineNanos != b.deadlineNanos
+            ? Long.compare(a.deadlineNanos, b.deadlineNanos) : Long.compare(a.seq, b.seq));
+    private FlowControlConfig applied;
+    private long queuedRequests;
+    private long queuedBytes;
+    private long seq;
+    private long lastGcNanos;
+    private boolean signalled;
+    private boolean closed;
+    private Thread dispatcher;
+
+    /**
+     * @param config the configuration serving now; null when flow control is off
+     * @param pool every endpoint of the pool (the subset hint does not apply to flow control)
+     * @param metrics where GAIE's flow-control metrics go, or null
+     * @param ticker monotonic nanoseconds
+     */
+    public FlowController(Supplier<FlowControlConfig> config, Supplier<List<Endpoint>> pool,
+                          FlowControlMetrics metrics, LongSupplier ticker) {
+        this(config, pool, metrics, ticker, true);
+    }
+
+    /** As above; without a dispatcher thread the caller drives {@link #cycle} (tests with their own ticker). */
+    FlowController(Supplier<FlowControlConfig> config, Supplier<List<Endpoint>> pool, FlowControlMetrics metrics,
+                   LongSupplier ticker, boolean dispatcherThread) {
+        this.config = config;
+        this.pool = pool;
+        this.metrics = metrics;
+        this.ticker = ticker;
+        this.dispatcherThread = dispatcherThread;
+    }
+
+    /** The flow-control settings serving now, or null when flow control is off. */
+    public FlowControlConfig config() {
+        return config.get();
+    }
+
+    /** Whether requests go through flow control now (the {@code flowControl} feature gate of the serving config). */
+    public boolean enabled() {
+        return config.get() != null;
+    }
+
+    /**
+     * Admits {@code request}: dispatched at once when nothing waits at its priority or above and the pool has room,
+     * rejected when a global or band limit would be exceeded, else queued. Never blocks.
+     */
+    public Ticket enqueue(FlowRequest request) {
+        long start = ticker.getAsLong();
+        Ticket t = new Ticket(this, request, start);
+        Runnable[] fire = new Runnable[1];
+        lock.lock();
+        try {
+            FlowControlConfig c = current(fire);
+            if (closed || c == null) {
+                t.outcome = closed ? Outcome.REJECTED_OTHER : Outcome.DISPATCHED;
+            } else {
+                Band band = band(request.priority(), c, start);
+                Flow flow = band.flow(request.fairnessId(), start);
+                flow.touch(start);
+                flow.models.add(List.of(request.model(), request.targetModel()));
+                if (queuedAtOrAbove(request.priority()) == 0 && saturation(c) < c.usageLimitThreshold()) {
+                    t.outcome = Outcome.DISPATCHED;
+                } else if (!hasCapacity(c, band, request.sizeBytes())) {
+                    t.outcome = Outcome.REJECTED_CAPACITY;
+                } else {
+                    t.seq = seq++;
+                    t.deadlineNanos = c.defaultRequestTtl().isZero() ? Long.MAX_VALUE
+                            : start + c.defaultRequestTtl().toNanos();
+                    t.orderKey = orderKey(band.config.orderingPolicy(), t);
+                    flow.add(t);
+                    band.queued(t, +1, start);
+                    queuedRequests++;
+                    queuedBytes += request.sizeBytes();
+                    if (t.deadlineNanos != Long.MAX_VALUE) {
+                        deadlines.add(t);
+                    }
+                    if (metrics != null) {
+                        metrics.queued(request, +1);
+                    }
+                    signalLocked();
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (metrics != null) {
+            double seconds = (ticker.getAsLong() - start) / 1e9;
+            metrics.enqueued(request, t.outcome == null ? NOT_YET_FINALIZED : t.outcome.label(), seconds);
+            if (t.outcome != null) {
+                metrics.finalized(request, t.outcome, seconds);
+            }
+        }
+        run(fire[0]);
+        return t;
+    }
+
+    /** Requests waiting now. */
+    public long queuedRequests() {
+        lock.lock();
+        try {
+            return queuedRequests;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Bytes of the requests waiting now. */
+    public long queuedBytes() {
+        lock.lock();
+        try {
+            return queuedBytes;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Flows known now, idle ones included until they are collected. */
+    public int flows() {
+        lock.lock();
+        try {
+            int n = 0;
+            for (Band b : bands.values()) {
+                n += b.flows.size();
+            }
+            return n;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * One dispatch cycle at the ticker's time: applies a changed configuration, evicts expired requests, collects
+     * idle flows when due, and dispatches at most one request; returns whether it dispatched one.
+     */
+    boolean cycle() {
+        List<Runnable> fire = new ArrayList<>();
+        boolean dispatched;
+        long start = ticker.getAsLong();
+        lock.lock();
+        try {
+            Runnable[] released = new Runnable[1];
+            FlowControlConfig c = current(released);
+            fire.add(released[0]);
+            long now = ticker.getAsLong();
+            while (!deadlines.isEmpty() && deadlines.first().deadlineNanos <= now) {
+                fire.add(finalizeLocked(deadlines.first(), Outcome.EVICTED_TTL, now));
+            }
+            if (now - lastGcNanos >= GC_INTERVAL_NANOS) {
+                lastGcNanos = now;
+                collect(now);
+            }
+            Ticket next = c == null || queuedRequests == 0 ? null : next(c);
+            dispatched = next != null;
+            if (dispatched) {
+                fire.add(finalizeLocked(next, Outcome.DISPATCHED, now));
+            }
+        } finally {
+            lock.unlock();
+        }
+        fire.forEach(FlowController::run);
+        if (metrics != null) {
+            metrics.cycle((ticker.getAsLong() - start) / 1e9);
+        }
+        return dispatched;
+    }
+
+    /** The request to dispatch now, highest band first, or null while the pool is saturated or nothing waits. */
+    private Ticket next(FlowControlConfig c) {
+        double saturation = saturation(c);
+        if (saturation >= c.usageLimitThreshold()) {
+            return null; // the static usage-limit policy gates every band alike: head-of-line blocking
+        }
+        for (Band band : bands.values()) {
+            Flow flow = band.count == 0 ? null : band.pick();
+            if (flow != null) {
+                return flow.head;
+            }
+        }
+        return null;
+    }
+
+    private double saturation(FlowControlConfig c) {
+        double s = c.saturationDetector().saturation(pool.get());
+        if (metrics != null) {
+            metrics.saturation(s);
+        }
+        return s;
+    }
+
+    /** The serving configuration, applied to the bands when it changed; {@code release[0]} is set to run after. */
+    private FlowControlConfig current(Runnable[] release) {
+        FlowControlConfig c = config.get();
+        if (c == applied) {
+            return c;
+        }
+        applied = c;
+        if (c == null) {
+            // flow control was switched off: whatever waits goes on to scheduling without it
+            List<Runnable> fire = new ArrayList<>();
+            long now = ticker.getAsLong();
+            for (Band band : bands.values()) {
+                for (Flow flow : band.flows.values()) {
+                    while (flow.head != null) {
+                        fire.add(finalizeLocked(flow.head, Outcome.DISPATCHED, now));
+                    }
+                }
+            }
+            if (!fire.isEmpty()) {
+                LOG.info("flow control switched off: {} queued requests dispatched", fire.size());
+            }
+            release[0] = () -> fire.forEach(FlowController::run);
+        } else {
+            for (Map.Entry<Integer, Band> e : bands.entrySet()) {
+                e.getValue().reconfigure(c.band(e.getKey()));
+            }
+            signalLocked();
+        }
+        return c;
+    }
+
+    private Band band(int priority, FlowControlConfig c, long now) {
+        Band b = bands.get(priority);
+        if (b == null) {
+            b = new Band(priority, c.band(priority), now);
+            bands.put(priority, b);
+        }
+        return b;
+    }
+
+    private long queuedAtOrAbove(int priority) {
+        long n = 0;
+        for (Band b : bands.headMap(priority, true).values()) {
+            n += b.count;
+        }
+        return n;
+    }
+
+    private boolean hasCapacity(FlowControlConfig c, Band band, long size) {
+        return (c.maxBytes() <= 0 || queuedBytes + size <= c.maxBytes())
+                && (c.maxRequests() <= 0 || queuedRequests + 1 <= c.maxRequests())
+                && (band.config.maxBytes() <= 0 || band.bytes + size <= band.config.maxBytes())
+                && (band.config.maxRequests() <= 0 || band.count + 1 <= band.config.maxRequests());
+    }
+
+    private static long orderKey(String orderingPolicy, Ticket t) {
+        return switch (orderingPolicy) {
+            case FlowControlConfig.EDF -> t.deadlineNanos; // no TTL sorts last
+            case FlowControlConfig.SLO_DEADLINE -> t.request.sloTtftMillis() < 0 ? Long.MAX_VALUE
+                    : t.enqueueNanos + TimeUnit.MILLISECONDS.toNanos(t.request.sloTtftMillis());
+            default -> t.seq; // fcfs-ordering-policy
+        };
+    }
+
+    /** Finalizes a waiting ticket; returns its listener to run once the lock is released (or null). */
+    private Runnable finalizeLocked(Ticket t, Outcome outcome, long now) {
+        if (t.outcome != null) {
+            return null;
+        }
+        t.outcome = outcome;
+        Flow flow = t.flow;
+        if (flow != null) {
+            flow.remove(t, now);
+            flow.band.queued(t, -1, now);
+            queuedRequests--;
+            queuedBytes -= t.request.sizeBytes();
+            deadlines.remove(t);
+            if (metrics != null) {
+                metrics.queued(t.request, -1);
+            }
+        }
+        if (metrics != null) {
+            metrics.finalized(t.request, outcome, (now - t.enqueueNanos) / 1e9);
+        }
+        return t::fire;
+    }
+
+    /** Drops flows idle for {@link #FLOW_GC_TIMEOUT}, and unconfigured bands idle for {@link #BAND_GC_TIMEOUT}. */
+    private void collect(long now) {
+        for (Iterator<Band> bi = bands.values().iterator(); bi.hasNext(); ) {
+            Band band = bi.next();
+            for (Iterator<Flow> fi = band.flows.values().iterator(); fi.hasNext(); ) {
+                Flow flow = fi.next();
+                if (flow.count == 0 && now - flow.idleSinceNanos >= FLOW_GC_TIMEOUT.toNanos()) {
+                    fi.remove();
+                    band.rotation.remove(flow);
+                    if (metrics != null) {
+                        metrics.forget(flow.id, band.priority, flow.models);
+                    }
+                }
+            }
+            boolean configured = applied != null && applied.bands().containsKey(band.priority);
+            if (!configured && band.flows.isEmpty() && now - band.idleSinceNanos >= BAND_GC_TIMEOUT.toNanos()) {
+                bi.remove();
+            }
+        }
+    }
+
+    void cancel(Ticket t) {
+        Runnable fire;
+        lock.lock();
+        try {
+            fire = finalizeLocked(t, Outcome.EVICTED_CONTEXT_CANCELLED, ticker.getAsLong());
+        } finally {
+            lock.unlock();
+        }
+        run(fire);
+    }
+
+    /** A dispatched request was scheduled (or failed to be): the next cycle may see its load. */
+    void signal() {
+        lock.lock();
+        try {
+            signalLocked();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void signalLocked() {
+        signalled = true;
+        if (dispatcherThread && dispatcher == null && !closed) {
+            dispatcher = DaemonThreads.named("epp-flow-dispatcher").newThread(this::dispatchLoop);
+            dispatcher.start();
+        }
+        wake.signal();
+    }
+
+    private void dispatchLoop() {
+        while (true) {
+            lock.lock();
+            try {
+                while (!signalled && !closed) {
+                    long wait = queuedRequests > 0 ? TICK_NANOS : bands.isEmpty() ? Long.MAX_VALUE : GC_INTERVAL_NANOS;
+                    if (!deadlines.isEmpty()) {
+                        wait = Math.min(wait, Math.max(0, deadlines.first().deadlineNanos - ticker.getAsLong()));
+                    }
+                    if (wait == Long.MAX_VALUE) {
+                        wake.awaitUninterruptibly();
+                    } else if (wait > 0) {
+                        try {
+                            wake.awaitNanos(wait);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    }
+                    break;
+                }
+                if (closed) {
+                    return;
+                }
+                signalled = false;
+            } finally {
+                lock.unlock();
+            }
+            try {
+                cycle();
+            } catch (RuntimeException e) {
+                LOG.error("flow-control dispatch cycle failed", e);
+            }
+        }
+    }
+
+    /** Stops dispatching; every waiting request is answered ({@code EvictedOther}), later ones rejected. */
+    @Override
+    public void close() {
+        List<Runnable> fire = new ArrayList<>();
+        Thread t;
+        lock.lock();
+        try {
+            closed = true;
+            long now = ticker.getAsLong();
+            for (Band band : bands.values()) {
+                for (Flow flow : band.flows.values()) {
+                    while (flow.head != null) {
+                        fire.add(finalizeLocked(flow.head, Outcome.EVICTED_OTHER, now));
+                    }
+                }
+            }
+            t = dispatcher;
+            wake.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        fire.forEach(FlowController::run);
+        if (t != null) {
+            try {
+                t.join(TimeUnit.SECONDS.toMillis(5));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private static void run(Runnable r) {
+        if (r != null) {
+            r.run();
+        }
+    }
+
+    /**
+     * One request's place in flow control, from admission to its outcome: the handle the stream keeps while the
+     * request waits. Thread-safe.
+     */
+    public static final class Ticket {
+        private static final Runnable DONE = () -> { };
+
+        private final FlowController owner;
+        final FlowRequest request;
+        final long enqueueNanos;
+        private final AtomicReference<Runnable> listener = new AtomicReference<>();
+        /** Set under the controller's lock; read by the request's stream after its listener ran. */
+        private volatile Outcome outcome;
+        long seq;
+        long deadlineNanos = Long.MAX_VALUE;
+        long orderKey;
+        Flow flow;
+        Ticket prev;
+        Ticket next;
+
+        private Ticket(FlowController owner, FlowRequest request, long enqueueNanos) {
+            this.owner = owner;
+            this.request = request;
+            this.enqueueNanos = enqueueNanos;
+        }
+
+        /** How the request left flow control, or null while it waits. */
+        public Outcome outcome() {
+            return outcome;
+        }
+
+        /**
+         * Runs {@code then} once the request has an outcome, on the thread that gives it one; returns false, without
+         * running it, when the outcome is there already (the caller goes on itself).
+         */
+        public boolean whenDone(Runnable then) {
+            return outcome == null && listener.compareAndSet(null, then);
+        }
+
+        /** The gateway went away: leaves the queue at once ({@code EvictedContextCancelled}); no-op when done. */
+        public void cancel() {
+            if (outcome == null) {
+                owner.cancel(this);
+            }
+        }
+
+        /** The dispatched request was scheduled or failed: the dispatcher may look at the pool again. */
+        public void settled() {
+            if (flow != null) {
+                owner.signal();
+            }
+        }
+
+        private void fire() {
+            Runnable r = listener.getAndSet(DONE);
+            if (r != null && r != DONE) {
+                try {
+                    r.run();
+                } catch (RuntimeException e) {
+                    LOG.error("flow-control listener failed", e);
+                }
+            }
+        }
+    }
+
+    /** One priority band: its flows, the non-empty ones in fairness order, and its totals. */
+    private static final class Band {
+        final int priority;
+        FlowControlConfig.Band config;
+        final Map<String, Flow> flows = new HashMap<>();
+        /** Non-empty flows; round-robin takes the first and moves it to the back. */
+        final LinkedHashSet<Flow> rotation = new LinkedHashSet<>();
+        long count;
+        long bytes;
+        long idleSinceNanos;
+
+        Band(int priority, FlowControlConfig.Band config, long now) {
+            this.priority = priority;
+            this.config = config;
+            this.idleSinceNanos = now;
+        }
+
+        void reconfigure(FlowControlConfig.Band next) {
+            config = next;
+        }
+
+        Flow flow(String id, long now) {
+            Flow f = flows.get(id);
+            if (f == null) {
+                f = new Flow(id, this, now);
+                flows.put(id, f);
+            }
+            return f;
+        }
+
+        void queued(Ticket t, int sign, long now) {
+            count += sign;
+            bytes += sign * t.request.sizeBytes();
+            idleSinceNanos = now;
+        }
+
+        /** The flow whose head leaves next under the band's fairness policy. */
+        Flow pick() {
+            if (config.fairnessPolicy().equals(FlowControlConfig.ROUND_ROBIN)) {
+                Flow f = rotation.iterator().next();
+                rotation.remove(f);
+                rotation.add(f);
+                return f;
+            }
+            // global-strict-fairness-policy: the best head of the band under its ordering policy
+            Flow best = null;
+            for (Flow f : rotation) {
+                if (best == null || f.head.orderKey < best.head.orderKey
+                        || f.head.orderKey == best.head.orderKey && f.head.seq < best.head.seq) {
+                    best = f;
+                }
+            }
+            return best;
+        }
+    }
+
+    /** One fairness id's queue within a band, kept in ordering-policy order (a doubly linked list of tickets). */
+    private static final class Flow {
+        final String id;
+        final Band band;
+        final Set<List<String>> models = new HashSet<>(2);
+        Ticket head;
+        Ticket tail;
+        int count;
+        long idleSinceNanos;
+
+        Flow(String id, Band band, long now) {
+            this.id = id;
+            this.band = band;
+            this.idleSinceNanos = now;
+        }
+
+        /** A request of this flow arrived: an idle flow counts as idle from now. */
+        void touch(long now) {
+            if (count == 0) {
+                idleSinceNanos = now;
+                band.idleSinceNanos = now;
+            }
+        }
+
+        /** Inserts in order of {@code orderKey} (ties: arrival), scanning from the back, where new ones belong. */
+        void add(Ticket t) {
+            t.flow = this;
+            Ticket after = tail;
+            while (after != null && after.orderKey > t.orderKey) {
+                after = after.prev;
+            }
+            t.prev = after;
+            t.next = after == null ? head : after.next;
+            if (t.next != null) {
+                t.next.prev = t;
+            } else {
+                tail = t;
+            }
+            if (after != null) {
+                after.next = t;
+            } else {
+                head = t;
+            }
+            if (count++ == 0) {
+                band.rotation.add(this);
+            }
+        }
+
+        void remove(Ticket t, long now) {
+            if (t.prev != null) {
+                t.prev.next = t.next;
+            } else {
+                head = t.next;
+            }
+            if (t.next != null) {
+                t.next.prev = t.prev;
+            } else {
+                tail = t.prev;
+            }
+            t.prev = null;
+            t.next = null;
+            if (--count == 0) {
+                band.rotation.remove(this);
+                idleSinceNanos = now;
+            }
+        }
+    }
+
+    /** For logs. */
+    @Override
+    public String toString() {
+        return "FlowController[queued=" + queuedRequests() + "]";
+    }
+}
