@@ -92,6 +92,9 @@ public final class EppOptions {
         flag("cache-info-metric", Kind.STRING, "", "deprecated: use the config file");
         flag("endpoints", Kind.STRING, "", "static endpoints ip:port[,ip:port...] (no Kubernetes)");
         flag("endpoints-file", Kind.STRING, "", "file of static endpoints, one ip:port a line, reloaded on change");
+        flag("inference-objectives-file", Kind.STRING, "",
+                "static mode: InferenceObjective resources (the CRD's YAML, multi-document) giving request "
+                        + "priorities, reloaded on change");
         flag("max-request-body-bytes", Kind.STRING, String.valueOf(DEFAULT_MAX_REQUEST_BODY_BYTES),
                 "largest request body accepted (413 above); suffixes Ki, Mi, Gi");
         flag("destination-endpoint-fallbacks", Kind.BOOL, "false",
@@ -203,6 +206,10 @@ public final class EppOptions {
         if (sources != 1) {
             throw new UsageException("exactly one of --endpoints, --endpoints-file, --pool-name or "
                     + "--endpoint-selector is required" + (sources > 1 ? " (several given)" : ""));
+        }
+        if (explicitlySet.contains("inference-objectives-file") && !staticMode()) {
+            throw new UsageException("--inference-objectives-file is for --endpoints/--endpoints-file; with a pool, "
+                    + "InferenceObjectives come from the Kubernetes API");
         }
         if (!configFile().isEmpty() && !configText().isEmpty()) {
             throw new UsageException("--config-file and --config-text are mutually exclusive");
@@ -510,6 +517,12 @@ public final class EppOptions {
     /** --endpoints-file, or null. */
     public Path endpointsFile() {
         String f = s("endpoints-file");
+        return f.isEmpty() ? null : Path.of(f);
+    }
+
+    /** --inference-objectives-file, or null. */
+    public Path inferenceObjectivesFile() {
+        String f = s("inference-objectives-file");
         return f.isEmpty() ? null : Path.of(f);
     }
 

@@ -7,6 +7,7 @@ import io.epp4j.epp.director.ModelRewriter;
 import io.epp4j.epp.director.ObjectiveResolver;
 import io.epp4j.epp.director.RequestScheduler;
 import io.epp4j.epp.endpoints.EndpointsFileWatcher;
+import io.epp4j.epp.endpoints.ObjectivesFileWatcher;
 import io.epp4j.epp.endpoints.StaticEndpoints;
 import io.epp4j.epp.extproc.DecisionThreads;
 import io.epp4j.epp.flowcontrol.FlowControlMetrics;
@@ -156,9 +157,18 @@ final class Wiring {
         FlowController flow = new FlowController(scheduler::flowControl, store::snapshot,
                 new FlowControlMetrics(context.registry(), options.poolName()), System::nanoTime);
         closeables.push(flow);
+        ObjectiveResolver objectives;
+        if (options.inferenceObjectivesFile() != null) {
+            ObjectivesFileWatcher watcher = ObjectivesFileWatcher.start(options.inferenceObjectivesFile(),
+                    Duration.ofSeconds(1));
+            closeables.push(watcher);
+            objectives = watcher;
+        } else {
+            objectives = components.objectiveResolver.create(context);
+        }
         Director director = Director.builder(store, scheduler)
                 .flowController(flow)
-                .objectives(components.objectiveResolver.create(context))
+                .objectives(objectives)
                 .modelRewriter(components.modelRewriter.create(context))
                 .ignoreSubsetHint(options.disableEndpointSubsetFilter())
                 .random(new Random(components.randomSeed))

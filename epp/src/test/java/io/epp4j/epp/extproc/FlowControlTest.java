@@ -1,7 +1,6 @@
 package io.epp4j.epp.extproc;
 
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
-import io.epp4j.epp.EppServer;
 import io.epp4j.epp.extproc.EppFixture.Transport;
 import io.epp4j.epp.flowcontrol.FlowController;
 import io.epp4j.gatewaykit.Dialect;
@@ -43,15 +42,27 @@ class FlowControlTest {
                 """ + flowControl.indent(2);
     }
 
+    /** Priorities the way a static-mode user declares them: InferenceObjectives in the CRD's YAML. */
+    static final String OBJECTIVES = """
+            apiVersion: inference.networking.x-k8s.io/v1alpha2
+            kind: InferenceObjective
+            metadata: {name: critical}
+            spec: {priority: 10, poolRef: {name: pool}}
+            ---
+            apiVersion: inference.networking.x-k8s.io/v1alpha2
+            kind: InferenceObjective
+            metadata: {name: batch}
+            spec: {priority: -1, poolRef: {name: pool}}
+            """;
+
     private static EppFixture start(Transport transport, String flowControl, String... flags) throws Exception {
-        List<String> args = new ArrayList<>(List.of("--config-text=" + config(flowControl)));
+        Path objectives = Files.createTempFile("objectives", ".yaml");
+        objectives.toFile().deleteOnExit();
+        Files.writeString(objectives, OBJECTIVES);
+        List<String> args = new ArrayList<>(List.of("--config-text=" + config(flowControl),
+                "--inference-objectives-file=" + objectives));
         args.addAll(List.of(flags));
-        return EppFixture.start(transport, EppServer.Components.defaults()
-                .objectiveResolver(c -> name -> switch (name) {
-                    case "critical" -> 10;
-                    case "batch" -> -1;
-                    default -> 0;
-                }), args.toArray(new String[0]));
+        return EppFixture.start(transport, args.toArray(new String[0]));
     }
 
     private static GatewayStream post(EppFixture epp, String... headers) {

@@ -1,0 +1,164 @@
+package io.epp4j.epp.flowcontrol;
+
+import io.epp4j.epp.config.FlowControlConfig;
+import io.epp4j.spi.Endpoint;
+import io.epp4j.spi.SaturationDetector;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The flow controller's queues driven by hand: an injected ticker and saturation, cycles run by the test. */
+class FlowControllerTest {
+
+    private final AtomicLong now = new AtomicLong(1_000_000_000L);
+    private double saturation = 1.0;
+    private final SaturationDetector detector = new SaturationDetector() {
+        @Override
+        public double saturation(List<Endpoint> endpoints) {
+            return saturation;
+        }
+
+        @Override
+        public String type() {
+            return "test-detector";
+        }
+
+        @Override
+        public String name() {
+            return "test-detector";
+        }
+    };
+    private final AtomicReference<FlowControlConfig> config = new AtomicReference<>(config(Duration.ZERO, 0,
+            FlowControlConfig.Band.DEFAULT, Map.of()));
+    private final FlowController flow = new FlowController(config::get, List::of, null, now::get, false);
+
+    private FlowControlConfig config(Duration ttl, long maxRequests, FlowControlConfig.Band template,
+                                     Map<Integer, FlowControlConfig.Band> bands) {
+        return new FlowControlConfig(0, maxRequests, ttl, template, new TreeMap<>(bands), 1.0, detector);
+    }
+
+    private FlowController.Ticket enqueue(String fairnessId, int priority) {
+        return flow.enqueue(new FlowRequest(fairnessId, priority, 100, "m", "m", -1));
+    }
+
+    @Test
+    void withRoomAndNothingWaitingARequestIsDispatchedWithoutQueueing() {
+        saturation = 0.5;
+        FlowController.Ticket t = enqueue("a", 0);
+        assertEquals(Outcome.DISPATCHED, t.outcome());
+        assertEquals(0, flow.queuedRequests());
+    }
+
+    @Test
+    void nothingLeavesWhileSaturatedThenStrictPriorityFcfsWithinABand() {
+        List<String> order = new ArrayList<>();
+        List<FlowController.Ticket> tickets = new ArrayList<>();
+        String[][] arrivals = {{"low-1", "-1"}, {"std-1", "0"}, {"high-1", "5"}, {"std-2", "0"}, {"high-2", "5"}};
+        for (String[] a : arrivals) {
+            FlowController.Ticket t = enqueue(a[0], Integer.parseInt(a[1]));
+            assertTrue(t.whenDone(() -> order.add(a[0])));
+            tickets.add(t);
+        }
+        assertFalse(flow.cycle(), "saturated: nothing is dispatched");
+        saturation = 0.9;
+        while (flow.cycle()) {
+            now.addAndGet(1000);
+        }
+        assertEquals(List.of("high-1", "high-2", "std-1", "std-2", "low-1"), order);
+        assertEquals(0, flow.queuedRequests());
+        assertEquals(0, flow.queuedBytes());
+    }
+
+    @Test
+    void roundRobinServesEachFlowInTurn() {
+        config.set(config(Duration.ZERO, 0, new FlowControlConfig.Band(1000_000, 0,
+                FlowControlConfig.ROUND_ROBIN, FlowControlConfig.FCFS), Map.of()));
+        List<String> order = new ArrayList<>();
+        for (String id : List.of("heavy", "heavy", "heavy", "heavy", "light", "other")) {
+            enqueue(id, 0).whenDone(() -> order.add(id));
+        }
+        saturation = 0;
+        while (flow.cycle()) {
+            now.addAndGet(1000);
+        }
+        assertEquals(List.of("heavy", "light", "other", "heavy", "heavy", "heavy"), order);
+    }
+
+    @Test
+    void capacityIsCheckedGloballyAndPerBand() {
+        config.set(config(Duration.ZERO, 3, FlowControlConfig.Band.DEFAULT,
+                Map.of(-1, new FlowControlConfig.Band(250, 0, FlowControlConfig.GLOBAL_STRICT,
+                        FlowControlConfig.FCFS))));
+        assertNull(enqueue("a", -1).outcome());
+        assertNull(enqueue("a", -1).outcome());
+        assertEquals(Outcome.REJECTED_CAPACITY, enqueue("a", -1).outcome(), "band bytes: 300 > 250");
+        assertNull(enqueue("a", 0).outcome());
+        assertEquals(Outcome.REJECTED_CAPACITY, enqueue("b", 0).outcome(), "global requests: 4 > 3");
+    }
+
+    @Test
+    void ttlEvictsAtItsDeadlineAndCancelAtOnce() {
+        config.set(config(Duration.ofSeconds(2), 0, FlowControlConfig.Band.DEFAULT, Map.of()));
+        FlowController.Ticket expires = enqueue("a", 0);
+        now.addAndGet(Duration.ofSeconds(1).toNanos());
+        FlowController.Ticket cancelled = enqueue("a", 0);
+        cancelled.cancel();
+        assertEquals(Outcome.EVICTED_CONTEXT_CANCELLED, cancelled.outcome());
+        assertEquals(1, flow.queuedRequests());
+        flow.cycle();
+        assertNull(expires.outcome());
+        now.addAndGet(Duration.ofSeconds(1).toNanos());
+        flow.cycle();
+        assertEquals(Outcome.EVICTED_TTL, expires.outcome());
+        assertEquals(0, flow.queuedRequests());
+    }
+
+    @Test
+    void switchingFlowControlOffDispatchesWhateverWaits() {
+        FlowController.Ticket t = enqueue("a", 0);
+        config.set(null);
+        flow.cycle();
+        assertEquals(Outcome.DISPATCHED, t.outcome());
+        assertEquals(0, flow.queuedRequests());
+    }
+
+    @Test
+    void closingAnswersWaitingRequestsAndRejectsLaterOnes() {
+        FlowController.Ticket t = enqueue("a", 0);
+        flow.close();
+        assertEquals(Outcome.EVICTED_OTHER, t.outcome());
+        assertEquals(Outcome.REJECTED_OTHER, enqueue("b", 0).outcome());
+    }
+
+    @Test
+    void aHundredThousandDistinctFairnessIdsAreCollectedOnceIdle() {
+        config.set(config(Duration.ofSeconds(30), 0, FlowControlConfig.Band.DEFAULT, Map.of()));
+        int peak = 0;
+        for (int i = 0; i < 100_000; i++) {
+            FlowController.Ticket t = enqueue("tenant-" + i, i % 3 - 1);
+            if (i % 2 == 0) {
+                t.cancel();
+            }
+            now.addAndGet(Duration.ofMillis(10).toNanos()); // 100 ids a second, 1,000 seconds in all
+            flow.cycle();
+            peak = Math.max(peak, flow.flows());
+        }
+        // flows live while they have requests (30 s TTL) and for the 5 minute GC timeout after
+        long window = (FlowController.FLOW_GC_TIMEOUT.toSeconds() + 32) * 100;
+        assertTrue(peak <= window, "at most the last " + window + " ids are remembered, peak was " + peak);
+        now.addAndGet(Duration.ofMinutes(1).toNanos());
+        flow.cycle(); // the last requests expire
+        now.addAndGet(FlowController.FLOW_GC_TIMEOUT.toNanos() + Duration.ofSeconds(1).toNanos());
+        flow.cycle();
+        assertEquals(0, flow.queuedRequests());
+        assertEquals(0, flow.flows());
+    }
+}
