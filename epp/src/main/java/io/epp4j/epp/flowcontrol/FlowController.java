@@ -67,6 +67,8 @@ public final class FlowController implements AutoCloseable {
     /** Waiting tickets with a TTL, earliest deadline first. */
     private final TreeSet<Ticket> deadlines = new TreeSet<>((a, b) -> a.deadlineNanos != b.deadlineNanos
             ? Long.compare(a.deadlineNanos, b.deadlineNanos) : Long.compare(a.seq, b.seq));
+    /** Flows without queued requests, longest idle first. */
+    private final LinkedHashSet<Flow> idle = new LinkedHashSet<>();
     private FlowControlConfig applied;
     private long queuedRequests;
     private long queuedBytes;
@@ -123,7 +125,12 @@ public final class FlowController implements AutoCloseable {
             } else {
                 Band band = band(request.priority(), c, start);
                 Flow flow = band.flow(request.fairnessId(), start);
-                flow.touch(start);
+                if (flow.count == 0) {
+                    idle.remove(flow); // idle from now on, so it goes to the back
+                    idle.add(flow);
+                    flow.idleSinceNanos = start;
+                    band.idleSinceNanos = start;
+                }
                 flow.models.add(List.of(request.model(), request.targetModel()));
                 if (queuedAtOrAbove(request.priority()) == 0 && saturation(c) < c.usageLimitThreshold()) {
                     t.outcome = Outcome.DISPATCHED;
@@ -134,6 +141,9 @@ public final class FlowController implements AutoCloseable {
                     t.deadlineNanos = c.defaultRequestTtl().isZero() ? Long.MAX_VALUE
                             : start + c.defaultRequestTtl().toNanos();
                     t.orderKey = orderKey(band.config.orderingPolicy(), t);
+                    if (flow.count == 0) {
+                        idle.remove(flow);
+                    }
                     flow.add(t);
                     band.queued(t, +1, start);
                     queuedRequests++;
@@ -328,6 +338,9 @@ public final class FlowController implements AutoCloseable {
         if (flow != null) {
             flow.remove(t, now);
             flow.band.queued(t, -1, now);
+            if (flow.count == 0) {
+                idle.add(flow);
+            }
             queuedRequests--;
             queuedBytes -= t.request.sizeBytes();
             deadlines.remove(t);
@@ -341,20 +354,24 @@ public final class FlowController implements AutoCloseable {
         return t::fire;
     }
 
-    /** Drops flows idle for {@link #FLOW_GC_TIMEOUT}, and unconfigured bands idle for {@link #BAND_GC_TIMEOUT}. */
+    /**
+     * Drops flows idle for {@link #FLOW_GC_TIMEOUT}, oldest first (so a sweep costs what it collects), and bands that
+     * are not configured, hold no flow and were idle for {@link #BAND_GC_TIMEOUT}.
+     */
     private void collect(long now) {
+        for (Iterator<Flow> fi = idle.iterator(); fi.hasNext(); ) {
+            Flow flow = fi.next();
+            if (now - flow.idleSinceNanos < FLOW_GC_TIMEOUT.toNanos()) {
+                break;
+            }
+            fi.remove();
+            flow.band.flows.remove(flow.id);
+            if (metrics != null) {
+                metrics.forget(flow.id, flow.band.priority, flow.models);
+            }
+        }
         for (Iterator<Band> bi = bands.values().iterator(); bi.hasNext(); ) {
             Band band = bi.next();
-            for (Iterator<Flow> fi = band.flows.values().iterator(); fi.hasNext(); ) {
-                Flow flow = fi.next();
-                if (flow.count == 0 && now - flow.idleSinceNanos >= FLOW_GC_TIMEOUT.toNanos()) {
-                    fi.remove();
-                    band.rotation.remove(flow);
-                    if (metrics != null) {
-                        metrics.forget(flow.id, band.priority, flow.models);
-                    }
-                }
-            }
             boolean configured = applied != null && applied.bands().containsKey(band.priority);
             if (!configured && band.flows.isEmpty() && now - band.idleSinceNanos >= BAND_GC_TIMEOUT.toNanos()) {
                 bi.remove();
@@ -599,14 +616,6 @@ public final class FlowController implements AutoCloseable {
             this.id = id;
             this.band = band;
             this.idleSinceNanos = now;
-        }
-
-        /** A request of this flow arrived: an idle flow counts as idle from now. */
-        void touch(long now) {
-            if (count == 0) {
-                idleSinceNanos = now;
-                band.idleSinceNanos = now;
-            }
         }
 
         /** Inserts in order of {@code orderKey} (ties: arrival), scanning from the back, where new ones belong. */
