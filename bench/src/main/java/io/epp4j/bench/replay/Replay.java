@@ -55,7 +55,7 @@ public final class Replay {
     /** Policies the gateway applies itself (no EPP). */
     static final Set<String> GATEWAY_POLICIES = Set.of("round-robin", "random");
     public static final List<String> ALL_POLICIES = List.of("round-robin", "random", "least-queue", "gaie-default",
-            "epp4j");
+            "epp4j", "flow-control");
 
     /**
      * Replay settings shared by every policy of one run.
