@@ -101,6 +101,12 @@ public class ExtProcExchangeBenchmark {
 
     @Benchmark
     public int exchange() throws InterruptedException {
+        return exchange(channel, requestMessages, responseMessages);
+    }
+
+    /** One exchange on {@code channel}: the request side, its pick and echo, the response side, half-close. */
+    static int exchange(ManagedChannel channel, List<ProcessingRequest> requestMessages,
+                        List<ProcessingRequest> responseMessages) throws InterruptedException {
         Exchange exchange = new Exchange();
         StreamObserver<ProcessingRequest> requests = ExternalProcessorGrpc.newStub(channel).process(exchange);
         for (ProcessingRequest m : requestMessages) {

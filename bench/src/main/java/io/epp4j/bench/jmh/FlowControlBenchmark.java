@@ -1,6 +1,5 @@
 package io.epp4j.bench.jmh;
 
-import io.envoyproxy.envoy.service.ext_proc.v3.ExternalProcessorGrpc;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
 import io.epp4j.epp.EppOptions;
 import io.epp4j.epp.EppServer;
@@ -8,7 +7,6 @@ import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
-import io.grpc.stub.StreamObserver;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -105,18 +103,6 @@ public class FlowControlBenchmark {
 
     @Benchmark
     public int exchange() throws InterruptedException {
-        ExtProcExchangeBenchmark.Exchange exchange = new ExtProcExchangeBenchmark.Exchange();
-        StreamObserver<ProcessingRequest> requests = ExternalProcessorGrpc.newStub(channel).process(exchange);
-        for (ProcessingRequest m : requestMessages[next++ & 63]) {
-            requests.onNext(m);
-        }
-        exchange.requestBodyDone.await();
-        for (ProcessingRequest m : responseMessages) {
-            requests.onNext(m);
-        }
-        exchange.responseBodyDone.await();
-        requests.onCompleted();
-        exchange.closed.await();
-        return exchange.answers;
+        return ExtProcExchangeBenchmark.exchange(channel, requestMessages[next++ & 63], responseMessages);
     }
 }

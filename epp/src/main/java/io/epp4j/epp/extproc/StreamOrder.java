@@ -25,8 +25,8 @@ final class StreamOrder {
     private boolean draining;
     /** Between {@link #suspend} and {@link #resume}: the stream's work waits. */
     private boolean suspended;
-    /** Whether the step that suspended the stream is still running. */
-    private boolean suspending;
+    /** The thread running the step that suspended the stream, until that step returns; else null. */
+    private Thread suspender;
     /** A resumption that came while the suspending step was still running; that step's thread starts it. */
     private Runnable resumeStep;
     private Executor resumeExecutor;
@@ -53,7 +53,7 @@ final class StreamOrder {
                 queue = new ArrayDeque<>();
             }
             suspended = true;
-            suspending = true;
+            suspender = Thread.currentThread();
         }
     }
 
@@ -64,7 +64,7 @@ final class StreamOrder {
     void resume(Runnable step, Executor executor) {
         synchronized (lock) {
             suspended = false;
-            if (suspending) {
+            if (suspender != null) {
                 resumeStep = step;
                 resumeExecutor = executor;
                 return;
@@ -78,7 +78,10 @@ final class StreamOrder {
         Runnable step;
         Executor executor;
         synchronized (lock) {
-            suspending = false;
+            if (suspender != Thread.currentThread()) {
+                return; // the step did not suspend the stream (or handed it to a worker, which did)
+            }
+            suspender = null;
             step = resumeStep;
             executor = resumeExecutor;
             resumeStep = null;
@@ -134,8 +137,10 @@ final class StreamOrder {
                 LoggerFactory.getLogger(StreamOrder.class).error("ext_proc stream work failed", e);
             }
             synchronized (lock) {
-                suspending = false;
-                if (resumeStep != null) {
+                if (suspender == Thread.currentThread()) {
+                    suspender = null;
+                }
+                if (suspender == null && resumeStep != null) {
                     next = resumeStep; // resumed while the suspending step ran: go on here
                     resumeStep = null;
                     resumeExecutor = null;

@@ -62,6 +62,58 @@ class StreamOrderTest {
         assertEquals(List.of(caller, caller, caller), ran);
     }
 
+    @Test
+    void aSuspendedStreamHoldsItsWorkUntilResumedThenRunsTheStepFirst() throws Exception {
+        ExecutorService worker = Executors.newSingleThreadExecutor(r -> new Thread(r, "worker"));
+        try {
+            StreamOrder order = new StreamOrder();
+            List<String> ran = new CopyOnWriteArrayList<>();
+            String caller = Thread.currentThread().getName();
+            order.execute(order::suspend); // a request went into a queue: no thread waits for it
+            order.execute(() -> ran.add("held on " + Thread.currentThread().getName()));
+            assertEquals(List.of(), ran);
+
+            CountDownLatch drained = new CountDownLatch(1);
+            Thread dispatcher = new Thread(() -> order.resume(() -> ran.add("step on "
+                    + Thread.currentThread().getName()), worker), "dispatcher");
+            dispatcher.start();
+            dispatcher.join();
+            order.execute(drained::countDown);
+            assertTrue(drained.await(10, TimeUnit.SECONDS));
+            assertEquals(List.of("step on worker", "held on worker"), ran);
+
+            worker.submit(() -> { }).get(10, TimeUnit.SECONDS);
+            order.execute(() -> ran.add("after on " + Thread.currentThread().getName()));
+            assertEquals("after on " + caller, ran.get(2), "resumed and drained: work runs in place again");
+        } finally {
+            worker.shutdownNow();
+        }
+    }
+
+    @Test
+    void aResumeWhileTheSuspendingStepStillRunsWaitsForItsEnd() throws Exception {
+        ExecutorService worker = Executors.newSingleThreadExecutor(r -> new Thread(r, "worker"));
+        try {
+            StreamOrder order = new StreamOrder();
+            List<String> ran = new CopyOnWriteArrayList<>();
+            CountDownLatch done = new CountDownLatch(1);
+            // on a worker (a large decision), the request is admitted at once: resumed before the step returns
+            order.execute(() -> order.handOff(() -> {
+                order.suspend();
+                order.resume(() -> ran.add("continuation"), worker);
+                ran.add("end of the suspending step");
+            }, worker));
+            order.execute(() -> {
+                ran.add("next message");
+                done.countDown();
+            });
+            assertTrue(done.await(10, TimeUnit.SECONDS));
+            assertEquals(List.of("end of the suspending step", "continuation", "next message"), ran);
+        } finally {
+            worker.shutdownNow();
+        }
+    }
+
     private static void await(CountDownLatch latch) {
         try {
             latch.await(10, TimeUnit.SECONDS);
