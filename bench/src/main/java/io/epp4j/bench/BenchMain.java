@@ -81,7 +81,8 @@ public final class BenchMain {
                 case "gateway" -> gateway(rest, out);
                 case "noop" -> noop(rest, out);
                 case "stack" -> LocalStack.run(rest, out);
-                case "replay" -> Replay.run(rest, out);
+                case "replay" -> Replay.run(rest, out, (maker, n, sim, pods) ->
+                        io.epp4j.bench.scoreboard.Scoreboard.capacity(maker::make, n, sim, pods));
                 case "oracle" -> Replay.oracle(rest, out);
                 case "calibrate" -> Calibration.run(rest, out);
                 case "scoreboard" -> Scoreboard.run(rest, out);

@@ -174,6 +174,57 @@ final class Generators {
         });
     }
 
+    /** The four tenants of {@code gen:tenants}: fairness id, objective (class) and share of the arrivals (of 7). */
+    static final String[][] TENANTS = {
+        {"tenant-critical", "critical", "1"},
+        {"tenant-standard-heavy", "standard", "4"},
+        {"tenant-standard", "standard", "1"},
+        {"tenant-sheddable", "sheddable", "1"}};
+
+    /** The InferenceObjectives {@code gen:tenants} names: critical (priority 1), standard (0), sheddable (-1). */
+    static final String TENANT_OBJECTIVES = objective("critical", 1) + "---\n" + objective("standard", 0) + "---\n"
+            + objective("sheddable", -1);
+
+    private static String objective(String name, int priority) {
+        return "apiVersion: inference.networking.x-k8s.io/v1alpha2\nkind: InferenceObjective\nmetadata: {name: "
+                + name + "}\nspec: {priority: " + priority + ", poolRef: {name: pool}}\n";
+    }
+
+    /**
+     * {@code gen:tenants}: four tenants of one pool, each request carrying its tenant's
+     * {@code x-gateway-inference-fairness-id} and {@code x-gateway-inference-objective}: one critical tenant
+     * (priority 1), two standard ones (priority 0), of which one sends 4× the others' rate, and one sheddable tenant
+     * (priority -1); shares 1 : 4 : 1 : 1 of Poisson arrivals at {@code rate} per second in all (default 4; the
+     * replay sets it from {@code load}, see bench/README.md). Nothing is shared between prompts; prompt and output
+     * lengths are log-normal with medians {@code prompt} (default 1,000) and {@code output} (default 200), spread
+     * 0.5.
+     */
+    static List<TraceRequest> tenants(Map<String, String> p, int limit, long seed, String model) {
+        int prompt = intParam(p, "prompt", 1000);
+        int output = intParam(p, "output", 200);
+        double rate = doubleParam(p, "rate", 4);
+        SplittableRandom tenantPicks = new SplittableRandom(seed ^ 0x7E7A7A5L);
+        double[] cdf = new double[TENANTS.length];
+        double total = 0;
+        for (int i = 0; i < TENANTS.length; i++) {
+            total += Double.parseDouble(TENANTS[i][2]);
+            cdf[i] = total;
+        }
+        for (int i = 0; i < cdf.length; i++) {
+            cdf[i] /= total;
+        }
+        List<TraceRequest> out = new ArrayList<>();
+        for (TraceRequest r : poisson(limit, rate, new SplittableRandom(seed), model, (i, rr, sb) -> {
+            appendBlock(sb, seed, OWN_TEXT + 700_000_000L + i, logNormal(rr, prompt, 0.5, 16, 8 * prompt));
+            return logNormal(rr, output, 0.5, 1, 8 * output);
+        })) {
+            String[] tenant = TENANTS[pick(tenantPicks, cdf)];
+            out.add(new TraceRequest(r.arrivalMs(), r.model(), r.prompt(), r.outputTokens(), Map.of(
+                    "x-gateway-inference-fairness-id", tenant[0], "x-gateway-inference-objective", tenant[1])));
+        }
+        return out;
+    }
+
     /** Writes request {@code i}'s prompt into {@code prompt} and returns its output tokens. */
     interface RequestMaker {
         int make(int i, SplittableRandom r, StringBuilder prompt);

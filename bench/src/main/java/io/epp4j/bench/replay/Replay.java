@@ -41,6 +41,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Replays a workload through gateway → (EPP) → simulated pods under one or more routing policies, on the
@@ -51,6 +53,9 @@ import java.util.concurrent.TimeUnit;
  * gateway's and the EPP's own real-time overhead is inflated by the same factor.
  */
 public final class Replay {
+
+    /** A generated trace's {@code load=F} parameter (F times the fleet's capacity). */
+    private static final Pattern LOAD = Pattern.compile("[:,]load=([0-9.]+)(?=,|$)");
 
     /** Policies the gateway applies itself (no EPP). */
     static final Set<String> GATEWAY_POLICIES = Set.of("round-robin", "random");
@@ -113,8 +118,27 @@ public final class Replay {
         return start.resolve("bench/configs");
     }
 
-    /** {@code replay [--trace T] --policy P[,P...] --out DIR [...]}; T defaults to the repository's Mooncake trace. */
+    /** Finds a fleet's capacity in requests per second for the workload {@code maker} makes (n requests). */
+    public interface CapacityFinder {
+        double rate(WorkloadMaker maker, int n, SimConfig sim, int pods) throws IOException;
+    }
+
+    /** Makes a workload of {@code n} requests at its own rate. */
+    public interface WorkloadMaker {
+        Workloads.Workload make(int n) throws IOException;
+    }
+
+    /** {@code replay ...} without {@code load} parameters (no capacity finder). */
     public static int run(String[] args, PrintStream out) throws Exception {
+        return run(args, out, null);
+    }
+
+    /**
+     * {@code replay [--trace T] --policy P[,P...] --out DIR [...]}; T defaults to the repository's Mooncake trace. A
+     * generated trace's {@code load=F} sets its {@code rate} to F times the fleet's capacity for it, as
+     * {@code capacity} finds it.
+     */
+    public static int run(String[] args, PrintStream out, CapacityFinder capacity) throws Exception {
         Flags f = Flags.parse(args, SimFlags.with(Set.of("trace", "policy", "pods", "speedup", "limit", "out", "seed",
                 "configs", "model", "max-in-flight", "warm-up", "prime-requests", "scrape-interval")), Set.of("tls", "epp-in-process"));
         String trace = f.string("trace", Workloads.defaultTrace(Path.of("")).toString());
@@ -131,8 +155,23 @@ public final class Replay {
         // trace came out 12-21% above the oracle; at 5x, 2-5% (bench/results/routing.md)
         double speedup = f.decimal("speedup", 5);
         String model = f.string("model", "Qwen/Qwen3-8B");
-        Workloads.Workload workload = Workloads.load(trace, limit, seed, model);
+        Matcher load = LOAD.matcher(trace);
+        String spec = load.find() ? load.replaceFirst("") : trace;
+        Workloads.Workload workload = Workloads.load(spec, limit, seed, model);
         SimConfig sim = fleetConfig(f, workload, model).withTimeScale(speedup).withSeed(seed).withJitter(0.1);
+        if (load.find(0)) {
+            if (capacity == null || !trace.startsWith("gen:")) {
+                throw new Flags.UsageException("load= is for generated workloads");
+            }
+            double fraction = Double.parseDouble(load.group(1));
+            String generated = spec;
+            double fleetRate = capacity.rate(n -> Workloads.load(generated, n, seed, model), 300,
+                    sim.withTimeScale(1), f.integer("pods", 4));
+            spec = spec + (spec.indexOf(':', 4) < 0 ? ":" : ",") + "rate=" + fraction * fleetRate;
+            out.printf(Locale.ROOT, "load %.2f: %.2f requests/s (the greedy reference's capacity %.2f requests/s)%n",
+                    fraction, fraction * fleetRate, fleetRate);
+            workload = Workloads.load(spec, limit, seed, model);
+        }
         Settings settings = new Settings(f.integer("pods", 4), speedup, seed, sim,
                 f.has("configs") ? Path.of(f.string("configs", "")) : defaultConfigs(Path.of("")), f.bool("tls"),
                 f.integer("max-in-flight", 2000),
@@ -238,7 +277,7 @@ public final class Replay {
         }
         log.printf("priming: the first %d requests under %s, not measured%n", share, String.join(", ", eppPolicies));
         Workloads.Workload primer = new Workloads.Workload(workload.name(), workload.requests().subList(0, share),
-                workload.baseModel(), workload.loras());
+                workload.baseModel(), workload.loras(), workload.objectives());
         long served = 0;
         for (String policy : eppPolicies) {
             served += runPolicy(primer, policy, s, log, 0).served();
@@ -271,6 +310,9 @@ public final class Replay {
                 Report report = Report.of(policy, workload.name(), results, fleet, before, measured.gateway.shed(),
                         warmUpServed, primedRequests, measured.note);
                 report.harness(harness);
+                if (!workload.objectives().isEmpty()) {
+                    report.classes(workload.requests(), workload.objectives());
+                }
                 return report;
             }
         }
@@ -327,8 +369,17 @@ public final class Replay {
                 if (!Files.isRegularFile(config)) {
                     throw new IllegalArgumentException("no EPP config for policy " + policy + " at " + config.toAbsolutePath());
                 }
+                List<String> flags = new ArrayList<>(List.of("--refresh-metrics-interval",
+                        s.refreshMetricsInterval()));
+                if (!workload.objectives().isEmpty()) {
+                    // the priorities the workload's requests name, as a static-mode user declares them
+                    Path objectives = Files.createTempFile("objectives", ".yaml");
+                    objectives.toFile().deleteOnExit();
+                    Files.writeString(objectives, workload.objectives());
+                    flags.addAll(List.of("--inference-objectives-file", objectives.toString()));
+                }
                 epp = LocalEpp.start(!s.eppInProcess(), fleet.addresses(), s.tls(), config.toString(),
-                        "--refresh-metrics-interval", s.refreshMetricsInterval());
+                        flags.toArray(new String[0]));
                 routing = new Pool.ViaEpp("127.0.0.1", epp.grpcPort(), s.tls(), Dialect.AGENTGATEWAY);
                 note = "EPP config " + config + (s.eppInProcess() ? ", EPP in the harness's JVM"
                         : ", EPP in its own JVM");
@@ -488,8 +539,9 @@ public final class Replay {
         long sent = System.nanoTime();
         double sentMs = (sent - start) / 1e6 * speedup;
         try {
-            HttpResponse<java.io.InputStream> resp = client.send(HttpRequest.newBuilder(uri)
-                            .header("content-type", "application/json")
+            HttpRequest.Builder request = HttpRequest.newBuilder(uri).header("content-type", "application/json");
+            tr.headers().forEach(request::header);
+            HttpResponse<java.io.InputStream> resp = client.send(request
                             .POST(HttpRequest.BodyPublishers.ofString(body)).build(),
                     HttpResponse.BodyHandlers.ofInputStream());
             String pod = resp.headers().firstValue("x-inference-pod").orElse("");

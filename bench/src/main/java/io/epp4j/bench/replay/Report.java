@@ -63,6 +63,9 @@ public final class Report {
     private final long primedRequests;
     private final String note;
     private HarnessWatch.Verdict harness;
+    /** Per priority class and tenant fairness, for workloads whose requests name objectives; else null. */
+    private Map<String, Object> classes;
+    private double fairnessJain = Double.NaN;
 
     private Report(String policy, String workload, List<Result> results, List<PodLine> pods, double prefixHitRate,
                    long gatewayShed, long warmUpServed, long primedRequests, String note) {
@@ -178,6 +181,51 @@ public final class Report {
         this.boundP99 = refs.boundP(99);
     }
 
+    /**
+     * Adds the per-class figures of a workload whose requests name InferenceObjectives ({@code objectives}, the
+     * YAML): classes {@code critical} (priority > 0), {@code standard} (0) and {@code sheddable} (< 0), each with
+     * its requests, TTFT p90 and requests answered 429 or 503 (flow control's and admission's statuses); and Jain's
+     * fairness index over the output tokens served to each tenant ({@code x-gateway-inference-fairness-id}) of
+     * the standard class.
+     */
+    void classes(List<TraceRequest> requests, String objectives) {
+        Map<String, Integer> priorities = io.epp4j.epp.endpoints.ObjectivesFileWatcher.parse(objectives);
+        Map<String, List<Result>> byClass = new LinkedHashMap<>();
+        for (String c : List.of("critical", "standard", "sheddable")) {
+            byClass.put(c, new ArrayList<>());
+        }
+        Map<String, Long> standardTokens = new LinkedHashMap<>();
+        for (Result r : results) {
+            Map<String, String> h = requests.get(r.index()).headers();
+            int priority = priorities.getOrDefault(h.getOrDefault("x-gateway-inference-objective", ""), 0);
+            String c = priority > 0 ? "critical" : priority < 0 ? "sheddable" : "standard";
+            byClass.get(c).add(r);
+            if (c.equals("standard")) {
+                standardTokens.merge(h.getOrDefault("x-gateway-inference-fairness-id", "default-flow"),
+                        r.ok() ? (long) r.outputTokens() : 0L, Long::sum);
+            }
+        }
+        classes = new LinkedHashMap<>();
+        for (Map.Entry<String, List<Result>> e : byClass.entrySet()) {
+            List<Result> rs = e.getValue();
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("requests", (long) rs.size());
+            m.put("ttft_p90_ms", percentile(rs.stream().filter(Result::ok).mapToDouble(Result::ttftMs).sorted()
+                    .toArray(), 90));
+            m.put("rejected", rs.stream().filter(r -> r.status() == 429 || r.status() == 503).count());
+            m.put("other_errors", rs.stream().filter(r -> !r.ok() && r.status() != 429 && r.status() != 503)
+                    .count());
+            classes.put(e.getKey(), new Json.RawJson(Json.object(m).trim().replace("\n", " ")));
+        }
+        double sum = 0;
+        double squares = 0;
+        for (long x : standardTokens.values()) {
+            sum += x;
+            squares += (double) x * x;
+        }
+        fairnessJain = squares == 0 ? Double.NaN : sum * sum / (standardTokens.size() * squares);
+    }
+
     Map<String, Object> summary() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("policy", policy);
@@ -214,6 +262,10 @@ public final class Report {
             podsJson.append(i > 0 ? ", " : "").append(Json.quote(pods.get(i).pod())).append(": ").append(pods.get(i).requests());
         }
         m.put("requests_per_pod", new Json.RawJson(podsJson.append('}').toString()));
+        if (classes != null) {
+            m.put("classes", new Json.RawJson(Json.object(classes).trim().replace("\n", "\n  ")));
+            m.put("fairness_jain", fairnessJain);
+        }
         m.put("note", note);
         return m;
     }

@@ -28,13 +28,23 @@ public final class Workloads {
     private Workloads() {
     }
 
-    /** A parsed workload and the models it uses. */
-    public record Workload(String name, List<TraceRequest> requests, String baseModel, List<String> loras) {
+    /**
+     * A parsed workload and the models it uses.
+     *
+     * @param objectives InferenceObjective resources (YAML, as {@code --inference-objectives-file} reads them) that
+     *     give the priorities its requests name, or "" when it names none
+     */
+    public record Workload(String name, List<TraceRequest> requests, String baseModel, List<String> loras,
+                           String objectives) {
+
+        public Workload(String name, List<TraceRequest> requests, String baseModel, List<String> loras) {
+            this(name, requests, baseModel, loras, "");
+        }
     }
 
     /** The generated workloads' names. */
     public static final List<String> GENERATED = List.of("shared-prefix", "multi-turn", "lora-mix", "agentic",
-            "heavy-tail", "bursts", "decode-heavy", "rag");
+            "heavy-tail", "bursts", "decode-heavy", "rag", "tenants");
 
     /** The Mooncake conversation trace shipped in the repository (bench/traces/README.md). */
     public static final String DEFAULT_TRACE = "bench/traces/mooncake-conversation.jsonl";
@@ -78,6 +88,8 @@ public final class Workloads {
             case "decode-heavy" -> new Workload(parts[0], Generators.decodeHeavy(params, limit, seed, model), model,
                     List.of());
             case "rag" -> new Workload(parts[0], Generators.rag(params, limit, seed, model), model, List.of());
+            case "tenants" -> new Workload(parts[0], Generators.tenants(params, limit, seed, model), model, List.of(),
+                    Generators.TENANT_OBJECTIVES);
             case "lora-mix" -> {
                 int adapters = intParam(params, "adapters", 6);
                 List<String> loras = new ArrayList<>();

@@ -68,7 +68,7 @@ final class Capacity {
     }
 
     /** Makes a workload of a given number of requests (a family member for one seed). */
-    interface Generator {
+    public interface Generator {
         Workloads.Workload requests(int n) throws java.io.IOException;
     }
 

@@ -210,6 +210,17 @@ public final class Scoreboard {
     }
 
     /** Per-pod slow factors: uniform, one pod at half speed (a straggler), or every other pod 1.5x slower. */
+    /**
+     * The capacity in requests per second of {@code pods} uniform pods of {@code sim} for the workload {@code gen}
+     * makes (n requests at its own rate), as the greedy reference finds it (the board's {@link Capacity}): what the
+     * replay's {@code load} parameters are fractions of.
+     */
+    public static double capacity(Capacity.Generator gen, int n, SimConfig sim, int pods) throws java.io.IOException {
+        double[] slow = new double[pods];
+        Arrays.fill(slow, 1.0);
+        return Capacity.find(gen, n, Capacity.MAX_REQUESTS, FleetSimulation.uniform(sim, pods), slow, 0.1).rate();
+    }
+
     static double[] slowFactors(String fleet, int pods) {
         double[] slow = new double[pods];
         Arrays.fill(slow, 1.0);

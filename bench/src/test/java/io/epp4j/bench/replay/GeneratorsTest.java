@@ -39,6 +39,26 @@ class GeneratorsTest {
     }
 
     @Test
+    void tenantsAreFourWithOneStandardTenantSendingFourTimesTheOthersRate() throws Exception {
+        Workloads.Workload w = Workloads.load("gen:tenants", 7000, 42, "m");
+        Map<String, Integer> byTenant = new HashMap<>();
+        for (TraceRequest r : w.requests()) {
+            byTenant.merge(r.headers().get("x-gateway-inference-fairness-id") + "/"
+                    + r.headers().get("x-gateway-inference-objective"), 1, Integer::sum);
+        }
+        assertEquals(4, byTenant.size(), byTenant.toString());
+        int heavy = byTenant.get("tenant-standard-heavy/standard");
+        for (String other : List.of("tenant-critical/critical", "tenant-standard/standard",
+                "tenant-sheddable/sheddable")) {
+            double ratio = (double) heavy / byTenant.get(other);
+            assertTrue(ratio > 3.5 && ratio < 4.5, other + ": 4x, got " + ratio);
+        }
+        assertEquals(Map.of("critical", 1, "standard", 0, "sheddable", -1),
+                io.epp4j.epp.endpoints.ObjectivesFileWatcher.parse(w.objectives()),
+                "the objectives the EPP is given: critical > 0, standard 0, sheddable < 0");
+    }
+
+    @Test
     void agenticSessionsGrowOnAFewHotToolPromptsToAbout21kTokens() throws Exception {
         List<TraceRequest> agentic = load("gen:agentic", 600, 42);
         double mean = mean(agentic);

@@ -93,6 +93,26 @@ class ReplayTest {
                 .resolve("summary.json")).contains("EPP in its own JVM"));
     }
 
+    @Test
+    void tenantsThroughFlowControlAreReportedByClassWithTheirFairness(@TempDir Path out) throws Exception {
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        int status = Replay.run(new String[] {"--trace", "gen:tenants:prompt=100,output=5,rate=20",
+            "--policy", "flow-control", "--pods", "2", "--speedup", "20", "--limit", "21", "--warm-up", "10",
+            "--out", out.toString(), "--configs", Replay.defaultConfigs(Path.of("")).toString(), "--seed", "3"},
+                new PrintStream(log));
+
+        assertEquals(0, status, log.toString());
+        Map<String, Object> summary = Json.parseObject(Files.readString(out.resolve("summary.json")));
+        assertEquals(0.0, summary.get("errors"), summary.toString());
+        @SuppressWarnings("unchecked")
+        Map<String, Map<String, Object>> classes = (Map<String, Map<String, Object>>) summary.get("classes");
+        assertEquals(List.of("critical", "standard", "sheddable"), List.copyOf(classes.keySet()));
+        assertEquals(21.0, classes.values().stream().mapToDouble(c -> (Double) c.get("requests")).sum());
+        assertTrue((Double) classes.get("critical").get("ttft_p90_ms") > 0, classes.toString());
+        double jain = (Double) summary.get("fairness_jain");
+        assertTrue(jain > 0.5 && jain <= 1.0, "two standard tenants: Jain's index in (1/2, 1]: " + jain);
+    }
+
     /** No replayed policy beats the lower bound on the same fleet, percentile by percentile. */
     private static void assertAboveTheLowerBound(String policy, Map<String, Object> summary) {
         for (String p : List.of("p50", "p90", "p99")) {
