@@ -98,6 +98,7 @@ class ReplayTest {
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         int status = Replay.run(new String[] {"--trace", "gen:tenants:prompt=100,output=5,rate=20",
             "--policy", "flow-control", "--pods", "2", "--speedup", "20", "--limit", "21", "--warm-up", "10",
+            "--epp-in-process", "--prime-requests", "0",
             "--out", out.toString(), "--configs", Replay.defaultConfigs(Path.of("")).toString(), "--seed", "3"},
                 new PrintStream(log));
 
