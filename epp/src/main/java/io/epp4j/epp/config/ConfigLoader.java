@@ -589,35 +589,43 @@ public final class ConfigLoader {
         /** The typed section with GAIE's defaults; the fields were validated by {@link #flowControl(Node)}. */
         FlowControlConfig flowControlConfig(Map<String, Object> flow, Node node, SaturationDetector detector)
                 throws ConfigException {
-            int line = YamlTree.line(node);
+            Map<String, Node> nodes = YamlTree.isNull(node) ? Map.of() : YamlTree.mapping(node, "flowControl",
+                    FLOW_KEYS);
             java.util.function.Function<String, String> typeOf = ref -> {
                 Declared d = declared.get(ref);
                 return d != null ? d.type() : ref;
             };
             String field = "flowControl";
+            Node at = node;
             try {
                 field = "flowControl.maxBytes";
+                at = nodes.get("maxBytes");
                 long maxBytes = flow.get("maxBytes") == null ? 0 : FlowControlConfig.quantity(flow.get("maxBytes"));
                 field = "flowControl.maxRequests";
+                at = nodes.get("maxRequests");
                 long maxRequests = flow.get("maxRequests") == null ? 0
                         : FlowControlConfig.quantity(flow.get("maxRequests"));
                 Object ttl = flow.get("defaultRequestTTL");
                 java.time.Duration requestTtl = ttl == null ? java.time.Duration.ZERO
                         : new PluginParameters(Map.of("t", ttl)).getDuration("t", java.time.Duration.ZERO);
                 field = "flowControl.defaultPriorityBand";
+                at = nodes.get("defaultPriorityBand");
                 FlowControlConfig.Band template = flow.get("defaultPriorityBand") instanceof Map<?, ?> m
-                        ? checkedBand(FlowControlConfig.band(m, typeOf), field) : FlowControlConfig.Band.DEFAULT;
+                        ? checkedBand(FlowControlConfig.band(m, typeOf)) : FlowControlConfig.Band.DEFAULT;
                 java.util.TreeMap<Integer, FlowControlConfig.Band> bands = new java.util.TreeMap<>();
+                List<Node> bandNodes = YamlTree.sequence(nodes.get("priorityBands"), "flowControl.priorityBands");
                 int i = 0;
                 for (Object b : flow.get("priorityBands") instanceof List<?> l ? l : List.of()) {
+                    at = bandNodes.get(i);
                     field = "flowControl.priorityBands[" + i++ + "]";
                     Map<?, ?> m = (Map<?, ?>) b;
                     int priority = ((Number) m.get("priority")).intValue();
-                    if (bands.put(priority, checkedBand(FlowControlConfig.band(m, typeOf), field)) != null) {
+                    if (bands.put(priority, checkedBand(FlowControlConfig.band(m, typeOf))) != null) {
                         throw new IllegalArgumentException("duplicate priority " + priority);
                     }
                 }
                 field = "flowControl.usageLimitPolicyPluginRef";
+                at = nodes.get("usageLimitPolicyPluginRef");
                 double threshold = 1.0;
                 Object usageRef = flow.get("usageLimitPolicyPluginRef");
                 Declared usage = usageRef == null ? null : declared.get(usageRef.toString());
@@ -632,20 +640,20 @@ public final class ConfigLoader {
                 }
                 return new FlowControlConfig(maxBytes, maxRequests, requestTtl, template, bands, threshold, detector);
             } catch (IllegalArgumentException | ClassCastException | ArithmeticException e) {
-                throw new ConfigException(line, field, e.getMessage());
+                throw new ConfigException(YamlTree.line(at == null ? node : at), field, e.getMessage());
             }
         }
 
-        FlowControlConfig.Band checkedBand(FlowControlConfig.Band band, String field) {
+        FlowControlConfig.Band checkedBand(FlowControlConfig.Band band) {
             if (!Set.of(FlowControlConfig.GLOBAL_STRICT, FlowControlConfig.ROUND_ROBIN)
                     .contains(band.fairnessPolicy())) {
-                throw new IllegalArgumentException(field + ".fairnessPolicyRef: not a fairness policy: "
-                        + band.fairnessPolicy());
+                throw new IllegalArgumentException("fairnessPolicyRef names " + band.fairnessPolicy()
+                        + ", which is not a fairness policy");
             }
             if (!Set.of(FlowControlConfig.FCFS, FlowControlConfig.EDF, FlowControlConfig.SLO_DEADLINE)
                     .contains(band.orderingPolicy())) {
-                throw new IllegalArgumentException(field + ".orderingPolicyRef: not an ordering policy: "
-                        + band.orderingPolicy());
+                throw new IllegalArgumentException("orderingPolicyRef names " + band.orderingPolicy()
+                        + ", which is not an ordering policy");
             }
             return band;
         }

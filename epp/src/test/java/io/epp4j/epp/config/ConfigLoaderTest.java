@@ -25,6 +25,7 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -124,6 +125,38 @@ class ConfigLoaderTest {
         assertTrue(c.featureGate("flowControl"));
         assertEquals("10Gi", c.flowControl().get("maxBytes"));
         assertEquals(2, ((List<?>) c.flowControl().get("priorityBands")).size());
+
+        FlowControlConfig fc = c.flowControlConfig();
+        assertEquals(10L << 30, fc.maxBytes());
+        assertEquals(1000, fc.maxRequests());
+        assertEquals(java.time.Duration.ofSeconds(30), fc.defaultRequestTtl());
+        assertEquals(new FlowControlConfig.Band(1_000_000_000L, 100, FlowControlConfig.ROUND_ROBIN,
+                FlowControlConfig.EDF), fc.band(10));
+        assertEquals(new FlowControlConfig.Band(1_000_000, 0, FlowControlConfig.GLOBAL_STRICT,
+                FlowControlConfig.FCFS), fc.band(-1), "GAIE's band defaults: global-strict, FCFS, no count limit");
+        assertEquals(FlowControlConfig.Band.DEFAULT, fc.band(3), "an unlisted priority gets the template");
+        assertEquals(1.0, fc.usageLimitThreshold());
+        assertEquals("utilization-detector", fc.saturationDetector().type());
+    }
+
+    @Test
+    void flowControlIsOnlyBuiltWithItsFeatureGate() throws ConfigException {
+        String yaml = resource("flow-control.yaml").replace("featureGates:\n- flowControl\n", "");
+        LoadedConfig c = loader.load(yaml, "fc");
+        assertNull(c.flowControlConfig(), "gate off: requests are not queued");
+        assertEquals("10Gi", c.flowControl().get("maxBytes"), "the section is still validated and kept");
+    }
+
+    @Test
+    void quantitiesReadAsKubernetesDoes() {
+        assertEquals(100, FlowControlConfig.quantity("100"));
+        assertEquals(1000, FlowControlConfig.quantity("1k"));
+        assertEquals(5L << 30, FlowControlConfig.quantity("5Gi"));
+        assertEquals(2_000_000, FlowControlConfig.quantity("2M"));
+        assertEquals(1500, FlowControlConfig.quantity("1.5k"));
+        assertEquals(1000, FlowControlConfig.quantity("1e3"));
+        assertThrows(IllegalArgumentException.class, () -> FlowControlConfig.quantity("-1"));
+        assertThrows(IllegalArgumentException.class, () -> FlowControlConfig.quantity("lots"));
     }
 
     @Test
@@ -167,6 +200,13 @@ class ConfigLoaderTest {
                         "dataLayer.sources[0].extractors[0].pluginRef", "no plugin named 'nope'"),
                 Arguments.of(HEAD + "flowControl:\n  priorityBands:\n  - priority: 1\n    queue: x\n", 6,
                         "flowControl.priorityBands[0].queue", "unknown field"),
+                Arguments.of(HEAD + "featureGates: [flowControl]\nflowControl:\n  priorityBands:\n  - priority: 1\n"
+                        + "  - priority: 1\n", 7, "flowControl.priorityBands[1]", "duplicate priority 1"),
+                Arguments.of(HEAD + "featureGates: [flowControl]\nflowControl:\n  maxRequests: -5\n", 5,
+                        "flowControl.maxRequests", "must not be negative"),
+                Arguments.of(HEAD + "featureGates: [flowControl]\nflowControl:\n  priorityBands:\n  - priority: 1\n"
+                        + "    fairnessPolicyRef: fcfs-ordering-policy\n", 6, "flowControl.priorityBands[0]",
+                        "not a fairness policy"),
                 Arguments.of("apiVersion: v2\nkind: EndpointPickerConfig\n", 1, "apiVersion", "must be one of"),
                 Arguments.of(HEAD + "plugins: [\n", 4, "", "invalid YAML"));
     }
