@@ -14,8 +14,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *
  * <p>Bounded: at most {@code capacity} entries; beyond that the CLOCK hand evicts entries not used (stored or
  * matched) since its last pass. Storage is four longs per entry (key, engine hash or speculative deadline, the two
- * chain links, pod and flags) plus a reference byte and two int bucket heads: about 41 bytes per entry, no object
- * per entry. Thread-safe: lookups share a read lock, event batches take the write lock once per batch.
+ * chain links, pod and flags) plus two int bucket heads: about 40 bytes per entry, no object per entry.
+ * Thread-safe: lookups share a read lock, event batches take the write lock once per batch.
  *
  * <p>Event semantics (llm-d's): keys come from the event's token ids chained from the parent block's key, or from
  * the root of the model (the LoRA name for adapter blocks) when there is no parent; a stored span whose parent is
@@ -31,7 +31,8 @@ public final class KvBlockIndex implements KvEventSink {
     private static final int F_LIVE = 1;
     private static final int F_SPEC = 2;
     private static final int F_LAST = 4;
-    private static final int TIER_SHIFT = 4;
+    private static final int F_REF = 8;
+    private static final int TIER_SHIFT = 4; // bits 4-6; flags bit 7 unused
     private static final int TIER_MASK = 0x7;
     private static final Set<String> INDEXED_KINDS = Set.of("full_attention", "mla_attention", "sink_full_attention");
 
@@ -54,7 +55,6 @@ public final class KvBlockIndex implements KvEventSink {
 
     /** Per entry e: data[4e] key, [4e+1] engine hash (speculative: deadline nanos), [4e+2] links, [4e+3] meta. */
     private long[] data;
-    private byte[] referenced;
     private int allocated;
     private int freeHead = NIL;
     private int size;
@@ -94,7 +94,6 @@ public final class KvBlockIndex implements KvEventSink {
         }
         int initial = Math.min(capacity, 1 << 12);
         data = new long[initial * 4];
-        referenced = new byte[initial];
         int buckets = bucketsFor(initial);
         keyBuckets = filled(buckets);
         engineBuckets = filled(buckets);
@@ -244,7 +243,7 @@ public final class KvBlockIndex implements KvEventSink {
         int kb = keyBucket(key);
         for (int e = keyBuckets[kb]; e != NIL; e = keyNext(e)) {
             if (data[4 * e] == key && podOf(e) == pod && tierOf(e) == tier) {
-                referenced[e] = 1;
+                setRef(e);
                 if ((flags(e) & F_SPEC) != 0) {
                     setMeta(e, pod, F_LIVE | extraFlags | tier << TIER_SHIFT);
                     data[4 * e + 1] = engineHash;
@@ -261,7 +260,6 @@ public final class KvBlockIndex implements KvEventSink {
         data[4 * e] = key;
         data[4 * e + 1] = engineHash;
         setMeta(e, pod, F_LIVE | extraFlags | tier << TIER_SHIFT);
-        referenced[e] = 0;
         linkKey(e);
         linkEngine(e);
         podSizes[pod]++;
@@ -286,7 +284,7 @@ public final class KvBlockIndex implements KvEventSink {
                 for (int e = keyBuckets[keyBucket(key)]; e != NIL; e = keyNext(e)) {
                     if (data[4 * e] == key && podOf(e) == podId) {
                         known = true;
-                        referenced[e] = 1;
+                        setRef(e);
                         break;
                     }
                 }
@@ -297,7 +295,7 @@ public final class KvBlockIndex implements KvEventSink {
                 data[4 * e] = key;
                 data[4 * e + 1] = deadlineNanos;
                 setMeta(e, podId, F_LIVE | F_SPEC);
-                referenced[e] = 1;
+                setRef(e);
                 linkKey(e);
                 podSizes[podId]++;
                 size++;
@@ -453,7 +451,7 @@ public final class KvBlockIndex implements KvEventSink {
                         weighted[pod] += w;
                         last[pod] = w;
                         advanced = true;
-                        referenced[e] = 1;
+                        setRef(e);
                     } else if (matched[pod] == i + 1 && w > last[pod]) {
                         weighted[pod] += w - last[pod];
                         last[pod] = w;
@@ -514,7 +512,7 @@ public final class KvBlockIndex implements KvEventSink {
             return e;
         }
         if (allocated < capacity) {
-            if (allocated == referenced.length) {
+            if (allocated * 4 == data.length) {
                 grow();
             }
             return allocated++;
@@ -529,8 +527,8 @@ public final class KvBlockIndex implements KvEventSink {
             if ((flags(e) & F_LIVE) == 0) {
                 continue;
             }
-            if (referenced[e] != 0) {
-                referenced[e] = 0;
+            if ((flags(e) & F_REF) != 0) {
+                data[4 * e + 3] &= ~F_REF;
                 continue;
             }
             remove(e);
@@ -542,9 +540,8 @@ public final class KvBlockIndex implements KvEventSink {
     }
 
     private void grow() {
-        int n = (int) Math.min(capacity, Math.max(16L, referenced.length * 2L));
+        int n = (int) Math.min(capacity, Math.max(16L, data.length / 2L));
         data = Arrays.copyOf(data, n * 4);
-        referenced = Arrays.copyOf(referenced, n);
         int buckets = bucketsFor(n);
         if (buckets != keyBuckets.length) {
             keyBuckets = filled(buckets);
@@ -624,6 +621,14 @@ public final class KvBlockIndex implements KvEventSink {
 
     private void setEngineNext(int e, int next) {
         data[4 * e + 2] = (data[4 * e + 2] & 0xFFFFFFFF00000000L) | (next & 0xFFFFFFFFL);
+    }
+
+    /**
+     * Marks an entry used for the CLOCK hand. Also called under the read lock: concurrent readers may set the bit
+     * at once, which is harmless since they write the same value and no writer runs meanwhile.
+     */
+    private void setRef(int e) {
+        data[4 * e + 3] |= F_REF;
     }
 
     private int podOf(int e) {
