@@ -38,6 +38,10 @@ public final class KvEventDecoder {
 
     private final Limits limits;
 
+    public Limits limits() {
+        return limits;
+    }
+
     public KvEventDecoder() {
         this(Limits.DEFAULT);
     }
