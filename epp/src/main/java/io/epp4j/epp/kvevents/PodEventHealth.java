@@ -9,8 +9,9 @@ import java.util.function.LongSupplier;
  * Whether one pod's KV events can be trusted for routing right now. A pod starts untrusted (a fresh EPP knows
  * nothing of what the pod already holds) and becomes trusted with its first event in sequence; it is untrusted
  * again while it is <em>stale</em> (a request was routed to it {@code staleAfter} ago or longer and no event has
- * arrived since) or after a sequence gap that could not be replayed, until events flow again. Transitions are
- * logged and reported to the listener. Thread-safe: events and scoring threads call in concurrently.
+ * arrived since), and after a sequence gap that could not be replayed (its entries were cleared, so it knows only
+ * what was stored since) until an event arrives {@code staleAfter} or more after the gap. Transitions are logged
+ * and reported to the listener. Thread-safe: events and scoring threads call in concurrently.
  */
 public final class PodEventHealth {
 
@@ -29,6 +30,7 @@ public final class PodEventHealth {
     private volatile long lastEventNanos;
     private volatile boolean sawEvent;
     private volatile boolean gapped;
+    private volatile long gapNanos;
     /** When the first request routed since the last event was routed; 0 when none is waiting. */
     private volatile long waitingSinceNanos;
     private boolean precise;
@@ -42,15 +44,19 @@ public final class PodEventHealth {
 
     /** A batch in sequence was applied. */
     public void onEvents() {
-        lastEventNanos = ticker.getAsLong();
+        long now = ticker.getAsLong();
+        lastEventNanos = now;
         waitingSinceNanos = 0;
-        gapped = false;
+        if (gapped && now - gapNanos >= staleAfterNanos) {
+            gapped = false;
+        }
         sawEvent = true;
         evaluate();
     }
 
     /** Events were lost and could not be replayed: the pod's entries were cleared. */
     public void onUnrecoverableGap() {
+        gapNanos = ticker.getAsLong();
         gapped = true;
         evaluate();
     }

@@ -23,6 +23,7 @@ class KvEventSubscriberTest {
 
     static final String POD = "127.0.0.1:8000";
     static final String TOPIC = "kv@" + POD + "@m";
+    static final long STALE_MILLIS = 300;
 
     private final ZContext zmq = new ZContext();
     private final CountingMetrics metrics = new CountingMetrics();
@@ -39,7 +40,7 @@ class KvEventSubscriberTest {
 
     private KvEventsConfig config(int pubPort, int replayPort, int queue) {
         return new KvEventsConfig("kv@", 0, pubPort - 8000, 0, replayPort == 0 ? 0 : replayPort - 8000, 1, queue,
-                Duration.ofSeconds(2), Duration.ofSeconds(5), true);
+                Duration.ofSeconds(2), Duration.ofMillis(STALE_MILLIS), true);
     }
 
     private static void send(ZMQ.Socket pub, String topic, long seq, byte[] payload) {
@@ -58,6 +59,16 @@ class KvEventSubscriberTest {
         return index.match(keys, keys.length).matchedBlocks(POD);
     }
 
+    /** A bound PUB socket and a subscriber following POD on it, without replay. */
+    private ZMQ.Socket publisherAndSubscriber() {
+        ZMQ.Socket pub = zmq.createSocket(SocketType.PUB);
+        int port = pub.bindToRandomPort("tcp://127.0.0.1");
+        subscriber = new KvEventSubscriber(config(port, 0, 100), new KvEventDecoder(), index, System::nanoTime,
+                metrics);
+        subscriber.addPod(POD, "127.0.0.1", 8000);
+        return pub;
+    }
+
     /** Publishes seq 0 until the SUB has joined (PUB/SUB drops messages sent before the subscription arrives). */
     private void join(ZMQ.Socket pub) throws InterruptedException {
         Await.until("subscriber joined", () -> {
@@ -68,11 +79,7 @@ class KvEventSubscriberTest {
 
     @Test
     void eventsFromARealPublisherReachTheIndexAndMakeThePodPrecise() throws Exception {
-        ZMQ.Socket pub = zmq.createSocket(SocketType.PUB);
-        int port = pub.bindToRandomPort("tcp://127.0.0.1");
-        subscriber = new KvEventSubscriber(config(port, 0, 100), new KvEventDecoder(), index, System::nanoTime,
-                metrics);
-        subscriber.addPod(POD, "127.0.0.1", 8000);
+        ZMQ.Socket pub = publisherAndSubscriber();
         assertFalse(subscriber.health(POD).precise(), "a fresh EPP starts on the approximate index");
         join(pub);
         send(pub, TOPIC, 1, block(-2, -1L, 4));
@@ -86,11 +93,7 @@ class KvEventSubscriberTest {
 
     @Test
     void malformedMessagesAreDroppedAndCountedAndLaterOnesStillApply() throws Exception {
-        ZMQ.Socket pub = zmq.createSocket(SocketType.PUB);
-        int port = pub.bindToRandomPort("tcp://127.0.0.1");
-        subscriber = new KvEventSubscriber(config(port, 0, 100), new KvEventDecoder(), index, System::nanoTime,
-                metrics);
-        subscriber.addPod(POD, "127.0.0.1", 8000);
+        ZMQ.Socket pub = publisherAndSubscriber();
         join(pub);
         pub.sendMore(TOPIC);
         pub.send("only two frames");
@@ -144,11 +147,7 @@ class KvEventSubscriberTest {
 
     @Test
     void aGapWithoutReplayClearsThePodAndFallsBackUntilEventsFlowAgain() throws Exception {
-        ZMQ.Socket pub = zmq.createSocket(SocketType.PUB);
-        int port = pub.bindToRandomPort("tcp://127.0.0.1");
-        subscriber = new KvEventSubscriber(config(port, 0, 100), new KvEventDecoder(), index, System::nanoTime,
-                metrics);
-        subscriber.addPod(POD, "127.0.0.1", 8000);
+        ZMQ.Socket pub = publisherAndSubscriber();
         join(pub);
         assertTrue(subscriber.health(POD).precise());
         send(pub, TOPIC, 5, block(-9, null, 100)); // 1..4 lost, no replay socket
@@ -158,7 +157,17 @@ class KvEventSubscriberTest {
         assertEquals(1, metrics.count("epp4j_kv_events_fallback_transitions_total", POD, "approximate",
                 "sequence_gap"));
         send(pub, TOPIC, 6, block(-10, -9L, 104));
-        Await.until("healthy again", () -> subscriber.health(POD).precise());
+        long[] afterGap = KvBlockIndexTest.requestKeys("m", KvBlockIndexTest.tokens(100, 8), 4);
+        Await.until("the blocks after the gap applied",
+                () -> index.match(afterGap, 2).matchedBlocks(POD) == 2);
+        assertFalse(subscriber.health(POD).precise(), "still approximate right after the gap");
+        long gapAt = System.nanoTime();
+        long[] seq = {7};
+        Await.until("precise once events flow staleAfter past the gap", () -> {
+            send(pub, TOPIC, seq[0]++, VllmPayloads.batch(VllmPayloads.Encoding.MAP, 1, new VllmPayloads.Cleared()));
+            return subscriber.health(POD).precise();
+        });
+        assertTrue(System.nanoTime() - gapAt >= STALE_MILLIS * 1_000_000 / 2);
     }
 
     @Test
