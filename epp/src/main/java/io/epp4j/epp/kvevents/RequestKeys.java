@@ -6,8 +6,8 @@ import java.nio.charset.StandardCharsets;
  * The index's own block keys, computed from token ids (as llm-d does since vLLM's default block hash cannot be
  * reproduced outside vLLM): {@code key_0 = H(root(model), tokens_0)}, {@code key_i = H(key_{i-1}, tokens_i)}, where
  * the root is a hash of the model or LoRA adapter name the blocks belong to. Only full blocks get a key. Events and
- * requests share this function, so the EPP needs internal consistency only. H mixes pairs of token ids in four
- * independent lanes (xor, rotate, one multiply each) and ends with a full avalanche.
+ * requests share this function, so the EPP needs internal consistency only. H is an xxHash64-style mix over pairs
+ * of token ids in four independent lanes, ending with a full avalanche.
  */
 public final class RequestKeys {
 
@@ -66,9 +66,8 @@ public final class RequestKeys {
         return (x & 0xFFFFFFFFL) | ((long) y << 32);
     }
 
-    /** One multiply per round keeps each lane's dependency chain short; the lanes run in parallel. */
     private static long round(long acc, long v) {
-        return Long.rotateLeft(acc ^ v, 27) * P1;
+        return Long.rotateLeft(acc + v * P2, 31) * P1;
     }
 
     private static long mix(long h) {
