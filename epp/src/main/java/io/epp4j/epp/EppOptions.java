@@ -47,7 +47,6 @@ public final class EppOptions {
     }
 
     static {
-        flag("mode", Kind.STRING, "epp", "epp (endpoint picker) or bbr (body-based router in front of route matching)");
         flag("grpc-port", Kind.INT, "9002", "gRPC port of the ext_proc service (9004 in --mode bbr)");
         flag("grpc-health-port", Kind.INT, "9003", "gRPC port of the grpc.health.v1 service (9005 in --mode bbr)");
         flag("metrics-port", Kind.INT, "9090", "HTTP port of /metrics");
@@ -98,6 +97,7 @@ public final class EppOptions {
         flag("destination-endpoint-fallbacks", Kind.BOOL, "false",
                 "put fallback endpoints in x-gateway-destination-endpoint as a comma list (not for agentgateway)");
         flag("grace-period", Kind.DURATION, "20s", "how long shutdown waits for in-flight streams");
+        flag("mode", Kind.STRING, "epp", "epp (endpoint picker) or bbr (body-based router in front of route matching)");
         flag("base-model-map", Kind.STRING, "",
                 "--mode bbr: YAML file of model-or-adapter: base-model lines, reloaded on change");
         flag("base-model-cel", Kind.STRING, "",
