@@ -80,6 +80,15 @@ class BodyBasedRoutingChartTest {
     }
 
     @Test
+    void theDeployGuidesSetFlagsWithEscapedDotsGiveTheSameMap() throws Exception {
+        Chart.Rendered rendered = Chart.bodyBasedRouting("bbr", "gw")
+                .set("bbr.baseModels.Qwen/Qwen3-0\\.6B", "Qwen/Qwen3-0.6B")
+                .set("bbr.baseModels.my-qwen-lora", "Qwen/Qwen3-0.6B").render();
+        assertEquals(Map.of("Qwen/Qwen3-0.6B", "Qwen/Qwen3-0.6B", "my-qwen-lora", "Qwen/Qwen3-0.6B"),
+                BbrConfig.parseFlatMap(rendered.get(ConfigMap.class, NAME).getData().get("base-models.yaml")));
+    }
+
+    @Test
     void aCelExpressionAndAPluginConfigArePassedAsFlags() throws Exception {
         String cel = "{\"food-review-1\": \"Qwen/Qwen3-0.6B\"}[json(request.body).model]";
         Chart.Rendered rendered = Chart.bodyBasedRouting("bbr", "gw")
