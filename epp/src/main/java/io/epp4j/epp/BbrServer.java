@@ -156,39 +156,15 @@ public final class BbrServer implements AutoCloseable {
         }
         closed = true;
         health.shutdown();
-        if (grpcServer != null) {
-            grpcServer.shutdown();
-            try {
-                if (!grpcServer.awaitTermination(options.gracePeriod().toMillis(), TimeUnit.MILLISECONDS)) {
-                    LOG.warn("ext_proc streams still open after the {} grace period; cancelling them",
-                            options.gracePeriod());
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        if (grpcServer != null && !Shutdown.drain(grpcServer, options.gracePeriod())) {
+            LOG.warn("ext_proc streams still open after the {} grace period; cancelling them",
+                    options.gracePeriod());
         }
         closeNow();
         LOG.info("epp4j body-based router stopped");
     }
 
     private void closeNow() {
-        for (Server s : new Server[] {grpcServer, healthServer}) {
-            if (s != null) {
-                s.shutdownNow();
-                try {
-                    s.awaitTermination(5, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-        }
-        while (!closeables.isEmpty()) {
-            AutoCloseable c = closeables.pop();
-            try {
-                c.close();
-            } catch (Exception e) {
-                LOG.warn("Error while closing {}", c, e);
-            }
-        }
+        Shutdown.closeNow(closeables, grpcServer, healthServer);
     }
 }

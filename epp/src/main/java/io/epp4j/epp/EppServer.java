@@ -296,40 +296,15 @@ public final class EppServer implements AutoCloseable {
         if (extProcPortHealth != null) {
             extProcPortHealth.shutdown();
         }
-        if (grpcServer != null) {
-            grpcServer.shutdown();
-            try {
-                long graceMillis = options.gracePeriod().toMillis();
-                if (!grpcServer.awaitTermination(graceMillis, TimeUnit.MILLISECONDS)) {
-                    LOG.warn("{} ext_proc streams still open after the {} ms grace period; cancelling them",
-                            openStreams(), graceMillis);
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        if (grpcServer != null && !Shutdown.drain(grpcServer, options.gracePeriod())) {
+            LOG.warn("{} ext_proc streams still open after the {} ms grace period; cancelling them",
+                    openStreams(), options.gracePeriod().toMillis());
         }
         closeNow();
         LOG.info("epp4j stopped");
     }
 
     private void closeNow() {
-        for (Server s : new Server[] {grpcServer, healthServer}) {
-            if (s != null) {
-                s.shutdownNow();
-                try {
-                    s.awaitTermination(5, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-        }
-        while (!closeables.isEmpty()) {
-            AutoCloseable c = closeables.pop();
-            try {
-                c.close();
-            } catch (Exception e) {
-                LOG.warn("Error while closing {}", c, e);
-            }
-        }
+        Shutdown.closeNow(closeables, grpcServer, healthServer);
     }
 }

@@ -64,11 +64,11 @@ class BbrModeStartupTest {
         Path map = dir.resolve("map.yaml");
         Files.writeString(map, "food-review-1: Qwen/Qwen3-0.6B\n");
         Path log = dir.resolve("bbr.log");
-        Process p = launch(log, "--mode", "bbr", "--base-model-map", map.toString(), "--grpc-port=0",
+        Process p = MainProcessTest.launchLogged(log, "--mode", "bbr", "--base-model-map", map.toString(), "--grpc-port=0",
                 "--grpc-health-port=0", "--metrics-port=0", "--secure-serving=false");
         try {
-            Matcher m = awaitStartLine(p, log);
-            assertTrue(read(log).contains("body-based router serving ext_proc"), read(log));
+            Matcher m = MainProcessTest.awaitStartLine(p, log);
+            assertTrue(MainProcessTest.read(log).contains("body-based router serving ext_proc"), MainProcessTest.read(log));
             ManagedChannel channel = Grpc.newChannelBuilderForAddress("127.0.0.1", Integer.parseInt(m.group(2)),
                     InsecureChannelCredentials.create()).build();
             try {
@@ -80,7 +80,7 @@ class BbrModeStartupTest {
             }
             p.destroy(); // SIGTERM
             assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-            assertTrue(read(log).contains("body-based router stopped"), read(log));
+            assertTrue(MainProcessTest.read(log).contains("body-based router stopped"), MainProcessTest.read(log));
         } finally {
             p.destroyForcibly();
         }
@@ -89,42 +89,11 @@ class BbrModeStartupTest {
     @Test
     void aBadCelExpressionExitsWith1AndPointsAtTheError(@TempDir Path dir) throws Exception {
         Path log = dir.resolve("bbr.log");
-        Process p = launch(log, "--mode=bbr", "--grpc-port=0", "--grpc-health-port=0", "--metrics-port=0",
+        Process p = MainProcessTest.launchLogged(log, "--mode=bbr", "--grpc-port=0", "--grpc-health-port=0", "--metrics-port=0",
                 "--base-model-cel={\"a\": \"b\"}[json(request.body).modl");
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
         assertEquals(1, p.exitValue());
-        String out = read(log);
+        String out = MainProcessTest.read(log);
         assertTrue(out.contains("invalid --base-model-cel expression") && out.contains("<input>:1:"), out);
-    }
-
-    private static Process launch(Path log, String... args) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), Main.class.getName()));
-        cmd.addAll(List.of(args));
-        // output goes to a file: reading a pipe while the process exits races inside the JDK
-        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    }
-
-    private static Matcher awaitStartLine(Process p, Path log) throws InterruptedException {
-        Pattern ready = Pattern.compile("ext_proc on :(\\d+) .*health on :(\\d+), metrics on :(\\d+)");
-        Matcher[] m = new Matcher[1];
-        Await.until("start-up line", () -> {
-            Matcher candidate = ready.matcher(read(log));
-            if (candidate.find()) {
-                m[0] = candidate;
-                return true;
-            }
-            return !p.isAlive();
-        });
-        assertNotNull(m[0], "no start-up line in:\n" + read(log));
-        return m[0];
-    }
-
-    private static String read(Path file) {
-        try {
-            return Files.readString(file, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            return "";
-        }
     }
 }
