@@ -44,14 +44,15 @@ public final class BodyRouting implements BodyRouter {
     @Override
     public Map<String, String> route(Map<String, String> requestHeaders, byte[] body, int length) {
         Map<String, String> values;
+        Set<String> strings = new HashSet<>(4);
         try {
-            values = TopLevelFields.read(body, length, fields);
+            values = TopLevelFields.read(body, length, fields, strings);
         } catch (InvalidRequestException e) {
             metrics.count(BbrMetrics.Outcome.NOT_JSON);
             LOG.debug("Body-based routing skipped a {}-byte body: {}", length, e.getMessage());
             return Map.of();
         }
-        BbrRequest request = new BbrRequest(requestHeaders, values, body, length);
+        BbrRequest request = new BbrRequest(requestHeaders, values, strings, body, length);
         Map<String, String> set = new HashMap<>(4);
         for (BbrPlugin p : plugins) {
             String v = p.value(request);

@@ -34,6 +34,12 @@ public final class CelBaseModel implements BaseModelLookup {
 
     private static final Logger LOG = LoggerFactory.getLogger(CelBaseModel.class);
 
+    /** The request an evaluation on this thread is for, and the ByteString its {@code request.body} is. */
+    private record Evaluation(BbrRequest request, ByteString body) {
+    }
+
+    private static final ThreadLocal<Evaluation> EVALUATION = new ThreadLocal<>();
+
     private final String expression;
     private final CelRuntime.Program program;
 
@@ -56,8 +62,7 @@ public final class CelBaseModel implements BaseModelLookup {
                         CelOverloadDecl.newGlobalOverload("json_bytes", SimpleType.DYN, SimpleType.BYTES),
                         CelOverloadDecl.newGlobalOverload("json_string", SimpleType.DYN, SimpleType.STRING)))
                 .addFunctionBindings(
-                        CelFunctionBinding.from("json_bytes", ByteString.class,
-                                b -> json(b.toByteArray())),
+                        CelFunctionBinding.from("json_bytes", ByteString.class, CelBaseModel::json),
                         CelFunctionBinding.from("json_string", String.class,
                                 s -> json(s.getBytes(StandardCharsets.UTF_8))))
                 .build();
@@ -71,18 +76,37 @@ public final class CelBaseModel implements BaseModelLookup {
     }
 
     private static Object json(byte[] bytes) {
-        return new LazyJsonObject(bytes, bytes.length, NullValue.NULL_VALUE);
+        return new LazyJsonObject(bytes, bytes.length, NullValue.NULL_VALUE, Map.of());
+    }
+
+    /**
+     * {@code json(bytes)}: on the body of the request being evaluated on this thread it reads the body array in
+     * place (no copy) and knows the {@code model} the router has read already, so {@code json(request.body).model}
+     * scans nothing again; on other bytes it parses a copy.
+     */
+    private static Object json(ByteString bytes) {
+        Evaluation e = EVALUATION.get();
+        if (e != null && bytes == e.body) {
+            BbrRequest r = e.request;
+            Map<String, Object> known = r.model() != null
+                    && r.stringFields().contains(BaseModelToHeader.MODEL_FIELD)
+                    ? Map.of(BaseModelToHeader.MODEL_FIELD, r.model()) : Map.of();
+            return new LazyJsonObject(r.body(), r.length(), NullValue.NULL_VALUE, known);
+        }
+        return json(bytes.toByteArray());
     }
 
     @Override
     public String baseModel(BbrRequest request) {
+        ByteString body = UnsafeByteOperations.unsafeWrap(request.body(), 0, request.length());
         Map<String, Object> vars = new HashMap<>(8);
-        vars.put("body", UnsafeByteOperations.unsafeWrap(request.body(), 0, request.length()));
+        vars.put("body", body);
         vars.put("headers", request.headers());
         vars.put("method", request.headers().getOrDefault(":method", ""));
         vars.put("path", request.headers().getOrDefault(":path", ""));
         vars.put("host", request.headers().getOrDefault(":authority", ""));
         try {
+            EVALUATION.set(new Evaluation(request, body));
             Object result = program.eval(Map.of("request", vars));
             if (result instanceof String s) {
                 return s;
@@ -90,6 +114,8 @@ public final class CelBaseModel implements BaseModelLookup {
             LOG.debug("--base-model-cel gave {} for model {}, not a string: a miss", result, request.model());
         } catch (CelEvaluationException | RuntimeException e) {
             LOG.debug("--base-model-cel found no base model for {}: {}", request.model(), e.getMessage());
+        } finally {
+            EVALUATION.remove();
         }
         return null;
     }

@@ -34,11 +34,13 @@ final class LazyJsonObject extends AbstractMap<String, Object> {
 
     /**
      * @param nullValue what stands for JSON null in the CEL runtime
+     * @param known top-level fields already read from this body (which must then be one JSON object), not read again
      */
-    LazyJsonObject(byte[] body, int length, Object nullValue) {
+    LazyJsonObject(byte[] body, int length, Object nullValue, Map<String, Object> known) {
         this.body = body;
         this.length = length;
         this.nullValue = nullValue;
+        known.forEach((k, v) -> read.put(k, Optional.of(v)));
     }
 
     @Override
@@ -113,8 +115,9 @@ final class LazyJsonObject extends AbstractMap<String, Object> {
     private Object value(JsonParser p) {
         return switch (p.currentToken()) {
             case VALUE_STRING -> p.getString();
-            case VALUE_NUMBER_INT -> p.getNumberType() == JsonParser.NumberType.BIG_INTEGER ? p.getDoubleValue()
-                    : p.getLongValue();
+            // boxed separately: in one conditional expression the long would be promoted to double
+            case VALUE_NUMBER_INT -> p.getNumberType() == JsonParser.NumberType.BIG_INTEGER
+                    ? Double.valueOf(p.getDoubleValue()) : (Object) Long.valueOf(p.getLongValue());
             case VALUE_NUMBER_FLOAT -> p.getDoubleValue();
             case VALUE_TRUE -> Boolean.TRUE;
             case VALUE_FALSE -> Boolean.FALSE;

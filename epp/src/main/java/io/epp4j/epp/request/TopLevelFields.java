@@ -7,6 +7,7 @@ import tools.jackson.core.ObjectReadContext;
 import tools.jackson.core.json.JsonFactory;
 
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 
@@ -30,6 +31,15 @@ public final class TopLevelFields {
      */
     public static Map<String, String> read(byte[] body, int length, Set<String> wanted)
             throws InvalidRequestException {
+        return read(body, length, wanted, new HashSet<>(2));
+    }
+
+    /**
+     * The same, and adds to {@code strings} the names of the returned fields whose value was a JSON string (not a
+     * number or boolean written as text).
+     */
+    public static Map<String, String> read(byte[] body, int length, Set<String> wanted, Set<String> strings)
+            throws InvalidRequestException {
         Map<String, String> out = new HashMap<>(4);
         try (JsonParser p = JSON.createParser(ObjectReadContext.empty(), body, 0, length)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
@@ -40,8 +50,13 @@ public final class TopLevelFields {
                 String name = p.currentName();
                 JsonToken value = p.nextToken();
                 if (wanted.contains(name)) {
+                    strings.remove(name);
                     switch (value) {
-                        case VALUE_STRING, VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT, VALUE_TRUE, VALUE_FALSE ->
+                        case VALUE_STRING -> {
+                            out.put(name, p.getString());
+                            strings.add(name);
+                        }
+                        case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT, VALUE_TRUE, VALUE_FALSE ->
                                 out.put(name, p.getString());
                         default -> {
                             out.remove(name);

@@ -28,7 +28,7 @@ class BodyRoutingFuzzTest {
 
     @FuzzTest(maxDuration = "60s")
     void anyBodyReadsAsACelMapOrFailsWithIllegalArgument(byte[] body) {
-        LazyJsonObject json = new LazyJsonObject(body, body.length, "null");
+        LazyJsonObject json = new LazyJsonObject(body, body.length, "null", java.util.Map.of());
         try {
             Object model = json.get("model");
             assertTrue(model == null || json.containsKey("model"));
