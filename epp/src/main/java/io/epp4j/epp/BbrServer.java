@@ -27,6 +27,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -74,7 +75,19 @@ public final class BbrServer implements AutoCloseable {
         }
     }
 
+    /** EPP flags the body-based router accepts (a shared command line stays valid) and does not use. */
+    private static final List<String> EPP_ONLY_FLAGS = List.of("pool-group", "pool-namespace",
+            "endpoint-target-ports", "disable-endpoint-subset-filter", "ha-enable-leader-election", "ha-mode",
+            "ha-lease-duration", "ha-renew-deadline", "ha-retry-period", "plugins-dir", "refresh-metrics-interval",
+            "refresh-prometheus-metrics-interval", "metrics-staleness-threshold", "model-server-metrics-scheme",
+            "model-server-metrics-path", "model-server-metrics-port",
+            "model-server-metrics-https-insecure-skip-verify", "destination-endpoint-fallbacks", "decision-threads");
+
     private void startAll(PrometheusRegistry registry, Duration mapPollInterval) throws IOException {
+        List<String> unused = EPP_ONLY_FLAGS.stream().filter(options::isSet).map(f -> "--" + f).toList();
+        if (!unused.isEmpty()) {
+            LOG.warn("{} have no effect in --mode bbr", unused);
+        }
         BbrMetrics metrics = new BbrMetrics(registry);
         BaseModelLookup lookup = lookup(metrics, mapPollInterval);
         BodyRouting routing;
@@ -125,7 +138,7 @@ public final class BbrServer implements AutoCloseable {
             text = Files.readString(Path.of(options.configFile()), StandardCharsets.UTF_8);
         }
         try {
-            return text.isEmpty() ? new BbrConfig(java.util.List.of()) : BbrConfig.parse(text);
+            return text.isEmpty() ? new BbrConfig(List.of()) : BbrConfig.parse(text);
         } catch (ConfigException e) {
             throw new IllegalArgumentException("invalid body-based-routing config: " + e.getMessage(), e);
         }
