@@ -65,10 +65,12 @@ class BbrModeStartupTest {
         Files.writeString(map, "food-review-1: Qwen/Qwen3-0.6B\n");
         Path log = dir.resolve("bbr.log");
         Process p = MainProcessTest.launchLogged(log, "--mode", "bbr", "--base-model-map", map.toString(), "--grpc-port=0",
-                "--grpc-health-port=0", "--metrics-port=0", "--secure-serving=false");
+                "--grpc-health-port=0", "--metrics-port=0", "--secure-serving=false", "--decision-threads=2");
         try {
             Matcher m = MainProcessTest.awaitStartLine(p, log);
-            assertTrue(MainProcessTest.read(log).contains("body-based router serving ext_proc"), MainProcessTest.read(log));
+            String started = MainProcessTest.read(log);
+            assertTrue(started.contains("body-based router serving ext_proc"), started);
+            assertTrue(started.contains("[--decision-threads] have no effect in --mode bbr"), started);
             ManagedChannel channel = Grpc.newChannelBuilderForAddress("127.0.0.1", Integer.parseInt(m.group(2)),
                     InsecureChannelCredentials.create()).build();
             try {
