@@ -30,8 +30,9 @@ public final class BenchMain {
             usage: java -jar bench/target/bench.jar <command> [flags]
 
             commands:
-              stack    [--port 8080] [--pods 3] [--tls] [--demo-requests N] [--seed S] [--engine-model step|lanes]
-                       two pools (Qwen/Qwen3-0.6B, TinyLlama/TinyLlama-1.1B-Chat-v1.0), one EPP each, gateway on --port
+              stack    [--port 8080] [--pods 3] [--tls] [--bbr] [--demo-requests N] [--seed S] [--engine-model step|lanes]
+                       two pools (Qwen/Qwen3-0.6B, TinyLlama/TinyLlama-1.1B-Chat-v1.0), one EPP each, gateway on --port;
+                       --bbr: epp4j's body-based router (--mode bbr) in front of the routes, as on Envoy-based gateways
               sim      --model M [--pods N] [--base-port P] [--loras a,b] [--max-loras N] [--time-scale F] [--seed S]
                        [--engine-model step|lanes] [--engine-profile h100-8b|h100x4-70b|h100x8-70b] [--max-num-seqs N]
                        [--kv-blocks N] [--block-size N] [--max-num-batched-tokens N]

@@ -47,8 +47,8 @@ public final class EppOptions {
     }
 
     static {
-        flag("grpc-port", Kind.INT, "9002", "gRPC port of the ext_proc service");
-        flag("grpc-health-port", Kind.INT, "9003", "gRPC port of the grpc.health.v1 service");
+        flag("grpc-port", Kind.INT, "9002", "gRPC port of the ext_proc service (9004 in --mode bbr)");
+        flag("grpc-health-port", Kind.INT, "9003", "gRPC port of the grpc.health.v1 service (9005 in --mode bbr)");
         flag("metrics-port", Kind.INT, "9090", "HTTP port of /metrics");
         flag("pool-name", Kind.STRING, "", "InferencePool to serve (Kubernetes mode)");
         flag("pool-namespace", Kind.STRING, "", "namespace of the pool (default: env NAMESPACE, else default)");
@@ -100,6 +100,11 @@ public final class EppOptions {
         flag("destination-endpoint-fallbacks", Kind.BOOL, "false",
                 "put fallback endpoints in x-gateway-destination-endpoint as a comma list (not for agentgateway)");
         flag("grace-period", Kind.DURATION, "20s", "how long shutdown waits for in-flight streams");
+        flag("mode", Kind.STRING, "epp", "epp (endpoint picker) or bbr (body-based router in front of route matching)");
+        flag("base-model-map", Kind.STRING, "",
+                "--mode bbr: YAML file of model-or-adapter: base-model lines, reloaded on change");
+        flag("base-model-cel", Kind.STRING, "",
+                "--mode bbr: CEL expression giving the base model, as agentgateway writes it");
         flag("decision-threads", Kind.INT, String.valueOf(Runtime.getRuntime().availableProcessors()),
                 "threads that parse and schedule requests off the gRPC transport threads (0: on them)");
     }
@@ -197,6 +202,18 @@ public final class EppOptions {
     }
 
     private void validateCombination() throws UsageException {
+        if (!mode().equals("epp") && !mode().equals("bbr")) {
+            throw new UsageException("invalid value \"" + mode() + "\" for flag --mode: want epp or bbr");
+        }
+        if (bbrMode()) {
+            validateBbr();
+            return;
+        }
+        for (String bbrOnly : List.of("base-model-map", "base-model-cel")) {
+            if (explicitlySet.contains(bbrOnly)) {
+                throw new UsageException("--" + bbrOnly + " is a --mode bbr flag");
+            }
+        }
         int sources = 0;
         for (String source : List.of("endpoints", "endpoints-file", "pool-name", "endpoint-selector")) {
             if (explicitlySet.contains(source)) {
@@ -247,6 +264,24 @@ public final class EppOptions {
             } catch (IllegalArgumentException e) {
                 throw new UsageException(e.getMessage());
             }
+        }
+    }
+
+    /** --mode bbr needs no pool: endpoint flags are refused rather than silently ignored. */
+    private void validateBbr() throws UsageException {
+        for (String eppOnly : List.of("endpoints", "endpoints-file", "pool-name", "endpoint-selector")) {
+            if (explicitlySet.contains(eppOnly)) {
+                throw new UsageException("--" + eppOnly + " is not used in --mode bbr (it routes on the body only)");
+            }
+        }
+        if (!baseModelMap().isEmpty() && !baseModelCel().isEmpty()) {
+            throw new UsageException("--base-model-map and --base-model-cel are mutually exclusive");
+        }
+        if (!configFile().isEmpty() && !configText().isEmpty()) {
+            throw new UsageException("--config-file and --config-text are mutually exclusive");
+        }
+        if (maxRequestBodyBytes() <= 0) {
+            throw new UsageException("--max-request-body-bytes must be positive");
         }
     }
 
@@ -349,6 +384,8 @@ public final class EppOptions {
     public Map<String, String> asMap() {
         Map<String, String> out = new LinkedHashMap<>(values);
         out.put("pool-namespace", poolNamespace());
+        out.put("grpc-port", Integer.toString(grpcPort()));
+        out.put("grpc-health-port", Integer.toString(grpcHealthPort()));
         return Collections.unmodifiableMap(out);
     }
 
@@ -357,12 +394,34 @@ public final class EppOptions {
         return DEPRECATED_METRIC_NAME_FLAGS.stream().filter(explicitlySet::contains).toList();
     }
 
+    /** --grpc-port; unset in --mode bbr: GAIE's BBR port 9004. */
     public int grpcPort() {
-        return i("grpc-port");
+        return bbrMode() && !isSet("grpc-port") ? 9004 : i("grpc-port");
     }
 
+    /** --grpc-health-port; unset in --mode bbr: GAIE's BBR port 9005. */
     public int grpcHealthPort() {
-        return i("grpc-health-port");
+        return bbrMode() && !isSet("grpc-health-port") ? 9005 : i("grpc-health-port");
+    }
+
+    /** --mode: epp or bbr. */
+    public String mode() {
+        return s("mode");
+    }
+
+    /** Whether this process is the body-based router ({@code --mode bbr}) instead of an EPP. */
+    public boolean bbrMode() {
+        return mode().equals("bbr");
+    }
+
+    /** --base-model-map, or "" (bbr mode). */
+    public String baseModelMap() {
+        return s("base-model-map");
+    }
+
+    /** --base-model-cel, or "" (bbr mode). */
+    public String baseModelCel() {
+        return s("base-model-cel");
     }
 
     public int metricsPort() {

@@ -210,16 +210,7 @@ public final class EppServer implements AutoCloseable {
         healthServer = Grpc.newServerBuilderForPort(options.grpcHealthPort(), InsecureServerCredentials.create())
                 .addService(health).build().start();
 
-        ServerCredentials credentials = InsecureServerCredentials.create();
-        if (options.secureServing()) {
-            ServerCertificates certificates = options.certPath().isEmpty()
-                    ? ServerCertificates.selfSigned()
-                    : ServerCertificates.fromDirectory(Path.of(options.certPath()),
-                            options.enableCertReload() ? Duration.ofMillis(500) : null);
-            closeables.push(certificates);
-            credentials = TlsServerCredentials.newBuilder().keyManager(certificates.keyManager()).build();
-        }
-        ServerBuilder<?> builder = Grpc.newServerBuilderForPort(options.grpcPort(), credentials)
+        ServerBuilder<?> builder = Grpc.newServerBuilderForPort(options.grpcPort(), credentials(options, closeables))
                 .addService(extProc)
                 .addService(ProtoReflectionServiceV1.newInstance())
                 .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, options.maxRequestBodyBytes() + (1 << 20)))
@@ -237,6 +228,22 @@ public final class EppServer implements AutoCloseable {
         LOG.info("epp4j {} serving ext_proc on :{} ({}), health on :{}, metrics on :{}; {} endpoints", Version.VERSION,
                 grpcPort(), options.secureServing() ? "TLS" : "plaintext", healthPort(), metricsPort(),
                 store.size());
+    }
+
+    /**
+     * The ext_proc port's credentials: plaintext, or with --secure-serving TLS from --cert-path (self-signed when
+     * unset); the certificate source goes on {@code closeables}.
+     */
+    static ServerCredentials credentials(EppOptions options, Deque<AutoCloseable> closeables) throws IOException {
+        if (!options.secureServing()) {
+            return InsecureServerCredentials.create();
+        }
+        ServerCertificates certificates = options.certPath().isEmpty()
+                ? ServerCertificates.selfSigned()
+                : ServerCertificates.fromDirectory(Path.of(options.certPath()),
+                        options.enableCertReload() ? Duration.ofMillis(500) : null);
+        closeables.push(certificates);
+        return TlsServerCredentials.newBuilder().keyManager(certificates.keyManager()).build();
     }
 
     public int grpcPort() {
@@ -289,40 +296,15 @@ public final class EppServer implements AutoCloseable {
         if (extProcPortHealth != null) {
             extProcPortHealth.shutdown();
         }
-        if (grpcServer != null) {
-            grpcServer.shutdown();
-            try {
-                long graceMillis = options.gracePeriod().toMillis();
-                if (!grpcServer.awaitTermination(graceMillis, TimeUnit.MILLISECONDS)) {
-                    LOG.warn("{} ext_proc streams still open after the {} ms grace period; cancelling them",
-                            openStreams(), graceMillis);
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+        if (grpcServer != null && !Shutdown.drain(grpcServer, options.gracePeriod())) {
+            LOG.warn("{} ext_proc streams still open after the {} ms grace period; cancelling them",
+                    openStreams(), options.gracePeriod().toMillis());
         }
         closeNow();
         LOG.info("epp4j stopped");
     }
 
     private void closeNow() {
-        for (Server s : new Server[] {grpcServer, healthServer}) {
-            if (s != null) {
-                s.shutdownNow();
-                try {
-                    s.awaitTermination(5, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-        }
-        while (!closeables.isEmpty()) {
-            AutoCloseable c = closeables.pop();
-            try {
-                c.close();
-            } catch (Exception e) {
-                LOG.warn("Error while closing {}", c, e);
-            }
-        }
+        Shutdown.closeNow(closeables, grpcServer, healthServer);
     }
 }

@@ -47,9 +47,9 @@ public final class Main {
             log.info("--metrics-endpoint-auth: /metrics is served without authentication; restrict it with a "
                     + "NetworkPolicy");
         }
-        EppServer server;
+        AutoCloseable server;
         try {
-            server = EppServer.start(options);
+            server = options.bbrMode() ? BbrServer.start(options) : EppServer.start(options);
         } catch (Exception e) {
             log.error("Cannot start: {}", e.getMessage(), e);
             return 1;
@@ -57,7 +57,11 @@ public final class Main {
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             log.info("Shutting down (grace period {})", options.gracePeriod());
-            server.close();
+            try {
+                server.close();
+            } catch (Exception e) {
+                log.warn("Error while stopping", e);
+            }
             stopped.countDown();
         }, "epp-shutdown"));
         stopped.await();

@@ -44,26 +44,13 @@ class MainProcessTest {
     @Test
     void startsWithStaticEndpointsServesHealthAndStopsOnSigterm(@TempDir Path dir) throws Exception {
         Path log = dir.resolve("epp.log");
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), Main.class.getName(), "--endpoints=10.0.0.1:8000",
-                "--grpc-port=0", "--grpc-health-port=0", "--metrics-port=0", "--secure-serving=false"));
-        // output goes to a file: reading a pipe while the process exits races inside the JDK
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p = launchLogged(log, "--endpoints=10.0.0.1:8000", "--grpc-port=0", "--grpc-health-port=0",
+                "--metrics-port=0", "--secure-serving=false");
         try {
-            Pattern ready = Pattern.compile("ext_proc on :(\\d+) .*health on :(\\d+), metrics on :(\\d+)");
-            Matcher[] m = new Matcher[1];
-            Await.until("start-up line", () -> {
-                Matcher candidate = ready.matcher(read(log));
-                if (candidate.find()) {
-                    m[0] = candidate;
-                    return true;
-                }
-                return !p.isAlive();
-            });
+            Matcher m = awaitStartLine(p, log);
             String seen = read(log);
-            assertNotNull(m[0], "no start-up line in:\n" + seen);
             assertTrue(seen.contains("starting with flags {grpc-port=0"), seen);
-            int healthPort = Integer.parseInt(m[0].group(2));
+            int healthPort = Integer.parseInt(m.group(2));
             ManagedChannel channel = Grpc.newChannelBuilderForAddress("127.0.0.1", healthPort,
                     InsecureChannelCredentials.create()).build();
             try {
@@ -82,7 +69,31 @@ class MainProcessTest {
         }
     }
 
-    private static String read(Path file) {
+    /** Starts Main with its output in {@code log}: reading a pipe while the process exits races inside the JDK. */
+    static Process launchLogged(Path log, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        cmd.addAll(List.of(args));
+        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    }
+
+    /** The start-up line's ports: group 1 ext_proc, 2 health, 3 metrics; fails if the process ends first. */
+    static Matcher awaitStartLine(Process p, Path log) throws InterruptedException {
+        Pattern ready = Pattern.compile("ext_proc on :(\\d+) .*health on :(\\d+), metrics on :(\\d+)");
+        Matcher[] m = new Matcher[1];
+        Await.until("start-up line", () -> {
+            Matcher candidate = ready.matcher(read(log));
+            if (candidate.find()) {
+                m[0] = candidate;
+                return true;
+            }
+            return !p.isAlive();
+        });
+        assertNotNull(m[0], "no start-up line in:\n" + read(log));
+        return m[0];
+    }
+
+    static String read(Path file) {
         try {
             return Files.readString(file, StandardCharsets.UTF_8);
         } catch (IOException e) {

@@ -26,15 +26,18 @@ import java.util.stream.Stream;
 final class Chart {
 
     static final Path CHART_DIR = Paths.get("inferencepool");
+    static final Path BBR_CHART_DIR = Paths.get("body-based-routing");
     static final Path WORK_DIR = Paths.get("target", "chart-tests");
     private static final AtomicInteger LINT_RUNS = new AtomicInteger();
 
+    private final Path chartDir;
     private final String release;
     private final String namespace;
     private final Map<String, Object> sets = new LinkedHashMap<>();
     private final List<Path> valuesFiles = new ArrayList<>();
 
-    private Chart(String release, String namespace) {
+    private Chart(Path chartDir, String release, String namespace) {
+        this.chartDir = chartDir;
         this.release = release;
         this.namespace = namespace;
     }
@@ -46,7 +49,12 @@ final class Chart {
 
     /** A release with no values at all beyond the chart's defaults. */
     static Chart bare(String release, String namespace) {
-        return new Chart(release, namespace);
+        return new Chart(CHART_DIR, release, namespace);
+    }
+
+    /** A release of the body-based-routing chart with its defaults. */
+    static Chart bodyBasedRouting(String release, String namespace) {
+        return new Chart(BBR_CHART_DIR, release, namespace);
     }
 
     Chart set(String key, Object value) {
@@ -68,7 +76,7 @@ final class Chart {
 
     /** {@code helm template}; throws IllegalStateException with Helm's message when rendering or the schema fails. */
     Rendered render() {
-        TemplateCommand template = new Helm(CHART_DIR).template().withName(release).withNamespace(namespace);
+        TemplateCommand template = new Helm(chartDir).template().withName(release).withNamespace(namespace);
         for (Path file : valuesFiles) {
             template = template.withValuesFile(file);
         }
@@ -84,9 +92,10 @@ final class Chart {
      */
     LintResult lint() {
         try {
-            Path copy = WORK_DIR.resolve("lint-" + LINT_RUNS.incrementAndGet()).resolve("inferencepool");
-            copyTree(CHART_DIR, copy);
-            Map<String, Object> merged = yamlMap(Files.readString(CHART_DIR.resolve("values.yaml")));
+            Path copy = WORK_DIR.resolve("lint-" + LINT_RUNS.incrementAndGet())
+                    .resolve(chartDir.getFileName().toString());
+            copyTree(chartDir, copy);
+            Map<String, Object> merged = yamlMap(Files.readString(chartDir.resolve("values.yaml")));
             for (Path file : valuesFiles) {
                 deepMerge(merged, yamlMap(Files.readString(file)));
             }

@@ -69,6 +69,8 @@ public final class GatewaySim implements AutoCloseable {
             "keep-alive", "upgrade", "expect", "host", "te", "trailer", "proxy-connection");
 
     private final Map<String, String> baseModelByModel;
+    /** A body-based router asked over ext_proc before route matching, instead of the built-in map; or null. */
+    private final ExtProcClient bodyRouter;
     private final Map<String, Route> routes = new LinkedHashMap<>();
     private final HttpServer http;
     private final ExecutorService executor;
@@ -97,8 +99,10 @@ public final class GatewaySim implements AutoCloseable {
         }
     }
 
-    private GatewaySim(int port, Map<String, String> baseModelByModel, List<Pool> pools) throws IOException {
+    private GatewaySim(int port, Map<String, String> baseModelByModel, List<Pool> pools, ExtProcClient bodyRouter)
+            throws IOException {
         this.baseModelByModel = Map.copyOf(baseModelByModel);
+        this.bodyRouter = bodyRouter;
         for (Pool p : pools) {
             routes.put(p.baseModel(), new Route(p));
         }
@@ -124,7 +128,20 @@ public final class GatewaySim implements AutoCloseable {
      */
     public static GatewaySim start(int port, Map<String, String> baseModelByModel, List<Pool> pools)
             throws IOException {
-        return new GatewaySim(port, baseModelByModel, pools);
+        return new GatewaySim(port, baseModelByModel, pools, null);
+    }
+
+    /**
+     * Starts the gateway as an Envoy-based one is set up: a body-based router (an ext_proc server, e.g. epp4j
+     * {@code --mode bbr}) is asked first, as Envoy's first HTTP filter, and the request is routed on the
+     * {@code X-Gateway-Base-Model-Name} it sets; the body sent on is the one it echoed. The router's stream covers
+     * the request side only (its response side is a pass-through, left out here).
+     *
+     * @param modelList the models {@code GET /v1/models} lists (model → base model)
+     */
+    public static GatewaySim withBodyRouter(int port, ExtProcClient bodyRouter, Map<String, String> modelList,
+                                            List<Pool> pools) throws IOException {
+        return new GatewaySim(port, modelList, pools, bodyRouter);
     }
 
     public int port() {
@@ -161,6 +178,9 @@ public final class GatewaySim implements AutoCloseable {
                 r.epp.channel().shutdownNow();
             }
         }
+        if (bodyRouter != null) {
+            bodyRouter.channel().shutdownNow();
+        }
         executor.shutdownNow();
     }
 
@@ -174,7 +194,30 @@ public final class GatewaySim implements AutoCloseable {
             }
             byte[] body = ex.getRequestBody().readAllBytes();
             long arrival = System.nanoTime();
-            String baseModel = bodyBasedRouting(body);
+            List<Map.Entry<String, String>> headers = new ArrayList<>();
+            ex.getRequestHeaders().forEach((k, vs) -> {
+                String key = k.toLowerCase(Locale.ROOT);
+                if (bodyRouter != null || !key.equals(BASE_MODEL_HEADER)) {
+                    vs.forEach(v -> headers.add(Map.entry(key, v)));
+                }
+            });
+            String baseModel;
+            if (bodyRouter != null) {
+                PreRouted routed = preRoute(ex, headers, body);
+                if (routed == null) {
+                    return;
+                }
+                headers.clear();
+                headers.addAll(routed.headers());
+                body = routed.body();
+                baseModel = headers.stream().filter(h -> h.getKey().equals(BASE_MODEL_HEADER))
+                        .map(Map.Entry::getValue).findFirst().orElse(null);
+            } else {
+                baseModel = bodyBasedRouting(body);
+                if (baseModel != null) {
+                    headers.add(Map.entry(BASE_MODEL_HEADER, baseModel));
+                }
+            }
             Route route = baseModel == null ? null : routes.get(baseModel);
             if (route == null) {
                 String model = modelOf(body);
@@ -183,14 +226,6 @@ public final class GatewaySim implements AutoCloseable {
                         : "The model `" + model + "` does not exist.", "invalid_request_error", 404), Map.of());
                 return;
             }
-            List<Map.Entry<String, String>> headers = new ArrayList<>();
-            ex.getRequestHeaders().forEach((k, vs) -> {
-                String key = k.toLowerCase(Locale.ROOT);
-                if (!key.equals(BASE_MODEL_HEADER)) {
-                    vs.forEach(v -> headers.add(Map.entry(key, v)));
-                }
-            });
-            headers.add(Map.entry(BASE_MODEL_HEADER, baseModel));
             if (route.pool.routing() instanceof Pool.ViaEpp epp) {
                 new Exchange(ex, route, epp.dialect(), headers, body, arrival).run();
             } else {
@@ -200,6 +235,58 @@ public final class GatewaySim implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             failures.incrementAndGet();
         }
+    }
+
+    /** The request as the body-based router left it: its header mutation applied, the body it echoed. */
+    private record PreRouted(List<Map.Entry<String, String>> headers, byte[] body) {
+    }
+
+    /**
+     * One request-side exchange with the body-based router, as Envoy's first filter makes it (FULL_DUPLEX,
+     * every header in raw_value); on a failure answers 500 to the client (Envoy fails closed) and returns null.
+     */
+    private PreRouted preRoute(HttpExchange ex, List<Map.Entry<String, String>> headers, byte[] body)
+            throws IOException {
+        Map<String, String> requestHeaders = pseudoHeaders(ex);
+        headers.forEach(h -> requestHeaders.put(h.getKey(), h.getValue()));
+        GatewayStream stream = bodyRouter.open();
+        try {
+            stream.send(Messages.request(Dialect.ISTIO, requestHeaders, body, CLIENT_FRAME_BYTES));
+            ProcessingResponse first = stream.next(EPP_ANSWER_TIMEOUT);
+            if (!first.hasRequestHeaders()) {
+                throw new IllegalStateException("expected a request_headers answer, got " + first.getResponseCase());
+            }
+            List<Map.Entry<String, String>> mutated = mutate(headers, first.getRequestHeaders().getResponse());
+            java.io.ByteArrayOutputStream echoed = new java.io.ByteArrayOutputStream(body.length);
+            boolean done = body.length == 0;
+            while (!done) {
+                CommonResponse cr = stream.next(EPP_ANSWER_TIMEOUT).getRequestBody().getResponse();
+                cr.getBodyMutation().getStreamedResponse().getBody().writeTo(echoed);
+                done = cr.getBodyMutation().getStreamedResponse().getEndOfStream();
+            }
+            stream.halfClose();
+            return new PreRouted(mutated, echoed.toByteArray());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
+        } catch (RuntimeException e) {
+            stream.cancel("body-based routing failed");
+            failures.incrementAndGet();
+            sendJson(ex, 500, Json.openAiError("body-based routing failed: " + e.getMessage(), "server_error", 500),
+                    Map.of());
+            return null;
+        }
+    }
+
+    private static Map<String, String> pseudoHeaders(HttpExchange ex) {
+        String authority = ex.getRequestHeaders().getFirst("Host");
+        Map<String, String> h = new LinkedHashMap<>();
+        h.put(":method", ex.getRequestMethod());
+        h.put(":scheme", "http");
+        h.put(":authority", authority == null ? "localhost" : authority);
+        h.put(":path", ex.getRequestURI().getRawPath()
+                + (ex.getRequestURI().getRawQuery() == null ? "" : "?" + ex.getRequestURI().getRawQuery()));
+        return h;
     }
 
     private String modelsJson() {
@@ -318,6 +405,26 @@ public final class GatewaySim implements AutoCloseable {
         }
     }
 
+    /** The headers after a headers answer's mutation (removals, then sets honouring the append action). */
+    private static List<Map.Entry<String, String>> mutate(List<Map.Entry<String, String>> in, CommonResponse cr) {
+        List<Map.Entry<String, String>> out = new ArrayList<>(in);
+        for (String removed : cr.getHeaderMutation().getRemoveHeadersList()) {
+            out.removeIf(e -> e.getKey().equalsIgnoreCase(removed));
+        }
+        for (HeaderValueOption o : cr.getHeaderMutation().getSetHeadersList()) {
+            String key = o.getHeader().getKey().toLowerCase(Locale.ROOT);
+            boolean append = o.getAppendAction() == HeaderValueOption.HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD
+                    && !o.hasAppend() || (o.hasAppend() && o.getAppend().getValue());
+            if (!append || o.getAppendAction() == HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD) {
+                out.removeIf(e -> e.getKey().equals(key));
+            }
+            out.add(Map.entry(key, Messages.headerValue(o.getHeader())));
+        }
+        // Full-duplex mode: the body length may change, so the upstream never gets the client's length.
+        out.removeIf(e -> e.getKey().equals("content-length"));
+        return out;
+    }
+
     /** One HTTP request's ext_proc stream, driven in the dialect's order. */
     private final class Exchange {
         private final HttpExchange ex;
@@ -358,14 +465,7 @@ public final class GatewaySim implements AutoCloseable {
         }
 
         private void runStream() throws IOException, EppFailure {
-            String authority = ex.getRequestHeaders().getFirst("Host");
-            String pathAndQuery = ex.getRequestURI().getRawPath()
-                    + (ex.getRequestURI().getRawQuery() == null ? "" : "?" + ex.getRequestURI().getRawQuery());
-            Map<String, String> requestHeaders = new LinkedHashMap<>();
-            requestHeaders.put(":method", ex.getRequestMethod());
-            requestHeaders.put(":scheme", "http");
-            requestHeaders.put(":authority", authority == null ? "localhost" : authority);
-            requestHeaders.put(":path", pathAndQuery);
+            Map<String, String> requestHeaders = pseudoHeaders(ex);
             headers.forEach(h -> requestHeaders.put(h.getKey(), h.getValue()));
             // Body frames go out without waiting for the headers answer, as the gateways stream them.
             toEpp.send(Messages.request(dialect, requestHeaders, body, CLIENT_FRAME_BYTES));
@@ -503,25 +603,6 @@ public final class GatewaySim implements AutoCloseable {
                         + route.pool.name());
             }
             return dest;
-        }
-
-        private List<Map.Entry<String, String>> mutate(List<Map.Entry<String, String>> in, CommonResponse cr) {
-            List<Map.Entry<String, String>> out = new ArrayList<>(in);
-            for (String removed : cr.getHeaderMutation().getRemoveHeadersList()) {
-                out.removeIf(e -> e.getKey().equalsIgnoreCase(removed));
-            }
-            for (HeaderValueOption o : cr.getHeaderMutation().getSetHeadersList()) {
-                String key = o.getHeader().getKey().toLowerCase(Locale.ROOT);
-                boolean append = o.getAppendAction() == HeaderValueOption.HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD
-                        && !o.hasAppend() || (o.hasAppend() && o.getAppend().getValue());
-                if (!append || o.getAppendAction() == HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD) {
-                    out.removeIf(e -> e.getKey().equals(key));
-                }
-                out.add(Map.entry(key, Messages.headerValue(o.getHeader())));
-            }
-            // Full-duplex mode: the body length may change, so the upstream never gets the client's length.
-            out.removeIf(e -> e.getKey().equals("content-length"));
-            return out;
         }
 
         private void immediate(ImmediateResponse ir) throws IOException {

@@ -9,6 +9,7 @@ import io.envoyproxy.envoy.service.ext_proc.v3.HttpBody;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.StreamedBodyResponse;
+import io.epp4j.epp.BbrServer;
 import io.epp4j.epp.EppOptions;
 import io.epp4j.epp.EppServer;
 import io.epp4j.gatewaykit.Dialect;
@@ -19,6 +20,7 @@ import io.grpc.Server;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.stub.StreamObserver;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -34,6 +36,9 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -46,9 +51,14 @@ import java.util.concurrent.TimeUnit;
  * in 16 KiB chunks, the EPP's pick and body echo, response headers, a 300-byte JSON response with usage, its
  * echo, half-close. {@code impl=epp} is the real EPP (parse, schedule over 8 static endpoints, account);
  * {@code impl=echo} is the baseline: the least a legal FULL_DUPLEX server can do over the same transport (answer
- * the headers, echo every chunk as it comes).
+ * the headers, echo every chunk as it comes). {@code impl=bbr-map} and {@code impl=bbr-cel} are epp4j's body-based
+ * router ({@code --mode bbr}) with the model's base model from a {@code --base-model-map} file or from an
+ * agentgateway-style {@code --base-model-cel} expression: scan the body for {@code model}, set the two headers,
+ * echo the body and pass the response through.
  *
- * <p>Run: {@code java -cp bench/target/bench.jar org.openjdk.jmh.Main ExtProcExchangeBenchmark -prof gc}
+ * <p>Run: {@code java -cp bench/target/bench.jar org.openjdk.jmh.Main ExtProcExchangeBenchmark -prof gc}; the
+ * body-based router beside the baseline: {@code ... ExtProcExchangeBenchmark -p impl=bbr-map,bbr-cel,echo
+ * -p bodyBytes=1024,409600}
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -61,10 +71,12 @@ public class ExtProcExchangeBenchmark {
     @Param({"1024", "8192", "409600"})
     public int bodyBytes;
 
-    @Param({"epp", "echo"})
+    @Param({"epp", "echo", "bbr-map", "bbr-cel"})
     public String impl;
 
     private EppServer epp;
+    private BbrServer bbr;
+    private Path mapFile;
     private Server server;
     private ManagedChannel channel;
     private List<ProcessingRequest> requestMessages;
@@ -80,6 +92,15 @@ public class ExtProcExchangeBenchmark {
                     "--secure-serving=false", "--decision-threads=0", "--endpoints=10.0.0.1:8000,10.0.0.2:8000,"
                             + "10.0.0.3:8000,10.0.0.4:8000,10.0.0.5:8000,10.0.0.6:8000,10.0.0.7:8000,10.0.0.8:8000"));
             service = epp.extProcService();
+        } else if (impl.startsWith("bbr-")) {
+            mapFile = Files.createTempFile("bench-base-models-", ".yaml");
+            Files.writeString(mapFile, "llama-3-8b: meta-llama/Llama-3-8B\n");
+            bbr = BbrServer.start(EppOptions.parse("--mode=bbr", "--grpc-port=0", "--grpc-health-port=0",
+                    "--metrics-port=0", "--secure-serving=false", impl.equals("bbr-map")
+                            ? "--base-model-map=" + mapFile
+                            : "--base-model-cel={\"llama-3-8b\": \"meta-llama/Llama-3-8B\"}[json(request.body).model]"),
+                    new PrometheusRegistry(), Duration.ofSeconds(1));
+            service = bbr.extProcService();
         } else {
             service = new EchoService();
         }
@@ -91,11 +112,15 @@ public class ExtProcExchangeBenchmark {
     }
 
     @TearDown(Level.Trial)
-    public void tearDown() throws InterruptedException {
+    public void tearDown() throws Exception {
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         if (epp != null) {
             epp.close();
+        }
+        if (bbr != null) {
+            bbr.close();
+            Files.deleteIfExists(mapFile);
         }
     }
 

@@ -42,6 +42,7 @@ public final class LocalStack implements AutoCloseable {
 
     private final List<SimFleet> fleets = new ArrayList<>();
     private final List<EmbeddedEpp> epps = new ArrayList<>();
+    private EmbeddedBbr bbr;
     private GatewaySim gateway;
     private final Map<String, String> podByAddress = new LinkedHashMap<>();
     private final Map<String, String> poolByAddress = new LinkedHashMap<>();
@@ -62,9 +63,19 @@ public final class LocalStack implements AutoCloseable {
     /** The same with the simulated pods' engine model ({@code --engine-model}). */
     public static LocalStack start(int port, int pods, boolean tls, boolean useEpp, long seed, EngineModel engine,
                                    PrintStream log) throws Exception {
+        return start(port, pods, tls, useEpp, false, seed, engine, log);
+    }
+
+    /**
+     * The same, and with {@code bodyRouter} epp4j's body-based router ({@code --mode bbr}) in front of route
+     * matching, fed the stack's model map as a {@code --base-model-map} file, instead of the gateway's built-in
+     * map (an Envoy-based gateway's set-up instead of agentgateway's).
+     */
+    public static LocalStack start(int port, int pods, boolean tls, boolean useEpp, boolean bodyRouter, long seed,
+                                   EngineModel engine, PrintStream log) throws Exception {
         LocalStack s = new LocalStack();
         try {
-            s.startAll(port, pods, tls, useEpp, seed, engine, log);
+            s.startAll(port, pods, tls, useEpp, bodyRouter, seed, engine, log);
         } catch (Exception e) {
             s.close();
             throw e;
@@ -72,8 +83,8 @@ public final class LocalStack implements AutoCloseable {
         return s;
     }
 
-    private void startAll(int port, int pods, boolean tls, boolean useEpp, long seed, EngineModel engine,
-                          PrintStream log) throws Exception {
+    private void startAll(int port, int pods, boolean tls, boolean useEpp, boolean bodyRouter, long seed,
+                          EngineModel engine, PrintStream log) throws Exception {
         record PoolSpec(String name, SimConfig config) {
         }
         List<PoolSpec> specs = List.of(
@@ -106,12 +117,27 @@ public final class LocalStack implements AutoCloseable {
             bbr.put(spec.config().model(), spec.config().model());
             spec.config().loras().forEach(l -> bbr.put(l, spec.config().model()));
         }
-        gateway = GatewaySim.start(port, bbr, pools);
-        log.printf("  gateway (agentgateway profile) on http://127.0.0.1:%d%n", gateway.port());
+        if (bodyRouter) {
+            this.bbr = EmbeddedBbr.start(bbr, tls);
+            gateway = GatewaySim.withBodyRouter(port, this.bbr.client(), bbr, pools);
+            log.printf("  body-based router (epp4j --mode bbr) ext_proc %s127.0.0.1:%d, map %s, metrics "
+                    + "http://127.0.0.1:%d/metrics%n", tls ? "(TLS) " : "", this.bbr.grpcPort(), this.bbr.mapFile(),
+                    this.bbr.metricsPort());
+            log.printf("  gateway (Envoy profile: body-based router first, then routes) on http://127.0.0.1:%d%n",
+                    gateway.port());
+        } else {
+            gateway = GatewaySim.start(port, bbr, pools);
+            log.printf("  gateway (agentgateway profile) on http://127.0.0.1:%d%n", gateway.port());
+        }
     }
 
     public int gatewayPort() {
         return gateway.port();
+    }
+
+    /** The body-based router's /metrics port, or -1 when the gateway's built-in map routes. */
+    public int bodyRouterMetricsPort() {
+        return bbr == null ? -1 : bbr.metricsPort();
     }
 
     public GatewaySim gateway() {
@@ -131,6 +157,9 @@ public final class LocalStack implements AutoCloseable {
     public void close() {
         if (gateway != null) {
             gateway.close();
+        }
+        if (bbr != null) {
+            bbr.close();
         }
         for (EmbeddedEpp e : epps) {
             try {
@@ -219,12 +248,12 @@ public final class LocalStack implements AutoCloseable {
     }
 
     /**
-     * {@code stack [--port 8080] [--pods 3] [--tls] [--no-epp] [--demo-requests N] [--seed S]
+     * {@code stack [--port 8080] [--pods 3] [--tls] [--no-epp] [--bbr] [--demo-requests N] [--seed S]
      * [--engine-model step|lanes]}.
      */
     public static int run(String[] args, PrintStream out) throws Exception {
         Flags f = Flags.parse(args, Set.of("port", "pods", "demo-requests", "seed", "engine-model"),
-                Set.of("tls", "no-epp"));
+                Set.of("tls", "no-epp", "bbr"));
         boolean useEpp = !f.bool("no-epp");
         EngineModel engine;
         try {
@@ -234,8 +263,8 @@ public final class LocalStack implements AutoCloseable {
         }
         out.println("epp4j local stack: starting (simulated pods: " + engine.flagValue() + " engine model)");
         long seed = f.longValue("seed", 42);
-        LocalStack stack = start(f.integer("port", 8080), f.integer("pods", 3), f.bool("tls"), useEpp, seed, engine,
-                out);
+        LocalStack stack = start(f.integer("port", 8080), f.integer("pods", 3), f.bool("tls"), useEpp, f.bool("bbr"),
+                seed, engine, out);
         try {
             out.println("\nThe walkthrough's requests:");
             for (DemoResult r : stack.seedRequests()) {
