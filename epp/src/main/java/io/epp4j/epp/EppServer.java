@@ -1,6 +1,8 @@
 package io.epp4j.epp;
 
 import io.epp4j.epp.datastore.EndpointStore;
+import io.epp4j.epp.debug.Dashboard;
+import io.epp4j.epp.debug.DebugPages;
 import io.epp4j.epp.director.ModelRewriter;
 import io.epp4j.epp.director.ObjectiveResolver;
 import io.epp4j.epp.director.RequestScheduler;
@@ -204,7 +206,12 @@ public final class EppServer implements AutoCloseable {
         metricsServer = new MetricsHttpServer(options.metricsPort(), registry);
         closeables.push(metricsServer);
         EppMetrics metrics = new EppMetrics(registry, Version.VERSION);
-        extProc = Wiring.assemble(context, components, metrics, closeables);
+        Wiring.Assembled assembled = Wiring.assemble(context, components, metrics, closeables);
+        extProc = assembled.extProc();
+        DebugPages debug = new DebugPages(store, assembled.director().requestLog(),
+                assembled.scheduler() instanceof SchedulingEngine engine ? engine.decisions() : null, registry,
+                components.clock, options.metricsStalenessThreshold());
+        Dashboard.install(metricsServer, debug);
 
         health = new EppHealthService(store, options.haEnableLeaderElection(), components.leader);
         healthServer = Grpc.newServerBuilderForPort(options.grpcHealthPort(), InsecureServerCredentials.create())

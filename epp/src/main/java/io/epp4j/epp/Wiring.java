@@ -5,6 +5,7 @@ import io.epp4j.epp.datastore.EndpointStore;
 import io.epp4j.epp.director.Director;
 import io.epp4j.epp.director.ModelRewriter;
 import io.epp4j.epp.director.ObjectiveResolver;
+import io.epp4j.epp.director.RequestLog;
 import io.epp4j.epp.director.RequestScheduler;
 import io.epp4j.epp.endpoints.EndpointsFileWatcher;
 import io.epp4j.epp.endpoints.StaticEndpoints;
@@ -41,6 +42,8 @@ import java.util.function.Supplier;
 final class Wiring {
 
     private static final Logger LOG = LoggerFactory.getLogger(Wiring.class);
+    /** Requests kept for {@code /debug/decisions}. */
+    static final int REQUEST_LOG_CAPACITY = 256;
 
     private Wiring() {
     }
@@ -120,8 +123,8 @@ final class Wiring {
      * Starts every part behind the ext_proc service, in order: endpoint source, scheduler, scraping, extra
      * lifecycle parts, director; each closeable part is pushed on {@code closeables} as it starts.
      */
-    static ExtProcService assemble(EppServer.Context context, EppServer.Components components, EppMetrics metrics,
-                                   Deque<AutoCloseable> closeables) throws IOException {
+    static Assembled assemble(EppServer.Context context, EppServer.Components components, EppMetrics metrics,
+                              Deque<AutoCloseable> closeables) throws IOException {
         EppOptions options = context.options();
         EndpointStore store = context.endpointStore();
         if (components.endpointSource != null) {
@@ -156,15 +159,22 @@ final class Wiring {
                 .ignoreSubsetHint(options.disableEndpointSubsetFilter())
                 .random(new Random(components.randomSeed))
                 .metrics(metrics)
+                .clock(context.clock())
+                .requestLog(new RequestLog(REQUEST_LOG_CAPACITY))
                 .build();
         DecisionThreads threads = DecisionThreads.create(options.decisionThreads());
         closeables.push(threads);
         LOG.info("Decisions on bodies of {} bytes or more run on {}", DecisionThreads.HAND_OFF_BYTES,
                 options.decisionThreads() == 0 ? "gRPC's transport threads"
                         : options.decisionThreads() + " decision threads (more for configurations that block on I/O)");
-        return new ExtProcService(new ExtProcConfig(director, metrics, options.maxRequestBodyBytes(),
-                options.destinationEndpointFallbacks(), System::nanoTime, () -> UUID.randomUUID().toString(),
-                threads));
+        ExtProcService extProc = new ExtProcService(new ExtProcConfig(director, metrics,
+                options.maxRequestBodyBytes(), options.destinationEndpointFallbacks(), System::nanoTime,
+                () -> UUID.randomUUID().toString(), threads));
+        return new Assembled(extProc, director, scheduler);
+    }
+
+    /** What {@link #assemble} built: the service, and what the debug pages read. */
+    record Assembled(ExtProcService extProc, Director director, RequestScheduler scheduler) {
     }
 
     /** The component's scheduler, else GAIE's from --config-file / --config-text, reloaded when the file changes. */

@@ -10,6 +10,7 @@ import io.epp4j.spi.SchedulingResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -47,6 +48,8 @@ public final class Director {
     private final RandomScheduler anyPicker;
     private final EppMetrics metrics;
     private final LongSupplier ticker;
+    private final Clock clock;
+    private final RequestLog requestLog;
 
     private Director(Builder b) {
         this.store = b.store;
@@ -57,6 +60,8 @@ public final class Director {
         this.anyPicker = b.anyPicker;
         this.metrics = b.metrics;
         this.ticker = b.ticker;
+        this.clock = b.clock;
+        this.requestLog = b.requestLog;
     }
 
     /** A director over {@code store}'s endpoints, picking with {@code scheduler}; the rest takes its defaults. */
@@ -78,48 +83,114 @@ public final class Director {
      *     after filtering, 500 the scheduler failed
      */
     public Exchange decide(OpenAiRequest body, Arrival arrival) throws InferenceError {
+        return decide(body, arrival, -1);
+    }
+
+    /**
+     * {@link #decide(OpenAiRequest, Arrival)}, told how long parsing the body took ({@code parseNanos}, -1 when
+     * unknown) for the request's stage timings.
+     */
+    public Exchange decide(OpenAiRequest body, Arrival arrival, long parseNanos) throws InferenceError {
         InferenceRequest request = request(body, arrival);
+        Timing timing = new Timing(parseNanos, ticker.getAsLong());
         try {
-            return decide(request, arrival);
+            return decide(request, arrival, timing);
         } catch (InferenceError e) {
-            throw e.forModels(request.model(), request.targetModel());
+            InferenceError error = e.forModels(request.model(), request.targetModel());
+            if (requestLog != null) {
+                long now = ticker.getAsLong();
+                requestLog.record(new RequestRecord(request.requestId(), timing.startMillis, request.model(),
+                        request.targetModel(), timing.candidates, List.of(), error.code().gaieName(),
+                        error.getMessage() == null ? "" : error.getMessage(), -1, -1,
+                        timing.stages(-1, now - arrival.receivedNanos())));
+            }
+            throw error;
         }
     }
 
-    private Exchange decide(InferenceRequest request, Arrival arrival) throws InferenceError {
+    private Exchange decide(InferenceRequest request, Arrival arrival, Timing timing) throws InferenceError {
         List<Endpoint> candidates = candidates(arrival.subsetHint());
+        timing.candidates = candidates.size();
         if (candidates.isEmpty()) {
             throw new InferenceError(InferenceError.Code.SERVICE_UNAVAILABLE, NO_CANDIDATES);
         }
         ScheduledRequest scheduled;
         try {
             String denial = scheduler.admissionDenial(request, candidates);
+            timing.admitted = ticker.getAsLong();
             if (denial != null) {
                 throw new InferenceError(InferenceError.Code.RESOURCE_EXHAUSTED, denial);
             }
             scheduled = scheduler.schedule(request, candidates);
+            timing.scheduled = ticker.getAsLong();
         } catch (SchedulingException e) {
+            schedulingFailed(request, timing);
             throw new InferenceError(InferenceError.Code.RESOURCE_EXHAUSTED,
                     "failed to find target endpoint: " + e.getMessage());
         } catch (RuntimeException e) {
+            schedulingFailed(request, timing);
             throw new InferenceError(InferenceError.Code.INTERNAL, "scheduler failed: " + e, e);
         }
         if (scheduled == null || scheduled.result() == null) {
             throw new InferenceError(InferenceError.Code.INTERNAL, "results must be greater than zero");
         }
-        EndpointStore.InFlightSlot slot = store.acquire(scheduled.result().primary().info().name(),
-                request.estimatedPromptTokens());
-        Exchange exchange = new Exchange(request, scheduled, slot, metrics, ticker, arrival.receivedNanos());
+        Endpoint primary = scheduled.result().primary();
+        EndpointStore.InFlightSlot slot = store.acquire(primary.info().name(), request.estimatedPromptTokens());
         try {
             scheduled.preRequest();
         } catch (RuntimeException e) {
             LOG.warn("pre-request hooks failed for request {}", request.requestId(), e);
         }
+        timing.preRequested = ticker.getAsLong();
+        Exchange exchange = new Exchange(request, scheduled, slot, metrics, ticker, arrival.receivedNanos(),
+                requestLog, timing);
         if (metrics != null) {
             metrics.requestDispatched(request.model(), request.targetModel(), request.priority(),
                     request.bodySizeBytes());
+            metrics.schedulingAttempted(true, request.targetModel(), primary.info());
+            timing.observe(metrics);
         }
         return exchange;
+    }
+
+    private void schedulingFailed(InferenceRequest request, Timing timing) {
+        if (metrics != null && timing.admitted != 0) { // admitted, then the scheduler found nothing or failed
+            metrics.schedulingAttempted(false, request.targetModel(), null);
+        }
+    }
+
+    /** When each stage of one decision ended (ticker nanos; 0: not reached). Written by the deciding thread. */
+    final class Timing {
+        final long parseNanos;
+        final long start;
+        final long startMillis;
+        int candidates;
+        long admitted;
+        long scheduled;
+        long preRequested;
+
+        Timing(long parseNanos, long start) {
+            this.parseNanos = parseNanos;
+            this.start = start;
+            this.startMillis = clock.millis();
+        }
+
+        RequestRecord.Stages stages(long responseHeadersNanos, long totalNanos) {
+            long end = preRequested != 0 ? preRequested : scheduled != 0 ? scheduled : admitted != 0 ? admitted
+                    : ticker.getAsLong();
+            return new RequestRecord.Stages(parseNanos, admitted == 0 ? -1 : admitted - start,
+                    scheduled == 0 ? -1 : scheduled - admitted, preRequested == 0 ? -1 : preRequested - scheduled,
+                    end - start, responseHeadersNanos, totalNanos);
+        }
+
+        void observe(EppMetrics m) {
+            if (parseNanos >= 0) {
+                m.stage(EppMetrics.Stage.PARSE, parseNanos);
+            }
+            m.stage(EppMetrics.Stage.ADMISSION, admitted - start);
+            m.stage(EppMetrics.Stage.SCHEDULING, scheduled - admitted);
+            m.stage(EppMetrics.Stage.PRE_REQUEST, preRequested - scheduled);
+        }
     }
 
     /**
@@ -139,6 +210,11 @@ public final class Director {
         InferenceRequest request = new InferenceRequest(arrival.requestId(), io.epp4j.spi.ApiType.COMPLETIONS, "",
                 "", io.epp4j.spi.ByteSlice.EMPTY, "", false, 0, DEFAULT_FAIRNESS_ID, arrival.headers(), 0);
         return Exchange.unscheduled(request, new SchedulingResult("", List.of(pick)));
+    }
+
+    /** Where requests are recorded as they end, or null. */
+    public RequestLog requestLog() {
+        return requestLog;
     }
 
     /** Whether {@link #decide} may wait on I/O with the configuration serving now (see {@link RequestScheduler}). */
@@ -215,6 +291,8 @@ public final class Director {
         private RandomScheduler anyPicker;
         private EppMetrics metrics;
         private LongSupplier ticker = System::nanoTime;
+        private Clock clock = Clock.systemUTC();
+        private RequestLog requestLog;
 
         private Builder(EndpointStore store, RequestScheduler scheduler) {
             this.store = Objects.requireNonNull(store);
@@ -254,6 +332,18 @@ public final class Director {
         /** Monotonic nanoseconds for durations (default: {@link System#nanoTime}). */
         public Builder ticker(LongSupplier ticker) {
             this.ticker = Objects.requireNonNull(ticker);
+            return this;
+        }
+
+        /** Wall-clock time of the request records (default: the system clock, UTC). */
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock);
+            return this;
+        }
+
+        /** Where each request is recorded as it ends, for {@code /debug/decisions} (default: nowhere). */
+        public Builder requestLog(RequestLog log) {
+            this.requestLog = Objects.requireNonNull(log);
             return this;
         }
 

@@ -12,6 +12,8 @@ import io.epp4j.spi.SchedulingResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongSupplier;
@@ -36,18 +38,23 @@ public final class Exchange {
     private final LongSupplier ticker;
     private final long receivedNanos;
     private final ModelNames.ResponseRewrite rewriteBack;
+    private final RequestLog log;
+    private final Director.Timing timing;
     private final AtomicBoolean completed = new AtomicBoolean();
+    private long responseHeadersNanos = -1;
     private boolean responseHeadersSeen;
     private long responseBytes;
 
     Exchange(InferenceRequest request, ScheduledRequest scheduled, EndpointStore.InFlightSlot slot,
-             EppMetrics metrics, LongSupplier ticker, long receivedNanos) {
+             EppMetrics metrics, LongSupplier ticker, long receivedNanos, RequestLog log, Director.Timing timing) {
         this.request = request;
         this.scheduled = scheduled;
         this.slot = slot;
         this.metrics = metrics;
         this.ticker = ticker;
         this.receivedNanos = receivedNanos;
+        this.log = log;
+        this.timing = timing;
         this.rewriteBack = ModelNames.responseRewrite(request.targetModel(), request.model());
     }
 
@@ -87,11 +94,18 @@ public final class Exchange {
      */
     public Map<String, String> onResponseHeaders(Map<String, String> headers, Map<String, String> lbMetadata) {
         responseHeadersSeen = true;
+        long arrived = ticker.getAsLong();
+        if (timing != null && timing.preRequested != 0) {
+            responseHeadersNanos = arrived - timing.preRequested;
+        }
         ResponseHeaders response = new ResponseHeaders(headers, lbMetadata);
         try {
             scheduled.onResponseHeaders(response);
         } catch (RuntimeException e) {
             LOG.warn("response-headers hook failed for request {}", request.requestId(), e);
+        }
+        if (metrics != null) {
+            metrics.stage(EppMetrics.Stage.RESPONSE_HEADERS, ticker.getAsLong() - arrived);
         }
         return response.added();
     }
@@ -99,10 +113,14 @@ public final class Exchange {
     /** A response body chunk passed through (streamed responses: each chunk; others: the whole body once). */
     public void onResponseBody(ByteSlice chunk, boolean endOfStream) {
         responseBytes += chunk.length();
+        long start = metrics == null ? 0 : ticker.getAsLong();
         try {
             scheduled.onResponseBody(chunk, endOfStream);
         } catch (RuntimeException e) {
             LOG.warn("response-body hook failed for request {}", request.requestId(), e);
+        }
+        if (metrics != null) {
+            metrics.stage(EppMetrics.Stage.RESPONSE_BODY, ticker.getAsLong() - start);
         }
     }
 
@@ -123,10 +141,20 @@ public final class Exchange {
         } catch (RuntimeException e) {
             LOG.warn("completion hook failed for request {}", request.requestId(), e);
         }
+        long totalNanos = ticker.getAsLong() - receivedNanos;
         if (metrics != null) {
-            metrics.requestCompleted(request.model(), request.targetModel(),
-                    (ticker.getAsLong() - receivedNanos) / 1e9, responseBytes, usage,
+            metrics.requestCompleted(request.model(), request.targetModel(), totalNanos / 1e9, responseBytes, usage,
                     success && responseHeadersSeen);
+        }
+        if (log != null) {
+            List<String> picked = new ArrayList<>(result().targets().size());
+            for (Endpoint e : result().targets()) {
+                picked.add(e.hostPort());
+            }
+            log.record(new RequestRecord(request.requestId(), timing.startMillis, request.model(),
+                    request.targetModel(), timing.candidates, picked,
+                    success && responseHeadersSeen ? "success" : "failure", "", usage.promptTokens(),
+                    usage.completionTokens(), timing.stages(responseHeadersNanos, totalNanos)));
         }
         return true;
     }
@@ -137,6 +165,6 @@ public final class Exchange {
 
     /** A handle for a request that was not scheduled (no body): nothing to release, observe or count. */
     static Exchange unscheduled(InferenceRequest request, SchedulingResult result) {
-        return new Exchange(request, ScheduledRequest.of(result), () -> { }, null, () -> 0L, 0L);
+        return new Exchange(request, ScheduledRequest.of(result), () -> { }, null, () -> 0L, 0L, null, null);
     }
 }

@@ -206,13 +206,15 @@ final class RequestSide {
         byte[] bytes = body.array();
         int length = body.size();
         OpenAiRequest parsed;
+        long parseStart = config.nanoTicker().getAsLong();
         try {
             parsed = OpenAiRequestParser.parse(ApiPaths.fromHeaders(headers.values()), bytes, length);
         } catch (InvalidRequestException e) {
             throw new InferenceError(InferenceError.Code.BAD_REQUEST, e.getMessage());
         }
         model = parsed.model();
-        Exchange exchange = config.director().decide(parsed, arrival());
+        Exchange exchange = config.director().decide(parsed, arrival(),
+                config.nanoTicker().getAsLong() - parseStart);
         decided.accept(exchange);
 
         byte[] upstream = bytes;
