@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -35,14 +36,18 @@ final class DebugFixture implements AutoCloseable {
     static final int[][] LOAD = {{0, 2, 12}, {3, 6, 47}, {9, 11, 83}};
 
     final List<HttpServer> modelServers = new ArrayList<>();
+    private final List<AtomicReference<byte[]>> served = new ArrayList<>();
     final List<String> addresses = new ArrayList<>();
     final EppFixture epp;
 
     DebugFixture(String... flags) throws Exception {
         for (int[] load : LOAD) {
             HttpServer s = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-            byte[] body = vllmMetrics(load[0], load[1], load[2] / 100.0).getBytes(StandardCharsets.UTF_8);
+            AtomicReference<byte[]> current = new AtomicReference<>();
+            served.add(current);
+            setLoad(served.size() - 1, load);
             s.createContext("/metrics", ex -> {
+                byte[] body = current.get();
                 ex.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4");
                 ex.sendResponseHeaders(200, body.length);
                 try (OutputStream out = ex.getResponseBody()) {
@@ -59,6 +64,11 @@ final class DebugFixture implements AutoCloseable {
         epp = EppFixture.start(EppFixture.Transport.TCP, all.toArray(String[]::new));
         await("every endpoint scraped", () -> epp.server.endpointStore().snapshot().stream()
                 .allMatch(e -> e.metrics().known()));
+    }
+
+    /** What endpoint {@code i}'s model server reports from now on: {queue, running, KV-cache %}. */
+    void setLoad(int i, int[] load) {
+        served.get(i).set(vllmMetrics(load[0], load[1], load[2] / 100.0).getBytes(StandardCharsets.UTF_8));
     }
 
     static String vllmMetrics(int waiting, int running, double kv) {
