@@ -101,7 +101,8 @@ final class DebugFixture implements AutoCloseable {
                     "content-type", "application/json"), false, null));
             stream.next();
             stream.send(Messages.responseBody(Messages.utf8("{\"model\":\"m\",\"choices\":[],\"usage\":"
-                    + "{\"prompt_tokens\":40,\"completion_tokens\":" + completionTokens + ",\"total_tokens\":"
+                    + "{\"prompt_tokens\":40,\"prompt_tokens_details\":{\"cached_tokens\":8},\"completion_tokens\":"
+                    + completionTokens + ",\"total_tokens\":"
                     + (40 + completionTokens) + "}}"), true, null));
             stream.nextUntilBodyEnd(false);
             stream.halfClose();
