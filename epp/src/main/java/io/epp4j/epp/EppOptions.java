@@ -96,6 +96,8 @@ public final class EppOptions {
                 "largest request body accepted (413 above); suffixes Ki, Mi, Gi");
         flag("destination-endpoint-fallbacks", Kind.BOOL, "false",
                 "put fallback endpoints in x-gateway-destination-endpoint as a comma list (not for agentgateway)");
+        flag("lb-metadata-scores", Kind.BOOL, "false",
+                "also send each candidate's weighted score in the envoy.lb dynamic metadata (x-gateway-endpoint-scores)");
         flag("grace-period", Kind.DURATION, "20s", "how long shutdown waits for in-flight streams");
         flag("decision-threads", Kind.INT, String.valueOf(Runtime.getRuntime().availableProcessors()),
                 "threads that parse and schedule requests off the gRPC transport threads (0: on them)");
@@ -515,6 +517,10 @@ public final class EppOptions {
 
     public long maxRequestBodyBytes() {
         return parseSize(s("max-request-body-bytes"));
+    }
+
+    public boolean lbMetadataScores() {
+        return b("lb-metadata-scores");
     }
 
     public boolean destinationEndpointFallbacks() {

@@ -169,7 +169,7 @@ final class Wiring {
                         : options.decisionThreads() + " decision threads (more for configurations that block on I/O)");
         ExtProcService extProc = new ExtProcService(new ExtProcConfig(director, metrics,
                 options.maxRequestBodyBytes(), options.destinationEndpointFallbacks(), System::nanoTime,
-                () -> UUID.randomUUID().toString(), threads));
+                () -> UUID.randomUUID().toString(), threads, options.lbMetadataScores()));
         return new Assembled(extProc, director, scheduler);
     }
 

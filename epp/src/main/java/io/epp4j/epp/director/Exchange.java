@@ -68,6 +68,11 @@ public final class Exchange {
         return scheduled.result();
     }
 
+    /** Each candidate's weighted score in the primary profile, by {@code ip:port} (see {@link ScheduledRequest#scores}). */
+    public Map<String, Double> scores() {
+        return scheduled.scores();
+    }
+
     public Endpoint primary() {
         return scheduled.result().primary();
     }

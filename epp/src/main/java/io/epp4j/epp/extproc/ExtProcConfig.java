@@ -16,8 +16,9 @@ import java.util.function.Supplier;
  * @param nanoTicker monotonic time for durations
  * @param requestIds generates x-request-id values when the gateway sent none
  * @param threads where decisions run, off the transport threads
+ * @param lbMetadataScores whether the pick's {@code envoy.lb} metadata carries every candidate's score
  */
 public record ExtProcConfig(Director director, EppMetrics metrics, long maxRequestBodyBytes,
                             boolean destinationFallbacks, LongSupplier nanoTicker, Supplier<String> requestIds,
-                            DecisionThreads threads) {
+                            DecisionThreads threads, boolean lbMetadataScores) {
 }

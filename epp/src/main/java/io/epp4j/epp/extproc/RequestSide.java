@@ -20,6 +20,7 @@ import io.epp4j.epp.request.OpenAiRequestParser;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
@@ -225,19 +226,20 @@ final class RequestSide {
             upstreamLength = upstream.length;
         }
         String destination = Mutations.destinationValue(exchange.result(), config.destinationFallbacks());
+        Map<String, Double> scores = config.lbMetadataScores() ? exchange.scores() : Map.of();
         HeaderMutation.Builder mutation = upstreamLength > 0
                 ? headers.mutation(Mutations.header(Mutations.DESTINATION, destination),
                         Mutations.header("content-length", Integer.toString(upstreamLength)))
                 : headers.mutation(Mutations.header(Mutations.DESTINATION, destination));
         switch (mode) {
             case FULL_DUPLEX_STREAMED -> {
-                answers.send(Mutations.pick(mutation, destination));
+                answers.send(Mutations.pick(mutation, destination, scores));
                 answers.streamedBody(upstream, upstreamLength, !trailersFollow, true);
             }
             case STREAMED -> {
                 // Envoy held every chunk for its own answer: the pick goes in the (late) headers answer, then one
                 // answer per chunk; a rewritten body replaces the first chunk and clears the others
-                answers.send(Mutations.pick(mutation, destination));
+                answers.send(Mutations.pick(mutation, destination, scores));
                 for (int i = 0; i < heldChunks; i++) {
                     CommonResponse.Builder chunkAnswer = CommonResponse.newBuilder();
                     if (exchange.modelRewritten()) {
@@ -258,7 +260,7 @@ final class RequestSide {
                             .setBody(UnsafeByteOperations.unsafeWrap(upstream, 0, upstreamLength)));
                 }
                 answers.send(Mutations.body(common, true).toBuilder()
-                        .setDynamicMetadata(Mutations.destinationMetadata(destination)).build());
+                        .setDynamicMetadata(Mutations.destinationMetadata(destination, scores)).build());
             }
         }
         answered = true;
