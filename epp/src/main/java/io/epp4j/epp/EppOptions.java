@@ -74,7 +74,8 @@ public final class EppOptions {
         flag("health-checking", Kind.BOOL, "false", "also serve grpc.health.v1 on the ext_proc port");
         flag("metrics-endpoint-auth", Kind.BOOL, "true", "accepted for chart compatibility; /metrics is open");
         flag("enable-pprof", Kind.BOOL, "true", "accepted for chart compatibility; no pprof in Java");
-        flag("tracing", Kind.BOOL, "true", "accepted for chart compatibility; no tracing yet");
+        flag("tracing", Kind.BOOL, "false",
+                "trace requests with OpenTelemetry, exported as the OTEL_* variables say (the chart sets them)");
         flag("v", Kind.INT, "2", "verbosity: 2 default, 3 verbose, 4 debug (per-request lines), 5 trace");
         flag("zap-encoder", Kind.STRING, "console", "accepted; log lines are plain text");
         flag("zap-log-level", Kind.STRING, "", "debug|info|warn|error or a number (overrides --v)");

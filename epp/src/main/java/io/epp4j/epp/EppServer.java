@@ -14,6 +14,7 @@ import io.epp4j.epp.scheduling.SchedulingEngine;
 import io.epp4j.epp.telemetry.EppMetrics;
 import io.epp4j.epp.telemetry.MetricsHttpServer;
 import io.epp4j.epp.tls.ServerCertificates;
+import io.epp4j.epp.tracing.Tracing;
 import io.grpc.Grpc;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
@@ -80,6 +81,7 @@ public final class EppServer implements AutoCloseable {
         boolean modelServerMetrics = true;
         Map<String, Object> metricsDataSourceParams = Map.of();
         Map<String, Object> metricsExtractorParams = Map.of();
+        Tracing tracing;
 
         public static Components defaults() {
             return new Components();
@@ -147,6 +149,12 @@ public final class EppServer implements AutoCloseable {
         /** Does not scrape model servers (endpoints keep unknown metrics); for tests of other parts. */
         public Components withoutModelServerMetrics() {
             this.modelServerMetrics = false;
+            return this;
+        }
+
+        /** Traces requests through {@code tracing} (default: the SDK from the OTEL_* variables when --tracing). */
+        public Components tracing(Tracing tracing) {
+            this.tracing = Objects.requireNonNull(tracing);
             return this;
         }
 

@@ -19,6 +19,7 @@ import io.epp4j.epp.scheduling.SchedulingEngine;
 import io.epp4j.epp.scrape.ModelServerMetrics;
 import io.epp4j.epp.scrape.ScrapeOptions;
 import io.epp4j.epp.telemetry.EppMetrics;
+import io.epp4j.epp.tracing.Tracing;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -169,8 +170,31 @@ final class Wiring {
                         : options.decisionThreads() + " decision threads (more for configurations that block on I/O)");
         ExtProcService extProc = new ExtProcService(new ExtProcConfig(director, metrics,
                 options.maxRequestBodyBytes(), options.destinationEndpointFallbacks(), System::nanoTime,
-                () -> UUID.randomUUID().toString(), threads, options.lbMetadataScores()));
+                () -> UUID.randomUUID().toString(), threads, options.lbMetadataScores(),
+                tracing(options, components, closeables)));
         return new Assembled(extProc, director, scheduler);
+    }
+
+    /** The component's tracing, else the SDK from the OTEL_* variables with --tracing, else none. */
+    private static Tracing tracing(EppOptions options, EppServer.Components components,
+                                   Deque<AutoCloseable> closeables) {
+        if (components.tracing != null) {
+            return components.tracing;
+        }
+        if (!options.tracing()) {
+            return Tracing.OFF;
+        }
+        Tracing tracing = Tracing.fromEnvironment(System.getenv());
+        closeables.push(tracing);
+        LOG.info("Tracing requests with OpenTelemetry: exporter {}, endpoint {}, sampler {} {}",
+                env("OTEL_TRACES_EXPORTER", "otlp"), env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://localhost:4317"),
+                env("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"), env("OTEL_TRACES_SAMPLER_ARG", "0.1"));
+        return tracing;
+    }
+
+    private static String env(String name, String fallback) {
+        String v = System.getenv(name);
+        return v == null || v.isEmpty() ? fallback : v;
     }
 
     /** What {@link #assemble} built: the service, and what the debug pages read. */

@@ -3,6 +3,7 @@ package io.epp4j.epp.director;
 import io.epp4j.epp.datastore.EndpointStore;
 import io.epp4j.epp.request.OpenAiRequest;
 import io.epp4j.epp.telemetry.EppMetrics;
+import io.epp4j.epp.tracing.RequestTrace;
 import io.epp4j.spi.Endpoint;
 import io.epp4j.spi.InferenceRequest;
 import io.epp4j.spi.SchedulingException;
@@ -83,22 +84,24 @@ public final class Director {
      *     after filtering, 500 the scheduler failed
      */
     public Exchange decide(OpenAiRequest body, Arrival arrival) throws InferenceError {
-        return decide(body, arrival, -1);
+        return decide(body, arrival, -1, RequestTrace.NONE);
     }
 
     /**
      * {@link #decide(OpenAiRequest, Arrival)}, told how long parsing the body took ({@code parseNanos}, -1 when
-     * unknown) for the request's stage timings.
+     * unknown) for the request's stage timings, and the request's trace, which its stages join.
      */
-    public Exchange decide(OpenAiRequest body, Arrival arrival, long parseNanos) throws InferenceError {
+    public Exchange decide(OpenAiRequest body, Arrival arrival, long parseNanos, RequestTrace trace)
+            throws InferenceError {
         InferenceRequest request = request(body, arrival);
-        Timing timing = new Timing(parseNanos, ticker.getAsLong());
+        Timing timing = new Timing(parseNanos, ticker.getAsLong(), trace);
         try {
             return decide(request, arrival, timing);
         } catch (InferenceError e) {
             InferenceError error = e.forModels(request.model(), request.targetModel());
+            long now = ticker.getAsLong();
+            trace.end(now, error.code().gaieName(), error.getMessage());
             if (requestLog != null) {
-                long now = ticker.getAsLong();
                 requestLog.record(new RequestRecord(request.requestId(), timing.startMillis, request.model(),
                         request.targetModel(), timing.candidates, List.of(), error.code().gaieName(),
                         error.getMessage() == null ? "" : error.getMessage(), -1, -1,
@@ -115,13 +118,17 @@ public final class Director {
             throw new InferenceError(InferenceError.Code.SERVICE_UNAVAILABLE, NO_CANDIDATES);
         }
         ScheduledRequest scheduled;
+        RequestTrace trace = timing.trace;
         try {
             String denial = scheduler.admissionDenial(request, candidates);
             timing.admitted = ticker.getAsLong();
+            trace.stage("admission", timing.start, timing.admitted);
             if (denial != null) {
                 throw new InferenceError(InferenceError.Code.RESOURCE_EXHAUSTED, denial);
             }
-            scheduled = scheduler.schedule(request, candidates);
+            try (RequestTrace.Stage s = trace.enter("scheduling")) {
+                scheduled = scheduler.schedule(request, candidates);
+            }
             timing.scheduled = ticker.getAsLong();
         } catch (SchedulingException e) {
             schedulingFailed(request, timing);
@@ -136,10 +143,14 @@ public final class Director {
         }
         Endpoint primary = scheduled.result().primary();
         EndpointStore.InFlightSlot slot = store.acquire(primary.info().name(), request.estimatedPromptTokens());
-        try {
+        try (RequestTrace.Stage s = trace.enter("pre_request")) {
             scheduled.preRequest();
         } catch (RuntimeException e) {
             LOG.warn("pre-request hooks failed for request {}", request.requestId(), e);
+        }
+        if (trace.recording()) {
+            trace.attribute("epp.target_model", request.targetModel());
+            trace.attribute("epp.endpoint", primary.hostPort());
         }
         timing.preRequested = ticker.getAsLong();
         Exchange exchange = new Exchange(request, scheduled, slot, metrics, ticker, arrival.receivedNanos(),
@@ -164,14 +175,16 @@ public final class Director {
         final long parseNanos;
         final long start;
         final long startMillis;
+        final RequestTrace trace;
         int candidates;
         long admitted;
         long scheduled;
         long preRequested;
 
-        Timing(long parseNanos, long start) {
+        Timing(long parseNanos, long start, RequestTrace trace) {
             this.parseNanos = parseNanos;
             this.start = start;
+            this.trace = trace;
             this.startMillis = clock.millis();
         }
 

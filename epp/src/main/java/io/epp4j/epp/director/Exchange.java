@@ -3,6 +3,7 @@ package io.epp4j.epp.director;
 import io.epp4j.epp.datastore.EndpointStore;
 import io.epp4j.epp.request.ModelNames;
 import io.epp4j.epp.telemetry.EppMetrics;
+import io.epp4j.epp.tracing.RequestTrace;
 import io.epp4j.spi.ByteSlice;
 import io.epp4j.spi.Endpoint;
 import io.epp4j.spi.InferenceRequest;
@@ -42,6 +43,8 @@ public final class Exchange {
     private final Director.Timing timing;
     private final AtomicBoolean completed = new AtomicBoolean();
     private long responseHeadersNanos = -1;
+    private long firstBodyNanos;
+    private long lastBodyNanos;
     private boolean responseHeadersSeen;
     private long responseBytes;
 
@@ -104,7 +107,7 @@ public final class Exchange {
             responseHeadersNanos = arrived - timing.preRequested;
         }
         ResponseHeaders response = new ResponseHeaders(headers, lbMetadata);
-        try {
+        try (RequestTrace.Stage s = trace().enter("response_headers")) {
             scheduled.onResponseHeaders(response);
         } catch (RuntimeException e) {
             LOG.warn("response-headers hook failed for request {}", request.requestId(), e);
@@ -125,8 +128,18 @@ public final class Exchange {
             LOG.warn("response-body hook failed for request {}", request.requestId(), e);
         }
         if (metrics != null) {
-            metrics.stage(EppMetrics.Stage.RESPONSE_BODY, ticker.getAsLong() - start);
+            long end = ticker.getAsLong();
+            metrics.stage(EppMetrics.Stage.RESPONSE_BODY, end - start);
+            if (firstBodyNanos == 0) {
+                firstBodyNanos = start;
+            }
+            lastBodyNanos = end;
         }
+    }
+
+    /** The request's trace ({@link RequestTrace#NONE} when not traced). */
+    public RequestTrace trace() {
+        return timing == null ? RequestTrace.NONE : timing.trace;
     }
 
     /**
@@ -146,7 +159,16 @@ public final class Exchange {
         } catch (RuntimeException e) {
             LOG.warn("completion hook failed for request {}", request.requestId(), e);
         }
-        long totalNanos = ticker.getAsLong() - receivedNanos;
+        long endNanos = ticker.getAsLong();
+        long totalNanos = endNanos - receivedNanos;
+        RequestTrace trace = trace();
+        if (trace.recording()) {
+            if (firstBodyNanos != 0) {
+                trace.stage("response_body", firstBodyNanos, lastBodyNanos);
+            }
+            trace.end(endNanos, success && responseHeadersSeen ? "success" : "failure",
+                    success ? null : "the response failed or was cancelled");
+        }
         if (metrics != null) {
             metrics.requestCompleted(request.model(), request.targetModel(), totalNanos / 1e9, responseBytes, usage,
                     success && responseHeadersSeen);

@@ -158,6 +158,7 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
                     error.responseBody());
         }
         answers.send(Mutations.immediate(error));
+        request.trace().end(config.nanoTicker().getAsLong(), error.code().gaieName(), error.responseBody());
         closed = true;
         complete(false);
         answers.close();
@@ -172,6 +173,8 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
         try {
             if (exchange != null) {
                 exchange.complete(response.usage(), success);
+            } else {
+                request.trace().end(config.nanoTicker().getAsLong(), "failure", "ended before a decision");
             }
         } finally {
             onClose.accept(this);

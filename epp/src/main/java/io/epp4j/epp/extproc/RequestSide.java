@@ -17,6 +17,7 @@ import io.epp4j.epp.request.InvalidRequestException;
 import io.epp4j.epp.request.ModelNames;
 import io.epp4j.epp.request.OpenAiRequest;
 import io.epp4j.epp.request.OpenAiRequestParser;
+import io.epp4j.epp.tracing.RequestTrace;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,6 +62,7 @@ final class RequestSide {
     private int heldChunks;
     private boolean answered;
     private String model = "";
+    private RequestTrace trace = RequestTrace.NONE;
 
     /**
      * @param metadata the stream's latest metadata (the subset hint is read from it when the request is decided)
@@ -108,8 +110,14 @@ final class RequestSide {
         };
     }
 
+    /** The request's trace, once its headers arrived ({@link RequestTrace#NONE} before, or when not traced). */
+    RequestTrace trace() {
+        return trace;
+    }
+
     void onHeaders(HttpHeaders message) throws InferenceError {
         headers = RequestHeaders.read(message.getHeaders(), config.requestIds());
+        trace = config.tracing().start(headers.values(), headers.requestId(), receivedNanos);
         if (message.getEndOfStream()) {
             answerWithoutBody();
             return;
@@ -214,8 +222,10 @@ final class RequestSide {
             throw new InferenceError(InferenceError.Code.BAD_REQUEST, e.getMessage());
         }
         model = parsed.model();
-        Exchange exchange = config.director().decide(parsed, arrival(),
-                config.nanoTicker().getAsLong() - parseStart);
+        long parseEnd = config.nanoTicker().getAsLong();
+        trace.stage("parse", parseStart, parseEnd);
+        Exchange exchange = config.director().decide(parsed, arrival(), parseEnd - parseStart, trace);
+        long answerStart = config.nanoTicker().getAsLong();
         decided.accept(exchange);
 
         byte[] upstream = bytes;
@@ -231,6 +241,10 @@ final class RequestSide {
                 ? headers.mutation(Mutations.header(Mutations.DESTINATION, destination),
                         Mutations.header("content-length", Integer.toString(upstreamLength)))
                 : headers.mutation(Mutations.header(Mutations.DESTINATION, destination));
+        if (trace.recording()) {
+            // the model server's spans continue this request's trace
+            trace.propagationHeaders().forEach((k, v) -> mutation.addSetHeaders(Mutations.header(k, v)));
+        }
         switch (mode) {
             case FULL_DUPLEX_STREAMED -> {
                 answers.send(Mutations.pick(mutation, destination, scores));
@@ -265,6 +279,7 @@ final class RequestSide {
         }
         answered = true;
         body = null; // the echoed bytes are owned by the sent messages now
+        trace.stage("answer", answerStart, config.nanoTicker().getAsLong());
         if (LOG.isDebugEnabled()) {
             LOG.debug("Request {} model {} (target {}) {} bytes scheduled to {}", exchange.request().requestId(),
                     model, exchange.request().targetModel(), length, destination);

@@ -1,6 +1,7 @@
 package io.epp4j.epp.debug;
 
 import com.sun.net.httpserver.HttpServer;
+import io.epp4j.epp.EppServer;
 import io.epp4j.epp.extproc.EppFixture;
 import io.epp4j.gatewaykit.Dialect;
 import io.epp4j.gatewaykit.GatewayStream;
@@ -30,7 +31,7 @@ import java.util.function.BooleanSupplier;
  * An EPP (default scheduling profile, real scraping) over static endpoints whose {@code /metrics} are real HTTP
  * servers answering vLLM's metrics with a different load each; and a way to drive requests through it over ext_proc.
  */
-final class DebugFixture implements AutoCloseable {
+public final class DebugFixture implements AutoCloseable {
 
     /** Queue, running and KV-cache use of each endpoint's model server. */
     static final int[][] LOAD = {{0, 2, 12}, {3, 6, 47}, {9, 11, 83}};
@@ -41,6 +42,10 @@ final class DebugFixture implements AutoCloseable {
     final EppFixture epp;
 
     DebugFixture(String... flags) throws Exception {
+        this(EppServer.Components.defaults(), flags);
+    }
+
+    public DebugFixture(EppServer.Components components, String... flags) throws Exception {
         for (int[] load : LOAD) {
             HttpServer s = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
             AtomicReference<byte[]> current = new AtomicReference<>();
@@ -61,7 +66,7 @@ final class DebugFixture implements AutoCloseable {
         List<String> all = new ArrayList<>(List.of("--endpoints=" + String.join(",", addresses),
                 "--refresh-metrics-interval=20ms"));
         all.addAll(List.of(flags));
-        epp = EppFixture.start(EppFixture.Transport.TCP, all.toArray(String[]::new));
+        epp = EppFixture.start(EppFixture.Transport.TCP, components, all.toArray(String[]::new));
         await("every endpoint scraped", () -> epp.server.endpointStore().snapshot().stream()
                 .allMatch(e -> e.metrics().known()));
     }
@@ -83,20 +88,23 @@ final class DebugFixture implements AutoCloseable {
     }
 
     /** Sends a chat request with {@code requestId}; returns the stream and the chosen destination. */
-    Started start(String requestId, String model) throws InterruptedException {
+    public Started start(String requestId, String model, String... extraHeaders) throws InterruptedException {
         byte[] body = Messages.chatBody(model, false, 200);
-        GatewayStream s = epp.post(Dialect.ENVOY, "/v1/chat/completions", body, 1 << 20, null,
-                "x-request-id", requestId);
-        ProcessingResponse headers = s.next();
-        String destination = Messages.setHeader(headers.getRequestHeaders().getResponse().getHeaderMutation(),
+        String[] headers = new String[extraHeaders.length + 2];
+        headers[0] = "x-request-id";
+        headers[1] = requestId;
+        System.arraycopy(extraHeaders, 0, headers, 2, extraHeaders.length);
+        GatewayStream s = epp.post(Dialect.ENVOY, "/v1/chat/completions", body, 1 << 20, null, headers);
+        ProcessingResponse answer = s.next();
+        String destination = Messages.setHeader(answer.getRequestHeaders().getResponse().getHeaderMutation(),
                 Messages.DESTINATION);
         s.nextUntilBodyEnd(true);
-        return new Started(s, destination, headers);
+        return new Started(s, destination, answer);
     }
 
-    record Started(GatewayStream stream, String destination, ProcessingResponse headersAnswer) {
+    public record Started(GatewayStream stream, String destination, ProcessingResponse headersAnswer) {
         /** Plays the model server's answer, with usage, and waits for the EPP's answers to it. */
-        void finish(int completionTokens) throws InterruptedException {
+        public void finish(int completionTokens) throws InterruptedException {
             stream.send(Messages.responseHeaders(Dialect.ENVOY, Map.of(":status", "200",
                     "content-type", "application/json"), false, null));
             stream.next();
