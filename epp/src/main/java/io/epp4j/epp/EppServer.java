@@ -73,6 +73,7 @@ public final class EppServer implements AutoCloseable {
         Factory<? extends ObjectiveResolver> objectiveResolver = c -> ObjectiveResolver.NONE;
         Factory<? extends ModelRewriter> modelRewriter = c -> ModelRewriter.NONE;
         Factory<? extends AutoCloseable> endpointSource;
+        Factory<? extends MetricsHttpServer.Access> metricsAccess;
         final List<Factory<? extends AutoCloseable>> lifecycle = new ArrayList<>();
         BooleanSupplier leader = () -> true;
         PrometheusRegistry registry;
@@ -115,6 +116,15 @@ public final class EppServer implements AutoCloseable {
         /** An extra part started after the store and closed (in reverse order) on shutdown, e.g. a scraper. */
         public Components addLifecycle(Factory<? extends AutoCloseable> factory) {
             this.lifecycle.add(Objects.requireNonNull(factory));
+            return this;
+        }
+
+        /**
+         * Who may read the metrics port ({@code /metrics}, {@code /debug/*}, the dashboard); default: everyone. The
+         * Kubernetes wiring checks bearer tokens with --metrics-endpoint-auth. Closed on shutdown when closeable.
+         */
+        public Components metricsAccess(Factory<? extends MetricsHttpServer.Access> factory) {
+            this.metricsAccess = Objects.requireNonNull(factory);
             return this;
         }
 
@@ -211,7 +221,14 @@ public final class EppServer implements AutoCloseable {
 
     private void startAll(Components components) throws IOException {
         Context context = new Context(options, store, registry, components.clock);
-        metricsServer = new MetricsHttpServer(options.metricsPort(), registry);
+        MetricsHttpServer.Access access = MetricsHttpServer.Access.OPEN;
+        if (components.metricsAccess != null) {
+            access = components.metricsAccess.create(context);
+            if (access instanceof AutoCloseable c) {
+                closeables.push(c);
+            }
+        }
+        metricsServer = new MetricsHttpServer(options.metricsPort(), registry, access);
         closeables.push(metricsServer);
         EppMetrics metrics = new EppMetrics(registry, Version.VERSION);
         Wiring.Assembled assembled = Wiring.assemble(context, components, metrics, closeables);

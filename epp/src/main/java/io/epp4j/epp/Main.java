@@ -43,9 +43,10 @@ public final class Main {
         for (String deprecated : options.deprecatedMetricNameFlagsSet()) {
             log.warn("--{} is deprecated and ignored; set metric names in the config file", deprecated);
         }
-        if (options.isSet("metrics-endpoint-auth") && options.metricsEndpointAuth()) {
-            log.info("--metrics-endpoint-auth: /metrics is served without authentication; restrict it with a "
-                    + "NetworkPolicy");
+        if (options.isSet("metrics-endpoint-auth") && options.metricsEndpointAuth()
+                && !Wiring.wantsKubernetes(options)) {
+            log.info("--metrics-endpoint-auth needs Kubernetes (TokenReview): without --pool-name or "
+                    + "--endpoint-selector the metrics port is open; restrict it with a firewall or NetworkPolicy");
         }
         EppServer server;
         try {

@@ -13,12 +13,14 @@ import io.epp4j.epp.extproc.DecisionThreads;
 import io.epp4j.epp.extproc.ExtProcConfig;
 import io.epp4j.epp.extproc.ExtProcService;
 import io.epp4j.epp.k8s.KubernetesPoolSource;
+import io.epp4j.epp.k8s.MetricsAuth;
 import io.epp4j.epp.k8s.PoolOptions;
 import io.epp4j.epp.scheduling.SchedulerFactory;
 import io.epp4j.epp.scheduling.SchedulingEngine;
 import io.epp4j.epp.scrape.ModelServerMetrics;
 import io.epp4j.epp.scrape.ScrapeOptions;
 import io.epp4j.epp.telemetry.EppMetrics;
+import io.epp4j.epp.telemetry.MetricsHttpServer;
 import io.epp4j.epp.tracing.Tracing;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import org.slf4j.Logger;
@@ -117,7 +119,9 @@ final class Wiring {
                 .leader(() -> {
                     KubernetesPoolSource s = started.get();
                     return s != null && s.isLeader();
-                });
+                })
+                .metricsAccess(context -> context.options().metricsEndpointAuth()
+                        ? new MetricsAuth(clients.get(), context.clock()) : MetricsHttpServer.Access.OPEN);
     }
 
     /**
