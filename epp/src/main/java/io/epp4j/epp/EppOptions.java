@@ -77,7 +77,7 @@ public final class EppOptions {
         flag("tracing", Kind.BOOL, "false",
                 "trace requests with OpenTelemetry, exported as the OTEL_* variables say (the chart sets them)");
         flag("v", Kind.INT, "2", "verbosity: 2 default, 3 verbose, 4 debug (per-request lines), 5 trace");
-        flag("zap-encoder", Kind.STRING, "console", "accepted; log lines are plain text");
+        flag("zap-encoder", Kind.STRING, "console", "log lines as plain text (console) or JSON objects (json)");
         flag("zap-log-level", Kind.STRING, "", "debug|info|warn|error or a number (overrides --v)");
         flag("zap-devel", Kind.BOOL, "true", "accepted for compatibility");
         flag("zap-stacktrace-level", Kind.STRING, "", "accepted for compatibility");

@@ -6,12 +6,14 @@ import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.epp4j.epp.director.Exchange;
 import io.epp4j.epp.director.InferenceError;
+import io.epp4j.epp.logging.EppLogging;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 import java.util.function.Consumer;
 
@@ -32,6 +34,8 @@ import java.util.function.Consumer;
 final class ExtProcStream implements StreamObserver<ProcessingRequest> {
 
     private static final Logger LOG = LoggerFactory.getLogger(ExtProcStream.class);
+    /** Whether log lines are JSON, whose request lines carry the request id as a field (read once). */
+    private static final boolean TAG_LOG_LINES = "json".equals(System.getProperty("epp4j.log.encoder"));
 
     private final ExtProcConfig config;
     private final Answers answers;
@@ -94,6 +98,20 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
     }
 
     private void handle(ProcessingRequest message, long arrivedNanos) {
+        String requestId = TAG_LOG_LINES ? request.requestId() : null;
+        if (requestId != null) {
+            MDC.put(EppLogging.REQUEST_ID, requestId); // JSON log lines carry it as x-request-id
+        }
+        try {
+            process(message, arrivedNanos);
+        } finally {
+            if (requestId != null) {
+                MDC.remove(EppLogging.REQUEST_ID);
+            }
+        }
+    }
+
+    private void process(ProcessingRequest message, long arrivedNanos) {
         try {
             switch (message.getRequestCase()) {
                 case REQUEST_HEADERS -> request.onHeaders(message.getRequestHeaders());
