@@ -98,7 +98,7 @@ public final class EppOptions {
         flag("destination-endpoint-fallbacks", Kind.BOOL, "false",
                 "put fallback endpoints in x-gateway-destination-endpoint as a comma list (not for agentgateway)");
         flag("lb-metadata-scores", Kind.BOOL, "false",
-                "also send each candidate's weighted score in the envoy.lb dynamic metadata (x-gateway-endpoint-scores)");
+                "also send each candidate's weighted score in envoy.lb dynamic metadata (x-gateway-endpoint-scores)");
         flag("grace-period", Kind.DURATION, "20s", "how long shutdown waits for in-flight streams");
         flag("decision-threads", Kind.INT, String.valueOf(Runtime.getRuntime().availableProcessors()),
                 "threads that parse and schedule requests off the gRPC transport threads (0: on them)");

@@ -71,7 +71,7 @@ public final class Exchange {
         return scheduled.result();
     }
 
-    /** Each candidate's weighted score in the primary profile, by {@code ip:port} (see {@link ScheduledRequest#scores}). */
+    /** Each candidate's weighted score in the primary profile, by {@code ip:port} ({@link ScheduledRequest#scores}). */
     public Map<String, Double> scores() {
         return scheduled.scores();
     }
