@@ -145,6 +145,16 @@ class TracingTest {
     }
 
     @Test
+    void theConsoleExporterGaieAcceptsIsAvailable() {
+        try (Tracing console = Tracing.fromEnvironment(Map.of("OTEL_TRACES_EXPORTER", "console",
+                "OTEL_TRACES_SAMPLER", "always_on"))) {
+            RequestTrace trace = console.start(Map.of(), "req-console", System.nanoTime());
+            assertTrue(trace.recording());
+            trace.end(System.nanoTime(), "success", null);
+        }
+    }
+
+    @Test
     void unsampledRequestsExportNothingAndAddNoTraceparent() throws Exception {
         Tracing tracing = tracing("0");
         try (tracing; DebugFixture f = new DebugFixture(
