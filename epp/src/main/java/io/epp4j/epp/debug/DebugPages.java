@@ -23,6 +23,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -129,9 +130,9 @@ public final class DebugPages {
             g.writeEndObject();
             g.writeName("requests");
             g.writeStartArray();
-            Map<String, Boolean> seen = new HashMap<>();
+            Set<String> seen = new HashSet<>();
             for (RequestRecord r : ended) {
-                seen.put(r.requestId(), true);
+                seen.add(r.requestId());
                 writeRequest(g, r, byRequest.getOrDefault(r.requestId(), List.of()));
             }
             g.writeEndArray();
@@ -139,8 +140,8 @@ public final class DebugPages {
             g.writeStartArray();
             Map<String, List<Decision>> open = new LinkedHashMap<>();
             for (Decision d : recentDecisions) {
-                if (!seen.containsKey(d.requestId()) && open.size() < limit) {
-                    open.computeIfAbsent(d.requestId(), k -> byRequest.get(k));
+                if (!seen.contains(d.requestId()) && open.size() < limit) {
+                    open.computeIfAbsent(d.requestId(), byRequest::get);
                 }
             }
             for (Map.Entry<String, List<Decision>> e : open.entrySet()) {
