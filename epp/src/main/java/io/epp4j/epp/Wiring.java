@@ -121,7 +121,7 @@ final class Wiring {
                     return s != null && s.isLeader();
                 })
                 .metricsAccess(context -> context.options().metricsEndpointAuth()
-                        ? new MetricsAuth(clients.get(), context.clock()) : MetricsHttpServer.Access.OPEN);
+                        ? MetricsAuth.withoutRetries(clients.get(), context.clock()) : MetricsHttpServer.Access.OPEN);
     }
 
     /**

@@ -6,7 +6,9 @@ import io.fabric8.kubernetes.api.model.authentication.TokenReviewBuilder;
 import io.fabric8.kubernetes.api.model.authentication.UserInfo;
 import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReview;
 import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReviewBuilder;
+import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,9 +43,21 @@ public final class MetricsAuth implements MetricsHttpServer.Access, AutoCloseabl
         }
     };
 
+    /** Reviews with {@code client} (closed with this object); its retries delay a scrape's answer. */
     public MetricsAuth(KubernetesClient client, Clock clock) {
         this.client = client;
         this.clock = clock;
+    }
+
+    /**
+     * Reviews with a client configured as {@code client} but without retries, so a failing API server answers a
+     * scrape with 500 at once rather than after fabric8's backoff; {@code client} is closed.
+     */
+    public static MetricsAuth withoutRetries(KubernetesClient client, Clock clock) {
+        try (client) {
+            return new MetricsAuth(new KubernetesClientBuilder().withConfig(new ConfigBuilder(client.getConfiguration())
+                    .withRequestRetryBackoffLimit(0).build()).build(), clock);
+        }
     }
 
     /** Closes the client. */
