@@ -58,7 +58,7 @@ public final class BenchMain {
                        one simulated pod on the shapes of vLLM's published benchmarks
               load     --target HOST:PORT|embedded|noop [--tls] (--rps R | --max) [--duration S] [--body-bytes B]
                        [--endpoints N] [--concurrency C] [--profile agentgateway|istio|envoy-ai-gateway|envoy] [--compare-noop]
-                       [--epp-config FILE] [--scrape-interval 50ms] [--out FILE]
+                       [--epp-config FILE] [--scrape-interval 50ms] [--tracing] [--out FILE]
                        [--open-streams N [--chunks-per-s 20]] [--connections C]
             """;
 

@@ -74,9 +74,10 @@ public final class EppOptions {
         flag("health-checking", Kind.BOOL, "false", "also serve grpc.health.v1 on the ext_proc port");
         flag("metrics-endpoint-auth", Kind.BOOL, "true", "accepted for chart compatibility; /metrics is open");
         flag("enable-pprof", Kind.BOOL, "true", "accepted for chart compatibility; no pprof in Java");
-        flag("tracing", Kind.BOOL, "true", "accepted for chart compatibility; no tracing yet");
+        flag("tracing", Kind.BOOL, "false",
+                "trace requests with OpenTelemetry, exported as the OTEL_* variables say (the chart sets them)");
         flag("v", Kind.INT, "2", "verbosity: 2 default, 3 verbose, 4 debug (per-request lines), 5 trace");
-        flag("zap-encoder", Kind.STRING, "console", "accepted; log lines are plain text");
+        flag("zap-encoder", Kind.STRING, "console", "log lines as plain text (console) or JSON objects (json)");
         flag("zap-log-level", Kind.STRING, "", "debug|info|warn|error or a number (overrides --v)");
         flag("zap-devel", Kind.BOOL, "true", "accepted for compatibility");
         flag("zap-stacktrace-level", Kind.STRING, "", "accepted for compatibility");
@@ -99,6 +100,8 @@ public final class EppOptions {
                 "largest request body accepted (413 above); suffixes Ki, Mi, Gi");
         flag("destination-endpoint-fallbacks", Kind.BOOL, "false",
                 "put fallback endpoints in x-gateway-destination-endpoint as a comma list (not for agentgateway)");
+        flag("lb-metadata-scores", Kind.BOOL, "false",
+                "also send each candidate's weighted score in envoy.lb dynamic metadata (x-gateway-endpoint-scores)");
         flag("grace-period", Kind.DURATION, "20s", "how long shutdown waits for in-flight streams");
         flag("mode", Kind.STRING, "epp", "epp (endpoint picker) or bbr (body-based router in front of route matching)");
         flag("base-model-map", Kind.STRING, "",
@@ -587,6 +590,10 @@ public final class EppOptions {
 
     public long maxRequestBodyBytes() {
         return parseSize(s("max-request-body-bytes"));
+    }
+
+    public boolean lbMetadataScores() {
+        return b("lb-metadata-scores");
     }
 
     public boolean destinationEndpointFallbacks() {

@@ -1,6 +1,8 @@
 package io.epp4j.epp;
 
 import io.epp4j.epp.datastore.EndpointStore;
+import io.epp4j.epp.debug.Dashboard;
+import io.epp4j.epp.debug.DebugPages;
 import io.epp4j.epp.director.ModelRewriter;
 import io.epp4j.epp.director.ObjectiveResolver;
 import io.epp4j.epp.director.RequestScheduler;
@@ -12,6 +14,7 @@ import io.epp4j.epp.scheduling.SchedulingEngine;
 import io.epp4j.epp.telemetry.EppMetrics;
 import io.epp4j.epp.telemetry.MetricsHttpServer;
 import io.epp4j.epp.tls.ServerCertificates;
+import io.epp4j.epp.tracing.Tracing;
 import io.grpc.Grpc;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
@@ -70,6 +73,7 @@ public final class EppServer implements AutoCloseable {
         Factory<? extends ObjectiveResolver> objectiveResolver = c -> ObjectiveResolver.NONE;
         Factory<? extends ModelRewriter> modelRewriter = c -> ModelRewriter.NONE;
         Factory<? extends AutoCloseable> endpointSource;
+        Factory<? extends MetricsHttpServer.Access> metricsAccess;
         final List<Factory<? extends AutoCloseable>> lifecycle = new ArrayList<>();
         BooleanSupplier leader = () -> true;
         PrometheusRegistry registry;
@@ -78,6 +82,7 @@ public final class EppServer implements AutoCloseable {
         boolean modelServerMetrics = true;
         Map<String, Object> metricsDataSourceParams = Map.of();
         Map<String, Object> metricsExtractorParams = Map.of();
+        Tracing tracing;
 
         public static Components defaults() {
             return new Components();
@@ -114,6 +119,15 @@ public final class EppServer implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Who may read the metrics port ({@code /metrics}, {@code /debug/*}, the dashboard); default: everyone. The
+         * Kubernetes wiring checks bearer tokens with --metrics-endpoint-auth. Closed on shutdown when closeable.
+         */
+        public Components metricsAccess(Factory<? extends MetricsHttpServer.Access> factory) {
+            this.metricsAccess = Objects.requireNonNull(factory);
+            return this;
+        }
+
         /** Whether this replica leads (only consulted with --ha-enable-leader-election). */
         public Components leader(BooleanSupplier isLeader) {
             this.leader = Objects.requireNonNull(isLeader);
@@ -145,6 +159,12 @@ public final class EppServer implements AutoCloseable {
         /** Does not scrape model servers (endpoints keep unknown metrics); for tests of other parts. */
         public Components withoutModelServerMetrics() {
             this.modelServerMetrics = false;
+            return this;
+        }
+
+        /** Traces requests through {@code tracing} (default: the SDK from the OTEL_* variables when --tracing). */
+        public Components tracing(Tracing tracing) {
+            this.tracing = Objects.requireNonNull(tracing);
             return this;
         }
 
@@ -201,10 +221,22 @@ public final class EppServer implements AutoCloseable {
 
     private void startAll(Components components) throws IOException {
         Context context = new Context(options, store, registry, components.clock);
-        metricsServer = new MetricsHttpServer(options.metricsPort(), registry);
+        MetricsHttpServer.Access access = MetricsHttpServer.Access.OPEN;
+        if (components.metricsAccess != null) {
+            access = components.metricsAccess.create(context);
+            if (access instanceof AutoCloseable c) {
+                closeables.push(c);
+            }
+        }
+        metricsServer = new MetricsHttpServer(options.metricsPort(), registry, access);
         closeables.push(metricsServer);
         EppMetrics metrics = new EppMetrics(registry, Version.VERSION);
-        extProc = Wiring.assemble(context, components, metrics, closeables);
+        Wiring.Assembled assembled = Wiring.assemble(context, components, metrics, closeables);
+        extProc = assembled.extProc();
+        DebugPages debug = new DebugPages(store, assembled.director().requestLog(),
+                assembled.scheduler() instanceof SchedulingEngine engine ? engine.decisions() : null, registry,
+                components.clock, options.metricsStalenessThreshold());
+        Dashboard.install(metricsServer, debug);
 
         health = new EppHealthService(store, options.haEnableLeaderElection(), components.leader);
         healthServer = Grpc.newServerBuilderForPort(options.grpcHealthPort(), InsecureServerCredentials.create())

@@ -43,9 +43,10 @@ public final class Main {
         for (String deprecated : options.deprecatedMetricNameFlagsSet()) {
             log.warn("--{} is deprecated and ignored; set metric names in the config file", deprecated);
         }
-        if (options.isSet("metrics-endpoint-auth") && options.metricsEndpointAuth()) {
-            log.info("--metrics-endpoint-auth: /metrics is served without authentication; restrict it with a "
-                    + "NetworkPolicy");
+        if (options.isSet("metrics-endpoint-auth") && options.metricsEndpointAuth()
+                && !Wiring.wantsKubernetes(options)) {
+            log.info("--metrics-endpoint-auth needs Kubernetes (TokenReview): without --pool-name or "
+                    + "--endpoint-selector the metrics port is open; restrict it with a firewall or NetworkPolicy");
         }
         AutoCloseable server;
         try {
@@ -75,7 +76,10 @@ public final class Main {
         return sb.append('}').toString();
     }
 
-    /** Maps --v (GAIE: 2 default, 3 verbose, 4 debug, 5 trace) or --zap-log-level onto slf4j-simple. */
+    /**
+     * Maps --v (GAIE: 2 default, 3 verbose, 4 debug, 5 trace) or --zap-log-level, and --zap-encoder, onto the EPP's
+     * logging backend ({@link io.epp4j.epp.logging.EppLogging}).
+     */
     static void configureLogging(EppOptions options) {
         String level = switch (options.zapLogLevel().toLowerCase(Locale.ROOT)) {
             case "debug" -> "debug";
@@ -91,13 +95,10 @@ public final class Main {
                 }
             }
         };
-        setIfAbsent("org.slf4j.simpleLogger.defaultLogLevel", level);
-        setIfAbsent("org.slf4j.simpleLogger.showDateTime", "true");
-        setIfAbsent("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSZ");
-        setIfAbsent("org.slf4j.simpleLogger.showThreadName", "false");
-        setIfAbsent("org.slf4j.simpleLogger.showShortLogName", "true");
-        setIfAbsent("org.slf4j.simpleLogger.log.io.grpc", level.equals("trace") ? "debug" : "warn");
-        setIfAbsent("org.slf4j.simpleLogger.log.io.grpc.netty", "warn");
+        setIfAbsent("epp4j.log.level", level);
+        setIfAbsent("epp4j.log.encoder", options.zapEncoder().equalsIgnoreCase("json") ? "json" : "console");
+        setIfAbsent("epp4j.log.level.io.grpc", level.equals("trace") ? "debug" : "warn");
+        setIfAbsent("epp4j.log.level.io.grpc.netty", "warn");
     }
 
     static String levelForVerbosity(int v) {

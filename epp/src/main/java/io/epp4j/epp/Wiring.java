@@ -5,6 +5,7 @@ import io.epp4j.epp.datastore.EndpointStore;
 import io.epp4j.epp.director.Director;
 import io.epp4j.epp.director.ModelRewriter;
 import io.epp4j.epp.director.ObjectiveResolver;
+import io.epp4j.epp.director.RequestLog;
 import io.epp4j.epp.director.RequestScheduler;
 import io.epp4j.epp.endpoints.EndpointsFileWatcher;
 import io.epp4j.epp.endpoints.ObjectivesFileWatcher;
@@ -15,12 +16,15 @@ import io.epp4j.epp.flowcontrol.FlowController;
 import io.epp4j.epp.extproc.ExtProcConfig;
 import io.epp4j.epp.extproc.ExtProcService;
 import io.epp4j.epp.k8s.KubernetesPoolSource;
+import io.epp4j.epp.k8s.MetricsAuth;
 import io.epp4j.epp.k8s.PoolOptions;
 import io.epp4j.epp.scheduling.SchedulerFactory;
 import io.epp4j.epp.scheduling.SchedulingEngine;
 import io.epp4j.epp.scrape.ModelServerMetrics;
 import io.epp4j.epp.scrape.ScrapeOptions;
 import io.epp4j.epp.telemetry.EppMetrics;
+import io.epp4j.epp.telemetry.MetricsHttpServer;
+import io.epp4j.epp.tracing.Tracing;
 import io.epp4j.spi.Endpoint;
 import io.epp4j.spi.EndpointInfo;
 import io.epp4j.spi.Plugin;
@@ -47,6 +51,8 @@ import java.util.function.Supplier;
 final class Wiring {
 
     private static final Logger LOG = LoggerFactory.getLogger(Wiring.class);
+    /** Requests kept for {@code /debug/decisions}. */
+    static final int REQUEST_LOG_CAPACITY = 256;
 
     private Wiring() {
     }
@@ -119,15 +125,17 @@ final class Wiring {
                 .leader(() -> {
                     KubernetesPoolSource s = started.get();
                     return s != null && s.isLeader();
-                });
+                })
+                .metricsAccess(context -> context.options().metricsEndpointAuth()
+                        ? MetricsAuth.withoutRetries(clients.get(), context.clock()) : MetricsHttpServer.Access.OPEN);
     }
 
     /**
      * Starts every part behind the ext_proc service, in order: endpoint source, scheduler, scraping, extra
      * lifecycle parts, director; each closeable part is pushed on {@code closeables} as it starts.
      */
-    static ExtProcService assemble(EppServer.Context context, EppServer.Components components, EppMetrics metrics,
-                                   Deque<AutoCloseable> closeables) throws IOException {
+    static Assembled assemble(EppServer.Context context, EppServer.Components components, EppMetrics metrics,
+                              Deque<AutoCloseable> closeables) throws IOException {
         EppOptions options = context.options();
         EndpointStore store = context.endpointStore();
         if (components.endpointSource != null) {
@@ -179,15 +187,45 @@ final class Wiring {
                 .ignoreSubsetHint(options.disableEndpointSubsetFilter())
                 .random(new Random(components.randomSeed))
                 .metrics(metrics)
+                .clock(context.clock())
+                .requestLog(new RequestLog(REQUEST_LOG_CAPACITY))
                 .build();
         DecisionThreads threads = DecisionThreads.create(options.decisionThreads());
         closeables.push(threads);
         LOG.info("Decisions on bodies of {} bytes or more run on {}", DecisionThreads.HAND_OFF_BYTES,
                 options.decisionThreads() == 0 ? "gRPC's transport threads"
                         : options.decisionThreads() + " decision threads (more for configurations that block on I/O)");
-        return new ExtProcService(new ExtProcConfig(director, metrics, options.maxRequestBodyBytes(),
-                options.destinationEndpointFallbacks(), System::nanoTime, () -> UUID.randomUUID().toString(),
-                threads));
+        ExtProcService extProc = new ExtProcService(new ExtProcConfig(director, metrics,
+                options.maxRequestBodyBytes(), options.destinationEndpointFallbacks(), System::nanoTime,
+                () -> UUID.randomUUID().toString(), threads, options.lbMetadataScores(),
+                tracing(options, components, closeables)));
+        return new Assembled(extProc, director, scheduler);
+    }
+
+    /** The component's tracing, else the SDK from the OTEL_* variables with --tracing, else none. */
+    private static Tracing tracing(EppOptions options, EppServer.Components components,
+                                   Deque<AutoCloseable> closeables) {
+        if (components.tracing != null) {
+            return components.tracing;
+        }
+        if (!options.tracing()) {
+            return Tracing.OFF;
+        }
+        Tracing tracing = Tracing.fromEnvironment(System.getenv());
+        closeables.push(tracing);
+        LOG.info("Tracing requests with OpenTelemetry: exporter {}, endpoint {}, sampler {} {}",
+                env("OTEL_TRACES_EXPORTER", "otlp"), env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://localhost:4317"),
+                env("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"), env("OTEL_TRACES_SAMPLER_ARG", "0.1"));
+        return tracing;
+    }
+
+    private static String env(String name, String fallback) {
+        String v = System.getenv(name);
+        return v == null || v.isEmpty() ? fallback : v;
+    }
+
+    /** What {@link #assemble} built: the service, and what the debug pages read. */
+    record Assembled(ExtProcService extProc, Director director, RequestScheduler scheduler) {
     }
 
     /**

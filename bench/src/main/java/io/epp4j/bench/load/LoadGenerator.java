@@ -114,7 +114,7 @@ public final class LoadGenerator {
     public static int run(String[] args, PrintStream out) throws Exception {
         Flags f = Flags.parse(args, Set.of("target", "rps", "duration", "warmup", "body-bytes", "endpoints", "out",
                 "concurrency", "profile", "seed", "epp-config", "scrape-interval", "open-streams", "chunks-per-s",
-                "connections"), Set.of("tls", "max", "compare-noop"));
+                "connections"), Set.of("tls", "max", "compare-noop", "tracing"));
         String target = f.required("target");
         if (f.has("rps") == f.bool("max")) {
             throw new Flags.UsageException("give exactly one of --rps R and --max");
@@ -152,7 +152,7 @@ public final class LoadGenerator {
             if (target.equals("embedded")) {
                 try (MetricsStubFleet fleet = new MetricsStubFleet(endpoints, s.seed());
                      EmbeddedEpp epp = EmbeddedEpp.start(fleet.addresses(), tls, f.string("epp-config", null),
-                             "--refresh-metrics-interval", scrapeInterval);
+                             "--refresh-metrics-interval", scrapeInterval, "--tracing=" + f.bool("tracing"));
                      Connection c = Connection.open(new Target("epp (embedded, " + endpoints + " endpoints)",
                              "127.0.0.1", epp.grpcPort(), tls), connections)) {
                     results.add(c.measure(s, c.warmUp(s), out));

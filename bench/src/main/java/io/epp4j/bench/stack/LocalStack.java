@@ -107,8 +107,9 @@ public final class LocalStack implements AutoCloseable {
                 EmbeddedEpp epp = EmbeddedEpp.start(fleet.addresses(), tls, null);
                 epps.add(epp);
                 routing = new Pool.ViaEpp("127.0.0.1", epp.grpcPort(), tls, Dialect.AGENTGATEWAY);
-                log.printf("  EPP for pool %-20s ext_proc %s127.0.0.1:%d, metrics http://127.0.0.1:%d/metrics%n",
-                        spec.name(), tls ? "(TLS) " : "", epp.grpcPort(), epp.metricsPort());
+                log.printf("  EPP for pool %-20s ext_proc %s127.0.0.1:%d, metrics http://127.0.0.1:%d/metrics,"
+                        + " dashboard http://127.0.0.1:%d/%n", spec.name(), tls ? "(TLS) " : "", epp.grpcPort(),
+                        epp.metricsPort(), epp.metricsPort());
             } else {
                 routing = new Pool.Balanced(Pool.Policy.ROUND_ROBIN, seed);
                 log.printf("  pool %-20s balanced round-robin by the gateway (no EPP)%n", spec.name());

@@ -14,11 +14,14 @@ public final class Admission {
     final Arrival arrival;
     /** The request's place in flow control, or null when flow control is off. */
     final FlowController.Ticket ticket;
+    /** The request's stage timings and trace, from its admission on. */
+    final Director.Timing timing;
 
-    Admission(InferenceRequest request, Arrival arrival, FlowController.Ticket ticket) {
+    Admission(InferenceRequest request, Arrival arrival, FlowController.Ticket ticket, Director.Timing timing) {
         this.request = request;
         this.arrival = arrival;
         this.ticket = ticket;
+        this.timing = timing;
     }
 
     /** Whether flow control handles the request (its gate is on): it may have to wait, see {@link #whenReady}. */

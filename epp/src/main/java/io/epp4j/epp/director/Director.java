@@ -6,6 +6,7 @@ import io.epp4j.epp.flowcontrol.FlowRequest;
 import io.epp4j.epp.flowcontrol.Outcome;
 import io.epp4j.epp.request.OpenAiRequest;
 import io.epp4j.epp.telemetry.EppMetrics;
+import io.epp4j.epp.tracing.RequestTrace;
 import io.epp4j.spi.Endpoint;
 import io.epp4j.spi.InferenceRequest;
 import io.epp4j.spi.SchedulingException;
@@ -13,6 +14,7 @@ import io.epp4j.spi.SchedulingResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -53,6 +55,8 @@ public final class Director {
     private final EppMetrics metrics;
     private final LongSupplier ticker;
     private final FlowController flow;
+    private final Clock clock;
+    private final RequestLog requestLog;
 
     private Director(Builder b) {
         this.store = b.store;
@@ -64,6 +68,8 @@ public final class Director {
         this.metrics = b.metrics;
         this.ticker = b.ticker;
         this.flow = b.flow;
+        this.clock = b.clock;
+        this.requestLog = b.requestLog;
     }
 
     /** A director over {@code store}'s endpoints, picking with {@code scheduler}; the rest takes its defaults. */
@@ -84,29 +90,46 @@ public final class Director {
      *     after filtering, 500 the scheduler failed
      */
     public Exchange decide(OpenAiRequest body, Arrival arrival) throws InferenceError {
-        return decide(admit(body, arrival));
+        return decide(admit(body, arrival, -1, RequestTrace.NONE));
+    }
+
+    /**
+     * {@link #decide(OpenAiRequest, Arrival)}, told how long parsing the body took ({@code parseNanos}, -1 when
+     * unknown) for the request's stage timings, and the request's trace, which its stages join.
+     */
+    public Exchange decide(OpenAiRequest body, Arrival arrival, long parseNanos, RequestTrace trace)
+            throws InferenceError {
+        return decide(admit(body, arrival, parseNanos, trace));
+    }
+
+    /** {@link #admit(OpenAiRequest, Arrival, long, RequestTrace)} with no parse time and no trace. */
+    public Admission admit(OpenAiRequest body, Arrival arrival) throws InferenceError {
+        return admit(body, arrival, -1, RequestTrace.NONE);
     }
 
     /**
      * The first half of {@link #decide(OpenAiRequest, Arrival)}: the request as it will be scheduled and, with flow
      * control on, its admission to a flow-control queue (GAIE's flow key: fairness id and priority; its size: the
      * body's length). The result is ready at once, or waits in a queue without holding the caller's thread.
+     * {@code parseNanos} (-1 when unknown) and {@code trace} go into the request's stage timings.
      *
      * @throws InferenceError 429 when flow control rejects the request at once (a queue at capacity)
      */
-    public Admission admit(OpenAiRequest body, Arrival arrival) throws InferenceError {
+    public Admission admit(OpenAiRequest body, Arrival arrival, long parseNanos, RequestTrace trace)
+            throws InferenceError {
         InferenceRequest request = request(body, arrival);
+        Timing timing = new Timing(parseNanos, ticker.getAsLong(), trace);
         if (flow == null || !flow.enabled()) {
-            return new Admission(request, arrival, null);
+            return new Admission(request, arrival, null, timing);
         }
         FlowController.Ticket ticket = flow.enqueue(new FlowRequest(request.fairnessId(), request.priority(),
                 request.bodySizeBytes(), request.model(), request.targetModel(),
                 sloMillis(arrival.headers().get(SLO_TTFT_MS))));
         Outcome outcome = ticket.outcome();
         if (outcome != null && outcome != Outcome.DISPATCHED) {
-            throw flowError(outcome).forModels(request.model(), request.targetModel());
+            throw failed(request, arrival, timing, flowError(outcome));
         }
-        return new Admission(request, arrival, ticket);
+        return new Admission(request, arrival, ticket, timing);
     }
 
     /**
@@ -129,14 +152,28 @@ public final class Director {
                     throw flowError(outcome);
                 }
             }
-            return decide(request, admission.arrival, ticket == null);
+            return decide(request, admission.arrival, admission.timing, ticket == null);
         } catch (InferenceError e) {
-            throw e.forModels(request.model(), request.targetModel());
+            throw failed(request, admission.arrival, admission.timing, e);
         } finally {
             if (admission.ticket != null) {
                 admission.ticket.settled();
             }
         }
+    }
+
+    /** The error a failed request is answered with, its trace ended and the request recorded. */
+    private InferenceError failed(InferenceRequest request, Arrival arrival, Timing timing, InferenceError e) {
+        InferenceError error = e.forModels(request.model(), request.targetModel());
+        long now = ticker.getAsLong();
+        timing.trace.end(now, error.code().gaieName(), error.getMessage());
+        if (requestLog != null) {
+            requestLog.record(new RequestRecord(request.requestId(), timing.startMillis, request.model(),
+                    request.targetModel(), timing.candidates, List.of(), error.code().gaieName(),
+                    error.getMessage() == null ? "" : error.getMessage(), -1, -1,
+                    timing.stages(-1, now - arrival.receivedNanos())));
+        }
+        return error;
     }
 
     private static InferenceError flowError(Outcome outcome) {
@@ -161,41 +198,100 @@ public final class Director {
     }
 
     /** @param legacyAdmission whether the scheduler's admission applies (flow control is off) */
-    private Exchange decide(InferenceRequest request, Arrival arrival, boolean legacyAdmission)
+    private Exchange decide(InferenceRequest request, Arrival arrival, Timing timing, boolean legacyAdmission)
             throws InferenceError {
         List<Endpoint> candidates = candidates(arrival.subsetHint());
+        timing.candidates = candidates.size();
         if (candidates.isEmpty()) {
             throw new InferenceError(InferenceError.Code.SERVICE_UNAVAILABLE, NO_CANDIDATES);
         }
         ScheduledRequest scheduled;
+        RequestTrace trace = timing.trace;
         try {
             String denial = legacyAdmission ? scheduler.admissionDenial(request, candidates) : null;
+            timing.admitted = ticker.getAsLong();
+            trace.stage("admission", timing.start, timing.admitted);
             if (denial != null) {
                 throw new InferenceError(InferenceError.Code.RESOURCE_EXHAUSTED, denial);
             }
-            scheduled = scheduler.schedule(request, candidates);
+            try (RequestTrace.Stage s = trace.enter("scheduling")) {
+                scheduled = scheduler.schedule(request, candidates);
+            }
+            timing.scheduled = ticker.getAsLong();
         } catch (SchedulingException e) {
+            schedulingFailed(request, timing);
             throw new InferenceError(InferenceError.Code.RESOURCE_EXHAUSTED,
                     "failed to find target endpoint: " + e.getMessage());
         } catch (RuntimeException e) {
+            schedulingFailed(request, timing);
             throw new InferenceError(InferenceError.Code.INTERNAL, "scheduler failed: " + e, e);
         }
         if (scheduled == null || scheduled.result() == null) {
             throw new InferenceError(InferenceError.Code.INTERNAL, "results must be greater than zero");
         }
-        EndpointStore.InFlightSlot slot = store.acquire(scheduled.result().primary().info().name(),
-                request.estimatedPromptTokens());
-        Exchange exchange = new Exchange(request, scheduled, slot, metrics, ticker, arrival.receivedNanos());
-        try {
+        Endpoint primary = scheduled.result().primary();
+        EndpointStore.InFlightSlot slot = store.acquire(primary.info().name(), request.estimatedPromptTokens());
+        try (RequestTrace.Stage s = trace.enter("pre_request")) {
             scheduled.preRequest();
         } catch (RuntimeException e) {
             LOG.warn("pre-request hooks failed for request {}", request.requestId(), e);
         }
+        if (trace.recording()) {
+            trace.attribute("epp.target_model", request.targetModel());
+            trace.attribute("epp.endpoint", primary.hostPort());
+        }
+        timing.preRequested = ticker.getAsLong();
+        Exchange exchange = new Exchange(request, scheduled, slot, metrics, ticker, arrival.receivedNanos(),
+                requestLog, timing);
         if (metrics != null) {
             metrics.requestDispatched(request.model(), request.targetModel(), request.priority(),
                     request.bodySizeBytes());
+            metrics.schedulingAttempted(true, request.targetModel(), primary.info());
+            timing.observe(metrics);
         }
         return exchange;
+    }
+
+    private void schedulingFailed(InferenceRequest request, Timing timing) {
+        if (metrics != null && timing.admitted != 0) { // admitted, then the scheduler found nothing or failed
+            metrics.schedulingAttempted(false, request.targetModel(), null);
+        }
+    }
+
+    /** When each stage of one decision ended (ticker nanos; 0: not reached). Written by the deciding thread. */
+    final class Timing {
+        final long parseNanos;
+        final long start;
+        final long startMillis;
+        final RequestTrace trace;
+        int candidates;
+        long admitted;
+        long scheduled;
+        long preRequested;
+
+        Timing(long parseNanos, long start, RequestTrace trace) {
+            this.parseNanos = parseNanos;
+            this.start = start;
+            this.trace = trace;
+            this.startMillis = clock.millis();
+        }
+
+        RequestRecord.Stages stages(long responseHeadersNanos, long totalNanos) {
+            long end = preRequested != 0 ? preRequested : scheduled != 0 ? scheduled : admitted != 0 ? admitted
+                    : ticker.getAsLong();
+            return new RequestRecord.Stages(parseNanos, admitted == 0 ? -1 : admitted - start,
+                    scheduled == 0 ? -1 : scheduled - admitted, preRequested == 0 ? -1 : preRequested - scheduled,
+                    end - start, responseHeadersNanos, totalNanos);
+        }
+
+        void observe(EppMetrics m) {
+            if (parseNanos >= 0) {
+                m.stage(EppMetrics.Stage.PARSE, parseNanos);
+            }
+            m.stage(EppMetrics.Stage.ADMISSION, admitted - start);
+            m.stage(EppMetrics.Stage.SCHEDULING, scheduled - admitted);
+            m.stage(EppMetrics.Stage.PRE_REQUEST, preRequested - scheduled);
+        }
     }
 
     /**
@@ -220,6 +316,11 @@ public final class Director {
     /** The flow controller requests wait in when flow control is on, or null when this director has none. */
     public FlowController flowController() {
         return flow;
+    }
+
+    /** Where requests are recorded as they end, or null. */
+    public RequestLog requestLog() {
+        return requestLog;
     }
 
     /** Whether {@link #decide} may wait on I/O with the configuration serving now (see {@link RequestScheduler}). */
@@ -297,6 +398,8 @@ public final class Director {
         private EppMetrics metrics;
         private LongSupplier ticker = System::nanoTime;
         private FlowController flow;
+        private Clock clock = Clock.systemUTC();
+        private RequestLog requestLog;
 
         private Builder(EndpointStore store, RequestScheduler scheduler) {
             this.store = Objects.requireNonNull(store);
@@ -345,6 +448,18 @@ public final class Director {
         /** Monotonic nanoseconds for durations (default: {@link System#nanoTime}). */
         public Builder ticker(LongSupplier ticker) {
             this.ticker = Objects.requireNonNull(ticker);
+            return this;
+        }
+
+        /** Wall-clock time of the request records (default: the system clock, UTC). */
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock);
+            return this;
+        }
+
+        /** Where each request is recorded as it ends, for {@code /debug/decisions} (default: nowhere). */
+        public Builder requestLog(RequestLog log) {
+            this.requestLog = Objects.requireNonNull(log);
             return this;
         }
 

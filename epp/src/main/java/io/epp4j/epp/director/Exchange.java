@@ -3,6 +3,7 @@ package io.epp4j.epp.director;
 import io.epp4j.epp.datastore.EndpointStore;
 import io.epp4j.epp.request.ModelNames;
 import io.epp4j.epp.telemetry.EppMetrics;
+import io.epp4j.epp.tracing.RequestTrace;
 import io.epp4j.spi.ByteSlice;
 import io.epp4j.spi.Endpoint;
 import io.epp4j.spi.InferenceRequest;
@@ -12,6 +13,8 @@ import io.epp4j.spi.SchedulingResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongSupplier;
@@ -36,18 +39,25 @@ public final class Exchange {
     private final LongSupplier ticker;
     private final long receivedNanos;
     private final ModelNames.ResponseRewrite rewriteBack;
+    private final RequestLog log;
+    private final Director.Timing timing;
     private final AtomicBoolean completed = new AtomicBoolean();
+    private long responseHeadersNanos = -1;
+    private long firstBodyNanos;
+    private long lastBodyNanos;
     private boolean responseHeadersSeen;
     private long responseBytes;
 
     Exchange(InferenceRequest request, ScheduledRequest scheduled, EndpointStore.InFlightSlot slot,
-             EppMetrics metrics, LongSupplier ticker, long receivedNanos) {
+             EppMetrics metrics, LongSupplier ticker, long receivedNanos, RequestLog log, Director.Timing timing) {
         this.request = request;
         this.scheduled = scheduled;
         this.slot = slot;
         this.metrics = metrics;
         this.ticker = ticker;
         this.receivedNanos = receivedNanos;
+        this.log = log;
+        this.timing = timing;
         this.rewriteBack = ModelNames.responseRewrite(request.targetModel(), request.model());
     }
 
@@ -59,6 +69,11 @@ public final class Exchange {
     /** The chosen endpoints, primary first. */
     public SchedulingResult result() {
         return scheduled.result();
+    }
+
+    /** Each candidate's weighted score in the primary profile, by {@code ip:port} ({@link ScheduledRequest#scores}). */
+    public Map<String, Double> scores() {
+        return scheduled.scores();
     }
 
     public Endpoint primary() {
@@ -87,11 +102,18 @@ public final class Exchange {
      */
     public Map<String, String> onResponseHeaders(Map<String, String> headers, Map<String, String> lbMetadata) {
         responseHeadersSeen = true;
+        long arrived = ticker.getAsLong();
+        if (timing != null && timing.preRequested != 0) {
+            responseHeadersNanos = arrived - timing.preRequested;
+        }
         ResponseHeaders response = new ResponseHeaders(headers, lbMetadata);
-        try {
+        try (RequestTrace.Stage s = trace().enter("response_headers")) {
             scheduled.onResponseHeaders(response);
         } catch (RuntimeException e) {
             LOG.warn("response-headers hook failed for request {}", request.requestId(), e);
+        }
+        if (metrics != null) {
+            metrics.stage(EppMetrics.Stage.RESPONSE_HEADERS, ticker.getAsLong() - arrived);
         }
         return response.added();
     }
@@ -99,11 +121,25 @@ public final class Exchange {
     /** A response body chunk passed through (streamed responses: each chunk; others: the whole body once). */
     public void onResponseBody(ByteSlice chunk, boolean endOfStream) {
         responseBytes += chunk.length();
+        long start = metrics == null ? 0 : ticker.getAsLong();
         try {
             scheduled.onResponseBody(chunk, endOfStream);
         } catch (RuntimeException e) {
             LOG.warn("response-body hook failed for request {}", request.requestId(), e);
         }
+        if (metrics != null) {
+            long end = ticker.getAsLong();
+            metrics.stage(EppMetrics.Stage.RESPONSE_BODY, end - start);
+            if (firstBodyNanos == 0) {
+                firstBodyNanos = start;
+            }
+            lastBodyNanos = end;
+        }
+    }
+
+    /** The request's trace ({@link RequestTrace#NONE} when not traced). */
+    public RequestTrace trace() {
+        return timing == null ? RequestTrace.NONE : timing.trace;
     }
 
     /**
@@ -123,10 +159,29 @@ public final class Exchange {
         } catch (RuntimeException e) {
             LOG.warn("completion hook failed for request {}", request.requestId(), e);
         }
+        long endNanos = ticker.getAsLong();
+        long totalNanos = endNanos - receivedNanos;
+        RequestTrace trace = trace();
+        if (trace.recording()) {
+            if (firstBodyNanos != 0) {
+                trace.stage("response_body", firstBodyNanos, lastBodyNanos);
+            }
+            trace.end(endNanos, success && responseHeadersSeen ? "success" : "failure",
+                    success ? null : "the response failed or was cancelled");
+        }
         if (metrics != null) {
-            metrics.requestCompleted(request.model(), request.targetModel(),
-                    (ticker.getAsLong() - receivedNanos) / 1e9, responseBytes, usage,
+            metrics.requestCompleted(request.model(), request.targetModel(), totalNanos / 1e9, responseBytes, usage,
                     success && responseHeadersSeen);
+        }
+        if (log != null) {
+            List<String> picked = new ArrayList<>(result().targets().size());
+            for (Endpoint e : result().targets()) {
+                picked.add(e.hostPort());
+            }
+            log.record(new RequestRecord(request.requestId(), timing.startMillis, request.model(),
+                    request.targetModel(), timing.candidates, picked,
+                    success && responseHeadersSeen ? "success" : "failure", "", usage.promptTokens(),
+                    usage.completionTokens(), timing.stages(responseHeadersNanos, totalNanos)));
         }
         return true;
     }
@@ -137,6 +192,6 @@ public final class Exchange {
 
     /** A handle for a request that was not scheduled (no body): nothing to release, observe or count. */
     static Exchange unscheduled(InferenceRequest request, SchedulingResult result) {
-        return new Exchange(request, ScheduledRequest.of(result), () -> { }, null, () -> 0L, 0L);
+        return new Exchange(request, ScheduledRequest.of(result), () -> { }, null, () -> 0L, 0L, null, null);
     }
 }

@@ -5,6 +5,8 @@ import io.epp4j.spi.ResponseHeaders;
 import io.epp4j.spi.ResponseUsage;
 import io.epp4j.spi.SchedulingResult;
 
+import java.util.Map;
+
 /**
  * One request as its scheduler left it: the pick, and the hooks that follow the request to its end, with whatever
  * state scheduling produced (for the built-in engine, the plugins' cycle state and the configuration that
@@ -16,6 +18,14 @@ public interface ScheduledRequest {
 
     /** The chosen endpoints, primary first. */
     SchedulingResult result();
+
+    /**
+     * Each candidate's weighted total score in the primary profile, by {@code ip:port}, in candidate order; empty
+     * when the scheduler does not score. Computed on demand (only {@code --lb-metadata-scores} asks).
+     */
+    default Map<String, Double> scores() {
+        return Map.of();
+    }
 
     /** Pre-request hooks: the pick is decided and about to be sent to the gateway. */
     default void preRequest() {

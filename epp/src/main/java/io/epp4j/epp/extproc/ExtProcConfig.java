@@ -2,6 +2,7 @@ package io.epp4j.epp.extproc;
 
 import io.epp4j.epp.director.Director;
 import io.epp4j.epp.telemetry.EppMetrics;
+import io.epp4j.epp.tracing.Tracing;
 
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
@@ -16,8 +17,10 @@ import java.util.function.Supplier;
  * @param nanoTicker monotonic time for durations
  * @param requestIds generates x-request-id values when the gateway sent none
  * @param threads where decisions run, off the transport threads
+ * @param lbMetadataScores whether the pick's {@code envoy.lb} metadata carries every candidate's score
+ * @param tracing starts each request's trace ({@link Tracing#OFF}: none)
  */
 public record ExtProcConfig(Director director, EppMetrics metrics, long maxRequestBodyBytes,
                             boolean destinationFallbacks, LongSupplier nanoTicker, Supplier<String> requestIds,
-                            DecisionThreads threads) {
+                            DecisionThreads threads, boolean lbMetadataScores, Tracing tracing) {
 }

@@ -7,12 +7,14 @@ import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.epp4j.epp.director.Admission;
 import io.epp4j.epp.director.Exchange;
 import io.epp4j.epp.director.InferenceError;
+import io.epp4j.epp.logging.EppLogging;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 import java.util.function.Consumer;
 
@@ -33,6 +35,8 @@ import java.util.function.Consumer;
 final class ExtProcStream implements StreamObserver<ProcessingRequest> {
 
     private static final Logger LOG = LoggerFactory.getLogger(ExtProcStream.class);
+    /** Whether log lines are JSON, whose request lines carry the request id as a field (read once). */
+    private static final boolean TAG_LOG_LINES = "json".equals(System.getProperty("epp4j.log.encoder"));
 
     private final ExtProcConfig config;
     private final Answers answers;
@@ -142,6 +146,10 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
 
     /** Runs a step of the stream's work; an error answers the request, a completed response ends it. */
     private void run(RequestSide.Step step) {
+        String requestId = TAG_LOG_LINES ? request.requestId() : null;
+        if (requestId != null) {
+            MDC.put(EppLogging.REQUEST_ID, requestId); // JSON log lines carry it as x-request-id
+        }
         try {
             step.run();
             if (response.complete()) {
@@ -151,6 +159,10 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
             fail(e);
         } catch (RuntimeException e) {
             fail(new InferenceError(InferenceError.Code.INTERNAL, "internal error: " + e, e));
+        } finally {
+            if (requestId != null) {
+                MDC.remove(EppLogging.REQUEST_ID);
+            }
         }
     }
 
@@ -199,6 +211,7 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
                     error.responseBody());
         }
         answers.send(Mutations.immediate(error));
+        request.trace().end(config.nanoTicker().getAsLong(), error.code().gaieName(), error.responseBody());
         closed = true;
         complete(false);
         answers.close();
@@ -213,6 +226,8 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
         try {
             if (exchange != null) {
                 exchange.complete(response.usage(), success);
+            } else {
+                request.trace().end(config.nanoTicker().getAsLong(), "failure", "ended before a decision");
             }
         } finally {
             onClose.accept(this);

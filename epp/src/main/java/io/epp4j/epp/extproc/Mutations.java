@@ -41,6 +41,8 @@ final class Mutations {
     static final String LB_NAMESPACE = "envoy.lb";
     static final String SUBSET_NAMESPACE = "envoy.lb.subset_hint";
     static final String SUBSET_KEY = "x-gateway-destination-endpoint-subset";
+    /** {@code envoy.lb} key of each candidate's weighted score, with {@code --lb-metadata-scores}. */
+    static final String SCORES_KEY = "x-gateway-endpoint-scores";
 
     private Mutations() {
     }
@@ -66,8 +68,23 @@ final class Mutations {
 
     /** {@code dynamic_metadata["envoy.lb"]["x-gateway-destination-endpoint"]}: what Istio routes on. */
     static Struct destinationMetadata(String destination) {
-        return Struct.newBuilder().putFields(LB_NAMESPACE, Value.newBuilder().setStructValue(Struct.newBuilder()
-                .putFields(DESTINATION, Value.newBuilder().setStringValue(destination).build())).build()).build();
+        return destinationMetadata(destination, Map.of());
+    }
+
+    /**
+     * {@link #destinationMetadata(String)}, plus {@code envoy.lb/x-gateway-endpoint-scores}: a struct of each
+     * candidate's weighted score by {@code ip:port}, when {@code scores} is not empty.
+     */
+    static Struct destinationMetadata(String destination, Map<String, Double> scores) {
+        Struct.Builder lb = Struct.newBuilder()
+                .putFields(DESTINATION, Value.newBuilder().setStringValue(destination).build());
+        if (!scores.isEmpty()) {
+            Struct.Builder byEndpoint = Struct.newBuilder();
+            scores.forEach((endpoint, score) -> byEndpoint.putFields(endpoint,
+                    Value.newBuilder().setNumberValue(score).build()));
+            lb.putFields(SCORES_KEY, Value.newBuilder().setStructValue(byEndpoint).build());
+        }
+        return Struct.newBuilder().putFields(LB_NAMESPACE, Value.newBuilder().setStructValue(lb).build()).build();
     }
 
     /** The destination value: the primary target, or with fallbacks the comma list of every target. */
@@ -87,10 +104,15 @@ final class Mutations {
 
     /** A request-headers answer carrying the pick: the mutation, clear_route_cache and the envoy.lb metadata. */
     static ProcessingResponse pick(HeaderMutation.Builder mutation, String destination) {
+        return pick(mutation, destination, Map.of());
+    }
+
+    /** {@link #pick(HeaderMutation.Builder, String)} with the candidates' scores in the metadata (empty: none). */
+    static ProcessingResponse pick(HeaderMutation.Builder mutation, String destination, Map<String, Double> scores) {
         return ProcessingResponse.newBuilder()
                 .setRequestHeaders(HeadersResponse.newBuilder().setResponse(CommonResponse.newBuilder()
                         .setClearRouteCache(true).setHeaderMutation(mutation)))
-                .setDynamicMetadata(destinationMetadata(destination)).build();
+                .setDynamicMetadata(destinationMetadata(destination, scores)).build();
     }
 
     /** A headers answer that lets the headers continue with {@code mutation}. */

@@ -18,9 +18,11 @@ import io.epp4j.epp.request.InvalidRequestException;
 import io.epp4j.epp.request.ModelNames;
 import io.epp4j.epp.request.OpenAiRequest;
 import io.epp4j.epp.request.OpenAiRequestParser;
+import io.epp4j.epp.tracing.RequestTrace;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
@@ -62,6 +64,7 @@ final class RequestSide {
     private int heldChunks;
     private boolean answered;
     private String model = "";
+    private RequestTrace trace = RequestTrace.NONE;
 
     /**
      * @param metadata the stream's latest metadata (the subset hint is read from it when the request is decided)
@@ -121,8 +124,14 @@ final class RequestSide {
         };
     }
 
+    /** The request's trace, once its headers arrived ({@link RequestTrace#NONE} before, or when not traced). */
+    RequestTrace trace() {
+        return trace;
+    }
+
     void onHeaders(HttpHeaders message) throws InferenceError {
         headers = RequestHeaders.read(message.getHeaders(), config.requestIds());
+        trace = config.tracing().start(headers.values(), headers.requestId(), receivedNanos);
         if (message.getEndOfStream()) {
             answerWithoutBody();
             return;
@@ -220,13 +229,16 @@ final class RequestSide {
         byte[] bytes = body.array();
         int length = body.size();
         OpenAiRequest parsed;
+        long parseStart = config.nanoTicker().getAsLong();
         try {
             parsed = OpenAiRequestParser.parse(ApiPaths.fromHeaders(headers.values()), bytes, length);
         } catch (InvalidRequestException e) {
             throw new InferenceError(InferenceError.Code.BAD_REQUEST, e.getMessage());
         }
         model = parsed.model();
-        Admission admission = config.director().admit(parsed, arrival());
+        long parseEnd = config.nanoTicker().getAsLong();
+        trace.stage("parse", parseStart, parseEnd);
+        Admission admission = config.director().admit(parsed, arrival(), parseEnd - parseStart, trace);
         if (admission.flowControlled()) {
             // the request may wait in a queue: the stream holds its later work, and no thread, until it leaves
             waiting.await(admission, () -> answer(admission, parsed, bytes, length, trailersFollow));
@@ -239,6 +251,7 @@ final class RequestSide {
     private void answer(Admission admission, OpenAiRequest parsed, byte[] bytes, int length, boolean trailersFollow)
             throws InferenceError {
         Exchange exchange = config.director().decide(admission);
+        long answerStart = config.nanoTicker().getAsLong();
         decided.accept(exchange);
 
         byte[] upstream = bytes;
@@ -249,19 +262,24 @@ final class RequestSide {
             upstreamLength = upstream.length;
         }
         String destination = Mutations.destinationValue(exchange.result(), config.destinationFallbacks());
+        Map<String, Double> scores = config.lbMetadataScores() ? exchange.scores() : Map.of();
         HeaderMutation.Builder mutation = upstreamLength > 0
                 ? headers.mutation(Mutations.header(Mutations.DESTINATION, destination),
                         Mutations.header("content-length", Integer.toString(upstreamLength)))
                 : headers.mutation(Mutations.header(Mutations.DESTINATION, destination));
+        if (trace.recording()) {
+            // the model server's spans continue this request's trace
+            trace.propagationHeaders().forEach((k, v) -> mutation.addSetHeaders(Mutations.header(k, v)));
+        }
         switch (mode) {
             case FULL_DUPLEX_STREAMED -> {
-                answers.send(Mutations.pick(mutation, destination));
+                answers.send(Mutations.pick(mutation, destination, scores));
                 answers.streamedBody(upstream, upstreamLength, !trailersFollow, true);
             }
             case STREAMED -> {
                 // Envoy held every chunk for its own answer: the pick goes in the (late) headers answer, then one
                 // answer per chunk; a rewritten body replaces the first chunk and clears the others
-                answers.send(Mutations.pick(mutation, destination));
+                answers.send(Mutations.pick(mutation, destination, scores));
                 for (int i = 0; i < heldChunks; i++) {
                     CommonResponse.Builder chunkAnswer = CommonResponse.newBuilder();
                     if (exchange.modelRewritten()) {
@@ -282,11 +300,12 @@ final class RequestSide {
                             .setBody(UnsafeByteOperations.unsafeWrap(upstream, 0, upstreamLength)));
                 }
                 answers.send(Mutations.body(common, true).toBuilder()
-                        .setDynamicMetadata(Mutations.destinationMetadata(destination)).build());
+                        .setDynamicMetadata(Mutations.destinationMetadata(destination, scores)).build());
             }
         }
         answered = true;
         body = null; // the echoed bytes are owned by the sent messages now
+        trace.stage("answer", answerStart, config.nanoTicker().getAsLong());
         if (LOG.isDebugEnabled()) {
             LOG.debug("Request {} model {} (target {}) {} bytes scheduled to {}", exchange.request().requestId(),
                     model, exchange.request().targetModel(), length, destination);

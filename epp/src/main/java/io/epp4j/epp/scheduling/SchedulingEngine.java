@@ -139,6 +139,7 @@ public final class SchedulingEngine implements RequestScheduler, AutoCloseable {
             p.run(producer -> producer.produce(state, request, candidates), id);
         }
         Map<String, List<Endpoint>> results = new LinkedHashMap<>();
+        Map<String, Decision> decided = new LinkedHashMap<>(4);
         Map<String, List<Endpoint>> view = Collections.unmodifiableMap(results);
         for (int round = 0; round <= g.profileNames.size(); round++) {
             List<String> next = g.pickProfiles.apply(h -> h.pickProfiles(state, request, g.profileNames, view));
@@ -150,7 +151,9 @@ public final class SchedulingEngine implements RequestScheduler, AutoCloseable {
                 if (profile == null || results.containsKey(name)) {
                     continue;
                 }
-                results.put(name, runProfile(profile, state, request, candidates));
+                Decision d = runProfile(profile, state, request, candidates);
+                decided.put(name, d);
+                results.put(name, d.picked());
             }
         }
         String primary = g.processResults.apply(h -> h.primaryProfile(state, request, view));
@@ -160,10 +163,10 @@ public final class SchedulingEngine implements RequestScheduler, AutoCloseable {
             throw new SchedulingException("failed to find a target endpoint: no candidate endpoint left after"
                     + " filtering in profiles " + results.keySet());
         }
-        return new Scheduled(request, new SchedulingResult(primary, targets), state, g);
+        return new Scheduled(request, new SchedulingResult(primary, targets), state, g, decided.get(primary));
     }
 
-    private List<Endpoint> runProfile(PluginGraph.Profile profile, CycleState state, InferenceRequest request,
+    private Decision runProfile(PluginGraph.Profile profile, CycleState state, InferenceRequest request,
                                       List<Endpoint> candidates) {
         List<Endpoint> endpoints = candidates;
         for (TimedPlugin<Filter> f : profile.filters) {
@@ -204,15 +207,24 @@ public final class SchedulingEngine implements RequestScheduler, AutoCloseable {
         if (LOG.isTraceEnabled()) { // one line per endpoint: trace (--v 5) only
             LOG.trace(d.explain());
         }
-        return picked;
+        return d;
     }
 
     /**
      * A request this engine scheduled: its cycle state and the graph that scheduled it, so its hooks run with the
      * plugins that picked it even after a reload, and no table of open requests is needed.
      */
-    private record Scheduled(InferenceRequest request, SchedulingResult result, CycleState state, PluginGraph graph)
-            implements ScheduledRequest {
+    private record Scheduled(InferenceRequest request, SchedulingResult result, CycleState state, PluginGraph graph,
+                             Decision decision) implements ScheduledRequest {
+
+        @Override
+        public Map<String, Double> scores() {
+            Map<String, Double> out = new LinkedHashMap<>();
+            for (int i = 0; i < decision.endpoints().size(); i++) {
+                out.put(decision.endpoints().get(i).hostPort(), decision.totals()[i]);
+            }
+            return out;
+        }
 
         @Override
         public void preRequest() {

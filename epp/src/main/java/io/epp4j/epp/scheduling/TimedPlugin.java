@@ -1,5 +1,6 @@
 package io.epp4j.epp.scheduling;
 
+import io.epp4j.epp.tracing.RequestTrace;
 import io.epp4j.spi.Plugin;
 import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import org.slf4j.Logger;
@@ -42,7 +43,7 @@ final class TimedPlugin<T extends Plugin> {
         try {
             return call.apply(plugin);
         } finally {
-            timer.observe((ticker.getAsLong() - start) / 1e9);
+            observe(start);
         }
     }
 
@@ -60,7 +61,13 @@ final class TimedPlugin<T extends Plugin> {
                     e.toString());
             return false;
         } finally {
-            timer.observe((ticker.getAsLong() - start) / 1e9);
+            observe(start);
         }
+    }
+
+    private void observe(long start) {
+        long end = ticker.getAsLong();
+        timer.observe((end - start) / 1e9);
+        RequestTrace.plugin(extensionPoint, plugin.type(), plugin.name(), start, end);
     }
 }

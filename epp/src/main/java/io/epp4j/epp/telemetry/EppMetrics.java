@@ -1,5 +1,6 @@
 package io.epp4j.epp.telemetry;
 
+import io.epp4j.spi.EndpointInfo;
 import io.epp4j.spi.ResponseUsage;
 import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
@@ -24,6 +25,34 @@ public final class EppMetrics {
     private static final double[] TOKEN_BUCKETS = {1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384,
         32778, 65536, 131072, 262144, 524288, 1048576};
 
+    private static final double[] NTPOT_BUCKETS = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10};
+
+    /** The stages of a request the EPP itself spends time in ({@code epp4j_request_stage_duration_seconds}). */
+    public enum Stage {
+        /** Parsing the request body. */
+        PARSE("parse"),
+        /** Candidates and admission. */
+        ADMISSION("admission"),
+        /** The scheduler: every profile's filters, scorers and picker. */
+        SCHEDULING("scheduling"),
+        /** Pre-request hooks. */
+        PRE_REQUEST("pre_request"),
+        /** The response-headers hooks. */
+        RESPONSE_HEADERS("response_headers"),
+        /** The response-body hooks, per chunk. */
+        RESPONSE_BODY("response_body");
+
+        private final String label;
+
+        Stage(String label) {
+            this.label = label;
+        }
+
+        public String label() {
+            return label;
+        }
+    }
+
     private final Counter requestTotal;
     private final Counter requestErrorTotal;
     private final Histogram requestDuration;
@@ -35,6 +64,9 @@ public final class EppMetrics {
     private final Gauge runningRequests;
     private final Counter modelRewriteDecisions;
     private final DistributionDataPoint decisionWait;
+    private final Histogram normalizedTimePerOutputToken;
+    private final Counter schedulerAttempts;
+    private final DistributionDataPoint[] stages = new DistributionDataPoint[Stage.values().length];
 
     public EppMetrics(PrometheusRegistry registry, String version) {
         requestTotal = Counter.builder().name("inference_objective_request_total")
@@ -70,6 +102,20 @@ public final class EppMetrics {
                 .help("Time from the end of a request's body to the start of its scheduling, in seconds: how long "
                         + "the decision waited for a thread.")
                 .classicOnly().classicUpperBounds(WAIT_BUCKETS).register(registry);
+        normalizedTimePerOutputToken = histogram(registry,
+                "inference_objective_normalized_time_per_output_token_seconds",
+                "Inference objective latency per output token distribution in seconds for each model and target "
+                        + "model.", NTPOT_BUCKETS);
+        schedulerAttempts = Counter.builder().name("inference_extension_scheduler_attempts_total")
+                .help("[ALPHA] Total number of scheduling attempts.")
+                .labelNames("status", "target_model_name", "pod_name", "namespace", "port").register(registry);
+        Histogram stageDuration = Histogram.builder().name("epp4j_request_stage_duration_seconds")
+                .help("Time the EPP spent in each stage of a request, in seconds: parse, admission, scheduling, "
+                        + "pre_request, response_headers, response_body (per chunk).")
+                .classicOnly().classicUpperBounds(WAIT_BUCKETS).labelNames("stage").register(registry);
+        for (Stage stage : Stage.values()) {
+            stages[stage.ordinal()] = stageDuration.labelValues(stage.label());
+        }
         Info info = Info.builder().name("inference_extension_info")
                 .help("[ALPHA] General information of the current build of Inference Extension.")
                 .labelNames("commit", "build_ref").register(registry);
@@ -97,6 +143,25 @@ public final class EppMetrics {
     /** A decision started {@code seconds} after its request's body was complete. */
     public void decisionWaited(double seconds) {
         decisionWait.observe(seconds);
+    }
+
+    /** The EPP spent {@code nanos} in one stage of a request. */
+    public void stage(Stage stage, long nanos) {
+        stages[stage.ordinal()].observe(Math.max(0, nanos) / 1e9);
+    }
+
+    /**
+     * The scheduler ran for an admitted request: it picked {@code endpoint} (success), or found nothing or failed
+     * ({@code endpoint} null).
+     */
+    public void schedulingAttempted(boolean success, String targetModel, EndpointInfo endpoint) {
+        if (success) {
+            schedulerAttempts.labelValues("success", targetModel,
+                    endpoint.podName().isEmpty() ? endpoint.name() : endpoint.podName(), endpoint.namespace(),
+                    Integer.toString(endpoint.port())).inc();
+        } else {
+            schedulerAttempts.labelValues("failure", targetModel, "", "", "").inc();
+        }
     }
 
     /** A request was dispatched to a model server. */
@@ -130,6 +195,9 @@ public final class EppMetrics {
         }
         if (usage.completionTokens() >= 0) {
             outputTokens.labelValues(model, targetModel).observe(usage.completionTokens());
+        }
+        if (usage.completionTokens() > 0) {
+            normalizedTimePerOutputToken.labelValues(model, targetModel).observe(seconds / usage.completionTokens());
         }
         if (usage.cachedTokens() >= 0) {
             promptCachedTokens.labelValues(model, targetModel).observe(usage.cachedTokens());

@@ -63,7 +63,9 @@ final class EppProcess implements AutoCloseable {
         command.add("-XX:TieredStopAtLevel=1");
         command.addAll(launcher);
         command.addAll(List.of("--grpc-port=0", "--grpc-health-port=0", "--metrics-port=0",
-                "--secure-serving=false", "--grace-period=1s"));
+                "--secure-serving=false", "--grace-period=1s",
+                // these tests read /metrics without a token (MetricsAuthTest covers the auth)
+                "--metrics-endpoint-auth=false"));
         command.addAll(List.of(flags));
         Path log = dir.resolve(name + ".log");
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
