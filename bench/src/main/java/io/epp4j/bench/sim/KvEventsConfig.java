@@ -8,7 +8,8 @@ import java.util.regex.Pattern;
  *
  * @param endpoint the PUB socket (vLLM's default {@code tcp://*:5557}); bound when it contains {@code *} or
  *     {@code ::} or is {@code ipc://}/{@code inproc://}, else connected, as vLLM decides; {@code tcp://127.0.0.1:*}
- *     binds an ephemeral port
+ *     binds an ephemeral port; {@code {port+N}} stands for the pod's HTTP port plus N (the convention of a
+ *     simulated fleet on loopback, where pods share an address: {@link #servingPortOffsets})
  * @param replayEndpoint the ROUTER socket answering replay requests, always bound; null for no replay
  * @param topic frame 0 of every message; null for llm-d's {@code kv@<ip>:<port>@<model>} with the pod's HTTP
  *     address
@@ -26,6 +27,34 @@ public record KvEventsConfig(String endpoint, String replayEndpoint, String topi
     /** Ephemeral loopback ports for both sockets (tests, and a replay's many pods on one host). */
     public static final KvEventsConfig LOOPBACK = new KvEventsConfig("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", null,
             KvEventCodec.Encoding.MAP, 10_000, 100_000);
+
+    /**
+     * Sockets on the pod's HTTP port plus {@code events} (PUB) and plus {@code replay} (ROUTER): an EPP that
+     * knows a pod's serving address finds its events (the EPP's {@code socketPortOffset} and
+     * {@code replaySocketPortOffset}).
+     */
+    public static KvEventsConfig servingPortOffsets(int events, int replay) {
+        return new KvEventsConfig("tcp://*:{port+" + events + "}", "tcp://*:{port+" + replay + "}",
+                null, KvEventCodec.Encoding.MAP, 10_000, 100_000);
+    }
+
+    private static final Pattern SERVING_PORT = Pattern.compile("\\{port\\+(\\d+)}");
+
+    /** This configuration with {@code {port+N}} replaced by {@code servingPort + N}. */
+    KvEventsConfig resolve(int servingPort) {
+        return new KvEventsConfig(resolve(endpoint, servingPort), replayEndpoint == null ? null
+                : resolve(replayEndpoint, servingPort), topic, encoding, bufferSteps, hwm);
+    }
+
+    private static String resolve(String endpoint, int servingPort) {
+        Matcher m = SERVING_PORT.matcher(endpoint);
+        return m.find() ? m.replaceFirst(Integer.toString(servingPort + Integer.parseInt(m.group(1)))) : endpoint;
+    }
+
+    /** Whether the endpoints depend on the pod's HTTP port. */
+    boolean followsServingPort() {
+        return endpoint.contains("{port+") || (replayEndpoint != null && replayEndpoint.contains("{port+"));
+    }
 
     private static final Pattern TCP_PORT = Pattern.compile("^(tcp://.*:)(\\d+)$");
 

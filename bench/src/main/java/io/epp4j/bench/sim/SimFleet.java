@@ -30,8 +30,19 @@ public final class SimFleet implements AutoCloseable {
         List<SimServer> started = new ArrayList<>();
         try {
             for (int i = 0; i < pods; i++) {
-                started.add(SimServer.start(config.withSeed(config.seed() + i), namePrefix + "-" + i,
-                        basePort > 0 ? basePort + i : 0, kvEvents == null ? null : kvEvents.forPod(i)));
+                KvEventsConfig kv = kvEvents == null ? null : kvEvents.forPod(i);
+                for (int attempt = 1; ; attempt++) {
+                    try {
+                        started.add(SimServer.start(config.withSeed(config.seed() + i), namePrefix + "-" + i,
+                                basePort > 0 ? basePort + i : 0, kv));
+                        break;
+                    } catch (IOException e) {
+                        // an ephemeral HTTP port whose event ports (HTTP port + offset) are taken: try another
+                        if (basePort > 0 || kv == null || !kv.followsServingPort() || attempt == 5) {
+                            throw e;
+                        }
+                    }
+                }
             }
         } catch (IOException | RuntimeException e) {
             started.forEach(SimServer::close);

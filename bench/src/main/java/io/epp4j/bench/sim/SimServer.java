@@ -104,7 +104,7 @@ public final class SimServer implements AutoCloseable {
             ((EngineBase) engine).realCache.listener(kvRecorder);
             String topic = kv.topic() != null ? kv.topic() : "kv@" + hostPort() + "@" + config.model();
             try {
-                kvEvents = new KvEventPublisher(kv, topic, podName);
+                kvEvents = new KvEventPublisher(kv.resolve(port()), topic, podName);
             } catch (RuntimeException e) {
                 http.stop(0);
                 throw new IOException(e.getMessage(), e);
