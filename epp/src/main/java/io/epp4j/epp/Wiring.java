@@ -18,6 +18,9 @@ import io.epp4j.epp.scheduling.SchedulingEngine;
 import io.epp4j.epp.scrape.ModelServerMetrics;
 import io.epp4j.epp.scrape.ScrapeOptions;
 import io.epp4j.epp.telemetry.EppMetrics;
+import io.epp4j.spi.Endpoint;
+import io.epp4j.spi.EndpointInfo;
+import io.epp4j.spi.Plugin;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -135,6 +138,9 @@ final class Wiring {
                     + "empty and health reports NOT_SERVING");
         }
         RequestScheduler scheduler = scheduler(context, components, closeables);
+        if (scheduler instanceof SchedulingEngine engine) {
+            notifyEndpoints(store, engine);
+        }
         if (components.modelServerMetrics) {
             // the config file's metrics-data-source / core-metrics-extractor parameters, unless a component set
             // them; they are read at start-up (a reload that changes them needs a restart)
@@ -165,6 +171,37 @@ final class Wiring {
         return new ExtProcService(new ExtProcConfig(director, metrics, options.maxRequestBodyBytes(),
                 options.destinationEndpointFallbacks(), System::nanoTime, () -> UUID.randomUUID().toString(),
                 threads));
+    }
+
+    /**
+     * Tells the plugins of the engine's current configuration that follow the pool (llm-d's
+     * {@code endpoint-notification-source} extractors, such as {@code precise-prefix-cache-producer}) about every
+     * endpoint now and as endpoints come and go.
+     */
+    private static void notifyEndpoints(EndpointStore store, SchedulingEngine engine) {
+        EndpointStore.Listener forward = new EndpointStore.Listener() {
+            @Override
+            public void onAdded(EndpointInfo endpoint) {
+                for (Plugin p : engine.config().plugins().values()) {
+                    if (p instanceof EndpointStore.Listener l) {
+                        l.onAdded(endpoint);
+                    }
+                }
+            }
+
+            @Override
+            public void onRemoved(EndpointInfo endpoint) {
+                for (Plugin p : engine.config().plugins().values()) {
+                    if (p instanceof EndpointStore.Listener l) {
+                        l.onRemoved(endpoint);
+                    }
+                }
+            }
+        };
+        store.addListener(forward);
+        for (Endpoint e : store.snapshot()) {
+            forward.onAdded(e.info());
+        }
     }
 
     /** The component's scheduler, else GAIE's from --config-file / --config-text, reloaded when the file changes. */

@@ -45,7 +45,7 @@ public final class BuiltinPlugins {
                 PluginFactory.of(LoraAffinityScorer.TYPE, (n, p, c) -> new LoraAffinityScorer(n, p)),
                 PluginFactory.of(SessionAffinityScorer.TYPE, (n, p, c) -> new SessionAffinityScorer(n)),
                 PluginFactory.of(NoHitLruScorer.TYPE, (n, p, c) -> new NoHitLruScorer(n, p)),
-                PluginFactory.of(PrefixCacheScorer.TYPE, (n, p, c) -> new PrefixCacheScorer(n)),
+                PluginFactory.of(PrefixCacheScorer.TYPE, (n, p, c) -> new PrefixCacheScorer(n, p)),
                 PluginFactory.of(PrefixLoadCostScorer.TYPE, (n, p, c) -> new PrefixLoadCostScorer(n, p)),
                 PluginFactory.of(PrefillBacklogScorer.TYPE,
                         (n, p, c) -> new PrefillBacklogScorer(n, p, c.nanoTicker())),

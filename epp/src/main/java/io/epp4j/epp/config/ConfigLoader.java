@@ -1,5 +1,6 @@
 package io.epp4j.epp.config;
 
+import io.epp4j.epp.datastore.EndpointStore;
 import io.epp4j.epp.plugins.PluginEnvironment;
 import io.epp4j.epp.plugins.PluginRegistry;
 import io.epp4j.spi.Filter;
@@ -522,8 +523,7 @@ public final class ConfigLoader {
                 for (Node e : YamlTree.sequence(src.get("extractors"), field + ".extractors")) {
                     String ef = field + ".extractors[" + j++ + "]";
                     Map<String, Node> ext = YamlTree.mapping(e, ef, Set.of("pluginRef"));
-                    extractors.add(spec(reference(ext.get("pluginRef"), e, ef + ".pluginRef", Kind.EXTRACTOR,
-                            "a data extractor")));
+                    extractors.add(spec(extractor(ext.get("pluginRef"), e, ef + ".pluginRef")));
                 }
                 out.add(new LoadedConfig.DataSource(spec(source), List.copyOf(extractors)));
             }
@@ -531,6 +531,18 @@ public final class ConfigLoader {
                 LOG.warn("dataLayer.sources is empty: no model-server metrics will be collected");
             }
             return out;
+        }
+
+        /**
+         * A data extractor, or a plugin that follows the pool's endpoints (llm-d wires
+         * {@code precise-prefix-cache-producer} under {@code endpoint-notification-source} this way; epp4j tells such
+         * plugins about endpoints whichever source they are listed under).
+         */
+        Declared extractor(Node refNode, Node parent, String field) throws ConfigException {
+            if (refNode != null && instances.get(YamlTree.string(refNode, field)) instanceof EndpointStore.Listener) {
+                return declared.get(YamlTree.string(refNode, field));
+            }
+            return reference(refNode, parent, field, Kind.EXTRACTOR, "a data extractor");
         }
 
         Declared reference(Node refNode, Node parent, String field, Kind kind, String what) throws ConfigException {

@@ -1,5 +1,6 @@
 package io.epp4j.epp.plugins;
 
+import io.epp4j.epp.precise.PrecisePrefixPlugins;
 import io.epp4j.scorers.BuiltinPlugins;
 import io.epp4j.spi.PluginFactory;
 import org.slf4j.Logger;
@@ -51,6 +52,9 @@ public final class PluginRegistry {
             map.put(f.type(), f);
         }
         map.put(RemoteScorer.TYPE, PluginFactory.of(RemoteScorer.TYPE, RemoteScorer::new));
+        for (PluginFactory f : PrecisePrefixPlugins.factories()) {
+            map.put(f.type(), f);
+        }
         ClassLoader loader = PluginRegistry.class.getClassLoader();
         if (pluginsDir != null && Files.isDirectory(pluginsDir)) {
             loader = new URLClassLoader(jarUrls(pluginsDir), loader);

@@ -1,0 +1,93 @@
+package io.epp4j.epp.kvevents;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.function.LongSupplier;
+
+/**
+ * Whether one pod's KV events can be trusted for routing right now. A pod starts untrusted (a fresh EPP knows
+ * nothing of what the pod already holds) and becomes trusted with its first event in sequence; it is untrusted
+ * again while it is <em>stale</em> (a request was routed to it {@code staleAfter} ago or longer and no event has
+ * arrived since), and after a sequence gap that could not be replayed (its entries were cleared, so it knows only
+ * what was stored since) until an event arrives {@code staleAfter} or more after the gap. Transitions are logged
+ * and reported to the listener. Thread-safe: events and scoring threads call in concurrently.
+ */
+public final class PodEventHealth {
+
+    private static final Logger LOG = LoggerFactory.getLogger(PodEventHealth.class);
+
+    /** Told about each transition: {@code precise} is the new state, {@code reason} why. */
+    @FunctionalInterface
+    public interface TransitionListener {
+        void onTransition(String pod, boolean precise, String reason);
+    }
+
+    private final String pod;
+    private final long staleAfterNanos;
+    private final LongSupplier ticker;
+    private final TransitionListener listener;
+    private volatile long lastEventNanos;
+    private volatile boolean sawEvent;
+    private volatile boolean gapped;
+    private volatile long gapNanos;
+    /** When the first request routed since the last event was routed; 0 when none is waiting. */
+    private volatile long waitingSinceNanos;
+    private boolean precise;
+
+    public PodEventHealth(String pod, long staleAfterNanos, LongSupplier ticker, TransitionListener listener) {
+        this.pod = pod;
+        this.staleAfterNanos = staleAfterNanos;
+        this.ticker = ticker;
+        this.listener = listener;
+    }
+
+    /** A batch in sequence was applied. */
+    public void onEvents() {
+        long now = ticker.getAsLong();
+        lastEventNanos = now;
+        waitingSinceNanos = 0;
+        if (gapped && now - gapNanos >= staleAfterNanos) {
+            gapped = false;
+        }
+        sawEvent = true;
+        evaluate();
+    }
+
+    /** Events were lost and could not be replayed: the pod's entries were cleared. */
+    public void onUnrecoverableGap() {
+        gapNanos = ticker.getAsLong();
+        gapped = true;
+        evaluate();
+    }
+
+    /** A request was routed to the pod. */
+    public void onRouted() {
+        if (waitingSinceNanos == 0) {
+            waitingSinceNanos = Math.max(1, ticker.getAsLong());
+        }
+    }
+
+    /** Whether to score the pod from its events now (re-evaluating staleness). */
+    public boolean precise() {
+        return evaluate();
+    }
+
+    public String pod() {
+        return pod;
+    }
+
+    private synchronized boolean evaluate() {
+        long waiting = waitingSinceNanos;
+        boolean stale = waiting != 0 && ticker.getAsLong() - waiting >= staleAfterNanos;
+        boolean now = sawEvent && !gapped && !stale;
+        if (now != precise) {
+            String reason = now ? "events_healthy" : gapped ? "sequence_gap" : "stale";
+            precise = now;
+            LOG.info("KV events of {}: {} -> {} ({})", pod, now ? "approximate" : "precise",
+                    now ? "precise" : "approximate", reason);
+            listener.onTransition(pod, now, reason);
+        }
+        return now;
+    }
+}
