@@ -419,7 +419,7 @@ public final class Replay {
                         throw new IllegalArgumentException("no EPP config for policy " + policy + " at "
                                 + config.toAbsolutePath());
                     }
-                    String configFile = forFleet(config, workload, fleet).toString();
+                    String configFile = forFleet(config, workload.baseModel(), fleet.addresses().get(0)).toString();
                     for (int i = 0; i < s.eppReplicas(); i++) {
                         replicas.add(LocalEpp.start(!s.eppInProcess(), fleet.addresses(), s.tls(), configFile,
                                 "--refresh-metrics-interval", s.refreshMetricsInterval()));
@@ -459,17 +459,18 @@ public final class Replay {
     }
 
     /**
-     * The policy's config for this fleet: a config whose {@code token-producer} names the sample model server
-     * ({@code http://127.0.0.1:8000}, model {@code sim-model}) gets the first pod's render endpoint and the workload's
-     * base model (the topic's model, which the precise index keys on), in a temporary copy; others are used as they are.
+     * The policy's config for a fleet: a config whose {@code token-producer} names the sample model server
+     * ({@code http://127.0.0.1:8000}, model {@code sim-model}) gets {@code renderAddress} ({@code ip:port} of a pod) as
+     * its render endpoint and {@code baseModel} (the topic's model, which the precise index keys on), in a temporary
+     * copy; others are used as they are.
      */
-    static Path forFleet(Path config, Workloads.Workload workload, SimFleet fleet) throws IOException {
+    public static Path forFleet(Path config, String baseModel, String renderAddress) throws IOException {
         String yaml = Files.readString(config);
         if (!yaml.contains("token-producer")) {
             return config;
         }
-        String rewritten = yaml.replace("http://127.0.0.1:8000", "http://" + fleet.addresses().get(0))
-                .replace("modelName: sim-model", "modelName: " + workload.baseModel());
+        String rewritten = yaml.replace("http://127.0.0.1:8000", "http://" + renderAddress)
+                .replace("modelName: sim-model", "modelName: " + baseModel);
         Path copy = Files.createTempFile("epp4j-" + config.getFileName().toString().replace(".yaml", "") + "-",
                 ".yaml");
         copy.toFile().deleteOnExit();
