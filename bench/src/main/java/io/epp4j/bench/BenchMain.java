@@ -9,6 +9,8 @@ import io.epp4j.bench.replay.Replay;
 import io.epp4j.bench.scoreboard.Scoreboard;
 import io.epp4j.bench.sim.Calibration;
 import io.epp4j.bench.sim.Faults;
+import io.epp4j.bench.sim.KvEventCodec;
+import io.epp4j.bench.sim.KvEventsConfig;
 import io.epp4j.bench.sim.SimConfig;
 import io.epp4j.bench.sim.SimFlags;
 import io.epp4j.bench.sim.SimFleet;
@@ -36,7 +38,9 @@ public final class BenchMain {
               sim      --model M [--pods N] [--base-port P] [--loras a,b] [--max-loras N] [--time-scale F] [--seed S]
                        [--engine-model step|lanes] [--engine-profile h100-8b|h100x4-70b|h100x8-70b] [--max-num-seqs N]
                        [--kv-blocks N] [--block-size N] [--max-num-batched-tokens N]
-                       [--faults slow=4,errors=0.1,garbage-metrics,hang]
+                       [--faults slow=4,errors=0.1,garbage-metrics,hang,kv-stop,kv-skip=N]
+                       [--kv-events] [--kv-events-endpoint tcp://*:5557] [--kv-replay-endpoint tcp://*:5558]
+                       [--kv-events-encoding map|array] [--kv-events-topic T]
               gateway  --pool NAME=BASE_MODEL=IP:PORT,IP:PORT[=EPP_HOST:EPP_PORT][;...] [--port 8080]
                        [--policy epp|round-robin|random] [--profile agentgateway|istio|envoy-ai-gateway|envoy] [--tls] [--models m=BASE,...]
               noop     [--port 9002] [--destination 127.0.0.1:8000]
@@ -107,7 +111,8 @@ public final class BenchMain {
 
     private static int sim(String[] args, PrintStream out) throws Exception {
         Flags f = Flags.parse(args, SimFlags.with(Set.of("model", "pods", "base-port", "loras", "time-scale", "seed",
-                "faults")), Set.of());
+                "faults", "kv-events-endpoint", "kv-replay-endpoint", "kv-events-encoding", "kv-events-topic")),
+                Set.of("kv-events"));
         SimConfig lanes = SimConfig.defaults(f.required("model")).withLoras(Flags.list(f.string("loras", "")), 2)
                 .withSeed(f.longValue("seed", 42));
         SimConfig c = SimFlags.config(f, lanes.model(), lanes).withTimeScale(f.decimal("time-scale", 1.0));
@@ -117,10 +122,26 @@ public final class BenchMain {
         } catch (IllegalArgumentException e) {
             throw new Flags.UsageException(e.getMessage());
         }
-        SimFleet fleet = SimFleet.start(c, "sim", f.integer("pods", 1), f.integer("base-port", 0));
+        KvEventsConfig kv = null;
+        if (f.bool("kv-events")) {
+            try {
+                KvEventsConfig d = KvEventsConfig.VLLM_DEFAULTS;
+                kv = new KvEventsConfig(f.string("kv-events-endpoint", d.endpoint()),
+                        f.has("kv-replay-endpoint") ? f.string("kv-replay-endpoint", "") : null,
+                        f.has("kv-events-topic") ? f.string("kv-events-topic", "") : null,
+                        KvEventCodec.Encoding.parse(f.string("kv-events-encoding", "map")), d.bufferSteps(), d.hwm());
+            } catch (IllegalArgumentException e) {
+                throw new Flags.UsageException(e.getMessage());
+            }
+        }
+        SimFleet fleet = SimFleet.start(c, "sim", f.integer("pods", 1), f.integer("base-port", 0), kv);
         fleet.servers().forEach(s -> s.setFaults(faults));
         for (var s : fleet.servers()) {
             out.printf("sim pod %s model %s listening on http://%s%n", s.podName(), c.model(), s.hostPort());
+            if (s.kvEvents() != null) {
+                out.printf("  KV events on %s (topic %s)%s%n", s.kvEvents().endpoint(), s.kvEvents().topic(),
+                        s.kvEvents().replayEndpoint() == null ? "" : ", replay on " + s.kvEvents().replayEndpoint());
+            }
         }
         out.println("Ctrl-C to stop");
         Flags.awaitShutdown(fleet);

@@ -82,18 +82,21 @@ public final class GatewaySim implements AutoCloseable {
 
     private static final class Route {
         final Pool pool;
-        final ExtProcClient epp;
+        /** The EPP replicas (empty without an EPP); streams go to each in turn. */
+        final List<ExtProcClient> epps = new ArrayList<>();
         final AtomicInteger next = new AtomicInteger();
+        final AtomicInteger nextEpp = new AtomicInteger();
         final SplittableRandom random;
 
         Route(Pool pool) {
             this.pool = pool;
             if (pool.routing() instanceof Pool.ViaEpp via) {
-                this.epp = via.tls() ? ExtProcClient.insecureTls(via.host(), via.port(), null)
-                        : ExtProcClient.plaintext(via.host(), via.port());
+                for (int port : via.ports()) {
+                    epps.add(via.tls() ? ExtProcClient.insecureTls(via.host(), port, null)
+                            : ExtProcClient.plaintext(via.host(), port));
+                }
                 this.random = null;
             } else {
-                this.epp = null;
                 this.random = new SplittableRandom(((Pool.Balanced) pool.routing()).seed());
             }
         }
@@ -174,9 +177,7 @@ public final class GatewaySim implements AutoCloseable {
     public void close() {
         http.stop(0);
         for (Route r : routes.values()) {
-            if (r.epp != null) {
-                r.epp.channel().shutdownNow();
-            }
+            r.epps.forEach(e -> e.channel().shutdownNow());
         }
         if (bodyRouter != null) {
             bodyRouter.channel().shutdownNow();
@@ -447,7 +448,7 @@ public final class GatewaySim implements AutoCloseable {
         }
 
         void run() throws IOException {
-            toEpp = route.epp.open();
+            toEpp = route.epps.get(Math.floorMod(route.nextEpp.getAndIncrement(), route.epps.size())).open();
             try {
                 runStream();
             } catch (EppFailure f) {

@@ -24,12 +24,25 @@ public record Pool(String name, String baseModel, List<String> endpoints, Routin
     }
 
     /**
-     * Ask the pool's EPP over ext_proc.
+     * Ask the pool's EPP over ext_proc: one EPP, or several replicas of it behind one Service, each request's
+     * ext_proc stream going to the next replica in turn.
      *
+     * @param ports the EPP replicas' ports on {@code host}
      * @param tls TLS without certificate verification (what agentgateway's controller configures)
      * @param dialect how the gateway speaks ext_proc
      */
-    public record ViaEpp(String host, int port, boolean tls, Dialect dialect) implements Routing {
+    public record ViaEpp(String host, List<Integer> ports, boolean tls, Dialect dialect) implements Routing {
+        public ViaEpp {
+            ports = List.copyOf(ports);
+            if (ports.isEmpty()) {
+                throw new IllegalArgumentException("at least one EPP port");
+            }
+        }
+
+        /** One EPP. */
+        public ViaEpp(String host, int port, boolean tls, Dialect dialect) {
+            this(host, List.of(port), tls, dialect);
+        }
     }
 
     /** No EPP: the gateway balances by itself, as a Kubernetes Service would. */

@@ -12,6 +12,7 @@ import io.epp4j.bench.load.Connection;
 import io.epp4j.bench.load.LoadGenerator;
 import io.epp4j.bench.sim.SimConfig;
 import io.epp4j.bench.sim.EngineCore;
+import io.epp4j.bench.sim.KvEventsConfig;
 import io.epp4j.bench.sim.SimFleet;
 import io.epp4j.bench.sim.SimFlags;
 import io.epp4j.bench.stack.ForkedEpp;
@@ -60,7 +61,13 @@ public final class Replay {
     /** Policies the gateway applies itself (no EPP). */
     static final Set<String> GATEWAY_POLICIES = Set.of("round-robin", "random");
     public static final List<String> ALL_POLICIES = List.of("round-robin", "random", "least-queue", "gaie-default",
-            "epp4j", "flow-control");
+            "epp4j", "flow-control", "precise", "precise-no-fallback");
+    /**
+     * The simulated pods' KV-event sockets when a run publishes them: the pod's HTTP port + 1000 (PUB) and + 2000
+     * (replay ROUTER), the {@code socketPortOffset} / {@code replaySocketPortOffset} of {@code bench/configs/precise*.yaml}.
+     */
+    static final int KV_EVENTS_PORT_OFFSET = 1000;
+    static final int KV_REPLAY_PORT_OFFSET = 2000;
 
     /**
      * Replay settings shared by every policy of one run.
@@ -68,9 +75,27 @@ public final class Replay {
      * @param refreshMetricsInterval the EPPs' {@code --refresh-metrics-interval} in real time (GAIE's 50ms by
      *     default; each real millisecond of metric age is {@code speedup} simulated ones)
      * @param eppInProcess run each EPP in this JVM instead of a JVM of its own ({@code --epp-in-process})
+     * @param eppReplicas EPP replicas of the policy's config, the gateway's streams going to each in turn
+     *     ({@code --epp-replicas})
+     * @param kvEvents the pods publish vLLM's KV-cache events (runs with a precise policy or dropped events)
+     * @param dropKvEvents the fraction of pods whose events stop a third of the way into the measured run
+     *     ({@code --drop-kv-events})
      */
     public record Settings(int pods, double speedup, long seed, SimConfig sim, Path configDir, boolean tls,
-                           int maxInFlight, int warmUpRequests, String refreshMetricsInterval, boolean eppInProcess) {
+                           int maxInFlight, int warmUpRequests, String refreshMetricsInterval, boolean eppInProcess,
+                           int eppReplicas, boolean kvEvents, double dropKvEvents) {
+
+        /** One EPP per policy, no KV events. */
+        public Settings(int pods, double speedup, long seed, SimConfig sim, Path configDir, boolean tls,
+                        int maxInFlight, int warmUpRequests, String refreshMetricsInterval, boolean eppInProcess) {
+            this(pods, speedup, seed, sim, configDir, tls, maxInFlight, warmUpRequests, refreshMetricsInterval,
+                    eppInProcess, 1, false, 0);
+        }
+
+        /** Pods dropping their events, the first {@code round(fraction * pods)} of them. */
+        int podsDroppingEvents() {
+            return (int) Math.round(dropKvEvents * pods);
+        }
     }
 
     /**
@@ -140,7 +165,8 @@ public final class Replay {
      */
     public static int run(String[] args, PrintStream out, CapacityFinder capacity) throws Exception {
         Flags f = Flags.parse(args, SimFlags.with(Set.of("trace", "policy", "pods", "speedup", "limit", "out", "seed",
-                "configs", "model", "max-in-flight", "warm-up", "prime-requests", "scrape-interval")), Set.of("tls", "epp-in-process"));
+                "configs", "model", "max-in-flight", "warm-up", "prime-requests", "scrape-interval", "epp-replicas",
+                "drop-kv-events")), Set.of("tls", "epp-in-process"));
         String trace = f.string("trace", Workloads.defaultTrace(Path.of("")).toString());
         List<String> policies = List.of(f.required("policy").split(","));
         for (String p : policies) {
@@ -172,18 +198,29 @@ public final class Replay {
                     fraction, fraction * fleetRate, fleetRate);
             workload = Workloads.load(spec, limit, seed, model);
         }
+        int replicas = f.integer("epp-replicas", 1);
+        double drop = f.decimal("drop-kv-events", 0);
+        if (replicas < 1) {
+            throw new Flags.UsageException("--epp-replicas must be >= 1");
+        }
+        if (drop < 0 || drop > 1) {
+            throw new Flags.UsageException("--drop-kv-events must be a fraction in [0, 1]");
+        }
         Settings settings = new Settings(f.integer("pods", 4), speedup, seed, sim,
                 f.has("configs") ? Path.of(f.string("configs", "")) : defaultConfigs(Path.of("")), f.bool("tls"),
                 f.integer("max-in-flight", 2000),
                 f.integer("warm-up", DEFAULT_WARM_UP_REQUESTS), f.positiveDuration("scrape-interval", "50ms"),
-                f.bool("epp-in-process"));
+                f.bool("epp-in-process"), replicas, drop > 0 || policies.stream().anyMatch(p -> p.startsWith("precise")),
+                drop);
         int primeRequests = f.integer("prime-requests", workload.requests().size());
         if (primeRequests < 0) {
             throw new Flags.UsageException("--prime-requests must be >= 0");
         }
         Files.createDirectories(outDir);
-        out.printf("replay %s: %d requests, %d pods, speedup %.0fx, policies %s%n", workload.name(),
-                workload.requests().size(), settings.pods(), speedup, policies);
+        out.printf("replay %s: %d requests, %d pods (%d KV blocks each), speedup %.0fx, policies %s%s%s%n",
+                workload.name(), workload.requests().size(), settings.pods(), sim.kvBlocks(), speedup, policies,
+                replicas > 1 ? ", " + replicas + " EPP replicas each" : "",
+                drop > 0 ? ", KV events of " + settings.podsDroppingEvents() + " pods stop a third of the way in" : "");
         References refs = References.of(arrivals(workload), FleetSimulation.uniform(sim, settings.pods()), null);
         out.printf(Locale.ROOT, "greedy reference  TTFT p90 %.0f ms; lower bound  TTFT p90 %.0f ms%n", refs.greedyP(90),
                 refs.boundP(90));
@@ -293,18 +330,24 @@ public final class Replay {
      */
     public static Report runPolicy(Workloads.Workload workload, String policy, Settings s, PrintStream log,
                                    long primedRequests) throws Exception {
-        try (SimFleet fleet = SimFleet.start(s.sim(), "pod", s.pods(), 0)) {
+        try (SimFleet fleet = SimFleet.start(s.sim(), "pod", s.pods(), 0, s.kvEvents()
+                ? KvEventsConfig.servingPortOffsets(KV_EVENTS_PORT_OFFSET, KV_REPLAY_PORT_OFFSET) : null)) {
             long warmUpServed;
             try (RoutedPath warm = RoutedPath.start(policy, workload, fleet, s)) {
                 warmUpServed = warmUp(warm.gateway.port(), warmUpRequests(workload, s), warmUpSettings(s));
             }
             fleet.servers().forEach(srv -> srv.resetPrefixCache());
             try (RoutedPath measured = RoutedPath.start(policy, workload, fleet, s)) {
-                warmUpOwnProcess(measured.epp, workload, s, log);
+                for (LocalEpp replica : measured.replicas) {
+                    warmUpOwnProcess(replica, workload, s, log);
+                }
                 List<EngineCore.Snapshot> before = fleet.servers().stream().map(srv -> srv.snapshot()).toList();
                 HarnessWatch watch = HarnessWatch.start(measured.epp);
                 long chunksBefore = measured.gateway.responseChunksToEpp();
-                List<Report.Result> results = drive(measured.gateway.port(), workload.requests(), s);
+                List<Report.Result> results;
+                try (DroppedEvents dropped = DroppedEvents.schedule(fleet, workload, s)) {
+                    results = drive(measured.gateway.port(), workload.requests(), s);
+                }
                 HarnessWatch.Verdict harness = watch.stop(measured.epp == null ? 0
                         : measured.gateway.responseChunksToEpp() - chunksBefore);
                 Report report = Report.of(policy, workload.name(), results, fleet, before, measured.gateway.shed(),
@@ -315,6 +358,46 @@ public final class Replay {
                 }
                 return report;
             }
+        }
+    }
+
+    /**
+     * {@code --drop-kv-events}: the first {@link Settings#podsDroppingEvents()} pods stop publishing KV events a third
+     * of the way into the measured run (by the workload's last arrival), as a pod whose event stream broke; closing
+     * this resumes them.
+     */
+    private static final class DroppedEvents implements AutoCloseable {
+        private final java.util.concurrent.ScheduledExecutorService timer;
+        private final List<io.epp4j.bench.sim.SimServer> pods;
+
+        private DroppedEvents(java.util.concurrent.ScheduledExecutorService timer,
+                              List<io.epp4j.bench.sim.SimServer> pods) {
+            this.timer = timer;
+            this.pods = pods;
+        }
+
+        static DroppedEvents schedule(SimFleet fleet, Workloads.Workload workload, Settings s) {
+            List<io.epp4j.bench.sim.SimServer> pods = fleet.servers().subList(0, s.podsDroppingEvents());
+            if (pods.isEmpty()) {
+                return new DroppedEvents(null, pods);
+            }
+            long lastArrivalMs = workload.requests().stream().mapToLong(TraceRequest::arrivalMs).max().orElse(0);
+            java.util.concurrent.ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "replay-drop-kv-events");
+                t.setDaemon(true);
+                return t;
+            });
+            timer.schedule(() -> pods.forEach(p -> p.setFaults(io.epp4j.bench.sim.Faults.parse("kv-stop"))),
+                    (long) (lastArrivalMs / 3.0 / s.speedup()), TimeUnit.MILLISECONDS);
+            return new DroppedEvents(timer, pods);
+        }
+
+        @Override
+        public void close() {
+            if (timer != null) {
+                timer.shutdownNow();
+            }
+            pods.forEach(p -> p.setFaults(io.epp4j.bench.sim.Faults.NONE));
         }
     }
 
@@ -344,63 +427,74 @@ public final class Replay {
         }
     }
 
-    /** A gateway in front of {@code fleet} routing by {@code policy}: by itself, or through its own EPP. */
+    /**
+     * A gateway in front of {@code fleet} routing by {@code policy}: by itself, or through its own EPP
+     * ({@link Settings#eppReplicas()} replicas of it, each in its own process unless {@code --epp-in-process}).
+     */
     private static final class RoutedPath implements AutoCloseable {
+        /** The first replica (the one the harness watch measures), null without an EPP. */
         final LocalEpp epp;
+        final List<LocalEpp> replicas;
         final GatewaySim gateway;
         final String note;
 
-        private RoutedPath(LocalEpp epp, GatewaySim gateway, String note) {
-            this.epp = epp;
+        private RoutedPath(List<LocalEpp> replicas, GatewaySim gateway, String note) {
+            this.replicas = replicas;
+            this.epp = replicas.isEmpty() ? null : replicas.get(0);
             this.gateway = gateway;
             this.note = note;
         }
 
         static RoutedPath start(String policy, Workloads.Workload workload, SimFleet fleet, Settings s)
                 throws Exception {
-            LocalEpp epp = null;
+            List<LocalEpp> replicas = new ArrayList<>();
             Pool.Routing routing;
             String note = "";
-            if (GATEWAY_POLICIES.contains(policy)) {
-                routing = new Pool.Balanced(policy.equals("round-robin") ? Pool.Policy.ROUND_ROBIN : Pool.Policy.RANDOM,
-                        s.seed());
-            } else {
-                Path config = s.configDir().resolve(policy + ".yaml");
-                if (!Files.isRegularFile(config)) {
-                    throw new IllegalArgumentException("no EPP config for policy " + policy + " at " + config.toAbsolutePath());
-                }
-                List<String> flags = new ArrayList<>(List.of("--refresh-metrics-interval",
-                        s.refreshMetricsInterval()));
-                if (!workload.objectives().isEmpty()) {
-                    // the priorities the workload's requests name, as a static-mode user declares them
-                    Path objectives = Files.createTempFile("objectives", ".yaml");
-                    objectives.toFile().deleteOnExit();
-                    Files.writeString(objectives, workload.objectives());
-                    flags.addAll(List.of("--inference-objectives-file", objectives.toString()));
-                }
-                epp = LocalEpp.start(!s.eppInProcess(), fleet.addresses(), s.tls(), config.toString(),
-                        flags.toArray(new String[0]));
-                routing = new Pool.ViaEpp("127.0.0.1", epp.grpcPort(), s.tls(), Dialect.AGENTGATEWAY);
-                note = "EPP config " + config + (s.eppInProcess() ? ", EPP in the harness's JVM"
-                        : ", EPP in its own JVM");
-            }
-            Map<String, String> bbr = new LinkedHashMap<>();
-            bbr.put(workload.baseModel(), workload.baseModel());
-            workload.loras().forEach(l -> bbr.put(l, workload.baseModel()));
             GatewaySim gateway = null;
             try {
+                if (GATEWAY_POLICIES.contains(policy)) {
+                    routing = new Pool.Balanced(policy.equals("round-robin") ? Pool.Policy.ROUND_ROBIN
+                            : Pool.Policy.RANDOM, s.seed());
+                } else {
+                    Path config = s.configDir().resolve(policy + ".yaml");
+                    if (!Files.isRegularFile(config)) {
+                        throw new IllegalArgumentException("no EPP config for policy " + policy + " at "
+                                + config.toAbsolutePath());
+                    }
+                    String configFile = forFleet(config, workload.baseModel(), fleet.addresses().get(0)).toString();
+                    List<String> flags = new ArrayList<>(List.of("--refresh-metrics-interval",
+                            s.refreshMetricsInterval()));
+                    if (!workload.objectives().isEmpty()) {
+                        // the priorities the workload's requests name, as a static-mode user declares them
+                        Path objectives = Files.createTempFile("objectives", ".yaml");
+                        objectives.toFile().deleteOnExit();
+                        Files.writeString(objectives, workload.objectives());
+                        flags.addAll(List.of("--inference-objectives-file", objectives.toString()));
+                    }
+                    for (int i = 0; i < s.eppReplicas(); i++) {
+                        replicas.add(LocalEpp.start(!s.eppInProcess(), fleet.addresses(), s.tls(), configFile,
+                                flags.toArray(new String[0])));
+                    }
+                    routing = new Pool.ViaEpp("127.0.0.1", replicas.stream().map(LocalEpp::grpcPort).toList(),
+                            s.tls(), Dialect.AGENTGATEWAY);
+                    note = "EPP config " + config + (s.eppReplicas() > 1 ? ", " + s.eppReplicas() + " replicas" : "")
+                            + (s.eppInProcess() ? ", EPP in the harness's JVM" : ", EPP in its own JVM");
+                }
+                Map<String, String> bbr = new LinkedHashMap<>();
+                bbr.put(workload.baseModel(), workload.baseModel());
+                workload.loras().forEach(l -> bbr.put(l, workload.baseModel()));
                 gateway = GatewaySim.start(0, bbr,
                         List.of(new Pool("pool", workload.baseModel(), fleet.addresses(), routing)));
-                if (epp != null) {
+                if (!replicas.isEmpty()) {
                     awaitEppReady(gateway.port(), workload);
                 }
-                return new RoutedPath(epp, gateway, note);
+                return new RoutedPath(replicas, gateway, note);
             } catch (Exception | Error e) {
                 if (gateway != null) {
                     gateway.close();
                 }
-                if (epp != null) {
-                    epp.close();
+                for (LocalEpp r : replicas) {
+                    r.close();
                 }
                 throw e;
             }
@@ -409,10 +503,30 @@ public final class Replay {
         @Override
         public void close() throws Exception {
             gateway.close();
-            if (epp != null) {
-                epp.close();
+            for (LocalEpp r : replicas) {
+                r.close();
             }
         }
+    }
+
+    /**
+     * The policy's config for a fleet: a config whose {@code token-producer} names the sample model server
+     * ({@code http://127.0.0.1:8000}, model {@code sim-model}) gets {@code renderAddress} ({@code ip:port} of a pod) as
+     * its render endpoint and {@code baseModel} (the topic's model, which the precise index keys on), in a temporary
+     * copy; others are used as they are.
+     */
+    public static Path forFleet(Path config, String baseModel, String renderAddress) throws IOException {
+        String yaml = Files.readString(config);
+        if (!yaml.contains("token-producer")) {
+            return config;
+        }
+        String rewritten = yaml.replace("http://127.0.0.1:8000", "http://" + renderAddress)
+                .replace("modelName: sim-model", "modelName: " + baseModel);
+        Path copy = Files.createTempFile("epp4j-" + config.getFileName().toString().replace(".yaml", "") + "-",
+                ".yaml");
+        copy.toFile().deleteOnExit();
+        Files.writeString(copy, rewritten);
+        return copy;
     }
 
     /**
@@ -468,7 +582,7 @@ public final class Replay {
         int fleetSlots = Math.max(1, s.pods() * s.sim().maxNumSeqs());
         return new Settings(s.pods(), s.speedup(), s.seed(), s.sim(), s.configDir(), s.tls(),
                 Math.min(s.maxInFlight(), fleetSlots), s.warmUpRequests(), s.refreshMetricsInterval(),
-                s.eppInProcess());
+                s.eppInProcess(), s.eppReplicas(), s.kvEvents(), s.dropKvEvents());
     }
 
     /** Polls until the EPP routes a probe request (it has scraped its endpoints at least once). */

@@ -73,7 +73,7 @@ abstract sealed class EngineBase implements EngineCore permits StepEngine, Lanes
      */
     final Seq enqueue(String adapter, String prompt, int outputTokens, Object tag, long nowNanos)
             throws RejectedException {
-        Seq s = new Seq(nextId++, adapter, hashes(adapter, prompt), EngineCore.promptTokens(prompt), outputTokens,
+        Seq s = new Seq(nextId++, adapter, hashes(adapter, prompt), prompt, EngineCore.promptTokens(prompt), outputTokens,
                 nowNanos, tag);
         if (s.promptTokens + s.maxTokens > config.maxModelLen()) {
             throw new RejectedException(400, "This model's maximum context length is " + config.maxModelLen()

@@ -20,6 +20,10 @@ public interface EngineCore {
         /** {@code seq} produced its last token (or was aborted) and left the engine. */
         void finished(Seq seq, long atNanos);
 
+        /** An engine step ended (the step model; its KV-cache events go out as one batch, as vLLM's do). */
+        default void stepEnded(long atNanos) {
+        }
+
         Events NONE = new Events() {
             @Override
             public void firstToken(Seq seq, long atNanos) {

@@ -17,8 +17,8 @@ interface KvCache {
     /** Makes room for {@code blocks} new blocks, evicting unreferenced ones; false (nothing changes) if it can't. */
     boolean reserve(int blocks);
 
-    /** Block {@code index} of {@code hashes}, newly computed, referenced once (call after {@link #reserve}). */
-    void store(long[] hashes, int index);
+    /** Block {@code index} of {@code seq}'s prompt, newly computed, referenced once (call after {@link #reserve}). */
+    void store(Seq seq, int index);
 
     /**
      * {@code n} blocks that belong to one request and are never shared (call after {@link #reserve}); a negative
@@ -93,10 +93,10 @@ interface KvCache {
         }
 
         @Override
-        public void store(long[] hashes, int index) {
+        public void store(Seq seq, int index) {
             residentDelta++;
             usedDelta++;
-            counted.computeIfAbsent(hashes, k -> new int[1])[0]++;
+            counted.computeIfAbsent(seq.hashes, k -> new int[1])[0]++;
         }
 
         @Override

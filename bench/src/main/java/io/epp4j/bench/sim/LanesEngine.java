@@ -63,7 +63,7 @@ public final class LanesEngine extends EngineBase {
                 break;
             }
             for (int i = hits; i < s.hashes.length; i++) {
-                cache.store(s.hashes, i);
+                cache.store(s, i);
             }
             cache.addAnonymous(extra);
             s.pinnedBlocks = s.hashes.length;

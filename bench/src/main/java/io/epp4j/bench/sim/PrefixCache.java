@@ -15,6 +15,9 @@ import java.util.Map;
  * request's tail blocks before its head (vLLM frees them in reverse order for the same reason). Decode tokens
  * and a prompt's partial last block take anonymous blocks that are never shared.
  *
+ * <p>A {@link Listener} hears what vLLM's block pool announces as KV-cache events: a block that became resident,
+ * an evicted block, and a cache emptied by a reset.
+ *
  * <p>Not thread-safe: an engine calls it under its own lock.
  */
 final class PrefixCache implements KvCache {
@@ -23,7 +26,34 @@ final class PrefixCache implements KvCache {
         int refs;
     }
 
+    /** What the cache announces, called under the engine's lock; vLLM's block pool emits the same events. */
+    interface Listener {
+        /** Block {@code index} of {@code seq}'s prompt became resident. */
+        void stored(Seq seq, int index);
+
+        /** A resident block was evicted or dropped. */
+        void removed(long hash);
+
+        /** Every resident block was dropped (nothing is resident now). */
+        void cleared();
+    }
+
+    private static final Listener SILENT = new Listener() {
+        @Override
+        public void stored(Seq seq, int index) {
+        }
+
+        @Override
+        public void removed(long hash) {
+        }
+
+        @Override
+        public void cleared() {
+        }
+    };
+
     private final int totalBlocks;
+    private Listener listener = SILENT;
     private final Map<Long, Block> resident = new HashMap<>();
     /** Unreferenced resident blocks in eviction order (eldest first). */
     private final LinkedHashMap<Long, Block> evictable = new LinkedHashMap<>();
@@ -32,6 +62,10 @@ final class PrefixCache implements KvCache {
 
     PrefixCache(int totalBlocks) {
         this.totalBlocks = totalBlocks;
+    }
+
+    void listener(Listener listener) {
+        this.listener = listener == null ? SILENT : listener;
     }
 
     /** What one running request holds. */
@@ -95,6 +129,14 @@ final class PrefixCache implements KvCache {
         return z ^ (z >>> 33);
     }
 
+    private void evictEldest() {
+        Iterator<Map.Entry<Long, Block>> eldest = evictable.entrySet().iterator();
+        Map.Entry<Long, Block> victim = eldest.next();
+        eldest.remove();
+        resident.remove(victim.getKey());
+        listener.removed(victim.getKey());
+    }
+
     /** Leading blocks of {@code hashes} already resident, without touching the LRU order. */
     @Override
     public int cachedPrefix(long[] hashes) {
@@ -107,7 +149,7 @@ final class PrefixCache implements KvCache {
 
     /**
      * Pins the cached prefix of {@code hashes}, stores the rest and reserves {@code extraBlocks} anonymous
-     * blocks, evicting unreferenced blocks as needed.
+     * blocks, evicting unreferenced blocks as needed. (A test helper: the listener hears its evictions only.)
      *
      * @return the allocation, or null when even after eviction there is not enough free space (nothing changes)
      */
@@ -132,10 +174,7 @@ final class PrefixCache implements KvCache {
         }
         int newBlocks = hashes.length - hits;
         while (free() < needed) {
-            Iterator<Map.Entry<Long, Block>> eldest = evictable.entrySet().iterator();
-            Map.Entry<Long, Block> victim = eldest.next();
-            eldest.remove();
-            resident.remove(victim.getKey());
+            evictEldest();
         }
         for (int i = hits; i < hashes.length; i++) {
             Block b = new Block();
@@ -173,21 +212,19 @@ final class PrefixCache implements KvCache {
             return false;
         }
         while (free() < blocks) {
-            Iterator<Map.Entry<Long, Block>> eldest = evictable.entrySet().iterator();
-            Map.Entry<Long, Block> victim = eldest.next();
-            eldest.remove();
-            resident.remove(victim.getKey());
+            evictEldest();
         }
         return true;
     }
 
     @Override
-    public void store(long[] hashes, int index) {
-        long hash = hashes[index];
+    public void store(Seq seq, int index) {
+        long hash = seq.hashes[index];
         Block b = resident.get(hash);
         if (b == null) {
             b = new Block();
             resident.put(hash, b);
+            listener.stored(seq, index);
         } else if (b.refs == 0) {
             evictable.remove(hash); // computed again while it sat unreferenced: take it back
         }
@@ -252,12 +289,22 @@ final class PrefixCache implements KvCache {
         return totalBlocks;
     }
 
-    /** Drops every unreferenced block (vLLM's reset_prefix_cache). */
+    /**
+     * Drops every unreferenced block (vLLM's reset_prefix_cache): announced as one clear when nothing stays resident,
+     * else block by block.
+     */
     @Override
     public void clearUnreferenced() {
+        boolean all = evictable.size() == resident.size();
         for (Long h : evictable.keySet()) {
             resident.remove(h);
+            if (!all) {
+                listener.removed(h);
+            }
         }
         evictable.clear();
+        if (all) {
+            listener.cleared();
+        }
     }
 }

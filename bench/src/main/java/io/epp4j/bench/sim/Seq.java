@@ -8,6 +8,8 @@ public final class Seq {
     final long id;
     final String adapter;
     final long[] hashes;
+    /** The prompt text (its blocks' token ids go out in KV-cache events). */
+    final String prompt;
     final int promptTokens;
     final int maxTokens;
     final long arrivalNanos;
@@ -37,10 +39,12 @@ public final class Seq {
     /** Lanes model: when the next event of this request is due. */
     long nextEventNanos = Long.MAX_VALUE;
 
-    Seq(long id, String adapter, long[] hashes, int promptTokens, int maxTokens, long arrivalNanos, Object tag) {
+    Seq(long id, String adapter, long[] hashes, String prompt, int promptTokens, int maxTokens, long arrivalNanos,
+        Object tag) {
         this.id = id;
         this.adapter = adapter;
         this.hashes = hashes;
+        this.prompt = prompt;
         this.promptTokens = promptTokens;
         this.maxTokens = maxTokens;
         this.arrivalNanos = arrivalNanos;
@@ -49,7 +53,7 @@ public final class Seq {
 
     /** A copy for a what-if run (the tag is not copied). */
     Seq copy() {
-        Seq c = new Seq(id, adapter, hashes, promptTokens, maxTokens, arrivalNanos, null);
+        Seq c = new Seq(id, adapter, hashes, prompt, promptTokens, maxTokens, arrivalNanos, null);
         c.computed = computed;
         c.generated = generated;
         c.pinnedBlocks = pinnedBlocks;

@@ -18,11 +18,31 @@ public final class SimFleet implements AutoCloseable {
      * {@code basePort + i} when {@code basePort > 0}); each gets seed {@code config.seed() + i}.
      */
     public static SimFleet start(SimConfig config, String namePrefix, int pods, int basePort) throws IOException {
+        return start(config, namePrefix, pods, basePort, null);
+    }
+
+    /**
+     * The same, each pod publishing KV-cache events as {@code kvEvents} says (null: none), pod {@code i} with
+     * {@link KvEventsConfig#forPod}{@code (i)} so that their fixed ports do not clash.
+     */
+    public static SimFleet start(SimConfig config, String namePrefix, int pods, int basePort, KvEventsConfig kvEvents)
+            throws IOException {
         List<SimServer> started = new ArrayList<>();
         try {
             for (int i = 0; i < pods; i++) {
-                started.add(SimServer.start(config.withSeed(config.seed() + i), namePrefix + "-" + i,
-                        basePort > 0 ? basePort + i : 0));
+                KvEventsConfig kv = kvEvents == null ? null : kvEvents.forPod(i);
+                for (int attempt = 1; ; attempt++) {
+                    try {
+                        started.add(SimServer.start(config.withSeed(config.seed() + i), namePrefix + "-" + i,
+                                basePort > 0 ? basePort + i : 0, kv));
+                        break;
+                    } catch (IOException e) {
+                        // an ephemeral HTTP port whose event ports (HTTP port + offset) are taken: try another
+                        if (basePort > 0 || kv == null || !kv.followsServingPort() || attempt == 5) {
+                            throw e;
+                        }
+                    }
+                }
             }
         } catch (IOException | RuntimeException e) {
             started.forEach(SimServer::close);

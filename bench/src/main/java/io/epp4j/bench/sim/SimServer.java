@@ -3,15 +3,18 @@ package io.epp4j.bench.sim;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.epp4j.bench.cli.Json;
-import io.epp4j.bench.cli.Json;
 
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -25,7 +28,15 @@ import java.util.function.LongSupplier;
 
 /**
  * One simulated vLLM server on a loopback port: the OpenAI endpoints ({@code /v1/chat/completions},
- * {@code /v1/completions}, {@code /v1/models}, JSON and SSE), vLLM's {@code /metrics}, {@code /health}.
+ * {@code /v1/completions}, {@code /v1/models}, JSON and SSE), vLLM's {@code /metrics}, {@code /health},
+ * {@code /reset_prefix_cache}, {@code /tokenize}, {@code /v1/completions/render} and
+ * {@code /v1/chat/completions/render} (token ids from {@link SimTokenizer}), and, when started with a
+ * {@link KvEventsConfig}, vLLM's KV-cache events ({@link KvEventPublisher}): what its prefix cache stores, evicts and
+ * clears, one batch per engine step.
+ *
+ * <p>Fault injection at run time: {@link #setFaults} or {@code POST /sim/faults} (body: a {@link Faults#parse} spec),
+ * and {@link #restart} or {@code POST /sim/restart} (every request in flight ends, the cache empties, the event
+ * numbering starts again at 0 with {@code AllBlocksCleared}).
  *
  * <p>Requests go into an {@link EngineCore} (the engine model of {@link SimConfig#engineModel()}); one engine thread
  * per server moves the engine through simulated time at {@link SimConfig#timeScale()} times real time and hands each
@@ -62,10 +73,15 @@ public final class SimServer implements AutoCloseable {
     private final long originNanos;
     private final Thread engineThread;
     private final EngineEvents events = new EngineEvents();
+    /** Requests submitted and not finished, under the lock (a restart ends them). */
+    private final Set<Seq> live = Collections.newSetFromMap(new IdentityHashMap<>());
+    /** Null without KV events. */
+    private final KvEventRecorder kvRecorder;
+    private final KvEventPublisher kvEvents;
     private volatile boolean stopping;
 
-    private SimServer(SimConfig config, String podName, String namespace, int port, LongSupplier nanoTicker)
-            throws IOException {
+    private SimServer(SimConfig config, String podName, String namespace, int port, LongSupplier nanoTicker,
+                      KvEventsConfig kv) throws IOException {
         this.config = config;
         this.podName = podName;
         this.namespace = namespace;
@@ -82,8 +98,22 @@ public final class SimServer implements AutoCloseable {
         this.executor = Executors.newCachedThreadPool(tf);
         this.engineThread = new Thread(this::driveEngine, "sim-" + podName + "-engine");
         engineThread.setDaemon(true);
-        engineThread.start();
         this.http = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1024);
+        if (kv != null) {
+            kvRecorder = new KvEventRecorder(config);
+            ((EngineBase) engine).realCache.listener(kvRecorder);
+            String topic = kv.topic() != null ? kv.topic() : "kv@" + hostPort() + "@" + config.model();
+            try {
+                kvEvents = new KvEventPublisher(kv.resolve(port()), topic, podName);
+            } catch (RuntimeException e) {
+                http.stop(0);
+                throw new IOException(e.getMessage(), e);
+            }
+        } else {
+            kvRecorder = null;
+            kvEvents = null;
+        }
+        engineThread.start();
         http.setExecutor(executor);
         http.createContext("/", this::handle);
         http.start();
@@ -91,7 +121,18 @@ public final class SimServer implements AutoCloseable {
 
     /** Starts a server on {@code 127.0.0.1:port} ({@code 0} = ephemeral). */
     public static SimServer start(SimConfig config, String podName, int port) throws IOException {
-        return new SimServer(config, podName, "default", port, System::nanoTime);
+        return start(config, podName, port, null);
+    }
+
+    /** The same, publishing KV-cache events as {@code kvEvents} says (null: none). */
+    public static SimServer start(SimConfig config, String podName, int port, KvEventsConfig kvEvents)
+            throws IOException {
+        return new SimServer(config, podName, "default", port, System::nanoTime, kvEvents);
+    }
+
+    /** The KV-event publisher, or null when this pod publishes none. */
+    public KvEventPublisher kvEvents() {
+        return kvEvents;
     }
 
     public int port() {
@@ -122,6 +163,7 @@ public final class SimServer implements AutoCloseable {
     public void resetPrefixCache() {
         synchronized (lock) {
             engine.resetPrefixCache();
+            flushKvEvents();
         }
     }
 
@@ -129,6 +171,42 @@ public final class SimServer implements AutoCloseable {
         this.faults = faults;
         synchronized (lock) {
             engine.setSlowFactor(faults.slowFactor());
+        }
+        if (kvEvents != null) {
+            kvEvents.stop(faults.kvEventsStopped());
+            if (faults.kvSkipBatches() > 0) {
+                kvEvents.skip(faults.kvSkipBatches());
+            }
+        }
+    }
+
+    /**
+     * A restarted vLLM: every request in flight ends (streams are cut), the KV cache empties, and the KV-event
+     * numbering starts again at 0 with an empty replay buffer; the first batch of the new numbering is
+     * {@code AllBlocksCleared}. The server's counters are kept.
+     */
+    public void restart() {
+        synchronized (lock) {
+            long now = simNow();
+            List<Seq> inFlight = new ArrayList<>(live);
+            inFlight.sort((a, b) -> Boolean.compare(a.running, b.running)); // waiting first: none is admitted then
+            for (Seq s : inFlight) {
+                engine.abort(s, now, events);
+            }
+            flushKvEvents();
+            if (kvEvents != null) {
+                kvEvents.restart();
+            }
+            engine.resetPrefixCache();
+            flushKvEvents();
+            lock.notifyAll();
+        }
+    }
+
+    /** Hands the events of the engine's last step to the publisher, as one batch. Under the lock. */
+    private void flushKvEvents() {
+        if (kvRecorder != null && !kvRecorder.isEmpty()) {
+            kvEvents.publish(System.currentTimeMillis() / 1000.0, kvRecorder.drain());
         }
     }
 
@@ -150,6 +228,9 @@ public final class SimServer implements AutoCloseable {
         }
         http.stop(0);
         executor.shutdownNow();
+        if (kvEvents != null) {
+            kvEvents.close();
+        }
     }
 
     /** Simulated time since the server started. */
@@ -171,6 +252,7 @@ public final class SimServer implements AutoCloseable {
                         lock.wait(realNanos / 1_000_000, (int) (realNanos % 1_000_000));
                     } else {
                         engine.advance(now, events);
+                        flushKvEvents();
                     }
                 } catch (InterruptedException e) {
                     return;
@@ -181,6 +263,11 @@ public final class SimServer implements AutoCloseable {
 
     /** Hands tokens to the requests' HTTP threads and records vLLM's latency histograms (in simulated time). */
     private final class EngineEvents implements EngineCore.Events {
+        @Override
+        public void stepEnded(long atNanos) {
+            flushKvEvents();
+        }
+
         @Override
         public void firstToken(Seq seq, long at) {
             Generation g = (Generation) seq.tag();
@@ -200,6 +287,7 @@ public final class SimServer implements AutoCloseable {
 
         @Override
         public void finished(Seq seq, long at) {
+            live.remove(seq);
             Generation g = (Generation) seq.tag();
             if (!seq.aborted() && seq.firstTokenNanos() >= 0) {
                 double prefill = (seq.firstTokenNanos() - seq.scheduledNanos()) / 1e9;
@@ -236,7 +324,26 @@ public final class SimServer implements AutoCloseable {
                 case "/metrics" -> metrics(ex);
                 case "/health" -> send(ex, 200, "text/plain", new byte[0]);
                 case "/reset_prefix_cache" -> {
-                    engine.resetPrefixCache();
+                    resetPrefixCache();
+                    send(ex, 200, "text/plain", new byte[0]);
+                }
+                case "/tokenize", "/v1/completions/render", "/v1/chat/completions/render" -> {
+                    if (!method.equals("POST")) {
+                        sendJson(ex, 405, Json.openAiError("Method Not Allowed", "BadRequestError", 405));
+                    } else {
+                        tokenize(ex, path);
+                    }
+                }
+                case "/sim/faults" -> {
+                    try {
+                        setFaults(Faults.parse(new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8)));
+                        send(ex, 200, "text/plain", new byte[0]);
+                    } catch (IllegalArgumentException e) {
+                        fail(ex, 400, "BadRequestError", e.getMessage());
+                    }
+                }
+                case "/sim/restart" -> {
+                    restart();
                     send(ex, 200, "text/plain", new byte[0]);
                 }
                 default -> sendJson(ex, 404, "{\"detail\":\"Not Found\"}");
@@ -338,6 +445,8 @@ public final class SimServer implements AutoCloseable {
                 seq = engine.submit(adapter, prompt, maxTokens, g, simNow());
                 seq.finishesWithStop(finishReason.equals("stop"));
                 g.seq = seq;
+                live.add(seq);
+                flushKvEvents();
                 lock.notifyAll(); // the engine thread may now have an earlier event to wait for
             }
         } catch (EngineCore.RejectedException e) {
@@ -358,6 +467,7 @@ public final class SimServer implements AutoCloseable {
             if (!ended) {
                 synchronized (lock) {
                     engine.abort(seq, simNow(), events); // the client went away: free its slot and blocks
+                    flushKvEvents();
                 }
             }
         }
@@ -505,6 +615,64 @@ public final class SimServer implements AutoCloseable {
         private void event(OutputStream out, String json) throws IOException {
             out.write(("data: " + json + "\n\n").getBytes(StandardCharsets.UTF_8));
         }
+    }
+
+    /**
+     * vLLM's {@code /tokenize} ({@code prompt} or chat {@code messages}; answers {@code count}, {@code max_model_len},
+     * {@code tokens}) and the render endpoints ({@code /v1/completions/render}: a list with one
+     * {@code {request_id, model, token_ids, features}} per prompt; {@code /v1/chat/completions/render}: one such
+     * object), with the prompt text a completion request of the same body would be served with.
+     */
+    private void tokenize(HttpExchange ex, String path) throws IOException {
+        Map<String, Object> req;
+        try {
+            req = Json.parseObject(new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+        } catch (RuntimeException e) {
+            fail(ex, 400, "BadRequestError", "invalid JSON body: " + e.getMessage());
+            return;
+        }
+        String model = stringField(req, "model");
+        if (model != null && !config.serves(model)) {
+            fail(ex, 404, "NotFoundError", "The model `" + model + "` does not exist.");
+            return;
+        }
+        List<String> prompts;
+        try {
+            if (path.equals("/v1/chat/completions/render") || (path.equals("/tokenize") && req.containsKey("messages"))) {
+                prompts = List.of(chatPrompt(req));
+            } else if (path.equals("/v1/completions/render") && req.get("prompt") instanceof List<?> list
+                    && list.stream().allMatch(e -> e instanceof String)) {
+                prompts = list.stream().map(e -> (String) e).toList();
+            } else {
+                prompts = List.of(completionPrompt(req));
+            }
+        } catch (RuntimeException e) {
+            fail(ex, 400, "BadRequestError", e.getMessage());
+            return;
+        }
+        if (path.equals("/tokenize")) {
+            int[] ids = SimTokenizer.encode(prompts.get(0));
+            sendJson(ex, 200, "{\"count\":" + ids.length + ",\"max_model_len\":" + config.maxModelLen()
+                    + ",\"tokens\":" + jsonInts(ids) + ",\"token_strs\":null}");
+            return;
+        }
+        String served = model != null ? model : config.model();
+        StringBuilder sb = new StringBuilder();
+        for (String prompt : prompts) {
+            sb.append(sb.isEmpty() ? "" : ",").append("{\"request_id\":")
+                    .append(Json.quote("render-" + podName + "-" + requestCounter.incrementAndGet()))
+                    .append(",\"model\":").append(Json.quote(served)).append(",\"token_ids\":")
+                    .append(jsonInts(SimTokenizer.encode(prompt))).append(",\"features\":null}");
+        }
+        sendJson(ex, 200, path.equals("/v1/chat/completions/render") ? sb.toString() : "[" + sb + "]");
+    }
+
+    private static String jsonInts(int[] ids) {
+        StringBuilder sb = new StringBuilder(ids.length * 10 + 2).append('[');
+        for (int i = 0; i < ids.length; i++) {
+            sb.append(i == 0 ? "" : ",").append(ids[i]);
+        }
+        return sb.append(']').toString();
     }
 
     private static String chatPrompt(Map<String, Object> req) {

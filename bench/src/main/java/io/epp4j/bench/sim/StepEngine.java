@@ -99,6 +99,7 @@ public final class StepEngine extends EngineBase {
         while (stepEndNanos <= nowNanos) {
             long end = stepEndNanos;
             completeStep(end, events);
+            events.stepEnded(end);
             plan(end);
         }
     }
@@ -287,7 +288,7 @@ public final class StepEngine extends EngineBase {
         while (s.pinnedBlocks < full && s.anonymousBlocks > 0) {
             cache.addAnonymous(-1);
             s.anonymousBlocks--;
-            cache.store(s.hashes, s.pinnedBlocks);
+            cache.store(s, s.pinnedBlocks);
             s.pinnedBlocks++;
         }
     }
