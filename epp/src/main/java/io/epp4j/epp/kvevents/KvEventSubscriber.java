@@ -147,39 +147,47 @@ public final class KvEventSubscriber implements AutoCloseable {
     // ---------------------------------------------------------------------------------------------- receiving
 
     private void receive(Pod pod) {
-        ZMQ.Socket socket = null;
-        try {
-            socket = zmq.createSocket(SocketType.SUB);
-            socket.setRcvHWM(config.queueCapacity());
-            socket.setReceiveTimeOut(RECEIVE_POLL_MILLIS);
-            socket.subscribe(config.topicFilter().getBytes(StandardCharsets.UTF_8));
-            socket.connect(pod.endpoint);
-            List<byte[]> frames = new ArrayList<>(3);
-            while (!pod.closed && !closed) {
-                byte[] first = socket.recv();
-                if (first == null) {
-                    continue;
-                }
-                frames.clear();
-                frames.add(first);
-                while (socket.hasReceiveMore()) {
-                    byte[] more = socket.recv();
-                    if (frames.size() < 4) {
-                        frames.add(more);
+        // a publisher silent this long is dialled again: a SUB connection that silently stopped delivering (seen
+        // with jeromq under load, and after network trouble) recovers, and a gap it left is replayed as usual
+        long redialNanos = Math.max(config.staleAfter().toNanos(), 1_000_000_000L);
+        List<byte[]> frames = new ArrayList<>(3);
+        while (!pod.closed && !closed) {
+            ZMQ.Socket socket = null;
+            try {
+                socket = zmq.createSocket(SocketType.SUB);
+                socket.setRcvHWM(config.queueCapacity());
+                socket.setReceiveTimeOut(RECEIVE_POLL_MILLIS);
+                socket.subscribe(config.topicFilter().getBytes(StandardCharsets.UTF_8));
+                socket.connect(pod.endpoint);
+                long lastHeard = System.nanoTime();
+                while (!pod.closed && !closed && System.nanoTime() - lastHeard < redialNanos) {
+                    byte[] first = socket.recv();
+                    if (first == null) {
+                        continue;
                     }
+                    lastHeard = System.nanoTime();
+                    frames.clear();
+                    frames.add(first);
+                    while (socket.hasReceiveMore()) {
+                        byte[] more = socket.recv();
+                        if (frames.size() < 4) {
+                            frames.add(more);
+                        }
+                    }
+                    offer(pod, frames);
                 }
-                offer(pod, frames);
-            }
-        } catch (ZMQException | IllegalStateException e) {
-            if (!closed && !pod.closed) {
-                LOG.warn("KV-event receiver of {} stopped: {}", pod.id, e.toString());
-            }
-        } finally {
-            if (socket != null) {
-                try {
-                    zmq.destroySocket(socket);
-                } catch (RuntimeException ignored) {
-                    // the context is closing
+            } catch (ZMQException | IllegalStateException e) {
+                if (!closed && !pod.closed) {
+                    LOG.warn("KV-event receiver of {} stopped: {}", pod.id, e.toString());
+                }
+                return;
+            } finally {
+                if (socket != null) {
+                    try {
+                        zmq.destroySocket(socket);
+                    } catch (RuntimeException ignored) {
+                        // the context is closing
+                    }
                 }
             }
         }

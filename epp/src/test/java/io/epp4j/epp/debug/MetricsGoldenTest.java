@@ -42,9 +42,11 @@ class MetricsGoldenTest {
                     Messages.chatBody("m", false, 10), 1000, Messages.subsetHint("10.9.9.9:8000"));
             rejected.next();
             rejected.awaitClose();
+            Set<String> poolGauges = Set.of("inference_pool_ready_pods", "inference_pool_average_kv_cache_utilization",
+                    "inference_pool_average_queue_size", "inference_pool_average_running_requests");
             DebugFixture.await("pool gauges published", () -> f.epp.server.registry().scrape().stream()
-                    .anyMatch(m -> m.getMetadata().getName().equals("inference_pool_ready_pods")
-                            && !m.getDataPoints().isEmpty()));
+                    .filter(m -> poolGauges.contains(m.getMetadata().getName()) && !m.getDataPoints().isEmpty())
+                    .count() == poolGauges.size());
             actual = describe(f.epp.server.registry().scrape());
         }
         if (Boolean.getBoolean("golden.update")) {

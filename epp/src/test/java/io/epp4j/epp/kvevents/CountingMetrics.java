@@ -8,13 +8,13 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.DoubleSupplier;
 
 /** Plugin metrics kept in memory, so tests can read what an operator would see. */
-final class CountingMetrics implements PluginMetrics {
+public final class CountingMetrics implements PluginMetrics {
 
     final Map<String, AtomicLong> counts = new ConcurrentHashMap<>();
     final Map<String, DoubleSupplier> gauges = new ConcurrentHashMap<>();
 
     /** The counter's value for these label values, e.g. {@code count("epp4j_kv_events_dropped_total", "a", "frames")}. */
-    long count(String name, String... labels) {
+    public long count(String name, String... labels) {
         AtomicLong c = counts.get(name + String.join(",", labels));
         return c == null ? 0 : c.get();
     }

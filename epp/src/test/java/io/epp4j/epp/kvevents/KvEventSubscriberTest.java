@@ -75,6 +75,13 @@ class KvEventSubscriberTest {
             send(pub, TOPIC, 0, block(-1, null, 0));
             return matched(1) == 1;
         });
+        // the copies of batch 0 still on their way land before the test goes on (a late one would restart the
+        // sequence)
+        long applied;
+        do {
+            applied = metrics.count("epp4j_kv_events_total", POD, "BlockStored");
+            Thread.sleep(200);
+        } while (metrics.count("epp4j_kv_events_total", POD, "BlockStored") != applied);
     }
 
     @Test
