@@ -23,7 +23,7 @@ import java.util.regex.Pattern;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** Runs {@link Main} as a real process, as {@code java -jar epp.jar} would. */
-class MainProcessTest {
+public class MainProcessTest {
 
     private static Process launch(String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -70,7 +70,7 @@ class MainProcessTest {
     }
 
     /** Starts Main with its output in {@code log}: reading a pipe while the process exits races inside the JDK. */
-    static Process launchLogged(Path log, String... args) throws IOException {
+    public static Process launchLogged(Path log, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), Main.class.getName()));
         cmd.addAll(List.of(args));
@@ -78,7 +78,7 @@ class MainProcessTest {
     }
 
     /** The start-up line's ports: group 1 ext_proc, 2 health, 3 metrics; fails if the process ends first. */
-    static Matcher awaitStartLine(Process p, Path log) throws InterruptedException {
+    public static Matcher awaitStartLine(Process p, Path log) throws InterruptedException {
         Pattern ready = Pattern.compile("ext_proc on :(\\d+) .*health on :(\\d+), metrics on :(\\d+)");
         Matcher[] m = new Matcher[1];
         Await.until("start-up line", () -> {
@@ -93,7 +93,7 @@ class MainProcessTest {
         return m[0];
     }
 
-    static String read(Path file) {
+    public static String read(Path file) {
         try {
             return Files.readString(file, StandardCharsets.UTF_8);
         } catch (IOException e) {
