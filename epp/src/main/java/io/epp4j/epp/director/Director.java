@@ -94,20 +94,6 @@ public final class Director {
     }
 
     /**
-     * {@link #decide(OpenAiRequest, Arrival)}, told how long parsing the body took ({@code parseNanos}, -1 when
-     * unknown) for the request's stage timings, and the request's trace, which its stages join.
-     */
-    public Exchange decide(OpenAiRequest body, Arrival arrival, long parseNanos, RequestTrace trace)
-            throws InferenceError {
-        return decide(admit(body, arrival, parseNanos, trace));
-    }
-
-    /** {@link #admit(OpenAiRequest, Arrival, long, RequestTrace)} with no parse time and no trace. */
-    public Admission admit(OpenAiRequest body, Arrival arrival) throws InferenceError {
-        return admit(body, arrival, -1, RequestTrace.NONE);
-    }
-
-    /**
      * The first half of {@link #decide(OpenAiRequest, Arrival)}: the request as it will be scheduled and, with flow
      * control on, its admission to a flow-control queue (GAIE's flow key: fairness id and priority; its size: the
      * body's length). The result is ready at once, or waits in a queue without holding the caller's thread.
