@@ -22,10 +22,13 @@ import io.epp4j.scorers.load.LoadAwareScorer;
 import io.epp4j.scorers.load.QueueScorer;
 import io.epp4j.scorers.load.RunningRequestsSizeScorer;
 import io.epp4j.scorers.load.TokenLoadScorer;
+import io.epp4j.scorers.multimodal.MmEmbeddingsCacheProducer;
+import io.epp4j.scorers.multimodal.MmEmbeddingsCacheScorer;
 import io.epp4j.scorers.picker.MaxScorePicker;
 import io.epp4j.scorers.picker.RandomPicker;
 import io.epp4j.scorers.picker.WeightedRandomPicker;
 import io.epp4j.scorers.prefix.ApproxPrefixCacheProducer;
+import io.epp4j.scorers.prefix.BurstPrefixCacheProducer;
 import io.epp4j.scorers.prefix.PrefixCacheScorer;
 import io.epp4j.scorers.profile.SingleProfileHandler;
 import io.epp4j.scorers.saturation.ConcurrencyDetector;
@@ -82,6 +85,9 @@ public final class BuiltinPlugins {
                 PluginFactory.of(TopologyAffinityScorer.TYPE, (n, p, c) -> new TopologyAffinityScorer(n, p)),
                 PluginFactory.of(EndpointAttributeScorer.TYPE, (n, p, c) -> new EndpointAttributeScorer(n, p)),
                 PluginFactory.of(EndpointAttributeFilter.TYPE, (n, p, c) -> new EndpointAttributeFilter(n, p)),
+                PluginFactory.of(MmEmbeddingsCacheProducer.TYPE, MmEmbeddingsCacheProducer::new),
+                PluginFactory.of(MmEmbeddingsCacheScorer.TYPE, (n, p, c) -> new MmEmbeddingsCacheScorer(n)),
+                PluginFactory.of(BurstPrefixCacheProducer.TYPE, (n, p, c) -> new BurstPrefixCacheProducer(n, p)),
                 PluginFactory.of(HeaderBasedTestingFilter.TYPE, (n, p, c) -> new HeaderBasedTestingFilter(n)),
                 PluginFactory.of(DestinationEndpointServedVerifier.TYPE,
                         (n, p, c) -> new DestinationEndpointServedVerifier(n)));

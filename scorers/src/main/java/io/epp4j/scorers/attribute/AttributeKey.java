@@ -19,6 +19,7 @@ final class AttributeKey {
 
     private final String key;
     private final String owner;
+    private final boolean published;
     private final WarnOnce absent = new WarnOnce(AttributeKey.class);
 
     AttributeKey(String owner, PluginParameters parameters, String field) {
@@ -35,7 +36,8 @@ final class AttributeKey {
                     + " 'producer' is set: write " + field + ": " + key.substring(0, slash) + " and producer: "
                     + key.substring(slash + 1) + ", or set 'producer' explicitly");
         }
-        if (!producer.equals(CORE) && !producer.isEmpty()) {
+        this.published = producer.equals(CORE) || producer.isEmpty();
+        if (!published) {
             new WarnOnce(AttributeKey.class).warn("{}: producer '{}' publishes no attributes in epp4j (only the"
                     + " core-metrics-extractor's customMetrics do); every endpoint lacks '{}'", owner, producer, key);
         }
@@ -43,12 +45,15 @@ final class AttributeKey {
 
     /** The endpoint's value, or NaN when it has none. */
     double valueOf(Endpoint e) {
-        Double v = e.metrics().attributes().get(key);
+        Double v = published ? e.metrics().attributes().get(key) : null;
         return v == null ? Double.NaN : v;
     }
 
     /** Warns once when none of the endpoints has the attribute. */
     void warnIfAbsentFromAll(List<Endpoint> endpoints, String consequence) {
+        if (!published) {
+            return; // said at start-up
+        }
         for (Endpoint e : endpoints) {
             if (e.metrics().attributes().containsKey(key)) {
                 return;

@@ -90,7 +90,7 @@ public final class ContextLengthAware extends NamedPlugin implements Scorer, Fil
      * The score of a {@code [min, max]} range for a request of {@code tokens}. Inside: 0.3 + 0.7 × (0.7 × width
      * term + 0.3 × headroom share), the width term being 1/(1 + width/10000). Outside: 0.3/(1 + distance/1000).
      */
-    static double rangeScore(long tokens, long min, long max) {
+    public static double rangeScore(long tokens, long min, long max) {
         if (tokens >= min && tokens <= max) {
             long width = max - min;
             if (width == 0) {
