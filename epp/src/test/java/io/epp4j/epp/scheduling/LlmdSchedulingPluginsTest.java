@@ -150,6 +150,24 @@ class LlmdSchedulingPluginsTest {
     }
 
     @Test
+    void topologyPluginsWithoutAnExtractorGetOneWithTheDefaultLabels() throws Exception {
+        LoadedConfig config = loader.load("""
+                apiVersion: llm-d.ai/v1alpha1
+                kind: EndpointPickerConfig
+                plugins:
+                - type: topology-affinity-scorer
+                - type: max-score-picker
+                schedulingProfiles:
+                - name: default
+                  plugins:
+                  - pluginRef: topology-affinity-scorer
+                  - pluginRef: max-score-picker
+                """, "inline");
+        assertTrue(config.plugins().values().stream().anyMatch(p -> p.type().equals("topology-extractor")),
+                "plugins: " + config.plugins().keySet());
+    }
+
+    @Test
     void theEnginePublishesEachProfilesPickToPlugins() throws Exception {
         // the prefill session pin writes the pick of the profile it names, which the engine publishes
         LoadedConfig config = loader.load("""
