@@ -43,8 +43,8 @@ public final class CycleState {
     }
 
     /**
-     * The primary pick of the profile that ran last before the current one (the peer of a disaggregated request:
-     * the decode endpoint while the prefill profile runs), or null when no earlier profile picked an endpoint.
+     * The primary pick of the latest profile that ran before the current one and picked an endpoint (the peer of a
+     * disaggregated request: the decode endpoint while the prefill profile runs), or null when none did.
      */
     public Endpoint peerEndpoint() {
         Map<String, List<Endpoint>> picks = get(PROFILE_PICKS);

@@ -58,7 +58,7 @@ public record EngineConfig(
         cacheNumBlocksSpec = nz(cacheNumBlocksSpec);
         prefixCacheQueriesSpec = nz(prefixCacheQueriesSpec);
         prefixCacheHitsSpec = nz(prefixCacheHitsSpec);
-        customMetrics = Map.copyOf(new LinkedHashMap<>(customMetrics));
+        customMetrics = customMetrics == null ? Map.of() : Map.copyOf(customMetrics);
     }
 
     /** An engine without custom metrics. */

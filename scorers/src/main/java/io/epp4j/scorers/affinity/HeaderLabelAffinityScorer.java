@@ -1,6 +1,7 @@
 package io.epp4j.scorers.affinity;
 
 import io.epp4j.scorers.base.NamedPlugin;
+import io.epp4j.scorers.base.WarnOnce;
 import io.epp4j.spi.CycleState;
 import io.epp4j.spi.Endpoint;
 import io.epp4j.spi.InferenceRequest;
@@ -21,6 +22,7 @@ public final class HeaderLabelAffinityScorer extends NamedPlugin implements Scor
 
     private final String headerName;
     private final String labelKey;
+    private final WarnOnce unlabelled = new WarnOnce(HeaderLabelAffinityScorer.class);
 
     public HeaderLabelAffinityScorer(String name, PluginParameters parameters) {
         super(TYPE, name);
@@ -34,8 +36,15 @@ public final class HeaderLabelAffinityScorer extends NamedPlugin implements Scor
     @Override
     public void score(CycleState state, InferenceRequest request, List<Endpoint> endpoints, double[] scores) {
         String wanted = request.header(headerName);
+        boolean anyLabelled = false;
         for (int i = 0, n = endpoints.size(); i < n; i++) {
-            scores[i] = wanted != null && wanted.equals(endpoints.get(i).info().labels().get(labelKey)) ? 1.0 : 0.0;
+            String value = endpoints.get(i).info().labels().get(labelKey);
+            anyLabelled |= value != null;
+            scores[i] = wanted != null && wanted.equals(value) ? 1.0 : 0.0;
+        }
+        if (wanted != null && !anyLabelled && !endpoints.isEmpty()) {
+            unlabelled.warn("{}: no candidate endpoint has the label {}; header {} scores 0 everywhere", name(),
+                    labelKey, headerName);
         }
     }
 }

@@ -18,6 +18,11 @@ public final class WarnOnce {
         this.log = LoggerFactory.getLogger(owner);
     }
 
+    /** Whether the warning is still to come (to skip the check that leads to it once it was logged). */
+    public boolean pending() {
+        return !done.get();
+    }
+
     /** Logs {@code format} (slf4j placeholders) unless this instance already logged. */
     public void warn(String format, Object... args) {
         if (!done.get() && done.compareAndSet(false, true)) {

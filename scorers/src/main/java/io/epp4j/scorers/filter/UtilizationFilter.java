@@ -1,6 +1,7 @@
 package io.epp4j.scorers.filter;
 
 import io.epp4j.scorers.base.NamedPlugin;
+import io.epp4j.scorers.base.WarnOnce;
 import io.epp4j.spi.CycleState;
 import io.epp4j.spi.Endpoint;
 import io.epp4j.spi.EndpointMetrics;
@@ -48,6 +49,17 @@ public final class UtilizationFilter extends NamedPlugin implements Filter {
                     + " running-requests, waiting-queue, kv-cache-utilization, got '" + key + "'");
         }
 
+        /** Whether the endpoint reported this metric (the EPP's own in-flight count always is). */
+        boolean reported(Endpoint e) {
+            EndpointMetrics m = e.metrics();
+            return switch (this) {
+                case ACTIVE_REQUESTS -> true;
+                case RUNNING_REQUESTS -> m.runningRequests() >= 0;
+                case WAITING_QUEUE -> m.waitingQueueSize() >= 0;
+                case KV_CACHE_UTILIZATION -> !Double.isNaN(m.kvCacheUsage());
+            };
+        }
+
         double of(Endpoint e) {
             EndpointMetrics m = e.metrics();
             return switch (this) {
@@ -64,6 +76,7 @@ public final class UtilizationFilter extends NamedPlugin implements Filter {
 
     private final List<Condition> conditions;
     private final boolean fallbackOnEmpty;
+    private final WarnOnce unreported = new WarnOnce(UtilizationFilter.class);
 
     public UtilizationFilter(String name, PluginParameters parameters) {
         super(TYPE, name);
@@ -101,7 +114,20 @@ public final class UtilizationFilter extends NamedPlugin implements Filter {
                 kept.add(e);
             }
         }
+        if (unreported.pending()) {
+            warnIfUnreported(endpoints);
+        }
         return kept.isEmpty() && fallbackOnEmpty ? endpoints : kept;
+    }
+
+    private void warnIfUnreported(List<Endpoint> endpoints) {
+        for (Condition c : conditions) {
+            if (!endpoints.isEmpty() && endpoints.stream().noneMatch(c.metric()::reported)) {
+                unreported.warn("{}: no candidate endpoint reports {}; it counts as 0 and caps nothing until"
+                        + " the model servers are scraped", name(), c.metric().key);
+                return;
+            }
+        }
     }
 
     private boolean withinCaps(Endpoint e) {
