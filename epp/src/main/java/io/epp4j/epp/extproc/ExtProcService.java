@@ -42,6 +42,11 @@ public final class ExtProcService extends ExternalProcessorGrpc.ExternalProcesso
         return config.director();
     }
 
+    /** The limits every stream of this service shares. */
+    public StreamLimits limits() {
+        return config.limits();
+    }
+
     /** Streams currently open (for shutdown logging and tests). */
     public int openStreams() {
         return open.size();
