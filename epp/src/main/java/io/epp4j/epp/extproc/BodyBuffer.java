@@ -15,20 +15,24 @@ final class BodyBuffer {
 
     private final StreamLimits budget;
     private final int presize;
+    private final long declaredSize;
     private byte[] data = EMPTY;
     private int size;
 
     /** A buffer outside any budget. */
     BodyBuffer(int initialCapacity) {
-        this(initialCapacity, null);
+        this(initialCapacity, -1, null);
     }
 
     /**
      * @param presize the capacity taken by the first chunk when the budget allows it (the array is allocated then)
+     * @param declaredSize the body's size as the request announced it ({@code content-length}), or -1: a body
+     *     announced large counts as large for the budget from its first byte
      * @param budget what the capacity is reserved from, or null
      */
-    BodyBuffer(int presize, StreamLimits budget) {
+    BodyBuffer(int presize, long declaredSize, StreamLimits budget) {
         this.presize = Math.max(0, presize);
+        this.declaredSize = declaredSize;
         this.budget = budget;
     }
 
@@ -62,7 +66,7 @@ final class BodyBuffer {
     }
 
     private boolean reserve(long bytes, long capacityAfter) {
-        return budget == null || budget.tryReserve(bytes, capacityAfter);
+        return budget == null || budget.tryReserve(bytes, Math.max(capacityAfter, declaredSize));
     }
 
     /** The backing array; valid bytes are {@code [0, size())}. */

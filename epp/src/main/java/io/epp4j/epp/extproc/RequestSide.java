@@ -163,7 +163,7 @@ final class RequestSide {
     }
 
     private BodyBuffer newBody(int presize) {
-        return new BodyBuffer(presize, config.limits());
+        return new BodyBuffer(presize, headers == null ? -1 : declaredLength(), config.limits());
     }
 
     /** Gives the body's bytes back to the shared budget (at the answer, or when the stream ends first). */
@@ -175,19 +175,25 @@ final class RequestSide {
     }
 
     private int initialBodyCapacity() {
+        long n = declaredLength();
+        if (n >= 0 && n <= config.maxRequestBodyBytes()) {
+            // trust the header for sizing only up to a point: a false one must not pin memory
+            return (int) Math.min(n, MAX_PRESIZE_BYTES);
+        }
+        return 8 * 1024;
+    }
+
+    /** The request's {@code content-length}, or -1 when absent or not a number. */
+    private long declaredLength() {
         String contentLength = headers.get("content-length");
         if (contentLength != null) {
             try {
-                long n = Long.parseLong(contentLength.trim());
-                if (n >= 0 && n <= config.maxRequestBodyBytes()) {
-                    // trust the header for sizing only up to a point: a false one must not pin memory
-                    return (int) Math.min(n, MAX_PRESIZE_BYTES);
-                }
+                return Long.parseLong(contentLength.trim());
             } catch (NumberFormatException e) {
-                // fall through to the default
+                // no usable length
             }
         }
-        return 8 * 1024;
+        return -1;
     }
 
     /** Header-only requests (and STREAMED mode): a random candidate, answered at once. */

@@ -13,8 +13,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code --max-request-header-bytes}). Over a limit the request gets an ImmediateResponse (429, or 431 for headers)
  * with a message naming the flag, and {@code epp4j_limit_rejections_total{limit}} counts it. Thread-safe.
  *
- * <p>Bodies larger than {@link #SMALL_BODY_BYTES} may fill the shared budget only up to seven eighths: the last
- * eighth is kept for small bodies (an ordinary chat request), so a flood of large uploads that never end cannot
+ * <p>Bodies larger than {@link #SMALL_BODY_BYTES} (as held, or as announced by {@code content-length}) may fill the
+ * shared budget only up to seven eighths: the last eighth is kept for small bodies (an ordinary chat request), so a flood of large uploads that never end cannot
  * starve ordinary traffic.
  */
 public final class StreamLimits {
@@ -77,15 +77,15 @@ public final class StreamLimits {
     }
 
     /**
-     * Reserves {@code bytes} more of the body budget for a stream that then holds {@code heldAfter}; false (and
-     * nothing reserved) when the budget is spent.
+     * Reserves {@code bytes} more of the body budget for a body of {@code bodySize} (what its stream then holds, or
+     * the size it announced if larger); false (and nothing reserved) when the budget is spent.
      */
-    boolean tryReserve(long bytes, long heldAfter) {
+    boolean tryReserve(long bytes, long bodySize) {
         if (maxBufferedBytes <= 0) {
             buffered.addAndGet(bytes);
             return true;
         }
-        long ceiling = heldAfter > SMALL_BODY_BYTES ? largeBodyCeiling : maxBufferedBytes;
+        long ceiling = bodySize > SMALL_BODY_BYTES ? largeBodyCeiling : maxBufferedBytes;
         long now = buffered.addAndGet(bytes);
         if (now > ceiling) {
             buffered.addAndGet(-bytes);
