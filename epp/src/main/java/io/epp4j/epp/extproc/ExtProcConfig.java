@@ -19,8 +19,10 @@ import java.util.function.Supplier;
  * @param threads where decisions run, off the transport threads
  * @param lbMetadataScores whether the pick's {@code envoy.lb} metadata carries every candidate's score
  * @param tracing starts each request's trace ({@link Tracing#OFF}: none)
+ * @param limits what all streams together may hold, and the header limits
  */
 public record ExtProcConfig(Director director, EppMetrics metrics, long maxRequestBodyBytes,
                             boolean destinationFallbacks, LongSupplier nanoTicker, Supplier<String> requestIds,
-                            DecisionThreads threads, boolean lbMetadataScores, Tracing tracing) {
+                            DecisionThreads threads, boolean lbMetadataScores, Tracing tracing,
+                            StreamLimits limits) {
 }
