@@ -1,11 +1,14 @@
 package io.epp4j.scorers;
 
+import io.epp4j.scorers.admission.ProbabilisticAdmitter;
 import io.epp4j.scorers.affinity.LoraAffinityScorer;
 import io.epp4j.scorers.affinity.NoHitLruScorer;
 import io.epp4j.scorers.affinity.SessionAffinityScorer;
 import io.epp4j.scorers.conformance.DestinationEndpointServedVerifier;
 import io.epp4j.scorers.cost.PrefixLoadCostScorer;
 import io.epp4j.scorers.conformance.HeaderBasedTestingFilter;
+import io.epp4j.scorers.flowcontrol.ProgramAwareFairness;
+import io.epp4j.scorers.flowcontrol.SoftReflectiveCeilingPolicy;
 import io.epp4j.scorers.filter.ByLabelFilter;
 import io.epp4j.scorers.filter.LabelSelectorFilter;
 import io.epp4j.scorers.filter.RoleFilter;
@@ -66,6 +69,17 @@ public final class BuiltinPlugins {
                 PluginFactory.of(ConcurrencyDetector.TYPE, (n, p, c) -> new ConcurrencyDetector(n, p)),
                 PluginFactory.of(HeaderBasedTestingFilter.TYPE, (n, p, c) -> new HeaderBasedTestingFilter(n)),
                 PluginFactory.of(DestinationEndpointServedVerifier.TYPE,
-                        (n, p, c) -> new DestinationEndpointServedVerifier(n)));
+                        (n, p, c) -> new DestinationEndpointServedVerifier(n)),
+                PluginFactory.of(ProbabilisticAdmitter.TYPE, (n, p, c) -> {
+                    java.util.Random random = c.random(n);
+                    return new ProbabilisticAdmitter(n, p, () -> {
+                        synchronized (random) {
+                            return random.nextDouble();
+                        }
+                    });
+                }),
+                PluginFactory.of(ProgramAwareFairness.TYPE, (n, p, c) -> new ProgramAwareFairness(n, p,
+                        c.nanoTicker())),
+                PluginFactory.of(SoftReflectiveCeilingPolicy.TYPE, (n, p, c) -> new SoftReflectiveCeilingPolicy(n, p)));
     }
 }
