@@ -195,6 +195,9 @@ public final class Director {
         RequestTrace trace = timing.trace;
         try {
             String denial = legacyAdmission ? scheduler.admissionDenial(request, candidates) : null;
+            if (denial == null) {
+                denial = scheduler.admitterDenial(request, candidates);
+            }
             timing.admitted = ticker.getAsLong();
             trace.stage("admission", timing.start, timing.admitted);
             if (denial != null) {

@@ -130,6 +130,17 @@ public final class SchedulingEngine implements RequestScheduler, AutoCloseable {
     }
 
     @Override
+    public String admitterDenial(InferenceRequest request, List<Endpoint> candidates) {
+        for (TimedPlugin<io.epp4j.spi.Admitter> a : graph.get().admitters) {
+            String denial = a.apply(admitter -> admitter.denial(request, candidates));
+            if (denial != null) {
+                return denial;
+            }
+        }
+        return null;
+    }
+
+    @Override
     public ScheduledRequest schedule(InferenceRequest request, List<Endpoint> candidates) throws SchedulingException {
         long start = ticker.getAsLong();
         PluginGraph g = graph.get();
