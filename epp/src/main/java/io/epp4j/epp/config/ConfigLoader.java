@@ -58,6 +58,12 @@ public final class ConfigLoader {
     static final Set<String> FLOW_CONTROL_TYPES = Set.of("global-strict-fairness-policy",
             "round-robin-fairness-policy", "fcfs-ordering-policy", "edf-ordering-policy",
             "slo-deadline-ordering-policy", "static-usage-limit-policy");
+    /**
+     * llm-d's endpoint-discovery and cross-replica types (named by {@code dataLayer.discovery} and
+     * {@code crossReplicaSyncerPluginRef}): accepted, not implemented, one warning.
+     */
+    static final Set<String> DISCOVERY_TYPES = Set.of("file-discovery", "multicluster-file-discovery",
+            "local-syncer");
     /** Known GAIE types epp4j covers natively (the endpoint store counts in-flight requests and tokens itself). */
     static final Set<String> NATIVE_TYPES = Set.of("inflight-load-producer");
 
@@ -167,7 +173,7 @@ public final class ConfigLoader {
         }
     }
 
-    private enum Kind { SCHEDULING, DATA_SOURCE, EXTRACTOR, PARSER, FLOW_CONTROL, NATIVE }
+    private enum Kind { SCHEDULING, DATA_SOURCE, EXTRACTOR, PARSER, FLOW_CONTROL, NATIVE, DISCOVERY }
 
     private record Declared(String name, String type, Kind kind, Map<String, Object> parameters, int line) {
     }
@@ -242,6 +248,9 @@ public final class ConfigLoader {
                 if (INERT_DATA_TYPES.contains(d.type()) && warned.add(d.type())) {
                     LOG.warn("plugin type {} is accepted but inert: epp4j does not read NVIDIA DCGM metrics, so"
                             + " nothing is collected and attributes it would produce stay absent", d.type());
+                } else if (DISCOVERY_TYPES.contains(d.type()) && warned.add(d.type())) {
+                    LOG.warn("plugin type {} is accepted but not implemented: epp4j finds endpoints from its flags"
+                            + " and keeps per-replica state", d.type());
                 }
             }
         }
@@ -353,6 +362,8 @@ public final class ConfigLoader {
                 return Kind.FLOW_CONTROL;
             } else if (NATIVE_TYPES.contains(type)) {
                 return Kind.NATIVE;
+            } else if (DISCOVERY_TYPES.contains(type)) {
+                return Kind.DISCOVERY;
             }
             return Kind.SCHEDULING;
         }
