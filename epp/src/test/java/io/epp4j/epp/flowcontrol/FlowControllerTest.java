@@ -296,4 +296,24 @@ class FlowControllerTest {
         }
         assertEquals(List.of("c", "b", "a"), order);
     }
+
+    @Test
+    void programAwareFairnessDispatchesTheLeastServedProgramFirst() {
+        io.epp4j.scorers.flowcontrol.ProgramAwareFairness las = new io.epp4j.scorers.flowcontrol.ProgramAwareFairness(
+                "las", io.epp4j.spi.PluginParameters.EMPTY, now::get);
+        las.onComplete(new io.epp4j.spi.CycleState(), new io.epp4j.spi.InferenceRequest("r",
+                io.epp4j.spi.ApiType.COMPLETIONS, "m", "m", io.epp4j.spi.ByteSlice.EMPTY, "", false, 0, "heavy",
+                Map.of(), 0), null, new io.epp4j.spi.ResponseUsage(4000, 1000, -1, 5000), true);
+        config.set(config(Duration.ZERO, 0, new FlowControlConfig.Band(1_000_000, 0, las.type(),
+                FlowControlConfig.FCFS, las), Map.of()));
+        List<String> order = new ArrayList<>();
+        for (String id : List.of("heavy", "heavy", "light")) {
+            enqueue(id, 0).whenDone(() -> order.add(id));
+        }
+        saturation = 0;
+        while (flow.cycle()) {
+            now.addAndGet(1000);
+        }
+        assertEquals(List.of("light", "heavy", "heavy"), order, "the program with no attained service goes first");
+    }
 }
