@@ -126,6 +126,10 @@ class LlmdAdmissionAndFlowPoliciesTest {
         assertEquals(2, p.pick(0, List.of(flows.get(0), flows.get(1), new QueuedFlow("new", 1, 5_000_000L))));
         // equal service: the longer-waiting head wins
         assertEquals(1, p.pick(0, List.of(new QueuedFlow("a", 1, 1), new QueuedFlow("b", 1, 9))));
+
+        ProgramAwareFairness reloaded = new ProgramAwareFairness("paf", PluginParameters.EMPTY, now::get);
+        assertTrue(reloaded.takeOver(p), "a reload keeps what each program was served");
+        assertEquals(2000, reloaded.attainedService("heavy"), 1e-9);
     }
 
     @Test

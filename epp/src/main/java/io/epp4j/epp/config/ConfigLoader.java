@@ -3,7 +3,6 @@ package io.epp4j.epp.config;
 import io.epp4j.epp.datastore.EndpointStore;
 import io.epp4j.epp.plugins.PluginEnvironment;
 import io.epp4j.epp.plugins.PluginRegistry;
-import io.epp4j.spi.Admitter;
 import io.epp4j.spi.FairnessPolicy;
 import io.epp4j.spi.Filter;
 import io.epp4j.spi.Picker;

@@ -263,10 +263,13 @@ public final class FlowController implements AutoCloseable {
      */
     private Ticket next(FlowControlConfig c, List<Endpoint> endpoints, long now) {
         double saturation = saturation(c, endpoints);
-        double[] ceilings = ceilings(c, saturation);
+        if (c.usageLimitPolicy() == null && saturation >= c.usageLimitThreshold()) {
+            return null; // the static usage-limit policy gates every band alike
+        }
+        double[] ceilings = c.usageLimitPolicy() == null ? null : ceilings(c, saturation);
         int i = 0;
         for (Band band : bands.values()) {
-            if (saturation >= ceilings[i++]) {
+            if (ceilings != null && saturation >= ceilings[i++]) {
                 return null;
             }
             Flow flow = band.count == 0 ? null : band.pick(now);
@@ -280,6 +283,9 @@ public final class FlowController implements AutoCloseable {
     /** Whether a request of {@code band} with nothing queued at or above it may go now. */
     private boolean dispatchable(FlowControlConfig c, List<Endpoint> endpoints, Band band) {
         double saturation = saturation(c, endpoints);
+        if (c.usageLimitPolicy() == null) {
+            return saturation < c.usageLimitThreshold();
+        }
         double[] ceilings = ceilings(c, saturation);
         int i = 0;
         for (Band b : bands.values()) {
@@ -293,13 +299,9 @@ public final class FlowController implements AutoCloseable {
         return false;
     }
 
-    /** One ceiling per band in {@link #bands} order: the usage-limit policy's, else the static threshold. */
+    /** One ceiling per band in {@link #bands} order, from the usage-limit policy plugin. */
     private double[] ceilings(FlowControlConfig c, double saturation) {
         double[] ceilings = new double[bands.size()];
-        if (c.usageLimitPolicy() == null) {
-            java.util.Arrays.fill(ceilings, c.usageLimitThreshold());
-            return ceilings;
-        }
         int[] priorities = new int[bands.size()];
         int i = 0;
         for (Integer p : bands.keySet()) {

@@ -114,6 +114,16 @@ public final class ProgramAwareFairness extends NamedPlugin implements FairnessP
         sweep(now);
     }
 
+    /** On a reload, the programs' service and in-flight counts carry over, so fairness does not restart. */
+    @Override
+    public boolean takeOver(io.epp4j.spi.Plugin predecessor) {
+        if (predecessor instanceof ProgramAwareFairness previous) {
+            programs.putAll(previous.programs);
+            return true;
+        }
+        return false;
+    }
+
     /** A program's attained service now, in weighted tokens (0 when unknown). */
     public double attainedService(String fairnessId) {
         Program p = programs.get(fairnessId);
