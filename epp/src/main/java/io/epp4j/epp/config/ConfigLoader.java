@@ -45,7 +45,10 @@ public final class ConfigLoader {
     private static final Logger LOG = LoggerFactory.getLogger(ConfigLoader.class);
 
     public static final Set<String> API_VERSIONS = Set.of("inference.networking.x-k8s.io/v1alpha1", "llm-d.ai/v1alpha1");
-    public static final Set<String> FEATURE_GATES = Set.of("flowControl", "enableLegacyMetrics", "dataLayer");
+    public static final Set<String> FEATURE_GATES = Set.of("flowControl", "enableLegacyMetrics", "dataLayer",
+            "haPopulateNonLeaderDatastore");
+    /** llm-d's gate that lets a standby replica route what reaches it; on by default there, always so here. */
+    static final String HA_POPULATE_NON_LEADER = "haPopulateNonLeaderDatastore";
     static final Set<String> DATA_SOURCE_TYPES = Set.of("metrics-data-source", "k8s-notification-source",
             "endpoint-notification-source", "models-data-source", "dcgm-data-source");
     static final Set<String> EXTRACTOR_TYPES = Set.of("core-metrics-extractor", "models-data-extractor",
@@ -298,6 +301,10 @@ public final class ConfigLoader {
                 }
                 if (gate.equals("dataLayer")) {
                     LOG.info("feature gate dataLayer is deprecated: the data layer is always on");
+                }
+                if (gate.equals(HA_POPULATE_NON_LEADER) && !on) {
+                    LOG.warn("feature gate {}=false is accepted but not implemented: every epp4j replica keeps the"
+                            + " pool's endpoints and routes the requests that reach it", HA_POPULATE_NON_LEADER);
                 }
                 if (on) {
                     gates.add(gate);
