@@ -1,12 +1,12 @@
 package io.epp4j.epp.scheduling;
 
 import io.epp4j.epp.config.LoadedConfig;
+import io.epp4j.spi.Admitter;
 import io.epp4j.spi.DataProducer;
 import io.epp4j.spi.Filter;
 import io.epp4j.spi.Picker;
 import io.epp4j.spi.Plugin;
 import io.epp4j.spi.PreRequest;
-import io.epp4j.spi.Admitter;
 import io.epp4j.spi.ProfileHandler;
 import io.epp4j.spi.ResponseObserver;
 import io.epp4j.spi.Scorer;

@@ -5,6 +5,7 @@ import io.epp4j.epp.config.FlowControlConfig;
 import io.epp4j.epp.config.LoadedConfig;
 import io.epp4j.epp.director.RequestScheduler;
 import io.epp4j.epp.director.ScheduledRequest;
+import io.epp4j.spi.Admitter;
 import io.epp4j.spi.ByteSlice;
 import io.epp4j.spi.CycleState;
 import io.epp4j.spi.DataProducer;
@@ -131,7 +132,7 @@ public final class SchedulingEngine implements RequestScheduler, AutoCloseable {
 
     @Override
     public String admitterDenial(InferenceRequest request, List<Endpoint> candidates) {
-        for (TimedPlugin<io.epp4j.spi.Admitter> a : graph.get().admitters) {
+        for (TimedPlugin<Admitter> a : graph.get().admitters) {
             String denial = a.apply(admitter -> admitter.denial(request, candidates));
             if (denial != null) {
                 return denial;
