@@ -153,7 +153,8 @@ final class Wiring {
         if (scheduler instanceof SchedulingEngine engine) {
             notifyEndpoints(store, engine);
         }
-        if (components.modelServerMetrics) {
+        boolean configScrapes = !(scheduler instanceof SchedulingEngine e) || e.config().scrapesMetrics();
+        if (components.modelServerMetrics && configScrapes) {
             // the config file's metrics-data-source / core-metrics-extractor parameters, unless a component set
             // them; they are read at start-up (a reload that changes them needs a restart)
             Map<String, Object> dataSource = components.metricsDataSourceParams;

@@ -149,7 +149,8 @@ class DefaultValuesTest {
     @Test
     void rbacGrantsOnlyReadAccessToWatchedObjectsAndNoLeases() {
         assertEquals(List.of(rule("", "pods")), rendered.get(Role.class, "pool-epp-sa").getRules());
-        assertEquals(List.of(rule("inference.networking.x-k8s.io", "inferenceobjectives", "inferencemodelrewrites"),
+        assertEquals(List.of(rule(List.of("inference.networking.x-k8s.io", "llm-d.ai"), "inferenceobjectives",
+                                "inferencemodelrewrites"),
                         rule("inference.networking.k8s.io", "inferencepools")),
                 rendered.get(Role.class, "pool-epp-non-sa").getRules());
         for (String binding : List.of("pool-epp-sa", "pool-epp-non-sa")) {
@@ -170,8 +171,12 @@ class DefaultValuesTest {
     }
 
     static PolicyRule rule(String group, String... resources) {
+        return rule(List.of(group), resources);
+    }
+
+    static PolicyRule rule(List<String> groups, String... resources) {
         return new io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder()
-                .withApiGroups(group).withResources(resources).withVerbs("get", "watch", "list").build();
+                .withApiGroups(groups).withResources(resources).withVerbs("get", "watch", "list").build();
     }
 
     private static Container eppContainer() {

@@ -1,5 +1,6 @@
 package io.epp4j.scorers;
 
+import io.epp4j.scorers.admission.ProbabilisticAdmitter;
 import io.epp4j.scorers.affinity.HeaderLabelAffinityScorer;
 import io.epp4j.scorers.affinity.LoraAffinityScorer;
 import io.epp4j.scorers.affinity.NoHitLruScorer;
@@ -11,6 +12,8 @@ import io.epp4j.scorers.attribute.EndpointAttributeScorer;
 import io.epp4j.scorers.conformance.DestinationEndpointServedVerifier;
 import io.epp4j.scorers.cost.PrefixLoadCostScorer;
 import io.epp4j.scorers.conformance.HeaderBasedTestingFilter;
+import io.epp4j.scorers.flowcontrol.ProgramAwareFairness;
+import io.epp4j.scorers.flowcontrol.SoftReflectiveCeilingPolicy;
 import io.epp4j.scorers.filter.ByLabelFilter;
 import io.epp4j.scorers.filter.LabelSelectorFilter;
 import io.epp4j.scorers.filter.RoleFilter;
@@ -90,6 +93,17 @@ public final class BuiltinPlugins {
                 PluginFactory.of(BurstPrefixCacheProducer.TYPE, (n, p, c) -> new BurstPrefixCacheProducer(n, p)),
                 PluginFactory.of(HeaderBasedTestingFilter.TYPE, (n, p, c) -> new HeaderBasedTestingFilter(n)),
                 PluginFactory.of(DestinationEndpointServedVerifier.TYPE,
-                        (n, p, c) -> new DestinationEndpointServedVerifier(n)));
+                        (n, p, c) -> new DestinationEndpointServedVerifier(n)),
+                PluginFactory.of(ProbabilisticAdmitter.TYPE, (n, p, c) -> {
+                    java.util.Random random = c.random(n);
+                    return new ProbabilisticAdmitter(n, p, () -> {
+                        synchronized (random) {
+                            return random.nextDouble();
+                        }
+                    });
+                }),
+                PluginFactory.of(ProgramAwareFairness.TYPE, (n, p, c) -> new ProgramAwareFairness(n, p,
+                        c.nanoTicker())),
+                PluginFactory.of(SoftReflectiveCeilingPolicy.TYPE, (n, p, c) -> new SoftReflectiveCeilingPolicy(n, p)));
     }
 }

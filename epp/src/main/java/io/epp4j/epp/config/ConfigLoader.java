@@ -3,6 +3,7 @@ package io.epp4j.epp.config;
 import io.epp4j.epp.datastore.EndpointStore;
 import io.epp4j.epp.plugins.PluginEnvironment;
 import io.epp4j.epp.plugins.PluginRegistry;
+import io.epp4j.spi.FairnessPolicy;
 import io.epp4j.spi.Filter;
 import io.epp4j.spi.Picker;
 import io.epp4j.spi.Plugin;
@@ -12,6 +13,7 @@ import io.epp4j.spi.PluginParameters;
 import io.epp4j.spi.ProfileHandler;
 import io.epp4j.spi.SaturationDetector;
 import io.epp4j.spi.Scorer;
+import io.epp4j.spi.UsageLimitPolicy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.snakeyaml.engine.v2.nodes.Node;
@@ -33,17 +35,26 @@ import java.util.Set;
  * naming the line and the field. Creates the scheduling plugins and applies GAIE v1.5.0's system defaults (one
  * {@code default} profile when none, {@code single-profile-handler}, a {@code max-score-picker} per profile lacking a
  * picker, {@code utilization-detector}, {@code openai-parser}, the default data layer and the implicit
- * {@code approx-prefix-cache-producer}).
+ * {@code approx-prefix-cache-producer}). llm-d-router's additions to the schema ({@code requestHandler.parsers},
+ * {@code dataLayer.injectDefaults} and its discovery keys, the {@code flowControl} extras, gates written
+ * {@code name=true}) are read too: honoured where epp4j has the feature, otherwise accepted with one warning that
+ * names the key.
  */
 public final class ConfigLoader {
 
     private static final Logger LOG = LoggerFactory.getLogger(ConfigLoader.class);
 
     public static final Set<String> API_VERSIONS = Set.of("inference.networking.x-k8s.io/v1alpha1", "llm-d.ai/v1alpha1");
-    public static final Set<String> FEATURE_GATES = Set.of("flowControl", "enableLegacyMetrics", "dataLayer");
+    public static final Set<String> FEATURE_GATES = Set.of("flowControl", "enableLegacyMetrics", "dataLayer",
+            "haPopulateNonLeaderDatastore");
+    /** llm-d's gate that lets a standby replica route what reaches it; on by default there, always so here. */
+    static final String HA_POPULATE_NON_LEADER = "haPopulateNonLeaderDatastore";
     static final Set<String> DATA_SOURCE_TYPES = Set.of("metrics-data-source", "k8s-notification-source",
-            "endpoint-notification-source", "models-data-source");
-    static final Set<String> EXTRACTOR_TYPES = Set.of("core-metrics-extractor", "models-data-extractor");
+            "endpoint-notification-source", "models-data-source", "dcgm-data-source");
+    static final Set<String> EXTRACTOR_TYPES = Set.of("core-metrics-extractor", "models-data-extractor",
+            "dcgm-extractor");
+    /** Data-layer types for hardware this EPP cannot read (NVIDIA DCGM exporter): accepted, inert, one warning. */
+    static final Set<String> INERT_DATA_TYPES = Set.of("dcgm-data-source", "dcgm-extractor");
     static final Set<String> PARSER_TYPES = Set.of("openai-parser", "vllmgrpc-parser", "passthrough-parser",
             "vertexai-parser");
     static final Set<String> FLOW_CONTROL_TYPES = Set.of("global-strict-fairness-policy",
@@ -55,13 +66,22 @@ public final class ConfigLoader {
      */
     static final Set<String> SELF_TRACKING_EXTRACTOR_TYPES = Set.of("mm-embeddings-cache-producer",
             "topology-extractor");
+    /**
+     * llm-d's endpoint-discovery and cross-replica types (named by {@code dataLayer.discovery} and
+     * {@code crossReplicaSyncerPluginRef}): accepted, not implemented, one warning.
+     */
+    static final Set<String> DISCOVERY_TYPES = Set.of("file-discovery", "multicluster-file-discovery",
+            "local-syncer");
     /** Known GAIE types epp4j covers natively (the endpoint store counts in-flight requests and tokens itself). */
     static final Set<String> NATIVE_TYPES = Set.of("inflight-load-producer");
 
     private static final Set<String> TOP_KEYS = Set.of("apiVersion", "kind", "plugins", "schedulingProfiles",
-            "featureGates", "saturationDetector", "dataLayer", "flowControl", "parser");
+            "featureGates", "saturationDetector", "dataLayer", "flowControl", "parser", "requestHandler");
     private static final Set<String> FLOW_KEYS = Set.of("maxBytes", "maxRequests", "defaultRequestTTL",
-            "defaultPriorityBand", "priorityBands", "usageLimitPolicyPluginRef");
+            "noEndpointRequestTTL", "defaultPriorityBand", "defaultNegativePriorityBand", "priorityBands",
+            "usageLimitPolicyPluginRef", "saturationDetector", "enableEviction");
+    private static final Set<String> DATA_LAYER_KEYS = Set.of("injectDefaults", "sources", "discovery",
+            "peerDiscovery", "crossReplicaSyncerPluginRef", "crossReplicaSyncInterval");
     private static final Set<String> BAND_KEYS = Set.of("priority", "maxBytes", "maxRequests", "fairnessPolicyRef",
             "orderingPolicyRef");
 
@@ -161,7 +181,7 @@ public final class ConfigLoader {
         }
     }
 
-    private enum Kind { SCHEDULING, DATA_SOURCE, EXTRACTOR, PARSER, FLOW_CONTROL, NATIVE }
+    private enum Kind { SCHEDULING, DATA_SOURCE, EXTRACTOR, PARSER, FLOW_CONTROL, NATIVE, DISCOVERY }
 
     private record Declared(String name, String type, Kind kind, Map<String, Object> parameters, int line) {
     }
@@ -200,9 +220,14 @@ public final class ConfigLoader {
             List<LoadedConfig.Profile> profiles = profiles(top.get("schedulingProfiles"));
             ProfileHandler handler = profileHandler(profiles.size());
             profiles = withPickers(profiles);
-            SaturationDetector detector = saturationDetector(top.get("saturationDetector"));
+            Node flowDetector = nestedSaturationDetector(top.get("flowControl"));
+            SaturationDetector detector = flowDetector != null
+                    ? saturationDetector(flowDetector, "flowControl.saturationDetector")
+                    : saturationDetector(top.get("saturationDetector"), "saturationDetector");
             LoadedConfig.PluginSpec parser = parser(top.get("parser"));
+            List<LoadedConfig.PluginSpec> parsers = requestHandler(top.get("requestHandler"), parser);
             List<LoadedConfig.DataSource> dataSources = dataLayer(top.get("dataLayer"));
+            warnInert();
             Map<String, Object> flow = flowControl(top.get("flowControl"));
             FlowControlConfig queueing = null;
             if (gates.contains("flowControl")) {
@@ -211,8 +236,51 @@ public final class ConfigLoader {
                 LOG.warn("flowControl is set but the flowControl feature gate is off: requests are not queued");
             }
             return new LoadedConfig(source, java.util.Collections.unmodifiableMap(new LinkedHashMap<>(instances)),
-                    List.copyOf(profiles), handler, detector, Set.copyOf(gates), List.copyOf(dataSources), parser,
-                    flow, queueing);
+                    List.copyOf(profiles), handler, detector, Set.copyOf(gates), List.copyOf(dataSources),
+                    parsers.get(0), flow, queueing, parsers);
+        }
+
+        /** {@code flowControl.saturationDetector} (llm-d; preferred over the top-level key), or null. */
+        Node nestedSaturationDetector(Node flowControl) throws ConfigException {
+            if (YamlTree.isNull(flowControl)) {
+                return null;
+            }
+            Node n = YamlTree.mapping(flowControl, "flowControl", FLOW_KEYS).get("saturationDetector");
+            return YamlTree.isNull(n) ? null : n;
+        }
+
+        /** One warning per declared type this EPP accepts but cannot run. */
+        void warnInert() {
+            Set<String> warned = new LinkedHashSet<>();
+            for (Declared d : declared.values()) {
+                if (INERT_DATA_TYPES.contains(d.type()) && warned.add(d.type())) {
+                    LOG.warn("plugin type {} is accepted but inert: epp4j does not read NVIDIA DCGM metrics, so"
+                            + " nothing is collected and attributes it would produce stay absent", d.type());
+                } else if (DISCOVERY_TYPES.contains(d.type()) && warned.add(d.type())) {
+                    LOG.warn("plugin type {} is accepted but not implemented: epp4j finds endpoints from its flags"
+                            + " and keeps per-replica state", d.type());
+                }
+            }
+        }
+
+        /**
+         * llm-d's {@code requestHandler.parsers}: parser references in order (they win over the deprecated
+         * top-level {@code parser}); without it, the one parser {@code parser} names or defaults to.
+         */
+        List<LoadedConfig.PluginSpec> requestHandler(Node node, LoadedConfig.PluginSpec parser)
+                throws ConfigException {
+            if (YamlTree.isNull(node)) {
+                return List.of(parser);
+            }
+            Map<String, Node> m = YamlTree.mapping(node, "requestHandler", Set.of("parsers"));
+            List<LoadedConfig.PluginSpec> out = new ArrayList<>();
+            int i = 0;
+            for (Node p : YamlTree.sequence(m.get("parsers"), "requestHandler.parsers")) {
+                String field = "requestHandler.parsers[" + i++ + "]";
+                Map<String, Node> ref = YamlTree.mapping(p, field, Set.of("pluginRef"));
+                out.add(spec(reference(ref.get("pluginRef"), p, field + ".pluginRef", Kind.PARSER, "a parser")));
+            }
+            return out.isEmpty() ? List.of(parser) : List.copyOf(out);
         }
 
         Set<String> featureGates(Node node) throws ConfigException {
@@ -220,7 +288,19 @@ public final class ConfigLoader {
             int i = 0;
             for (Node n : YamlTree.sequence(node, "featureGates")) {
                 String field = "featureGates[" + i++ + "]";
-                String gate = YamlTree.string(n, field);
+                String entry = YamlTree.string(n, field);
+                String gate = entry;
+                boolean on = true;
+                int eq = entry.indexOf('=');
+                if (eq >= 0) { // llm-d: "name=true" / "name=false"
+                    gate = entry.substring(0, eq).trim();
+                    String value = entry.substring(eq + 1).trim();
+                    if (!value.equals("true") && !value.equals("false")) {
+                        throw new ConfigException(YamlTree.line(n), field, "must be 'name', 'name=true' or"
+                                + " 'name=false', got '" + entry + "'");
+                    }
+                    on = value.equals("true");
+                }
                 if (!FEATURE_GATES.contains(gate)) {
                     throw new ConfigException(YamlTree.line(n), field, "unknown feature gate '" + gate + "' (known: "
                             + String.join(", ", new java.util.TreeSet<>(FEATURE_GATES)) + ")");
@@ -228,7 +308,15 @@ public final class ConfigLoader {
                 if (gate.equals("dataLayer")) {
                     LOG.info("feature gate dataLayer is deprecated: the data layer is always on");
                 }
-                gates.add(gate);
+                if (gate.equals(HA_POPULATE_NON_LEADER) && !on) {
+                    LOG.warn("feature gate {}=false is accepted but not implemented: every epp4j replica keeps the"
+                            + " pool's endpoints and routes the requests that reach it", HA_POPULATE_NON_LEADER);
+                }
+                if (on) {
+                    gates.add(gate);
+                } else {
+                    gates.remove(gate);
+                }
             }
             return gates;
         }
@@ -286,6 +374,8 @@ public final class ConfigLoader {
                 return Kind.FLOW_CONTROL;
             } else if (NATIVE_TYPES.contains(type)) {
                 return Kind.NATIVE;
+            } else if (DISCOVERY_TYPES.contains(type)) {
+                return Kind.DISCOVERY;
             }
             return Kind.SCHEDULING;
         }
@@ -463,15 +553,15 @@ public final class ConfigLoader {
             return out;
         }
 
-        SaturationDetector saturationDetector(Node node) throws ConfigException {
+        SaturationDetector saturationDetector(Node node, String field) throws ConfigException {
             if (!YamlTree.isNull(node)) {
-                Map<String, Node> m = YamlTree.mapping(node, "saturationDetector", Set.of("pluginRef"));
+                Map<String, Node> m = YamlTree.mapping(node, field, Set.of("pluginRef"));
                 if (!m.containsKey("pluginRef")) {
-                    throw new ConfigException(YamlTree.line(node), "saturationDetector.pluginRef", "is required");
+                    throw new ConfigException(YamlTree.line(node), field + ".pluginRef", "is required");
                 }
-                String ref = YamlTree.string(m.get("pluginRef"), "saturationDetector.pluginRef");
+                String ref = YamlTree.string(m.get("pluginRef"), field + ".pluginRef");
                 if (!(instances.get(ref) instanceof SaturationDetector d)) {
-                    throw new ConfigException(YamlTree.line(m.get("pluginRef")), "saturationDetector.pluginRef",
+                    throw new ConfigException(YamlTree.line(m.get("pluginRef")), field + ".pluginRef",
                             declared.containsKey(ref) ? "plugin '" + ref + "' is not a saturation detector"
                                     : "no plugin named '" + ref + "'");
                 }
@@ -511,15 +601,30 @@ public final class ConfigLoader {
 
         List<LoadedConfig.DataSource> dataLayer(Node node) throws ConfigException {
             if (YamlTree.isNull(node)) {
-                Declared src = firstOfType("metrics-data-source");
-                Declared ext = firstOfType("core-metrics-extractor");
-                return List.of(new LoadedConfig.DataSource(
-                        src != null ? spec(src) : new LoadedConfig.PluginSpec("metrics-data-source",
-                                "metrics-data-source", Map.of()),
-                        List.of(ext != null ? spec(ext) : new LoadedConfig.PluginSpec("core-metrics-extractor",
-                                "core-metrics-extractor", Map.of()))));
+                return new ArrayList<>(List.of(defaultMetricsSource()));
             }
-            Map<String, Node> m = YamlTree.mapping(node, "dataLayer", Set.of("sources"));
+            Map<String, Node> m = YamlTree.mapping(node, "dataLayer", DATA_LAYER_KEYS);
+            boolean injectDefaults = !m.containsKey("injectDefaults")
+                    || YamlTree.bool(m.get("injectDefaults"), "dataLayer.injectDefaults");
+            for (String key : List.of("discovery", "peerDiscovery")) {
+                if (!YamlTree.isNull(m.get(key))) {
+                    Map<String, Node> ref = YamlTree.mapping(m.get(key), "dataLayer." + key, Set.of("pluginRef"));
+                    declaredRef(ref.get("pluginRef"), m.get(key), "dataLayer." + key + ".pluginRef");
+                    LOG.warn("dataLayer.{} is accepted but not implemented: epp4j {}", key, key.equals("discovery")
+                            ? "finds endpoints from --pool-name, --endpoint-selector, --endpoints or --endpoints-file"
+                            : "replicas do not discover each other");
+                }
+            }
+            if (m.containsKey("crossReplicaSyncerPluginRef")) {
+                declaredRef(m.get("crossReplicaSyncerPluginRef"), node, "dataLayer.crossReplicaSyncerPluginRef");
+            }
+            if (m.containsKey("crossReplicaSyncInterval")) {
+                duration(m.get("crossReplicaSyncInterval"), "dataLayer.crossReplicaSyncInterval");
+            }
+            if (m.containsKey("crossReplicaSyncerPluginRef") || m.containsKey("crossReplicaSyncInterval")) {
+                LOG.warn("dataLayer.crossReplicaSyncerPluginRef / crossReplicaSyncInterval are accepted but not"
+                        + " implemented: each epp4j replica keeps its own endpoint state");
+            }
             List<LoadedConfig.DataSource> out = new ArrayList<>();
             int i = 0;
             for (Node s : YamlTree.sequence(m.get("sources"), "dataLayer.sources")) {
@@ -536,10 +641,45 @@ public final class ConfigLoader {
                 }
                 out.add(new LoadedConfig.DataSource(spec(source), List.copyOf(extractors)));
             }
-            if (out.isEmpty()) {
-                LOG.warn("dataLayer.sources is empty: no model-server metrics will be collected");
+            boolean hasMetrics = out.stream().anyMatch(d -> d.source().type().equals("metrics-data-source"));
+            if (!hasMetrics && injectDefaults) {
+                out.add(defaultMetricsSource()); // llm-d's ensureDataLayer: additive unless opted out
+            } else if (!hasMetrics) {
+                LOG.warn("dataLayer.injectDefaults is false and no metrics-data-source is listed: model-server"
+                        + " metrics are not collected");
             }
             return out;
+        }
+
+        /** The default source: {@code metrics-data-source} with {@code core-metrics-extractor}, declared or not. */
+        LoadedConfig.DataSource defaultMetricsSource() {
+            Declared src = firstOfType("metrics-data-source");
+            Declared ext = firstOfType("core-metrics-extractor");
+            return new LoadedConfig.DataSource(
+                    src != null ? spec(src) : new LoadedConfig.PluginSpec("metrics-data-source",
+                            "metrics-data-source", Map.of()),
+                    List.of(ext != null ? spec(ext) : new LoadedConfig.PluginSpec("core-metrics-extractor",
+                            "core-metrics-extractor", Map.of())));
+        }
+
+        /** A reference to any declared plugin. */
+        void declaredRef(Node refNode, Node parent, String field) throws ConfigException {
+            if (refNode == null) {
+                throw new ConfigException(YamlTree.line(parent), field, "is required");
+            }
+            String ref = YamlTree.string(refNode, field);
+            if (!declared.containsKey(ref)) {
+                throw new ConfigException(YamlTree.line(refNode), field, "no plugin named '" + ref + "'");
+            }
+        }
+
+        java.time.Duration duration(Node node, String field) throws ConfigException {
+            Object v = YamlTree.plain(node, field);
+            try {
+                return new PluginParameters(Map.of("d", v == null ? "0s" : v)).getDuration("d", null);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(YamlTree.line(node), field, "must be a duration like 30s");
+            }
         }
 
         /**
@@ -580,8 +720,15 @@ public final class ConfigLoader {
             if (m.containsKey("usageLimitPolicyPluginRef")) {
                 flowRef(m.get("usageLimitPolicyPluginRef"), "flowControl.usageLimitPolicyPluginRef");
             }
-            if (m.containsKey("defaultPriorityBand")) {
-                band(m.get("defaultPriorityBand"), "flowControl.defaultPriorityBand");
+            for (String key : List.of("defaultPriorityBand", "defaultNegativePriorityBand")) {
+                if (m.containsKey(key)) {
+                    band(m.get(key), "flowControl." + key);
+                }
+            }
+            if (m.containsKey("enableEviction")
+                    && YamlTree.bool(m.get("enableEviction"), "flowControl.enableEviction")) {
+                LOG.warn("flowControl.enableEviction is accepted but not implemented: epp4j never evicts a request"
+                        + " that was already dispatched");
             }
             int i = 0;
             for (Node b : YamlTree.sequence(m.get("priorityBands"), "flowControl.priorityBands")) {
@@ -592,14 +739,9 @@ public final class ConfigLoader {
                 }
                 YamlTree.number(band.get("priority"), field + ".priority");
             }
-            if (m.containsKey("defaultRequestTTL")) {
-                Object ttl = YamlTree.plain(m.get("defaultRequestTTL"), "flowControl.defaultRequestTTL");
-                try {
-                    new PluginParameters(Map.of("defaultRequestTTL", ttl == null ? "0s" : ttl))
-                            .getDuration("defaultRequestTTL", null);
-                } catch (IllegalArgumentException e) {
-                    throw new ConfigException(YamlTree.line(m.get("defaultRequestTTL")),
-                            "flowControl.defaultRequestTTL", "must be a duration like 30s");
+            for (String key : List.of("defaultRequestTTL", "noEndpointRequestTTL")) {
+                if (m.containsKey(key)) {
+                    duration(m.get(key), "flowControl." + key);
                 }
             }
             return (Map<String, Object>) YamlTree.plain(node, "flowControl");
@@ -624,13 +766,18 @@ public final class ConfigLoader {
                 at = nodes.get("maxRequests");
                 long maxRequests = flow.get("maxRequests") == null ? 0
                         : FlowControlConfig.quantity(flow.get("maxRequests"));
-                Object ttl = flow.get("defaultRequestTTL");
-                java.time.Duration requestTtl = ttl == null ? java.time.Duration.ZERO
-                        : new PluginParameters(Map.of("t", ttl)).getDuration("t", java.time.Duration.ZERO);
+                java.time.Duration requestTtl = ttl(flow.get("defaultRequestTTL"), java.time.Duration.ZERO);
+                java.time.Duration noEndpointTtl = ttl(flow.get("noEndpointRequestTTL"), requestTtl);
+                java.util.function.Function<String, FairnessPolicy> pluginOf =
+                        ref -> instances.get(ref) instanceof FairnessPolicy p ? p : null;
                 field = "flowControl.defaultPriorityBand";
                 at = nodes.get("defaultPriorityBand");
                 FlowControlConfig.Band template = flow.get("defaultPriorityBand") instanceof Map<?, ?> m
-                        ? checkedBand(FlowControlConfig.band(m, typeOf)) : FlowControlConfig.Band.DEFAULT;
+                        ? checkedBand(FlowControlConfig.band(m, typeOf, pluginOf)) : FlowControlConfig.Band.DEFAULT;
+                field = "flowControl.defaultNegativePriorityBand";
+                at = nodes.get("defaultNegativePriorityBand");
+                FlowControlConfig.Band negative = flow.get("defaultNegativePriorityBand") instanceof Map<?, ?> m
+                        ? checkedBand(FlowControlConfig.band(m, typeOf, pluginOf)) : template;
                 java.util.TreeMap<Integer, FlowControlConfig.Band> bands = new java.util.TreeMap<>();
                 List<Node> bandNodes = YamlTree.sequence(nodes.get("priorityBands"), "flowControl.priorityBands");
                 int i = 0;
@@ -639,7 +786,7 @@ public final class ConfigLoader {
                     field = "flowControl.priorityBands[" + i++ + "]";
                     Map<?, ?> m = (Map<?, ?>) b;
                     int priority = ((Number) m.get("priority")).intValue();
-                    if (bands.put(priority, checkedBand(FlowControlConfig.band(m, typeOf))) != null) {
+                    if (bands.put(priority, checkedBand(FlowControlConfig.band(m, typeOf, pluginOf))) != null) {
                         throw new IllegalArgumentException("duplicate priority " + priority);
                     }
                 }
@@ -648,23 +795,33 @@ public final class ConfigLoader {
                 double threshold = 1.0;
                 Object usageRef = flow.get("usageLimitPolicyPluginRef");
                 Declared usage = usageRef == null ? null : declared.get(usageRef.toString());
-                if (usageRef != null && !FlowControlConfig.STATIC_USAGE_LIMIT.equals(typeOf.apply(usageRef.toString()))) {
-                    throw new IllegalArgumentException("must name a " + FlowControlConfig.STATIC_USAGE_LIMIT);
+                UsageLimitPolicy policy = usageRef == null ? null
+                        : instances.get(usageRef.toString()) instanceof UsageLimitPolicy p ? p : null;
+                if (usageRef != null && policy == null
+                        && !FlowControlConfig.STATIC_USAGE_LIMIT.equals(typeOf.apply(usageRef.toString()))) {
+                    throw new IllegalArgumentException("must name a " + FlowControlConfig.STATIC_USAGE_LIMIT
+                            + " or a usage-limit policy plugin");
                 }
-                if (usage != null) {
+                if (usage != null && policy == null) {
                     threshold = new PluginParameters(usage.parameters()).getDouble("threshold", 1.0);
                     if (!(threshold > 0)) {
                         throw new IllegalArgumentException("threshold must be > 0, got " + threshold);
                     }
                 }
-                return new FlowControlConfig(maxBytes, maxRequests, requestTtl, template, bands, threshold, detector);
+                return new FlowControlConfig(maxBytes, maxRequests, requestTtl, template, bands, threshold, detector,
+                        noEndpointTtl, negative, policy);
             } catch (IllegalArgumentException | ClassCastException | ArithmeticException e) {
                 throw new ConfigException(YamlTree.line(at == null ? node : at), field, e.getMessage());
             }
         }
 
+        java.time.Duration ttl(Object value, java.time.Duration absent) {
+            return value == null ? absent
+                    : new PluginParameters(Map.of("t", value)).getDuration("t", java.time.Duration.ZERO);
+        }
+
         FlowControlConfig.Band checkedBand(FlowControlConfig.Band band) {
-            if (!Set.of(FlowControlConfig.GLOBAL_STRICT, FlowControlConfig.ROUND_ROBIN)
+            if (band.fairnessPlugin() == null && !Set.of(FlowControlConfig.GLOBAL_STRICT, FlowControlConfig.ROUND_ROBIN)
                     .contains(band.fairnessPolicy())) {
                 throw new IllegalArgumentException("fairnessPolicyRef names " + band.fairnessPolicy()
                         + ", which is not a fairness policy");
@@ -690,7 +847,9 @@ public final class ConfigLoader {
         void flowRef(Node node, String field) throws ConfigException {
             String ref = YamlTree.string(node, field);
             Declared d = declared.get(ref);
-            boolean ok = d != null ? d.kind() == Kind.FLOW_CONTROL : FLOW_CONTROL_TYPES.contains(ref);
+            Plugin instance = instances.get(ref);
+            boolean ok = d != null ? d.kind() == Kind.FLOW_CONTROL || instance instanceof FairnessPolicy
+                    || instance instanceof UsageLimitPolicy : FLOW_CONTROL_TYPES.contains(ref);
             if (!ok) {
                 throw new ConfigException(YamlTree.line(node), field, "no flow-control policy named '" + ref + "'");
             }

@@ -21,10 +21,11 @@ import java.util.Set;
  * @param saturationDetector the detector used for admission
  * @param featureGates the enabled feature gates
  * @param dataSources the data-layer sources in order: type, parameters and extractors
- * @param parser the request parser's type and parameters
+ * @param parser the request parser's type and parameters (the first of {@code parsers})
  * @param flowControl the {@code flowControl} section as plain values (validated)
  * @param flowControlConfig the typed {@code flowControl} section when the {@code flowControl} feature gate is on,
  *     else null (requests are not queued)
+ * @param parsers llm-d's {@code requestHandler.parsers} in order, else the one {@code parser}; never empty
  */
 public record LoadedConfig(
         String source,
@@ -36,7 +37,26 @@ public record LoadedConfig(
         List<DataSource> dataSources,
         PluginSpec parser,
         Map<String, Object> flowControl,
-        FlowControlConfig flowControlConfig) {
+        FlowControlConfig flowControlConfig,
+        List<PluginSpec> parsers) {
+
+    public LoadedConfig {
+        parsers = parsers == null || parsers.isEmpty() ? List.of(parser) : List.copyOf(parsers);
+    }
+
+    /** A configuration with the one {@code parser} only. */
+    public LoadedConfig(String source, Map<String, Plugin> plugins, List<Profile> profiles,
+                        ProfileHandler profileHandler, SaturationDetector saturationDetector, Set<String> featureGates,
+                        List<DataSource> dataSources, PluginSpec parser, Map<String, Object> flowControl,
+                        FlowControlConfig flowControlConfig) {
+        this(source, plugins, profiles, profileHandler, saturationDetector, featureGates, dataSources, parser,
+                flowControl, flowControlConfig, List.of(parser));
+    }
+
+    /** Whether model-server metrics are collected: a {@code metrics-data-source} is among the data sources. */
+    public boolean scrapesMetrics() {
+        return dataSources.stream().anyMatch(d -> d.source().type().equals("metrics-data-source"));
+    }
 
     /** A plugin declared by type and parameters only (data layer, parser), not instantiated by the scheduler. */
     public record PluginSpec(String name, String type, Map<String, Object> parameters) {

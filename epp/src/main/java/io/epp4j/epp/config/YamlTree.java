@@ -83,6 +83,13 @@ final class YamlTree {
         return s.getValue();
     }
 
+    static boolean bool(Node node, String field) throws ConfigException {
+        if (node instanceof ScalarNode s && s.getTag().equals(Tag.BOOL)) {
+            return Boolean.parseBoolean(s.getValue().toLowerCase(java.util.Locale.ROOT));
+        }
+        throw new ConfigException(line(node), field, "must be true or false");
+    }
+
     static double number(Node node, String field) throws ConfigException {
         if (node instanceof ScalarNode s && (s.getTag().equals(Tag.INT) || s.getTag().equals(Tag.FLOAT))) {
             try {

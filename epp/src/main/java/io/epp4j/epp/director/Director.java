@@ -40,6 +40,11 @@ public final class Director {
     public static final String REQUEST_ID = "x-request-id";
     /** The request's TTFT objective in milliseconds, read by {@code slo-deadline-ordering-policy}. */
     public static final String SLO_TTFT_MS = "x-slo-ttft-ms";
+    /** llm-d-router's names for the same headers; where a request carries both, llm-d's wins, as in llm-d. */
+    public static final String LLMD_OBJECTIVE = "x-llm-d-inference-objective";
+    public static final String LLMD_FAIRNESS_ID = "x-llm-d-inference-fairness-id";
+    public static final String LLMD_MODEL_REWRITE = "x-llm-d-model-name-rewrite";
+    public static final String LLMD_SLO_TTFT_MS = "x-llm-d-slo-ttft-ms";
     /** The flow of a request without {@code x-gateway-inference-fairness-id}. */
     public static final String DEFAULT_FAIRNESS_ID = "default-flow";
 
@@ -112,7 +117,7 @@ public final class Director {
         }
         FlowController.Ticket ticket = flow.enqueue(new FlowRequest(request.fairnessId(), request.priority(),
                 request.bodySizeBytes(), request.model(), request.targetModel(),
-                sloMillis(arrival.headers().get(SLO_TTFT_MS))));
+                sloMillis(header(arrival, LLMD_SLO_TTFT_MS, SLO_TTFT_MS))));
         Outcome outcome = ticket.outcome();
         if (outcome != null && outcome != Outcome.DISPATCHED) {
             throw failed(request, arrival, timing, flowError(outcome));
@@ -198,6 +203,9 @@ public final class Director {
         RequestTrace trace = timing.trace;
         try {
             String denial = legacyAdmission ? scheduler.admissionDenial(request, candidates) : null;
+            if (denial == null) {
+                denial = scheduler.admitterDenial(request, candidates);
+            }
             timing.admitted = ticker.getAsLong();
             trace.stage("admission", timing.start, timing.admitted);
             if (denial != null) {
@@ -351,12 +359,18 @@ public final class Director {
         return scheduler.mayBlock();
     }
 
+    /** llm-d's header when the request has it (non-empty), else GAIE's. */
+    private static String header(Arrival arrival, String llmd, String gaie) {
+        String v = arrival.headers().get(llmd);
+        return v == null || v.isEmpty() ? arrival.headers().get(gaie) : v;
+    }
+
     private InferenceRequest request(OpenAiRequest body, Arrival arrival) {
         String model = body.model();
-        String targetModel = targetModel(model, arrival.headers().get(MODEL_REWRITE));
-        String objective = arrival.headers().get(OBJECTIVE);
+        String targetModel = targetModel(model, header(arrival, LLMD_MODEL_REWRITE, MODEL_REWRITE));
+        String objective = header(arrival, LLMD_OBJECTIVE, OBJECTIVE);
         int priority = objective == null || objective.isEmpty() ? 0 : objectives.priorityOf(objective);
-        String fairness = arrival.headers().get(FAIRNESS_ID);
+        String fairness = header(arrival, LLMD_FAIRNESS_ID, FAIRNESS_ID);
         return new InferenceRequest(arrival.requestId(), body.api(), model, targetModel, body.prompt(),
                 body.cacheSalt(), body.stream(), priority,
                 fairness == null || fairness.isEmpty() ? DEFAULT_FAIRNESS_ID : fairness, arrival.headers(),

@@ -23,6 +23,14 @@ public interface RequestScheduler {
     }
 
     /**
+     * The configured admitter plugins' verdict (llm-d's {@code probabilistic-admitter}, ...), asked for every
+     * request, with flow control on or off: null to admit, else why it is rejected (answered 429).
+     */
+    default String admitterDenial(InferenceRequest request, List<Endpoint> candidates) {
+        return null;
+    }
+
+    /**
      * Picks target endpoints among {@code candidates} (never empty); throws when every endpoint was ruled out. The
      * result's hooks run later for this request only, with the state scheduling left.
      */

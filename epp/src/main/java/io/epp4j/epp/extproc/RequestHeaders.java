@@ -18,7 +18,7 @@ import java.util.function.Supplier;
 final class RequestHeaders {
 
     private static final List<String> CONTROL_HEADERS = List.of(Director.OBJECTIVE, Director.FAIRNESS_ID,
-            Director.MODEL_REWRITE);
+            Director.MODEL_REWRITE, Director.LLMD_OBJECTIVE, Director.LLMD_FAIRNESS_ID, Director.LLMD_MODEL_REWRITE);
 
     private final Map<String, String> values;
     private final HeaderValueOption requestIdEcho;

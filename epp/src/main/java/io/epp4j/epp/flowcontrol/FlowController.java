@@ -3,6 +3,7 @@ package io.epp4j.epp.flowcontrol;
 import io.epp4j.epp.concurrent.DaemonThreads;
 import io.epp4j.epp.config.FlowControlConfig;
 import io.epp4j.spi.Endpoint;
+import io.epp4j.spi.FairnessPolicy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,6 +36,11 @@ import java.util.function.Supplier;
  * holds no thread. The dispatcher runs a cycle after every enqueue, every settled dispatch and every millisecond
  * while anything waits; each cycle dispatches at most one request (GAIE's processor), so a detector that counts
  * in-flight requests sees each dispatch before the next.
+ *
+ * <p>A request's queue-wait budget depends on the pool (llm-d): {@code defaultRequestTTL} while it has endpoints,
+ * {@code noEndpointRequestTTL} while it has none; each change of regime, seen by a dispatch cycle or an admission,
+ * starts a fresh budget, and the whole wait stays within the longer of the two. Expiry or a full queue while the
+ * pool is empty are answered as unavailability ({@code EvictedNoEndpoints}, {@code RejectedNoEndpoints}: 503).
  *
  * <p>The configuration is read on every call; when it changes (a reload) queued requests stay queued under the new
  * limits and policies, and when flow control is switched off they are all dispatched. Flows idle for
@@ -75,6 +81,9 @@ public final class FlowController implements AutoCloseable {
     private long seq;
     private long lastGcNanos;
     private boolean signalled;
+    /** Whether the pool had no endpoint at the last look, and since when (ticker nanos). */
+    private boolean poolEmpty;
+    private long regimeSinceNanos;
     private boolean closed;
     private Thread dispatcher;
 
@@ -123,6 +132,8 @@ public final class FlowController implements AutoCloseable {
             if (closed || c == null) {
                 t.outcome = closed ? Outcome.REJECTED_OTHER : Outcome.DISPATCHED;
             } else {
+                List<Endpoint> endpoints = pool.get();
+                regime(c, endpoints, start);
                 Band band = band(request.priority(), c, start);
                 Flow flow = band.flow(request.fairnessId(), start);
                 if (flow.count == 0) {
@@ -132,14 +143,13 @@ public final class FlowController implements AutoCloseable {
                     band.idleSinceNanos = start;
                 }
                 flow.models.add(List.of(request.model(), request.targetModel()));
-                if (queuedAtOrAbove(request.priority()) == 0 && saturation(c) < c.usageLimitThreshold()) {
+                if (queuedAtOrAbove(request.priority()) == 0 && dispatchable(c, endpoints, band)) {
                     t.outcome = Outcome.DISPATCHED;
                 } else if (!hasCapacity(c, band, request.sizeBytes())) {
-                    t.outcome = Outcome.REJECTED_CAPACITY;
+                    t.outcome = poolEmpty ? Outcome.REJECTED_NO_ENDPOINTS : Outcome.REJECTED_CAPACITY;
                 } else {
                     t.seq = seq++;
-                    t.deadlineNanos = c.defaultRequestTtl().isZero() ? Long.MAX_VALUE
-                            : start + c.defaultRequestTtl().toNanos();
+                    t.deadlineNanos = deadline(c, start);
                     t.orderKey = orderKey(band.config.orderingPolicy(), t);
                     if (flow.count == 0) {
                         idle.remove(flow);
@@ -219,14 +229,19 @@ public final class FlowController implements AutoCloseable {
             FlowControlConfig c = current(released);
             fire.add(released[0]);
             long now = ticker.getAsLong();
+            List<Endpoint> endpoints = c == null || queuedRequests == 0 ? null : pool.get();
+            if (endpoints != null) {
+                regime(c, endpoints, now);
+            }
+            Outcome expired = poolEmpty ? Outcome.EVICTED_NO_ENDPOINTS : Outcome.EVICTED_TTL;
             while (!deadlines.isEmpty() && deadlines.first().deadlineNanos <= now) {
-                fire.add(finalizeLocked(deadlines.first(), Outcome.EVICTED_TTL, now));
+                fire.add(finalizeLocked(deadlines.first(), expired, now));
             }
             if (now - lastGcNanos >= GC_INTERVAL_NANOS) {
                 lastGcNanos = now;
                 collect(now);
             }
-            Ticket next = c == null || queuedRequests == 0 ? null : next(c);
+            Ticket next = endpoints == null || queuedRequests == 0 ? null : next(c, endpoints, now);
             dispatched = next != null;
             if (dispatched) {
                 fire.add(finalizeLocked(next, Outcome.DISPATCHED, now));
@@ -241,14 +256,23 @@ public final class FlowController implements AutoCloseable {
         return dispatched;
     }
 
-    /** The request to dispatch now, highest band first, or null while the pool is saturated or nothing waits. */
-    private Ticket next(FlowControlConfig c) {
-        double saturation = saturation(c);
-        if (saturation >= c.usageLimitThreshold()) {
-            return null; // the static usage-limit policy gates every band alike: head-of-line blocking
+    /**
+     * The request to dispatch now, highest band first, or null while nothing waits or the usage limit gates: the
+     * first band whose ceiling is at or below the saturation ends the search (head-of-line blocking, as GAIE, so
+     * a lower band never overtakes a gated higher one).
+     */
+    private Ticket next(FlowControlConfig c, List<Endpoint> endpoints, long now) {
+        double saturation = saturation(c, endpoints);
+        if (c.usageLimitPolicy() == null && saturation >= c.usageLimitThreshold()) {
+            return null; // the static usage-limit policy gates every band alike
         }
+        double[] ceilings = c.usageLimitPolicy() == null ? null : ceilings(c, saturation);
+        int i = 0;
         for (Band band : bands.values()) {
-            Flow flow = band.count == 0 ? null : band.pick();
+            if (ceilings != null && saturation >= ceilings[i++]) {
+                return null;
+            }
+            Flow flow = band.count == 0 ? null : band.pick(now);
             if (flow != null) {
                 return flow.head;
             }
@@ -256,12 +280,94 @@ public final class FlowController implements AutoCloseable {
         return null;
     }
 
-    private double saturation(FlowControlConfig c) {
-        double s = c.saturationDetector().saturation(pool.get());
+    /** Whether a request of {@code band} with nothing queued at or above it may go now. */
+    private boolean dispatchable(FlowControlConfig c, List<Endpoint> endpoints, Band band) {
+        double saturation = saturation(c, endpoints);
+        if (c.usageLimitPolicy() == null) {
+            return saturation < c.usageLimitThreshold();
+        }
+        double[] ceilings = ceilings(c, saturation);
+        int i = 0;
+        for (Band b : bands.values()) {
+            if (saturation >= ceilings[i++]) {
+                return false;
+            }
+            if (b == band) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** One ceiling per band in {@link #bands} order, from the usage-limit policy plugin. */
+    private double[] ceilings(FlowControlConfig c, double saturation) {
+        double[] ceilings = new double[bands.size()];
+        int[] priorities = new int[bands.size()];
+        int i = 0;
+        for (Integer p : bands.keySet()) {
+            priorities[i++] = p;
+        }
+        try {
+            c.usageLimitPolicy().ceilings(saturation, priorities, ceilings);
+        } catch (RuntimeException e) {
+            LOG.error("usage-limit policy {} failed; gating every band this cycle", c.usageLimitPolicy().name(), e);
+            java.util.Arrays.fill(ceilings, 0.0);
+        }
+        return ceilings;
+    }
+
+    private double saturation(FlowControlConfig c, List<Endpoint> endpoints) {
+        double s = c.saturationDetector().saturation(endpoints);
         if (metrics != null) {
             metrics.saturation(s);
         }
         return s;
+    }
+
+    /**
+     * Notes whether the pool has endpoints; when that changed since the last look, every queued request starts a
+     * fresh budget for the new regime.
+     */
+    private void regime(FlowControlConfig c, List<Endpoint> endpoints, long now) {
+        boolean empty = endpoints.isEmpty();
+        if (empty == poolEmpty) {
+            return;
+        }
+        poolEmpty = empty;
+        regimeSinceNanos = now;
+        rearm(c);
+    }
+
+    /** Recomputes every queued request's deadline (the regime or the configured budgets changed). */
+    private void rearm(FlowControlConfig c) {
+        deadlines.clear();
+        for (Band band : bands.values()) {
+            for (Flow flow : band.flows.values()) {
+                for (Ticket t = flow.head; t != null; t = t.next) {
+                    t.deadlineNanos = deadline(c, t.enqueueNanos);
+                    if (t.deadlineNanos != Long.MAX_VALUE) {
+                        deadlines.add(t);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * When a request enqueued at {@code enqueueNanos} expires: its regime's budget from the later of its enqueue
+     * and the regime's start, but no later than the longer budget from its enqueue; never when the budget is 0.
+     */
+    private long deadline(FlowControlConfig c, long enqueueNanos) {
+        java.time.Duration budget = poolEmpty ? c.noEndpointRequestTtl() : c.defaultRequestTtl();
+        if (budget.isZero()) {
+            return Long.MAX_VALUE;
+        }
+        long deadline = Math.max(enqueueNanos, regimeSinceNanos) + budget.toNanos();
+        if (!c.defaultRequestTtl().isZero() && !c.noEndpointRequestTtl().isZero()) {
+            long longest = Math.max(c.defaultRequestTtl().toNanos(), c.noEndpointRequestTtl().toNanos());
+            deadline = Math.min(deadline, enqueueNanos + longest);
+        }
+        return deadline;
     }
 
     /** The serving configuration, applied to the bands when it changed; {@code release[0]} is set to run after. */
@@ -289,6 +395,9 @@ public final class FlowController implements AutoCloseable {
         } else {
             for (Map.Entry<Integer, Band> e : bands.entrySet()) {
                 e.getValue().reconfigure(c.band(e.getKey()));
+            }
+            if (queuedRequests > 0) {
+                rearm(c);
             }
             signalLocked();
         }
@@ -582,8 +691,23 @@ public final class FlowController implements AutoCloseable {
             idleSinceNanos = now;
         }
 
-        /** The flow whose head leaves next under the band's fairness policy. */
-        Flow pick() {
+        /** The flow whose head leaves next under the band's fairness policy, or null (a policy plugin declined). */
+        Flow pick(long now) {
+            FairnessPolicy plugin = config.fairnessPlugin();
+            if (plugin != null) {
+                List<Flow> flows = new ArrayList<>(rotation);
+                List<FairnessPolicy.QueuedFlow> view = new ArrayList<>(flows.size());
+                for (Flow f : flows) {
+                    view.add(new FairnessPolicy.QueuedFlow(f.id, f.count, now - f.head.enqueueNanos));
+                }
+                try {
+                    int i = plugin.pick(priority, view);
+                    return i >= 0 && i < flows.size() ? flows.get(i) : null;
+                } catch (RuntimeException e) {
+                    LOG.error("fairness policy {} failed; band {} skipped this cycle", plugin.name(), priority, e);
+                    return null;
+                }
+            }
             if (config.fairnessPolicy().equals(FlowControlConfig.ROUND_ROBIN)) {
                 Flow f = rotation.iterator().next();
                 rotation.remove(f);

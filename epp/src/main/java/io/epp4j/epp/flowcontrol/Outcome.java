@@ -1,8 +1,9 @@
 package io.epp4j.epp.flowcontrol;
 
 /**
- * How a request left flow control, under GAIE v1.5.0's names (the {@code outcome} metric label), with the status
- * and message the gateway is answered with when it was not dispatched.
+ * How a request left flow control, under GAIE v1.5.0's names (the {@code outcome} metric label) and llm-d's two
+ * additions for a pool without endpoints, with the status and message the gateway is answered with when it was not
+ * dispatched.
  */
 public enum Outcome {
     DISPATCHED("Dispatched", null, null),
@@ -14,7 +15,14 @@ public enum Outcome {
     EVICTED_CONTEXT_CANCELLED("EvictedContextCancelled", "ServiceUnavailable",
             "client disconnected: request evicted from queue: request context cancelled: context canceled"),
     EVICTED_OTHER("EvictedOther", "Internal",
-            "internal flow control error: request evicted from queue: flow controller is not running");
+            "internal flow control error: request evicted from queue: flow controller is not running"),
+    /** llm-d: a queue was at capacity while the pool had no endpoint (genuine unavailability, not backpressure). */
+    REJECTED_NO_ENDPOINTS("RejectedNoEndpoints", "ServiceUnavailable",
+            "no endpoints available: request rejected pre-queue: queue at capacity"),
+    /** llm-d: the request's budget ran out while the pool had no endpoint ({@code noEndpointRequestTTL}). */
+    EVICTED_NO_ENDPOINTS("EvictedNoEndpoints", "ServiceUnavailable",
+            "request timed out in queue and no endpoints are available: request evicted from queue: request TTL"
+                    + " expired");
 
     private final String label;
     private final String errorCode;

@@ -60,8 +60,9 @@ public final class KubernetesPoolSource implements AutoCloseable {
     private volatile boolean closed;
     private final LeadershipState leadership;
     private final LeaseElection election;
-    private volatile boolean objectivesWatched;
-    private volatile boolean rewritesWatched;
+    /** The API group each optional CRD is watched under, or null when it is not watched. */
+    private volatile String objectivesGroup;
+    private volatile String rewritesGroup;
 
     private KubernetesPoolSource(KubernetesClient client, PoolOptions options, EndpointStore store,
                                  PrometheusRegistry registry, Clock clock, Random random) {
@@ -187,11 +188,21 @@ public final class KubernetesPoolSource implements AutoCloseable {
     }
 
     boolean objectivesWatched() {
-        return objectivesWatched;
+        return objectivesGroup != null;
     }
 
     boolean rewritesWatched() {
-        return rewritesWatched;
+        return rewritesGroup != null;
+    }
+
+    /** The API group InferenceObjectives are watched under ({@code llm-d.ai} or GAIE's), or null. */
+    String objectivesGroup() {
+        return objectivesGroup;
+    }
+
+    /** The API group InferenceModelRewrites are watched under, or null. */
+    String rewritesGroup() {
+        return rewritesGroup;
     }
 
     /** Whether every informer has listed and has a watch open (tests wait for this before changing objects). */
@@ -254,74 +265,105 @@ public final class KubernetesPoolSource implements AutoCloseable {
     }
 
     /**
-     * InferenceObjective and InferenceModelRewrite are optional: discovery decides, once (as GAIE v1.5.0). A CRD
-     * that is not served is one log line, never a retry loop. Discovery itself runs off the start-up path and is
-     * retried with backoff only while the API server cannot answer (unreachable, 5xx), so a hiccup at start does
-     * not switch objectives off for the life of the process; readiness never waits for it.
+     * InferenceObjective and InferenceModelRewrite are optional: discovery decides, once (as GAIE v1.5.0), and per
+     * kind picks the API group as llm-d-router does: llm-d's {@code llm-d.ai/v1alpha2} when served, else GAIE's
+     * {@code inference.networking.x-k8s.io/v1alpha2}. A CRD that is not served is one log line, never a retry loop.
+     * Discovery itself runs off the start-up path and is retried with backoff only while the API server cannot
+     * answer (unreachable, 5xx), so a hiccup at start does not switch objectives off for the life of the process;
+     * readiness never waits for it.
      */
     private void discoverOptionalCrds(int attempt) {
         if (closed) {
             return;
         }
-        String groupVersion = PoolOptions.GROUP_X + "/v1alpha2";
-        Set<String> served;
+        Set<String> llmd;
+        Set<String> gaie;
+        String groupVersion = PoolOptions.GROUP_LLMD + "/v1alpha2";
         try {
-            APIResourceList list = client.getApiResources(groupVersion);
-            served = list == null || list.getResources() == null ? Set.of()
-                    : list.getResources().stream().map(APIResource::getName).collect(Collectors.toSet());
+            llmd = served(groupVersion);
+            groupVersion = PoolOptions.GROUP_X + "/v1alpha2";
+            gaie = served(groupVersion);
         } catch (KubernetesClientException e) {
-            if (e.getCode() == 401 || e.getCode() == 403) {
-                LOG.warn("Discovery of {} is not allowed ({}); InferenceObjective and InferenceModelRewrite are not"
-                        + " watched", groupVersion, e.getCode());
-                served = Set.of();
-            } else {
-                long delayMillis = Math.min(30_000L, 1_000L << Math.min(attempt, 5));
-                if (attempt == 0) {
-                    LOG.warn("Discovery of {} failed ({}); retrying every {} s at most until the API server answers",
-                            groupVersion, e.getMessage(), 30);
-                }
-                try {
-                    discovery.schedule(() -> discoverOptionalCrds(attempt + 1), delayMillis, TimeUnit.MILLISECONDS);
-                } catch (java.util.concurrent.RejectedExecutionException closing) {
-                    // closed meanwhile
-                }
-                return;
+            long delayMillis = Math.min(30_000L, 1_000L << Math.min(attempt, 5));
+            if (attempt == 0) {
+                LOG.warn("Discovery of {} failed ({}); retrying every {} s at most until the API server answers",
+                        groupVersion, e.getMessage(), 30);
             }
+            try {
+                discovery.schedule(() -> discoverOptionalCrds(attempt + 1), delayMillis, TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException closing) {
+                // closed meanwhile
+            }
+            return;
         }
         synchronized (this) {
             if (closed) {
                 return;
             }
-            objectivesWatched = watchIfServed(served, "InferenceObjective", OBJECTIVES, objectives::rebuild,
+            objectivesGroup = watchIfServed(llmd, gaie, "InferenceObjective", OBJECTIVES, objectives::rebuild,
                     "every request has priority 0", "objectives");
-            rewritesWatched = watchIfServed(served, "InferenceModelRewrite", REWRITES, rewrites::rebuild,
+            rewritesGroup = watchIfServed(llmd, gaie, "InferenceModelRewrite", REWRITES, rewrites::rebuild,
                     "models are not rewritten", "rewrites");
         }
         discovered.countDown();
     }
 
-    /** Watches an optional CRD when the API server serves it; otherwise says what is missing and what it means. */
-    private boolean watchIfServed(Set<String> served, String kind, String plural,
-                                  Consumer<Collection<GenericKubernetesResource>> table, String meaning, String use) {
-        if (!served.contains(plural)) {
-            LOG.info("{} CRD ({}/v1alpha2) is not installed: {}. Install it and restart the EPP to use {}.", kind,
-                    PoolOptions.GROUP_X, meaning, use);
-            return false;
+    /**
+     * The resource plurals a group version serves; none when it is not served (404) or discovery is not allowed
+     * (401/403, logged).
+     *
+     * @throws KubernetesClientException when the API server cannot answer (worth retrying)
+     */
+    private Set<String> served(String groupVersion) {
+        try {
+            APIResourceList list = client.getApiResources(groupVersion);
+            return list == null || list.getResources() == null ? Set.of()
+                    : list.getResources().stream().map(APIResource::getName).collect(Collectors.toSet());
+        } catch (KubernetesClientException e) {
+            if (e.getCode() == 404) {
+                return Set.of();
+            }
+            if (e.getCode() == 401 || e.getCode() == 403) {
+                LOG.warn("Discovery of {} is not allowed ({}); InferenceObjective and InferenceModelRewrite are not"
+                        + " watched under it", groupVersion, e.getCode());
+                return Set.of();
+            }
+            throw e;
         }
-        watchOptional(kind, plural, table);
-        return true;
+    }
+
+    /**
+     * Watches an optional CRD under the first group that serves it (llm-d's, then GAIE's) and returns that group;
+     * otherwise says what is missing and what it means, and returns null.
+     */
+    private String watchIfServed(Set<String> llmd, Set<String> gaie, String kind, String plural,
+                                 Consumer<Collection<GenericKubernetesResource>> table, String meaning, String use) {
+        String group = llmd.contains(plural) ? PoolOptions.GROUP_LLMD : gaie.contains(plural) ? PoolOptions.GROUP_X
+                : null;
+        if (group == null) {
+            LOG.info("{} CRD ({}/v1alpha2 or {}/v1alpha2) is not installed: {}. Install it and restart the EPP to use"
+                    + " {}.", kind, PoolOptions.GROUP_LLMD, PoolOptions.GROUP_X, meaning, use);
+            return null;
+        }
+        if (group.equals(PoolOptions.GROUP_LLMD) && gaie.contains(plural)) {
+            LOG.warn("{} is served under both {} and {}: the {} resources are watched, the {} ones ignored", kind,
+                    PoolOptions.GROUP_LLMD, PoolOptions.GROUP_X, PoolOptions.GROUP_LLMD, PoolOptions.GROUP_X);
+        }
+        watchOptional(group, kind, plural, table);
+        return group;
     }
 
     /**
      * Starts watching an optional CRD's resources of this namespace; on every change {@code table} is rebuilt from
      * all of them (the tables are small, and a rebuild keeps their snapshots consistent).
      */
-    private void watchOptional(String kind, String plural, Consumer<Collection<GenericKubernetesResource>> table) {
-        ResourceDefinitionContext ctx = namespaced(PoolOptions.GROUP_X, "v1alpha2", kind, plural);
+    private void watchOptional(String group, String kind, String plural,
+                               Consumer<Collection<GenericKubernetesResource>> table) {
+        ResourceDefinitionContext ctx = namespaced(group, "v1alpha2", kind, plural);
         SharedIndexInformer<GenericKubernetesResource> informer = client.genericKubernetesResources(ctx)
                 .inNamespace(options.namespace()).runnableInformer(0);
         monitor.watch(plural, informer);
-        LOG.info("Watching {} in {}", kind, options.namespace());
+        LOG.info("Watching {} ({}/v1alpha2) in {}", kind, group, options.namespace());
         Runnable rebuild = () -> table.accept(informer.getStore().list());
         informer.addEventHandler(handler(plural, o -> rebuild.run(), o -> rebuild.run(), rebuild));
         informers.add(informer);

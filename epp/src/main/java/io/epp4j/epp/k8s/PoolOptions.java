@@ -52,6 +52,8 @@ public record PoolOptions(
     public static final String GROUP_V1 = "inference.networking.k8s.io";
     /** The experimental group: v1alpha2 InferencePool (older clusters), InferenceObjective, InferenceModelRewrite. */
     public static final String GROUP_X = "inference.networking.x-k8s.io";
+    /** llm-d-router's group for InferenceObjective and InferenceModelRewrite (preferred when served). */
+    public static final String GROUP_LLMD = "llm-d.ai";
     public static final int MAX_TARGET_PORTS = 8;
 
     /** How replicas share the work when leader election is on. */

@@ -114,8 +114,11 @@ public final class PrecisePrefixCacheProducer extends NamedPlugin
             throw new IllegalArgumentException("parameter 'kvEventsConfig.engineType' must be vllm, got " + engine);
         }
         if (!events.getBoolean("discoverPods", true) || !events.getString("zmqEndpoint", "").isEmpty()) {
-            throw new IllegalArgumentException("kvEventsConfig central mode (discoverPods: false / zmqEndpoint) is"
-                    + " not supported: epp4j dials each pod's publisher (discoverPods: true)");
+            // llm-d's own samples use central mode; starting beats refusing, as long as the operator is told
+            LOG.warn("{}: kvEventsConfig central mode (discoverPods: false / zmqEndpoint {}) is accepted but not"
+                    + " implemented: epp4j dials each pod's publisher at <pod IP>:podDiscoveryConfig.socketPort, so"
+                    + " pods that only connect to a central endpoint send no events and are scored by the fallback",
+                    name, events.getString("zmqEndpoint", ""));
         }
         PluginParameters discovery = new PluginParameters(events.getMap("podDiscoveryConfig"));
         PluginParameters fallbackParams = new PluginParameters(parameters.getMap("fallback"));

@@ -1,6 +1,7 @@
 package io.epp4j.epp.scheduling;
 
 import io.epp4j.epp.config.LoadedConfig;
+import io.epp4j.spi.Admitter;
 import io.epp4j.spi.DataProducer;
 import io.epp4j.spi.Filter;
 import io.epp4j.spi.Picker;
@@ -49,6 +50,7 @@ final class PluginGraph {
     final Map<String, Profile> profiles;
     final TimedPlugin<DataProducer>[] producers;
     final TimedPlugin<PreRequest>[] preRequests;
+    final TimedPlugin<Admitter>[] admitters;
     final TimedPlugin<ResponseObserver>[] observersReceived;
     final TimedPlugin<ResponseObserver>[] observersStreaming;
     final TimedPlugin<ResponseObserver>[] observersComplete;
@@ -80,6 +82,7 @@ final class PluginGraph {
         this.profileNames = List.copyOf(map.keySet());
         this.producers = collect(config, DataProducer.class, "PrepareData", metrics, ticker);
         this.preRequests = collect(config, PreRequest.class, "PreRequest", metrics, ticker);
+        this.admitters = collect(config, Admitter.class, "Admitter", metrics, ticker);
         this.observersReceived = collect(config, ResponseObserver.class, "ResponseReceived", metrics, ticker);
         this.observersStreaming = collect(config, ResponseObserver.class, "ResponseStreaming", metrics, ticker);
         this.observersComplete = collect(config, ResponseObserver.class, "ResponseComplete", metrics, ticker);

@@ -5,6 +5,7 @@ import io.epp4j.epp.config.FlowControlConfig;
 import io.epp4j.epp.config.LoadedConfig;
 import io.epp4j.epp.director.RequestScheduler;
 import io.epp4j.epp.director.ScheduledRequest;
+import io.epp4j.spi.Admitter;
 import io.epp4j.spi.ByteSlice;
 import io.epp4j.spi.CycleState;
 import io.epp4j.spi.DataProducer;
@@ -127,6 +128,17 @@ public final class SchedulingEngine implements RequestScheduler, AutoCloseable {
         }
         double saturation = graph.get().config.saturationDetector().saturation(candidates);
         return saturation >= 1.0 ? SATURATED : null;
+    }
+
+    @Override
+    public String admitterDenial(InferenceRequest request, List<Endpoint> candidates) {
+        for (TimedPlugin<Admitter> a : graph.get().admitters) {
+            String denial = a.apply(admitter -> admitter.denial(request, candidates));
+            if (denial != null) {
+                return denial;
+            }
+        }
+        return null;
     }
 
     @Override

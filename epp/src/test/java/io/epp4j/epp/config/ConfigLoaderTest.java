@@ -24,6 +24,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -207,6 +208,29 @@ class ConfigLoaderTest {
                 Arguments.of(HEAD + "featureGates: [flowControl]\nflowControl:\n  priorityBands:\n  - priority: 1\n"
                         + "    fairnessPolicyRef: fcfs-ordering-policy\n", 6, "flowControl.priorityBands[0]",
                         "not a fairness policy"),
+                Arguments.of(HEAD + "dataLayer:\n  sourcez: []\n", 4, "dataLayer.sourcez", "unknown field"),
+                Arguments.of(HEAD + "dataLayer:\n  injectDefaults: maybe\n", 4, "dataLayer.injectDefaults",
+                        "must be true or false"),
+                Arguments.of(HEAD + "dataLayer:\n  discovery:\n    pluginRef: nope\n", 5,
+                        "dataLayer.discovery.pluginRef", "no plugin named 'nope'"),
+                Arguments.of(HEAD + "flowControl:\n  noEndpointTTL: 5s\n", 4, "flowControl.noEndpointTTL",
+                        "unknown field"),
+                Arguments.of(HEAD + "flowControl:\n  noEndpointRequestTTL: soon\n", 4,
+                        "flowControl.noEndpointRequestTTL", "must be a duration"),
+                Arguments.of(HEAD + "flowControl:\n  defaultNegativePriorityBand:\n    maxRequestz: 3\n", 5,
+                        "flowControl.defaultNegativePriorityBand.maxRequestz", "unknown field"),
+                Arguments.of(HEAD + "plugins:\n- type: queue-scorer\nflowControl:\n  saturationDetector:\n"
+                        + "    pluginRef: queue-scorer\n", 7, "flowControl.saturationDetector.pluginRef",
+                        "not a saturation detector"),
+                Arguments.of(HEAD + "featureGates:\n- flowControl=maybe\n", 4, "featureGates[0]",
+                        "name=true"),
+                Arguments.of(HEAD + "requestHandler:\n  parser: []\n", 4, "requestHandler.parser", "unknown field"),
+                Arguments.of(HEAD + "plugins:\n- type: queue-scorer\nrequestHandler:\n  parsers:\n"
+                        + "  - pluginRef: queue-scorer\n", 7, "requestHandler.parsers[0].pluginRef",
+                        "is not a parser"),
+                Arguments.of(HEAD + "plugins:\n- type: queue-scorer\nfeatureGates: [flowControl]\nflowControl:\n"
+                        + "  usageLimitPolicyPluginRef: queue-scorer\n", 7, "flowControl.usageLimitPolicyPluginRef",
+                        "no flow-control policy named"),
                 Arguments.of("apiVersion: v2\nkind: EndpointPickerConfig\n", 1, "apiVersion", "must be one of"),
                 Arguments.of(HEAD + "plugins: [\n", 4, "", "invalid YAML"));
     }
@@ -221,6 +245,29 @@ class ConfigLoaderTest {
         if (line > 0) {
             assertTrue(e.getMessage().startsWith("line " + line + ": "), e.getMessage());
         }
+    }
+
+    @Test
+    void dataLayerGetsTheDefaultMetricsSourceUnlessInjectDefaultsIsFalse() throws ConfigException {
+        String sources = "plugins:\n- type: endpoint-notification-source\ndataLayer:\n%s  sources:\n"
+                + "  - pluginRef: endpoint-notification-source\n    extractors: []\n";
+        LoadedConfig injected = loader.load(HEAD + sources.formatted(""), "t");
+        assertEquals(List.of("endpoint-notification-source", "metrics-data-source"),
+                injected.dataSources().stream().map(d -> d.source().type()).toList());
+        assertTrue(injected.scrapesMetrics());
+        LoadedConfig optedOut = loader.load(HEAD + sources.formatted("  injectDefaults: false\n"), "t");
+        assertEquals(List.of("endpoint-notification-source"),
+                optedOut.dataSources().stream().map(d -> d.source().type()).toList());
+        assertFalse(optedOut.scrapesMetrics(), "nothing scrapes model servers");
+    }
+
+    @Test
+    void dcgmDataSourcesLoadInert() throws ConfigException {
+        LoadedConfig c = loader.load(HEAD + "plugins:\n- type: dcgm-data-source\n- type: dcgm-extractor\n"
+                + "- type: queue-scorer\ndataLayer:\n  sources:\n  - pluginRef: dcgm-data-source\n    extractors:\n"
+                + "    - pluginRef: dcgm-extractor\n", "t");
+        assertEquals("dcgm-data-source", c.dataSources().get(0).source().type());
+        assertTrue(c.plugins().values().stream().noneMatch(p -> p.type().startsWith("dcgm")), "no instance runs");
     }
 
     @Test

@@ -153,6 +153,31 @@ class DirectorTest {
     }
 
     @Test
+    void admitterPluginsShedSheddableRequestsBeforeScheduling() throws Exception {
+        // concurrency-detector: nothing in flight, so legacy admission lets everything through; the admitter sees
+        // endpoints without metrics as saturated and sheds whatever is sheddable
+        io.epp4j.epp.config.LoadedConfig config = TestPool.loader(new PrometheusRegistry()).load("""
+                apiVersion: llm-d.ai/v1alpha1
+                kind: EndpointPickerConfig
+                plugins:
+                - type: probabilistic-admitter
+                - type: concurrency-detector
+                - type: random-picker
+                saturationDetector: {pluginRef: concurrency-detector}
+                """, "t");
+        io.epp4j.epp.scheduling.SchedulingEngine engine = new io.epp4j.epp.scheduling.SchedulingEngine(config,
+                new PrometheusRegistry());
+        Director d = Director.builder(store("10.0.0.1:8000"), engine)
+                .objectives(name -> "batch".equals(name) ? -1 : 0).build();
+        InferenceError e = assertThrows(InferenceError.class,
+                () -> d.decide(body("m"), arrival(Map.of(Director.OBJECTIVE, "batch"))));
+        assertEquals(InferenceError.Code.RESOURCE_EXHAUSTED, e.code());
+        assertTrue(e.getMessage().contains("probabilistic-admitter: rejected, saturation=1.000"), e.getMessage());
+        assertEquals("10.0.0.1:8000", d.decide(body("m"), arrival(Map.of())).result().primary().hostPort(),
+                "priority 0 is always admitted");
+    }
+
+    @Test
     void headerOnlyPicksDistinguishAnEmptyPoolFromAnEmptySubset() {
         Director empty = Director.builder(store(), new RandomScheduler(1)).build();
         assertEquals(InferenceError.Code.INTERNAL, assertThrows(InferenceError.class,

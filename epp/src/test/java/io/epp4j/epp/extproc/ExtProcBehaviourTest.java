@@ -259,6 +259,29 @@ class ExtProcBehaviourTest {
     }
 
     @Test
+    void llmdHeaderNamesAreReadFirstAndRemovedUpstreamToo() throws Exception {
+        RecordingScheduler scheduler = new RecordingScheduler();
+        try (EppFixture epp = EppFixture.start(Transport.IN_PROCESS,
+                EppServer.Components.defaults().scheduler(c -> scheduler)
+                        .objectiveResolver(c -> name -> name.equals("batch") ? -1 : name.equals("chat") ? 5 : 0),
+                "--endpoints=10.0.0.1:8000")) {
+            byte[] body = chatBody("base", false, 10);
+            GatewayStream s = epp.post(Dialect.AGENTGATEWAY, "/v1/chat/completions", body, 1000, null,
+                    "x-llm-d-model-name-rewrite", "lora-b", "x-llm-d-inference-objective", "chat",
+                    "x-gateway-inference-objective", "batch", "x-llm-d-inference-fairness-id", "program-7");
+            var mutation = s.next().getRequestHeaders().getResponse().getHeaderMutation();
+            assertEquals(List.of("x-gateway-inference-objective", "x-llm-d-inference-fairness-id",
+                    "x-llm-d-inference-objective", "x-llm-d-model-name-rewrite"),
+                    mutation.getRemoveHeadersList().stream().sorted().toList());
+            var request = scheduler.scheduled.get(0);
+            assertEquals(5, request.priority(), "llm-d's objective header wins over GAIE's");
+            assertEquals("program-7", request.fairnessId());
+            assertEquals("lora-b", request.targetModel());
+            s.cancel();
+        }
+    }
+
+    @Test
     void rewriteHeaderWinsAndControlHeadersAreRemovedUpstream() throws Exception {
         RecordingScheduler scheduler = new RecordingScheduler();
         try (EppFixture epp = EppFixture.start(Transport.IN_PROCESS,

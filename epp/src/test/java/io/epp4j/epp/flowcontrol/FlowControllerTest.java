@@ -38,7 +38,11 @@ class FlowControllerTest {
     };
     private final AtomicReference<FlowControlConfig> config = new AtomicReference<>(config(Duration.ZERO, 0,
             FlowControlConfig.Band.DEFAULT, Map.of()));
-    private final FlowController flow = new FlowController(config::get, List::of, null, now::get, false);
+    private static final Endpoint POD = new Endpoint(new io.epp4j.spi.EndpointInfo("pod-a", "ns", "pod-a",
+            "10.0.0.1", 8000, Map.of()), io.epp4j.spi.EndpointMetrics.UNKNOWN, 0, 0);
+    /** The pool flow control sees: one endpoint unless a test empties it. */
+    private volatile List<Endpoint> pool = List.of(POD);
+    private final FlowController flow = new FlowController(config::get, () -> pool, null, now::get, false);
 
     private FlowControlConfig config(Duration ttl, long maxRequests, FlowControlConfig.Band template,
                                      Map<Integer, FlowControlConfig.Band> bands) {
@@ -160,5 +164,156 @@ class FlowControllerTest {
         flow.cycle();
         assertEquals(0, flow.queuedRequests());
         assertEquals(0, flow.flows());
+    }
+
+    private FlowControlConfig llmd(Duration ttl, Duration noEndpointTtl, FlowControlConfig.Band negative,
+                                   io.epp4j.spi.UsageLimitPolicy policy, FlowControlConfig.Band template) {
+        return new FlowControlConfig(0, 0, ttl, template, new TreeMap<>(), 1.0, detector, noEndpointTtl,
+                negative, policy);
+    }
+
+    @Test
+    void anEmptyPoolChargesTheNoEndpointBudgetAndAnswersAsUnavailable() {
+        config.set(llmd(Duration.ofSeconds(2), Duration.ofSeconds(10), FlowControlConfig.Band.DEFAULT, null,
+                FlowControlConfig.Band.DEFAULT));
+        pool = List.of();
+        FlowController.Ticket waiting = enqueue("a", 0);
+        now.addAndGet(Duration.ofSeconds(5).toNanos());
+        flow.cycle();
+        assertNull(waiting.outcome(), "past defaultRequestTTL but within noEndpointRequestTTL: still waits");
+        now.addAndGet(Duration.ofSeconds(5).toNanos());
+        flow.cycle();
+        assertEquals(Outcome.EVICTED_NO_ENDPOINTS, waiting.outcome());
+        assertEquals("ServiceUnavailable", waiting.outcome().errorCode());
+    }
+
+    @Test
+    void anEndpointAppearingStartsAFreshBudgetBoundedByTheLongerOne() {
+        config.set(llmd(Duration.ofSeconds(4), Duration.ofSeconds(10), FlowControlConfig.Band.DEFAULT, null,
+                FlowControlConfig.Band.DEFAULT));
+        pool = List.of();
+        FlowController.Ticket early = enqueue("a", 0);
+        now.addAndGet(Duration.ofSeconds(8).toNanos());
+        FlowController.Ticket late = enqueue("b", 0);
+        flow.cycle();
+        pool = List.of(POD); // scaled from zero, but still saturated: the regime changes at this cycle
+        flow.cycle();
+        now.addAndGet(Duration.ofSeconds(3).toNanos());
+        flow.cycle();
+        assertEquals(Outcome.EVICTED_TTL, early.outcome(), "11 s in: capped by the longer budget (10 s)");
+        assertNull(late.outcome(), "3 s into the fresh 4 s budget");
+        now.addAndGet(Duration.ofSeconds(1).toNanos());
+        flow.cycle();
+        assertEquals(Outcome.EVICTED_TTL, late.outcome());
+    }
+
+    @Test
+    void aFullQueueWithNoEndpointIsRejectedAsUnavailable() {
+        config.set(config(Duration.ZERO, 1, FlowControlConfig.Band.DEFAULT, Map.of()));
+        pool = List.of();
+        assertNull(enqueue("a", 0).outcome());
+        assertEquals(Outcome.REJECTED_NO_ENDPOINTS, enqueue("a", 0).outcome());
+        pool = List.of(POD);
+        assertEquals(Outcome.REJECTED_CAPACITY, enqueue("a", 0).outcome());
+    }
+
+    @Test
+    void negativePrioritiesUseTheirOwnTemplate() {
+        FlowControlConfig.Band small = new FlowControlConfig.Band(1_000_000, 1, FlowControlConfig.GLOBAL_STRICT,
+                FlowControlConfig.FCFS);
+        config.set(llmd(Duration.ZERO, Duration.ZERO, small, null, FlowControlConfig.Band.DEFAULT));
+        assertNull(enqueue("a", -5).outcome());
+        assertEquals(Outcome.REJECTED_CAPACITY, enqueue("a", -5).outcome(), "the negative band holds one");
+        assertNull(enqueue("a", 0).outcome());
+        assertNull(enqueue("a", 0).outcome(), "priority 0 keeps the default template");
+    }
+
+    @Test
+    void aUsagePolicyGatesLowerBandsWhileTheHighestStillDispatches() {
+        io.epp4j.spi.UsageLimitPolicy halfForLower = new io.epp4j.spi.UsageLimitPolicy() {
+            @Override
+            public void ceilings(double s, int[] priorities, double[] ceilings) {
+                for (int i = 0; i < priorities.length; i++) {
+                    ceilings[i] = i == 0 ? 1.0 : 0.5;
+                }
+            }
+
+            @Override
+            public String type() {
+                return "test-policy";
+            }
+
+            @Override
+            public String name() {
+                return "test-policy";
+            }
+        };
+        config.set(llmd(Duration.ZERO, Duration.ZERO, FlowControlConfig.Band.DEFAULT, halfForLower,
+                FlowControlConfig.Band.DEFAULT));
+        saturation = 1.0;
+        List<String> order = new ArrayList<>();
+        for (String[] a : new String[][] {{"low", "0"}, {"high", "5"}}) {
+            enqueue(a[0], Integer.parseInt(a[1])).whenDone(() -> order.add(a[0]));
+        }
+        saturation = 0.7;
+        while (flow.cycle()) {
+            now.addAndGet(1000);
+        }
+        assertEquals(List.of("high"), order, "the lower band's ceiling 0.5 is below saturation 0.7");
+        assertEquals(Outcome.DISPATCHED, enqueue("high-2", 5).outcome(), "the top band is open at 0.7");
+        saturation = 0.3;
+        flow.cycle();
+        assertEquals(List.of("high", "low"), order);
+    }
+
+    @Test
+    void aFairnessPluginChoosesTheFlow() {
+        io.epp4j.spi.FairnessPolicy lastFlow = new io.epp4j.spi.FairnessPolicy() {
+            @Override
+            public int pick(int priority, List<QueuedFlow> flows) {
+                return flows.size() - 1;
+            }
+
+            @Override
+            public String type() {
+                return "test-fairness";
+            }
+
+            @Override
+            public String name() {
+                return "test-fairness";
+            }
+        };
+        config.set(config(Duration.ZERO, 0, new FlowControlConfig.Band(1_000_000, 0, "test-fairness",
+                FlowControlConfig.FCFS, lastFlow), Map.of()));
+        List<String> order = new ArrayList<>();
+        for (String id : List.of("a", "b", "c")) {
+            enqueue(id, 0).whenDone(() -> order.add(id));
+        }
+        saturation = 0;
+        while (flow.cycle()) {
+            now.addAndGet(1000);
+        }
+        assertEquals(List.of("c", "b", "a"), order);
+    }
+
+    @Test
+    void programAwareFairnessDispatchesTheLeastServedProgramFirst() {
+        io.epp4j.scorers.flowcontrol.ProgramAwareFairness las = new io.epp4j.scorers.flowcontrol.ProgramAwareFairness(
+                "las", io.epp4j.spi.PluginParameters.EMPTY, now::get);
+        las.onComplete(new io.epp4j.spi.CycleState(), new io.epp4j.spi.InferenceRequest("r",
+                io.epp4j.spi.ApiType.COMPLETIONS, "m", "m", io.epp4j.spi.ByteSlice.EMPTY, "", false, 0, "heavy",
+                Map.of(), 0), null, new io.epp4j.spi.ResponseUsage(4000, 1000, -1, 5000), true);
+        config.set(config(Duration.ZERO, 0, new FlowControlConfig.Band(1_000_000, 0, las.type(),
+                FlowControlConfig.FCFS, las), Map.of()));
+        List<String> order = new ArrayList<>();
+        for (String id : List.of("heavy", "heavy", "light")) {
+            enqueue(id, 0).whenDone(() -> order.add(id));
+        }
+        saturation = 0;
+        while (flow.cycle()) {
+            now.addAndGet(1000);
+        }
+        assertEquals(List.of("light", "heavy", "heavy"), order, "the program with no attained service goes first");
     }
 }

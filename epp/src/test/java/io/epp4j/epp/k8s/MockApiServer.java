@@ -59,6 +59,11 @@ final class MockApiServer implements AutoCloseable {
             "v1alpha2", "InferenceObjective", KubernetesPoolSource.OBJECTIVES);
     static final ResourceDefinitionContext REWRITE = KubernetesPoolSource.namespaced(PoolOptions.GROUP_X,
             "v1alpha2", "InferenceModelRewrite", KubernetesPoolSource.REWRITES);
+    /** The same kinds under llm-d-router's own API group. */
+    static final ResourceDefinitionContext OBJECTIVE_LLMD = KubernetesPoolSource.namespaced(PoolOptions.GROUP_LLMD,
+            "v1alpha2", "InferenceObjective", KubernetesPoolSource.OBJECTIVES);
+    static final ResourceDefinitionContext REWRITE_LLMD = KubernetesPoolSource.namespaced(PoolOptions.GROUP_LLMD,
+            "v1alpha2", "InferenceModelRewrite", KubernetesPoolSource.REWRITES);
 
     /** Forwards to the CRUD dispatcher; can answer watches with 410 Gone and records every path. */
     static final class FaultDispatcher extends Dispatcher {
@@ -195,7 +200,16 @@ final class MockApiServer implements AutoCloseable {
 
     /** Installs the InferenceObjective and InferenceModelRewrite CRDs (visible through discovery). */
     void installOptionalCrds() {
-        for (ResourceDefinitionContext ctx : List.of(OBJECTIVE, REWRITE)) {
+        installCrds(OBJECTIVE, REWRITE);
+    }
+
+    /** Serves InferenceObjective and InferenceModelRewrite under llm-d-router's group. */
+    void installLlmdCrds() {
+        installCrds(OBJECTIVE_LLMD, REWRITE_LLMD);
+    }
+
+    private void installCrds(ResourceDefinitionContext... contexts) {
+        for (ResourceDefinitionContext ctx : contexts) {
             dispatcher.crud.expectCustomResource(new CustomResourceDefinitionContext.Builder()
                     .withGroup(ctx.getGroup()).withVersion(ctx.getVersion()).withKind(ctx.getKind())
                     .withPlural(ctx.getPlural()).withScope("Namespaced").build());
@@ -365,10 +379,12 @@ final class MockApiServer implements AutoCloseable {
     }
 
     void create(ResourceDefinitionContext ctx, GenericKubernetesResource resource) {
+        resource.setApiVersion(ctx.getGroup() + "/" + ctx.getVersion());
         admin().genericKubernetesResources(ctx).inNamespace(NS).resource(resource).create();
     }
 
     void update(ResourceDefinitionContext ctx, GenericKubernetesResource resource) {
+        resource.setApiVersion(ctx.getGroup() + "/" + ctx.getVersion());
         admin().genericKubernetesResources(ctx).inNamespace(NS).resource(resource).update();
     }
 

@@ -108,6 +108,45 @@ class ObjectivesAndRewritesTest {
     }
 
     @Test
+    void objectivesAndRewritesUnderLlmdGroupAreWatched() {
+        api.installLlmdCrds();
+        api.create(MockApiServer.OBJECTIVE_LLMD, MockApiServer.objective("critical", "pool", PoolOptions.GROUP_V1,
+                10));
+        api.create(MockApiServer.REWRITE_LLMD, MockApiServer.rewrite("canary", "pool", null, "llama -> llama-v2"));
+        start();
+        assertEquals(PoolOptions.GROUP_LLMD, source.objectivesGroup());
+        assertEquals(PoolOptions.GROUP_LLMD, source.rewritesGroup());
+        await("objective known", () -> source.objectives().priorityOf("critical") == 10);
+        await("rewrite known", () -> target(source, "llama").equals("llama-v2"));
+
+        api.update(MockApiServer.OBJECTIVE_LLMD, MockApiServer.objective("critical", "pool", PoolOptions.GROUP_V1,
+                20));
+        await("priority updated", () -> source.objectives().priorityOf("critical") == 20);
+        assertEquals(0, api.requestsMatching(PoolOptions.GROUP_X + "/v1alpha2/namespaces"),
+                "the GAIE group is not watched");
+    }
+
+    @Test
+    void llmdGroupWinsWhenBothGroupsAreServed() {
+        api.installOptionalCrds();
+        api.installLlmdCrds();
+        api.create(MockApiServer.OBJECTIVE_LLMD, MockApiServer.objective("new-style", "pool", null, 7));
+        api.create(OBJECTIVE, MockApiServer.objective("old-style", "pool", null, 3));
+        start();
+        assertEquals(PoolOptions.GROUP_LLMD, source.objectivesGroup());
+        await("llm-d objective known", () -> source.objectives().priorityOf("new-style") == 7);
+        assertEquals(0, source.objectives().priorityOf("old-style"), "GAIE-group objectives are ignored");
+    }
+
+    @Test
+    void gaieGroupIsWatchedWhenLlmdGroupIsNotServed() {
+        api.installOptionalCrds();
+        start();
+        assertEquals(PoolOptions.GROUP_X, source.objectivesGroup());
+        assertEquals(PoolOptions.GROUP_X, source.rewritesGroup());
+    }
+
+    @Test
     void discoveryFailingAtStartIsRetriedUntilTheApiServerAnswers() {
         api.installOptionalCrds();
         api.dispatcher.failingDiscoveries.set(4); // more than the client's own retries
