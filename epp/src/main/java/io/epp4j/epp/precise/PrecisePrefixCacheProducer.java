@@ -6,6 +6,7 @@ import io.epp4j.epp.kvevents.KvEventDecoder;
 import io.epp4j.epp.kvevents.KvEventSubscriber;
 import io.epp4j.epp.kvevents.KvEventsConfig;
 import io.epp4j.epp.kvevents.PodEventHealth;
+import io.epp4j.epp.kvevents.PreciseIndexStatus;
 import io.epp4j.epp.kvevents.RequestKeys;
 import io.epp4j.scorers.base.NamedPlugin;
 import io.epp4j.scorers.prefix.ApproxPrefixCacheProducer;
@@ -29,6 +30,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.LongSupplier;
 
 /**
@@ -48,7 +50,7 @@ import java.util.function.LongSupplier;
  * until its events confirm them or {@code speculativeTTL} passes.
  */
 public final class PrecisePrefixCacheProducer extends NamedPlugin
-        implements DataProducer, PreRequest, EndpointStore.Listener, AutoCloseable {
+        implements DataProducer, PreRequest, EndpointStore.Listener, PreciseIndexStatus, AutoCloseable {
 
     public static final String TYPE = "precise-prefix-cache-producer";
     private static final Logger LOG = LoggerFactory.getLogger(PrecisePrefixCacheProducer.class);
@@ -194,6 +196,21 @@ public final class PrecisePrefixCacheProducer extends NamedPlugin
     /** The subscriber following the pods. */
     public KvEventSubscriber subscriber() {
         return shared.subscriber();
+    }
+
+    @Override
+    public Snapshot status() {
+        Shared s = shared;
+        KvBlockIndex index = s.index();
+        Map<String, Pod> pods = new TreeMap<>();
+        for (String pod : s.subscriber().podIds()) {
+            Pod state = s.subscriber().status(pod, index.sizeOf(pod));
+            if (state != null) {
+                pods.put(pod, state);
+            }
+        }
+        return new Snapshot(name(), fallback, index.size(), index.capacity(), index.evictionsTotal(),
+                index.parentUnknownTotal(), pods);
     }
 
     @Override
