@@ -65,8 +65,8 @@ public final class PrecisePrefixCacheProducer extends NamedPlugin
     private record Shared(KvBlockIndex index, KvEventSubscriber subscriber, ApproxPrefixCacheProducer approximate) {
     }
 
-    /** This producer's own cycle-state entry: what preRequest needs of produce. */
-    private record Produced(long[] keys, PrefixMatch approximate) {
+    /** This producer's own cycle-state entry: what preRequest needs of produce ({@code tokens} null: none). */
+    private record Produced(long root, int[] tokens, PrefixMatch approximate) {
     }
 
     private final Settings settings;
@@ -247,14 +247,12 @@ public final class PrecisePrefixCacheProducer extends NamedPlugin
         state.put(PrefixMatch.KEY, outer);
 
         TokenizedPrompt tokens = state.get(TokenizedPrompt.KEY);
-        long[] keys = null;
+        long root = RequestKeys.root(request.targetModel());
         KvBlockIndex.Match match = null;
         if (tokens != null) {
-            int[] ids = tokens.tokenIds();
-            keys = RequestKeys.keys(RequestKeys.root(request.targetModel()), ids, ids.length,
-                    s.index().blockSizeTokens(), maxBlocks);
-            match = s.index().match(keys, keys.length);
+            match = s.index().match(root, tokens.tokenIds(), tokens.tokenIds().length, maxBlocks);
         }
+        int blocks = match == null ? 0 : match.blocks();
         int n = endpoints.size();
         double[] ratios = new double[n];
         Map<String, Double> byEndpoint = new HashMap<>(n * 2);
@@ -264,21 +262,21 @@ public final class PrecisePrefixCacheProducer extends NamedPlugin
             if (!s.subscriber().subscribed(pod)) {
                 s.subscriber().addPod(pod, e.info().ip(), e.info().port());
             }
-            boolean precise = match != null && keys.length > 0;
+            boolean precise = blocks > 0;
             if (precise && fallback) {
                 PodEventHealth health = s.subscriber().health(pod);
                 precise = health != null && health.precise();
             }
             if (precise) {
-                ratios[i] = match.weightedBlocks(pod) / keys.length;
+                ratios[i] = match.weightedBlocks(pod) / blocks;
             } else if (approx != null && approx.blockCount() > 0) {
                 ratios[i] = (double) approx.matchedBlocks(e) / approx.blockCount();
             }
             byEndpoint.put(e.info().name(), ratios[i]);
         }
-        int total = keys != null && keys.length > 0 ? keys.length : approx == null ? 0 : approx.blockCount();
+        int total = blocks > 0 ? blocks : approx == null ? 0 : approx.blockCount();
         state.put(PrefixMatchInfo.keyFor(name()), new Info(total, Map.copyOf(byEndpoint)));
-        state.put(producedKey, new Produced(keys, approx));
+        state.put(producedKey, new Produced(root, blocks > 0 ? tokens.tokenIds() : null, approx));
     }
 
     /** Matched share per endpoint name, expressed in the request's blocks. */
@@ -308,9 +306,11 @@ public final class PrecisePrefixCacheProducer extends NamedPlugin
             health.onRouted();
         }
         long now = ticker.getAsLong();
-        if (speculative && produced != null && produced.keys() != null && produced.keys().length > 0) {
-            s.index().addSpeculative(target.hostPort(), produced.keys(), produced.keys().length,
-                    now + speculativeTtlNanos);
+        if (speculative && produced != null && produced.tokens() != null) {
+            // the lookup hashed only as far as some pod matched: the routed pod gets every block
+            int[] ids = produced.tokens();
+            long[] keys = RequestKeys.keys(produced.root(), ids, ids.length, s.index().blockSizeTokens(), maxBlocks);
+            s.index().addSpeculative(target.hostPort(), keys, keys.length, now + speculativeTtlNanos);
         }
         s.index().expireSpeculative(now);
     }
