@@ -133,6 +133,32 @@ public final class KvEventSubscriber implements AutoCloseable {
         });
     }
 
+    /**
+     * Follows a pod whose batches the caller hands over itself through {@link #deliver} (an in-process publisher,
+     * such as a virtual-time simulation), with no socket; idempotent.
+     */
+    public void follow(String id) {
+        if (!closed) {
+            pods.computeIfAbsent(id, k -> new Pod(k, null, null, workers[Math.floorMod(fnv1a(k), workers.length)]));
+        }
+    }
+
+    /**
+     * Applies one message of a pod {@linkplain #follow followed} without a socket, on the caller's thread and
+     * before returning, exactly as a received one is applied (frame checks, sequence gaps and resets, health).
+     */
+    public void deliver(String id, String topic, long seq, byte[] payload) {
+        Pod pod = pods.get(id);
+        if (pod == null || pod.receiver != null) {
+            throw new IllegalStateException(id + " is not followed without a socket");
+        }
+        if (payload.length > decoder.limits().maxPayloadBytes()) {
+            drop(pod, "too_large");
+            return;
+        }
+        handle(new Message(pod, topic, seq, payload));
+    }
+
     /** Stops following a pod; the caller forgets its index entries. */
     public void removePod(String id) {
         Pod pod = pods.remove(id);
