@@ -410,7 +410,7 @@ public final class KvBlockIndex implements KvEventSink {
             this.weighted = weighted;
         }
 
-        /** How many keys were looked up. */
+        /** The request's blocks, whether the lookup reached them or stopped before. */
         public int blocks() {
             return blocks;
         }
