@@ -10,12 +10,14 @@ import io.epp4j.epp.extproc.ExtProcService;
 import io.epp4j.epp.health.EppHealthService;
 import io.epp4j.epp.health.ExtProcPortHealthService;
 import io.epp4j.epp.k8s.KubernetesPoolSource;
+import io.epp4j.epp.kvevents.PreciseIndexStatus;
 import io.epp4j.epp.scheduling.SchedulingEngine;
 import io.epp4j.epp.telemetry.EppMetrics;
 import io.epp4j.epp.telemetry.MetricsHttpServer;
 import io.epp4j.epp.tls.ClientCertificates;
 import io.epp4j.epp.tls.ServerCertificates;
 import io.epp4j.epp.tracing.Tracing;
+import io.epp4j.spi.Plugin;
 import io.grpc.Grpc;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
@@ -236,9 +238,10 @@ public final class EppServer implements AutoCloseable {
         EppMetrics metrics = new EppMetrics(registry, Version.VERSION);
         Wiring.Assembled assembled = Wiring.assemble(context, components, metrics, closeables);
         extProc = assembled.extProc();
+        SchedulingEngine engine = assembled.scheduler() instanceof SchedulingEngine e ? e : null;
         DebugPages debug = new DebugPages(store, assembled.director().requestLog(),
-                assembled.scheduler() instanceof SchedulingEngine engine ? engine.decisions() : null, registry,
-                components.clock, options.metricsStalenessThreshold());
+                engine == null ? null : engine.decisions(), registry, components.clock,
+                options.metricsStalenessThreshold(), () -> engine == null ? List.of() : preciseIndexes(engine));
         Dashboard.install(metricsServer, debug);
 
         health = new EppHealthService(store, options.haEnableLeaderElection(), components.leader);
@@ -265,6 +268,17 @@ public final class EppServer implements AutoCloseable {
         LOG.info("epp4j {} serving ext_proc on :{} ({}), health on :{}, metrics on :{}; {} endpoints", Version.VERSION,
                 grpcPort(), options.secureServing() ? "TLS" : "plaintext", healthPort(), metricsPort(),
                 store.size());
+    }
+
+    /** The precise prefix indexes of the configuration the engine serves now (a reload may change them). */
+    private static List<PreciseIndexStatus> preciseIndexes(SchedulingEngine engine) {
+        List<PreciseIndexStatus> out = new ArrayList<>();
+        for (Plugin p : engine.config().plugins().values()) {
+            if (p instanceof PreciseIndexStatus status) {
+                out.add(status);
+            }
+        }
+        return out;
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.epp4j.scorers;
 
 import io.epp4j.scorers.load.PrefillBacklogScorer;
+import io.epp4j.scorers.prefix.PrefixMatchInfo;
 import io.epp4j.spi.ByteSlice;
 import io.epp4j.spi.CycleState;
 import io.epp4j.spi.Endpoint;
@@ -59,6 +60,38 @@ class PrefillBacklogScorerTest {
         scorer.onComplete(firstState, first, endpoints.get(0), null, true);
         assertEquals(0, scorer.backlogTokens(endpoints.get(0).info().name()), "released exactly once");
         assertArrayEquals(new double[] {1.0, 1.0}, score(new CycleState(), request(PROMPT_4000_TOKENS)), 1e-9);
+    }
+
+    @Test
+    void withAProducerNamedTheMatchComesFromItsPrefixMatchInfo() {
+        PrefillBacklogScorer precise = new PrefillBacklogScorer(null, new PluginParameters(Map.of(
+                "requestOverheadTokens", 100, "prefixMatchInfoProducerName", "events")));
+        CycleState state = new CycleState();
+        // the events say endpoint 1 holds three quarters of the prompt
+        state.put(PrefixMatchInfo.keyFor("events"),
+                new PrefixMatchInfo() {
+                    @Override
+                    public int totalBlocks() {
+                        return 250;
+                    }
+
+                    @Override
+                    public double matchedBlocks(Endpoint endpoint) {
+                        return endpoint == endpoints.get(1) ? 187.5 : 0;
+                    }
+                });
+        double[] scores = new double[2];
+        InferenceRequest r = request(PROMPT_4000_TOKENS);
+        precise.score(state, r, endpoints, scores);
+        // (4000 + 100) against (1000 + 100)
+        assertArrayEquals(new double[] {1100.0 / 4100, 1.0}, scores, 1e-9);
+        precise.preRequest(state, r, new SchedulingResult("default", List.of(endpoints.get(1))));
+        assertEquals(1000, precise.backlogTokens(endpoints.get(1).info().name()), "the pick queues what it misses");
+
+        double[] without = new double[2];
+        precise.score(new CycleState(), request(PROMPT_4000_TOKENS), endpoints, without);
+        // no info left: the whole prompt everywhere, behind endpoint 1's backlog
+        assertArrayEquals(new double[] {1.0, 4100.0 / 5200}, without, 1e-9);
     }
 
     @Test

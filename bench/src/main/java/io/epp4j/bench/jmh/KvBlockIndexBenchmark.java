@@ -29,8 +29,11 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code ingest*}: one BlockStored event of 16 blocks of 16 tokens (vLLM's default block size), chained
  *       from the pod's previous span, on a full index (the CLOCK hand evicts); throughput in block events/s.</li>
  *   <li>{@code score*}: a 400 KB prompt (102,400 tokens) in 64-token blocks (1,600 keys), three quarters of which
- *       one pod holds: the request keys from the token ids, then the longest run per pod; time per prompt.</li>
- *   <li>{@code hashPrompt}: the request keys alone.</li>
+ *       one pod holds: the longest run per pod from the token ids; time per prompt. {@code scoreIndex} hashes each
+ *       block as the run reaches it and stops at the first block no pod holds (what the producer does);
+ *       {@code scoreAllKeysFirst} hashes every block, then looks the keys up (as the boxed baseline does).</li>
+ *   <li>{@code hashPrompt}: all 1,600 request keys alone; {@code hashPromptPairRounds} the same with the key
+ *       function's previous rounds (one multiply-rotate-multiply per two tokens), as a baseline.</li>
  * </ul>
  *
  * <p>Run: {@code java -cp bench/target/bench.jar org.openjdk.jmh.Main KvBlockIndexBenchmark -f 1 -wi 3 -i 5 -w 1s
@@ -151,6 +154,14 @@ public class KvBlockIndexBenchmark {
     @BenchmarkMode(Mode.AverageTime)
     @OutputTimeUnit(TimeUnit.MICROSECONDS)
     public int scoreIndex() {
+        return scoreIndex.match(RequestKeys.root(MODEL), prompt, prompt.length, Integer.MAX_VALUE)
+                .matchedBlocks(pods[0]);
+    }
+
+    @Benchmark
+    @BenchmarkMode(Mode.AverageTime)
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
+    public int scoreAllKeysFirst() {
         long[] keys = RequestKeys.keys(RequestKeys.root(MODEL), prompt, prompt.length, SCORE_BLOCK,
                 Integer.MAX_VALUE);
         return scoreIndex.match(keys, keys.length).matchedBlocks(pods[0]);
@@ -172,6 +183,61 @@ public class KvBlockIndexBenchmark {
         long[] keys = RequestKeys.keys(RequestKeys.root(MODEL), prompt, prompt.length, SCORE_BLOCK,
                 Integer.MAX_VALUE);
         return keys[keys.length - 1];
+    }
+
+    @Benchmark
+    @BenchmarkMode(Mode.AverageTime)
+    @OutputTimeUnit(TimeUnit.MICROSECONDS)
+    public long hashPromptPairRounds() {
+        long parent = RequestKeys.root(MODEL);
+        for (int i = 0; i + SCORE_BLOCK <= prompt.length; i += SCORE_BLOCK) {
+            parent = PairRoundKeys.next(parent, prompt, i, SCORE_BLOCK);
+        }
+        return parent;
+    }
+
+    /**
+     * The key function {@link RequestKeys} had before its multiply-fold rounds, kept as this benchmark's baseline:
+     * an xxHash64-style multiply-rotate-multiply round per pair of token ids, in four lanes, then an avalanche.
+     */
+    static final class PairRoundKeys {
+        private static final long P1 = 0x9E3779B185EBCA87L;
+        private static final long P2 = 0xC2B2AE3D27D4EB4FL;
+        private static final long P3 = 0x165667B19E3779F9L;
+        private static final long P4 = 0x85EBCA77C2B2AE63L;
+
+        static long next(long parent, int[] tokens, int offset, int length) {
+            long a = parent + P1 + P2;
+            long b = parent + P2;
+            long c = parent;
+            long d = parent - P1;
+            int i = 0;
+            for (; i + 8 <= length; i += 8) {
+                int o = offset + i;
+                a = round(a, pair(tokens[o], tokens[o + 1]));
+                b = round(b, pair(tokens[o + 2], tokens[o + 3]));
+                c = round(c, pair(tokens[o + 4], tokens[o + 5]));
+                d = round(d, pair(tokens[o + 6], tokens[o + 7]));
+            }
+            long h = Long.rotateLeft(a, 1) + Long.rotateLeft(b, 7) + Long.rotateLeft(c, 12) + Long.rotateLeft(d, 18);
+            for (; i < length; i++) {
+                h = round(h, tokens[offset + i] & 0xFFFFFFFFL);
+            }
+            h ^= length ^ parent * P4;
+            h ^= h >>> 33;
+            h *= P2;
+            h ^= h >>> 29;
+            h *= P3;
+            return h ^ (h >>> 32);
+        }
+
+        private static long pair(int x, int y) {
+            return (x & 0xFFFFFFFFL) | ((long) y << 32);
+        }
+
+        private static long round(long acc, long v) {
+            return Long.rotateLeft(acc + v * P2, 31) * P1;
+        }
     }
 
     /** The object-based design: boxed keys, a set of pod names per key, a string-keyed engine map; no bound. */

@@ -61,7 +61,7 @@ public final class Replay {
     /** Policies the gateway applies itself (no EPP). */
     static final Set<String> GATEWAY_POLICIES = Set.of("round-robin", "random");
     public static final List<String> ALL_POLICIES = List.of("round-robin", "random", "least-queue", "gaie-default",
-            "epp4j", "flow-control", "precise", "precise-no-fallback");
+            "epp4j", "flow-control", "precise", "precise-no-fallback", "precise-backlog");
     /**
      * The simulated pods' KV-event sockets when a run publishes them: the pod's HTTP port + 1000 (PUB) and + 2000
      * (replay ROUTER), the {@code socketPortOffset} / {@code replaySocketPortOffset} of {@code bench/configs/precise*.yaml}.

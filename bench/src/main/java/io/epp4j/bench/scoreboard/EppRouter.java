@@ -1,7 +1,10 @@
 package io.epp4j.bench.scoreboard;
 
 import io.epp4j.bench.sim.FleetSimulation;
+import io.epp4j.bench.sim.KvEvent;
+import io.epp4j.bench.sim.KvEventCodec;
 import io.epp4j.bench.sim.Seq;
+import io.epp4j.bench.sim.SimTokenizer;
 import io.epp4j.epp.config.ConfigException;
 import io.epp4j.epp.config.ConfigLoader;
 import io.epp4j.epp.datastore.EndpointStore;
@@ -9,8 +12,12 @@ import io.epp4j.epp.director.Arrival;
 import io.epp4j.epp.director.Director;
 import io.epp4j.epp.director.Exchange;
 import io.epp4j.epp.director.InferenceError;
+import io.epp4j.epp.kvevents.PreciseIndexStatus;
 import io.epp4j.epp.plugins.PluginEnvironment;
 import io.epp4j.epp.plugins.PluginRegistry;
+import io.epp4j.epp.precise.PrecisePrefixCacheProducer;
+import io.epp4j.epp.precise.PrecisePrefixCacheScorer;
+import io.epp4j.epp.precise.TokenProducer;
 import io.epp4j.epp.request.InvalidRequestException;
 import io.epp4j.epp.request.OpenAiRequest;
 import io.epp4j.epp.request.OpenAiRequestParser;
@@ -23,6 +30,8 @@ import io.epp4j.spi.ApiType;
 import io.epp4j.spi.ByteSlice;
 import io.epp4j.spi.EndpointInfo;
 import io.epp4j.spi.EndpointMetrics;
+import io.epp4j.spi.Plugin;
+import io.epp4j.spi.PluginFactory;
 import io.epp4j.spi.PluginMetrics;
 import io.epp4j.spi.ResponseUsage;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -44,6 +53,12 @@ import java.util.Map;
  * default); each request is parsed from its JSON body by the EPP's parser, routed by the director, and followed to
  * every streamed token and its usage at the end, as the ext_proc stream would tell the EPP. Only the gRPC
  * transport is left out: a decision takes no simulated time.
+ *
+ * <p>With a precise prefix index in the config ({@code precise-prefix-cache-producer} or
+ * {@code precise-prefix-cache-scorer}), each pod's KV events reach its subscriber as vLLM's msgpack batches with
+ * their sequence numbers, at the simulated time the pod's step ended, on this thread (no ZMQ); {@code token-producer}
+ * tokenizes with the simulator's own tokenizer, which is what the pods' render endpoints answer. {@link KvEventDrop}
+ * silences some pods' events part-way, as the replay's {@code --drop-kv-events} does.
  */
 final class EppRouter implements FleetSimulation.Router, AutoCloseable {
 
@@ -92,6 +107,20 @@ final class EppRouter implements FleetSimulation.Router, AutoCloseable {
     private final Map<String, Integer> podByName = new HashMap<>();
     private final Map<Integer, Exchange> open = new HashMap<>();
     private final long scrapeNanos;
+    private final List<PrecisePrefixCacheProducer> precise = new ArrayList<>();
+    private final long[] kvSeq;
+    private final KvEventDrop drop;
+    /** The prompt being routed: the director decides within {@link #route}, on this thread. */
+    private String routing = "";
+    /** Each pod's base model, the model of its KV-event topic (known from the first request on). */
+    private String[] podModels;
+
+    /**
+     * Pods {@code 0 .. pods-1} stop publishing KV events at {@code fromNanos} of simulated time.
+     */
+    record KvEventDrop(int pods, long fromNanos) {
+        static final KvEventDrop NONE = new KvEventDrop(0, Long.MAX_VALUE);
+    }
 
     /**
      * @param configYaml an EndpointPickerConfig
@@ -99,11 +128,30 @@ final class EppRouter implements FleetSimulation.Router, AutoCloseable {
      * @param scrapeNanos the EPP's metrics refresh interval in simulated time
      */
     EppRouter(String configYaml, String configName, int pods, long seed, long scrapeNanos) throws ConfigException {
+        this(configYaml, configName, pods, seed, scrapeNanos, KvEventDrop.NONE);
+    }
+
+    EppRouter(String configYaml, String configName, int pods, long seed, long scrapeNanos, KvEventDrop drop)
+            throws ConfigException {
         this.scrapeNanos = scrapeNanos;
-        ConfigLoader loader = new ConfigLoader(PluginRegistry.standard(),
+        this.drop = drop;
+        this.kvSeq = new long[pods];
+        PluginRegistry registry = PluginRegistry.standard();
+        for (String type : List.of(TokenProducer.TYPE, TokenProducer.ALIAS)) {
+            registry = registry.replacing(PluginFactory.of(type, (n, p, c) -> new TokenProducer(n,
+                    request -> SimTokenizer.encode(routing), c)));
+        }
+        ConfigLoader loader = new ConfigLoader(registry,
                 new PluginEnvironment(clock, clock::nanos, seed, PluginMetrics.NONE));
         this.engine = new SchedulingEngine(loader.load(configYaml, configName), new PrometheusRegistry(), clock,
                 clock::nanos, 256);
+        for (Plugin p : engine.config().plugins().values()) {
+            if (p instanceof PrecisePrefixCacheProducer producer) {
+                precise.add(producer);
+            } else if (p instanceof PrecisePrefixCacheScorer scorer) {
+                precise.add(scorer.producer());
+            }
+        }
         this.rates = new PrefixCacheRate[pods];
         for (int i = 0; i < pods; i++) {
             EndpointInfo info = EndpointInfo.ofAddress("10.0." + (i / 250) + "." + (i % 250 + 1), 8000);
@@ -113,6 +161,11 @@ final class EppRouter implements FleetSimulation.Router, AutoCloseable {
         }
         store.replaceAll(endpoints);
         store.setSynced(true);
+        for (PrecisePrefixCacheProducer producer : precise) {
+            for (EndpointInfo info : endpoints) {
+                producer.subscriber().follow(info.hostPort());
+            }
+        }
         this.director = Director.builder(store, engine).random(new java.util.Random(seed)).ticker(clock::nanos)
                 .build();
     }
@@ -137,8 +190,40 @@ final class EppRouter implements FleetSimulation.Router, AutoCloseable {
     }
 
     @Override
+    public boolean wantsKvEvents() {
+        return !precise.isEmpty();
+    }
+
+    @Override
+    public void kvEvents(int pod, List<KvEvent> batch, long atNanos) {
+        if (pod < drop.pods() && atNanos >= drop.fromNanos()) {
+            return;
+        }
+        clock.set(atNanos);
+        EndpointInfo info = endpoints.get(pod);
+        byte[] payload = KvEventCodec.encode(clock.millis() / 1000.0, batch, KvEventCodec.Encoding.MAP);
+        String topic = "kv@" + info.hostPort() + "@" + podModels[pod];
+        long seq = kvSeq[pod]++;
+        for (PrecisePrefixCacheProducer producer : precise) {
+            producer.subscriber().deliver(info.hostPort(), topic, seq, payload);
+        }
+    }
+
+    /** The precise indexes' state (empty without one). */
+    List<PreciseIndexStatus.Snapshot> preciseStatus() {
+        return precise.stream().map(PrecisePrefixCacheProducer::status).toList();
+    }
+
+    @Override
     public int route(int index, FleetSimulation.Arrival arrival, long nowNanos, FleetSimulation.Fleet fleet) {
         clock.set(nowNanos);
+        routing = arrival.prompt();
+        if (podModels == null) {
+            podModels = new String[fleet.size()];
+            for (int i = 0; i < podModels.length; i++) {
+                podModels[i] = fleet.pod(i).config().model();
+            }
+        }
         byte[] body = ("{\"model\":\"" + arrival.model() + "\",\"prompt\":\"" + arrival.prompt()
                 + "\",\"max_tokens\":" + arrival.outputTokens()
                 + ",\"stream\":true,\"stream_options\":{\"include_usage\":true}}").getBytes(StandardCharsets.UTF_8);

@@ -48,7 +48,8 @@ public final class Scoreboard {
     /** The board's settings. */
     record Settings(List<Family.Member> workloads, List<Double> loads, List<String> policies, List<Long> seeds,
                     int requests, int maxRequests, int pods, List<EngineModel> engines, List<String> fleets, Path configs,
-                    long scrapeNanos, String focus, String model, Flags simFlags) {
+                    long scrapeNanos, String focus, String model, Flags simFlags, int eppReplicas,
+                    double dropKvEvents) {
     }
 
     private Scoreboard() {
@@ -57,7 +58,7 @@ public final class Scoreboard {
     public static int run(String[] args, PrintStream out) throws Exception {
         Flags f = Flags.parse(args, SimFlags.with(Set.of("out", "workloads", "loads", "policies", "seeds", "seed",
                 "requests", "pods", "engine-models", "fleets", "configs", "scrape-interval", "focus", "threads",
-                "model", "curve", "max-requests")), Set.of("quick"));
+                "model", "curve", "max-requests", "epp-replicas", "drop-kv-events")), Set.of("quick"));
         boolean quick = f.bool("quick");
         Path repo = Replay.defaultConfigs(Path.of("")).getParent().getParent();
         List<Long> seeds = new ArrayList<>();
@@ -84,7 +85,11 @@ public final class Scoreboard {
                 f.integer("pods", 10), engines, fleets,
                 f.has("configs") ? Path.of(f.string("configs", "")) : Replay.defaultConfigs(Path.of("")),
                 EppOptions.parseDuration(f.positiveDuration("scrape-interval", "50ms")).toNanos(),
-                f.string("focus", "epp4j"), f.string("model", "Qwen/Qwen3-8B"), f);
+                f.string("focus", "epp4j"), f.string("model", "Qwen/Qwen3-8B"), f, f.integer("epp-replicas", 1),
+                Double.parseDouble(f.string("drop-kv-events", "0")));
+        if (s.eppReplicas() < 1 || s.dropKvEvents() < 0 || s.dropKvEvents() > 1) {
+            throw new Flags.UsageException("--epp-replicas must be >= 1 and --drop-kv-events within [0, 1]");
+        }
         if (!s.policies().contains(ROUND_ROBIN)) {
             throw new Flags.UsageException("--policies must include round-robin (the board's baseline)");
         }
@@ -246,9 +251,21 @@ public final class Scoreboard {
         if (!Files.isRegularFile(file)) {
             throw new Flags.UsageException("no config for policy " + policy + " (" + file + ")");
         }
-        try (EppRouter epp = new EppRouter(Files.readString(file), file.toString(), pods.size(), seed,
-                s.scrapeNanos())) {
-            return FleetSimulation.run(arrivals, pods, slow, epp);
+        // --drop-kv-events: that share of the pods stop publishing a third of the way into the arrivals
+        long lastArrival = arrivals.isEmpty() ? 0 : arrivals.get(arrivals.size() - 1).arrivalMs();
+        EppRouter.KvEventDrop drop = s.dropKvEvents() > 0
+                ? new EppRouter.KvEventDrop((int) Math.round(s.dropKvEvents() * pods.size()),
+                        lastArrival * 1_000_000L / 3)
+                : EppRouter.KvEventDrop.NONE;
+        List<EppRouter> replicas = new ArrayList<>();
+        try {
+            for (int r = 0; r < s.eppReplicas(); r++) {
+                replicas.add(new EppRouter(Files.readString(file), file.toString(), pods.size(), seed + r,
+                        s.scrapeNanos(), drop));
+            }
+            return FleetSimulation.run(arrivals, pods, slow, new ReplicatedRouter(replicas));
+        } finally {
+            replicas.forEach(EppRouter::close);
         }
     }
 }

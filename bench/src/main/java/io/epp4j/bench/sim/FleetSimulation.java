@@ -62,6 +62,18 @@ public final class FleetSimulation {
         default long tickNanos() {
             return 0;
         }
+
+        /** Whether the router follows the pods' KV events ({@link #kvEvents}); recording them costs time. */
+        default boolean wantsKvEvents() {
+            return false;
+        }
+
+        /**
+         * The KV events pod {@code pod} published at {@code atNanos}: one batch per engine step (or submission)
+         * that stored, evicted or cleared blocks, as vLLM's publisher sends them, delivered without delay.
+         */
+        default void kvEvents(int pod, List<KvEvent> batch, long atNanos) {
+        }
     }
 
     /**
@@ -97,6 +109,7 @@ public final class FleetSimulation {
     private final Outcome[] outcomes;
     private final Seq[] seqs;
     private final PodEvents[] events;
+    private final KvEventRecorder[] recorders;
     private int outstanding;
 
     private FleetSimulation(List<Arrival> arrivals, List<SimConfig> configs, double[] slowFactors, Router router) {
@@ -110,8 +123,13 @@ public final class FleetSimulation {
             metrics[i] = new SimMetrics(configs.get(i), 1.7e9);
         }
         this.events = new PodEvents[configs.size()];
+        this.recorders = new KvEventRecorder[configs.size()];
         for (int i = 0; i < events.length; i++) {
             events[i] = new PodEvents(i);
+            if (router.wantsKvEvents() && pods[i] instanceof EngineBase e && e.realCache != null) {
+                recorders[i] = new KvEventRecorder(configs.get(i));
+                e.realCache.listener(recorders[i]);
+            }
         }
         this.outcomes = new Outcome[arrivals.size()];
         this.seqs = new Seq[arrivals.size()];
@@ -182,6 +200,7 @@ public final class FleetSimulation {
                 for (int i = 0; i < pods.length; i++) {
                     if (pods[i].nextEventNanos() == t) {
                         pods[i].advance(t, events[i]);
+                        publish(i, t);
                     }
                 }
             }
@@ -202,9 +221,18 @@ public final class FleetSimulation {
         try {
             seqs[index] = engine.submit(adapter, a.prompt(), a.outputTokens(), index, now);
             outstanding++;
+            publish(pod, now);
         } catch (EngineCore.RejectedException e) {
             outcomes[index] = new Outcome(pod, e.status(), now, -1, now, tokens, 0, 0, 0);
             router.finished(index, pod, null, e.status(), now);
+        }
+    }
+
+    /** Hands what pod {@code i}'s cache announced since the last call to the router, as one batch. */
+    private void publish(int i, long now) {
+        KvEventRecorder r = recorders[i];
+        if (r != null && !r.isEmpty()) {
+            router.kvEvents(i, r.drain(), now);
         }
     }
 

@@ -3,6 +3,7 @@ package io.epp4j.epp.debug;
 import io.epp4j.epp.datastore.EndpointStore;
 import io.epp4j.epp.director.RequestLog;
 import io.epp4j.epp.director.RequestRecord;
+import io.epp4j.epp.kvevents.PreciseIndexStatus;
 import io.epp4j.epp.scheduling.Decision;
 import io.epp4j.epp.scheduling.DecisionLog;
 import io.epp4j.spi.Endpoint;
@@ -28,6 +29,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * The JSON behind {@code /debug/endpoints} and {@code /debug/decisions}: read-only views of the endpoint store, the
@@ -52,13 +54,16 @@ public final class DebugPages {
     private final PrometheusRegistry registry;
     private final Clock clock;
     private final Duration staleness;
+    private final Supplier<List<PreciseIndexStatus>> preciseIndexes;
 
     /**
      * @param decisions the scheduler's decision log, or null when the scheduler keeps none
      * @param staleness metrics older than this count as stale ({@code --metrics-staleness-threshold})
+     * @param preciseIndexes the precise prefix indexes of the configuration serving now (none: an empty list)
      */
     public DebugPages(EndpointStore store, RequestLog requests, DecisionLog decisions, PrometheusRegistry registry,
-                      Clock clock, Duration staleness) {
+                      Clock clock, Duration staleness, Supplier<List<PreciseIndexStatus>> preciseIndexes) {
+        this.preciseIndexes = preciseIndexes;
         this.store = store;
         this.requests = requests;
         this.decisions = decisions;
@@ -67,9 +72,16 @@ public final class DebugPages {
         this.staleness = staleness;
     }
 
-    /** Every endpoint's latest metrics and their age, its in-flight counts and picks, and the pool's summary. */
+    /**
+     * Every endpoint's latest metrics and their age, its in-flight counts and picks, its KV events' state in each
+     * precise prefix index (when one is configured), and the pool's summary.
+     */
     public byte[] endpoints() {
         long now = clock.millis();
+        List<PreciseIndexStatus.Snapshot> precise = new ArrayList<>();
+        for (PreciseIndexStatus p : preciseIndexes.get()) {
+            precise.add(p.status());
+        }
         MetricSnapshots counted = registry.scrape(COUNTED::contains);
         Map<String, Double> picks = picksByPodAndPort(counted);
         List<Endpoint> endpoints = store.snapshot();
@@ -92,11 +104,14 @@ public final class DebugPages {
             g.writeNumberProperty("prefixIndexSize", (long) sum(counted, "inference_extension_prefix_indexer_size"));
             g.writeNumberProperty("requestsTotal", (long) sum(counted, "inference_objective_request_total"));
             g.writeNumberProperty("requestErrorsTotal", (long) sum(counted, "inference_objective_request_error_total"));
+            if (!precise.isEmpty()) {
+                writePreciseIndexes(g, precise);
+            }
             g.writeEndObject();
             g.writeName("endpoints");
             g.writeStartArray();
             for (Endpoint e : endpoints) {
-                writeEndpoint(g, e, now, picks.getOrDefault(podAndPort(e.info()), 0.0));
+                writeEndpoint(g, e, now, picks.getOrDefault(podAndPort(e.info()), 0.0), precise);
             }
             g.writeEndArray();
             g.writeEndObject();
@@ -161,7 +176,58 @@ public final class DebugPages {
         return m.known() && now - m.scrapedAtMillis() <= staleness.toMillis();
     }
 
-    private void writeEndpoint(JsonGenerator g, Endpoint e, long now, double picks) {
+    private static void writePreciseIndexes(JsonGenerator g, List<PreciseIndexStatus.Snapshot> precise) {
+        g.writeName("preciseIndexes");
+        g.writeStartArray();
+        for (PreciseIndexStatus.Snapshot p : precise) {
+            int scoredByEvents = 0;
+            for (PreciseIndexStatus.Pod pod : p.pods().values()) {
+                if (pod.scoredBy().equals("events")) {
+                    scoredByEvents++;
+                }
+            }
+            g.writeStartObject();
+            g.writeStringProperty("plugin", p.plugin());
+            g.writeBooleanProperty("fallback", p.fallback());
+            g.writeNumberProperty("entries", p.entries());
+            g.writeNumberProperty("capacity", p.capacity());
+            g.writeNumberProperty("evictedEntries", p.evictedEntries());
+            g.writeNumberProperty("parentUnknownSpans", p.parentUnknownSpans());
+            g.writeNumberProperty("pods", p.pods().size());
+            g.writeNumberProperty("podsScoredByEvents", scoredByEvents);
+            g.writeEndObject();
+        }
+        g.writeEndArray();
+    }
+
+    /** The endpoint's state in each precise index that follows it (by its {@code ip:port}). */
+    private static void writePreciseState(JsonGenerator g, String hostPort, List<PreciseIndexStatus.Snapshot> precise) {
+        g.writeName("preciseIndexes");
+        g.writeStartArray();
+        for (PreciseIndexStatus.Snapshot p : precise) {
+            PreciseIndexStatus.Pod pod = p.pods().get(hostPort);
+            if (pod == null) {
+                continue;
+            }
+            g.writeStartObject();
+            g.writeStringProperty("plugin", p.plugin());
+            g.writeNumberProperty("entries", pod.entries());
+            g.writeStringProperty("scoredBy", pod.scoredBy());
+            g.writeStringProperty("health", pod.health());
+            count(g, "lastSequence", pod.lastSequence());
+            count(g, "lastEventAgeMillis", pod.lastEventAgeMillis());
+            g.writeNumberProperty("batches", pod.batches());
+            g.writeNumberProperty("dropped", pod.dropped());
+            g.writeNumberProperty("gapsReplayed", pod.gapsReplayed());
+            g.writeNumberProperty("gapsUnrecovered", pod.gapsUnrecovered());
+            g.writeNumberProperty("sequenceResets", pod.sequenceResets());
+            g.writeEndObject();
+        }
+        g.writeEndArray();
+    }
+
+    private void writeEndpoint(JsonGenerator g, Endpoint e, long now, double picks,
+                               List<PreciseIndexStatus.Snapshot> precise) {
         EndpointInfo info = e.info();
         EndpointMetrics m = e.metrics();
         g.writeStartObject();
@@ -193,6 +259,9 @@ public final class DebugPages {
         strings(g, "activeAdapters", m.activeAdapters());
         strings(g, "waitingAdapters", m.waitingAdapters());
         g.writeEndObject();
+        if (!precise.isEmpty()) {
+            writePreciseState(g, info.hostPort(), precise);
+        }
         g.writeEndObject();
     }
 

@@ -28,6 +28,8 @@ public final class KvBlockIndex implements KvEventSink {
 
     static final int MAX_PODS = 1 << 16;
     private static final int NIL = -1;
+    /** Blocks a lookup hashes and looks up at a time. */
+    private static final int CHUNK = 64;
     private static final int F_LIVE = 1;
     private static final int F_SPEC = 2;
     private static final int F_LAST = 4;
@@ -408,7 +410,7 @@ public final class KvBlockIndex implements KvEventSink {
             this.weighted = weighted;
         }
 
-        /** How many keys were looked up. */
+        /** The request's blocks, whether the lookup reached them or stopped before. */
         public int blocks() {
             return blocks;
         }
@@ -431,39 +433,101 @@ public final class KvBlockIndex implements KvEventSink {
      * key no pod still in the run holds (llm-d's longest-prefix scoring).
      */
     public Match match(long[] keys, int count) {
+        int[] heads = new int[Math.min(count, CHUNK)];
         lock.readLock().lock();
         try {
-            int pods = nextPodId;
-            int[] matched = new int[pods];
-            double[] weighted = new double[pods];
-            double[] last = new double[pods];
-            for (int i = 0; i < count; i++) {
-                long key = keys[i];
-                boolean advanced = false;
-                for (int e = keyBuckets[keyBucket(key)]; e != NIL; e = keyNext(e)) {
-                    if (data[4 * e] != key) {
-                        continue;
-                    }
-                    int pod = podOf(e);
-                    double w = tierWeights[tierOf(e)];
-                    if (matched[pod] == i) {
-                        matched[pod] = i + 1;
-                        weighted[pod] += w;
-                        last[pod] = w;
-                        advanced = true;
-                        setRef(e);
-                    } else if (matched[pod] == i + 1 && w > last[pod]) {
-                        weighted[pod] += w - last[pod];
-                        last[pod] = w;
-                    }
-                }
-                if (!advanced) {
+            Run run = new Run(nextPodId);
+            for (int from = 0; from < count; from += CHUNK) {
+                if (!run.advance(from, keys, from, Math.min(CHUNK, count - from), heads)) {
                     break;
                 }
             }
-            return new Match(count, matched, weighted);
+            return new Match(count, run.matched, run.weighted);
         } finally {
             lock.readLock().unlock();
+        }
+    }
+
+    /**
+     * The same as {@link #match(long[], int)} on {@code RequestKeys.keys(root, tokens, tokenCount, blockSizeTokens(),
+     * maxBlocks)}, hashing the blocks {@value #CHUNK} at a time as the run reaches them: a prompt whose blocks no
+     * pod holds beyond its first few costs a chunk of hashes, not one per block. {@link Match#blocks()} counts all
+     * the prompt's blocks.
+     */
+    public Match match(long root, int[] tokens, int tokenCount, int maxBlocks) {
+        int count = Math.max(0, Math.min(tokenCount / blockSize, maxBlocks));
+        long[] keys = new long[Math.min(count, CHUNK)];
+        int[] heads = new int[keys.length];
+        lock.readLock().lock();
+        try {
+            Run run = new Run(nextPodId);
+            long parent = root;
+            for (int from = 0; from < count; from += CHUNK) {
+                int n = Math.min(CHUNK, count - from);
+                for (int j = 0; j < n; j++) {
+                    parent = RequestKeys.next(parent, tokens, (from + j) * blockSize, blockSize);
+                    keys[j] = parent;
+                }
+                if (!run.advance(from, keys, 0, n, heads)) {
+                    break;
+                }
+            }
+            return new Match(count, run.matched, run.weighted);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** One lookup's progress: per pod id, the blocks matched so far, their weight, and the last block's weight. */
+    private final class Run {
+        final int[] matched;
+        final double[] weighted;
+        final double[] last;
+
+        Run(int pods) {
+            matched = new int[pods];
+            weighted = new double[pods];
+            last = new double[pods];
+        }
+
+        /**
+         * Extends the runs with blocks {@code first .. first+n) whose keys are {@code keys[offset ..]}; false when a
+         * block extended none. The chunk's bucket heads are read first, in a loop of independent loads the CPU
+         * overlaps, as it does the entries' loads after them: the index is far larger than the caches, and a lookup
+         * that waits for one miss before the next costs several times more.
+         */
+        boolean advance(int first, long[] keys, int offset, int n, int[] heads) {
+            for (int j = 0; j < n; j++) {
+                heads[j] = keyBuckets[keyBucket(keys[offset + j])];
+            }
+            for (int j = 0; j < n; j++) {
+                if (!advance(first + j, keys[offset + j], heads[j])) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        private boolean advance(int i, long key, int head) {
+            boolean advanced = false;
+            for (int e = head; e != NIL; e = keyNext(e)) {
+                if (data[4 * e] != key) {
+                    continue;
+                }
+                int pod = podOf(e);
+                double w = tierWeights[tierOf(e)];
+                if (matched[pod] == i) {
+                    matched[pod] = i + 1;
+                    weighted[pod] += w;
+                    last[pod] = w;
+                    advanced = true;
+                    setRef(e);
+                } else if (matched[pod] == i + 1 && w > last[pod]) {
+                    weighted[pod] += w - last[pod];
+                    last[pod] = w;
+                }
+            }
+            return advanced;
         }
     }
 

@@ -13,10 +13,12 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
 /**
@@ -50,8 +52,14 @@ public final class KvEventSubscriber implements AutoCloseable {
         final Worker worker;
         volatile boolean closed;
         Thread receiver;
+        // written by the worker only; read by status()
+        volatile long lastSeq = -1;
+        final AtomicLong batches = new AtomicLong();
+        final AtomicLong droppedCount = new AtomicLong();
+        final AtomicLong gapsReplayed = new AtomicLong();
+        final AtomicLong gapsUnrecovered = new AtomicLong();
+        final AtomicLong resetCount = new AtomicLong();
         // touched by the worker only
-        long lastSeq = -1;
         long replayedUpTo = -1;
         String lastTopic = "";
 
@@ -125,6 +133,32 @@ public final class KvEventSubscriber implements AutoCloseable {
         });
     }
 
+    /**
+     * Follows a pod whose batches the caller hands over itself through {@link #deliver} (an in-process publisher,
+     * such as a virtual-time simulation), with no socket; idempotent.
+     */
+    public void follow(String id) {
+        if (!closed) {
+            pods.computeIfAbsent(id, k -> new Pod(k, null, null, workers[Math.floorMod(fnv1a(k), workers.length)]));
+        }
+    }
+
+    /**
+     * Applies one message of a pod {@linkplain #follow followed} without a socket, on the caller's thread and
+     * before returning, exactly as a received one is applied (frame checks, sequence gaps and resets, health).
+     */
+    public void deliver(String id, String topic, long seq, byte[] payload) {
+        Pod pod = pods.get(id);
+        if (pod == null || pod.receiver != null) {
+            throw new IllegalStateException(id + " is not followed without a socket");
+        }
+        if (payload.length > decoder.limits().maxPayloadBytes()) {
+            drop(pod, "too_large");
+            return;
+        }
+        handle(new Message(pod, topic, seq, payload));
+    }
+
     /** Stops following a pod; the caller forgets its index entries. */
     public void removePod(String id) {
         Pod pod = pods.remove(id);
@@ -142,6 +176,29 @@ public final class KvEventSubscriber implements AutoCloseable {
     public PodEventHealth health(String id) {
         Pod pod = pods.get(id);
         return pod == null ? null : pod.health;
+    }
+
+    /**
+     * The pod's events as an operator sees them, with {@code entries} (the index's count for the pod); null when
+     * not subscribed.
+     */
+    public PreciseIndexStatus.Pod status(String id, int entries) {
+        Pod pod = pods.get(id);
+        if (pod == null) {
+            return null;
+        }
+        String health = pod.health.state();
+        long last = pod.health.lastEventNanos();
+        return new PreciseIndexStatus.Pod(entries,
+                !config.fallback() || health.equals(PodEventHealth.HEALTHY) ? "events" : "approximate", health,
+                pod.lastSeq, last == 0 ? -1 : Math.max(0, (ticker.getAsLong() - last) / 1_000_000),
+                pod.batches.get(), pod.droppedCount.get(), pod.gapsReplayed.get(), pod.gapsUnrecovered.get(),
+                pod.resetCount.get());
+    }
+
+    /** The pods followed ({@code ip:port}). */
+    public Set<String> podIds() {
+        return Set.copyOf(pods.keySet());
     }
 
     // ---------------------------------------------------------------------------------------------- receiving
@@ -193,19 +250,24 @@ public final class KvEventSubscriber implements AutoCloseable {
         }
     }
 
+    private void drop(Pod pod, String reason) {
+        dropped.inc(pod.id, reason);
+        pod.droppedCount.incrementAndGet();
+    }
+
     private void offer(Pod pod, List<byte[]> frames) {
         if (frames.size() != 3 || frames.get(1).length < 8) {
-            dropped.inc(pod.id, "frames");
+            drop(pod, "frames");
             return;
         }
         if (frames.get(2).length > decoder.limits().maxPayloadBytes()) {
-            dropped.inc(pod.id, "too_large");
+            drop(pod, "too_large");
             return;
         }
         long seq = ByteBuffer.wrap(frames.get(1)).getLong();
         Message m = new Message(pod, new String(frames.get(0), StandardCharsets.UTF_8), seq, frames.get(2));
         if (!pod.worker.queue.offer(m)) {
-            dropped.inc(pod.id, "queue_full");
+            drop(pod, "queue_full");
         }
     }
 
@@ -234,7 +296,7 @@ public final class KvEventSubscriber implements AutoCloseable {
                 try {
                     handle(m);
                 } catch (RuntimeException e) {
-                    dropped.inc(m.pod().id, "error");
+                    drop(m.pod(), "error");
                     LOG.warn("KV events of {}: dropped a batch: {}", m.pod().id, e.toString());
                 }
             }
@@ -256,6 +318,7 @@ public final class KvEventSubscriber implements AutoCloseable {
         }
         if (pod.lastSeq >= 0 && m.seq() <= pod.lastSeq) {
             resets.inc(pod.id);
+            pod.resetCount.incrementAndGet();
             LOG.info("KV events of {}: sequence restarted at {} after {}; clearing its entries", pod.id, m.seq(),
                     pod.lastSeq);
             clear(pod);
@@ -263,11 +326,13 @@ public final class KvEventSubscriber implements AutoCloseable {
             long from = pod.lastSeq + 1;
             if (replay(pod, from, m.seq())) {
                 gaps.inc(pod.id, "replayed");
+                pod.gapsReplayed.incrementAndGet();
                 if (m.seq() <= pod.lastSeq) {
                     return;
                 }
             } else {
                 gaps.inc(pod.id, "unrecovered");
+                pod.gapsUnrecovered.incrementAndGet();
                 LOG.warn("KV events of {}: sequence gap {}..{} could not be replayed; clearing its entries", pod.id,
                         from, m.seq() - 1);
                 clear(pod);
@@ -292,15 +357,16 @@ public final class KvEventSubscriber implements AutoCloseable {
         try {
             batch = decoder.decode(payload);
         } catch (MalformedEventException e) {
-            dropped.inc(pod.id, e.reason());
+            drop(pod, e.reason());
             return;
         }
         if (batch.unknownEvents() > 0) {
             for (int i = 0; i < batch.unknownEvents(); i++) {
-                dropped.inc(pod.id, "unknown_type");
+                drop(pod, "unknown_type");
             }
         }
         sink.apply(pod.id, modelOf(topic), batch.events());
+        pod.batches.incrementAndGet();
         for (KvEvent e : batch.events()) {
             events.inc(pod.id, e.getClass().getSimpleName());
         }
@@ -344,7 +410,7 @@ public final class KvEventSubscriber implements AutoCloseable {
                 // [b"", topic, seq, payload] (vLLM >= 0.26) or [b"", seq, payload]
                 int n = frames.size();
                 if (n < 3 || frames.get(n - 2).length < 8) {
-                    dropped.inc(pod.id, "frames");
+                    drop(pod, "frames");
                     continue;
                 }
                 long seq = ByteBuffer.wrap(frames.get(n - 2)).getLong();

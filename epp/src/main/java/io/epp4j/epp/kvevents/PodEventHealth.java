@@ -17,6 +17,9 @@ public final class PodEventHealth {
 
     private static final Logger LOG = LoggerFactory.getLogger(PodEventHealth.class);
 
+    /** {@link #state()} of a pod scored from its events. */
+    public static final String HEALTHY = "events_healthy";
+
     /** Told about each transition: {@code precise} is the new state, {@code reason} why. */
     @FunctionalInterface
     public interface TransitionListener {
@@ -77,12 +80,28 @@ public final class PodEventHealth {
         return pod;
     }
 
+    /**
+     * {@link #HEALTHY}, or why not: {@code no_events} (none received yet), {@code sequence_gap} or {@code stale}
+     * (re-evaluating staleness).
+     */
+    public String state() {
+        if (evaluate()) {
+            return HEALTHY;
+        }
+        return !sawEvent ? "no_events" : gapped ? "sequence_gap" : "stale";
+    }
+
+    /** The ticker's time of the last batch applied, 0 before the first. */
+    public long lastEventNanos() {
+        return sawEvent ? lastEventNanos : 0;
+    }
+
     private synchronized boolean evaluate() {
         long waiting = waitingSinceNanos;
         boolean stale = waiting != 0 && ticker.getAsLong() - waiting >= staleAfterNanos;
         boolean now = sawEvent && !gapped && !stale;
         if (now != precise) {
-            String reason = now ? "events_healthy" : gapped ? "sequence_gap" : "stale";
+            String reason = now ? HEALTHY : gapped ? "sequence_gap" : "stale";
             precise = now;
             LOG.info("KV events of {}: {} -> {} ({})", pod, now ? "approximate" : "precise",
                     now ? "precise" : "approximate", reason);

@@ -6,15 +6,17 @@ import java.nio.charset.StandardCharsets;
  * The index's own block keys, computed from token ids (as llm-d does since vLLM's default block hash cannot be
  * reproduced outside vLLM): {@code key_0 = H(root(model), tokens_0)}, {@code key_i = H(key_{i-1}, tokens_i)}, where
  * the root is a hash of the model or LoRA adapter name the blocks belong to. Only full blocks get a key. Events and
- * requests share this function, so the EPP needs internal consistency only. H is an xxHash64-style mix over pairs
- * of token ids in four independent lanes, ending with a full avalanche.
+ * requests share this function, so the EPP needs internal consistency only. H reads four token ids (16 bytes) per
+ * 64x64-to-128-bit multiply, folding the product's two halves (wyhash's "mum"), in two lanes seeded by the parent
+ * key: one multiply for four tokens.
  */
 public final class RequestKeys {
 
-    private static final long P1 = 0x9E3779B185EBCA87L;
-    private static final long P2 = 0xC2B2AE3D27D4EB4FL;
-    private static final long P3 = 0x165667B19E3779F9L;
-    private static final long P4 = 0x85EBCA77C2B2AE63L;
+    // secrets: odd, both 32-bit halves with the top bit set, so (a pair of non-negative token ids) ^ S is never 0
+    private static final long S0 = 0xA0761D6478BD642FL;
+    private static final long S1 = 0xE7037ED1A0B428DBL;
+    private static final long S2 = 0x8EBC6AF09C88C6E3L;
+    private static final long S3 = 0x9B9773A6C1EC9B4DL;
 
     private RequestKeys() {
     }
@@ -22,32 +24,27 @@ public final class RequestKeys {
     /** The chain's root for blocks of {@code model} (the LoRA adapter's name for adapter blocks). */
     public static long root(String model) {
         byte[] b = (model == null ? "" : model).getBytes(StandardCharsets.UTF_8);
-        long h = P3 ^ b.length;
+        long h = S3 ^ b.length;
         for (byte x : b) {
-            h = Long.rotateLeft(h ^ (x & 0xFF) * P1, 27) * P2;
+            h = mum(h ^ S0, (x & 0xFF) ^ S1);
         }
-        return mix(h);
+        return mum(h ^ S2, S3);
     }
 
     /** The key of the block {@code tokens[offset, offset+length)} following {@code parent}. */
     public static long next(long parent, int[] tokens, int offset, int length) {
-        long a = parent + P1 + P2;
-        long b = parent + P2;
-        long c = parent;
-        long d = parent - P1;
+        long a = parent ^ S0;
+        long b = Long.rotateLeft(parent, 32) ^ S3;
         int i = 0;
         for (; i + 8 <= length; i += 8) {
             int o = offset + i;
-            a = round(a, pair(tokens[o], tokens[o + 1]));
-            b = round(b, pair(tokens[o + 2], tokens[o + 3]));
-            c = round(c, pair(tokens[o + 4], tokens[o + 5]));
-            d = round(d, pair(tokens[o + 6], tokens[o + 7]));
+            a = mum(pair(tokens[o], tokens[o + 1]) ^ S1, pair(tokens[o + 2], tokens[o + 3]) ^ a);
+            b = mum(pair(tokens[o + 4], tokens[o + 5]) ^ S2, pair(tokens[o + 6], tokens[o + 7]) ^ b);
         }
-        long h = Long.rotateLeft(a, 1) + Long.rotateLeft(b, 7) + Long.rotateLeft(c, 12) + Long.rotateLeft(d, 18);
         for (; i < length; i++) {
-            h = round(h, tokens[offset + i] & 0xFFFFFFFFL);
+            a = mum((tokens[offset + i] & 0xFFFFFFFFL) ^ S1, a ^ S2);
         }
-        return mix(h ^ length ^ parent * P4);
+        return mum(a ^ S3 ^ length, b ^ S0);
     }
 
     /** The keys of the first {@code min(tokenCount / blockSize, max)} full blocks, chained from {@code root}. */
@@ -66,15 +63,8 @@ public final class RequestKeys {
         return (x & 0xFFFFFFFFL) | ((long) y << 32);
     }
 
-    private static long round(long acc, long v) {
-        return Long.rotateLeft(acc + v * P2, 31) * P1;
-    }
-
-    private static long mix(long h) {
-        h ^= h >>> 33;
-        h *= P2;
-        h ^= h >>> 29;
-        h *= P3;
-        return h ^ (h >>> 32);
+    /** The 128-bit product's halves folded: a full-avalanche mix of both operands. */
+    private static long mum(long x, long y) {
+        return x * y ^ Math.multiplyHigh(x, y);
     }
 }

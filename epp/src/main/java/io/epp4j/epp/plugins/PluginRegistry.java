@@ -87,6 +87,16 @@ public final class PluginRegistry {
         return urls.toArray(URL[]::new);
     }
 
+    /**
+     * A copy in which {@code factory} builds its type instead (tools that run the EPP's plugins somewhere else,
+     * such as the virtual-time simulator tokenizing in process).
+     */
+    public PluginRegistry replacing(PluginFactory factory) {
+        Map<String, PluginFactory> map = new LinkedHashMap<>(factories);
+        map.put(factory.type(), factory);
+        return new PluginRegistry(map);
+    }
+
     public Optional<PluginFactory> factory(String type) {
         return Optional.ofNullable(factories.get(type));
     }

@@ -6,6 +6,7 @@ import io.epp4j.epp.kvevents.KvEventDecoder;
 import io.epp4j.epp.kvevents.KvEventSubscriber;
 import io.epp4j.epp.kvevents.KvEventsConfig;
 import io.epp4j.epp.kvevents.PodEventHealth;
+import io.epp4j.epp.kvevents.PreciseIndexStatus;
 import io.epp4j.epp.kvevents.RequestKeys;
 import io.epp4j.scorers.base.NamedPlugin;
 import io.epp4j.scorers.prefix.ApproxPrefixCacheProducer;
@@ -29,6 +30,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.LongSupplier;
 
 /**
@@ -48,7 +50,7 @@ import java.util.function.LongSupplier;
  * until its events confirm them or {@code speculativeTTL} passes.
  */
 public final class PrecisePrefixCacheProducer extends NamedPlugin
-        implements DataProducer, PreRequest, EndpointStore.Listener, AutoCloseable {
+        implements DataProducer, PreRequest, EndpointStore.Listener, PreciseIndexStatus, AutoCloseable {
 
     public static final String TYPE = "precise-prefix-cache-producer";
     private static final Logger LOG = LoggerFactory.getLogger(PrecisePrefixCacheProducer.class);
@@ -63,8 +65,8 @@ public final class PrecisePrefixCacheProducer extends NamedPlugin
     private record Shared(KvBlockIndex index, KvEventSubscriber subscriber, ApproxPrefixCacheProducer approximate) {
     }
 
-    /** This producer's own cycle-state entry: what preRequest needs of produce. */
-    private record Produced(long[] keys, PrefixMatch approximate) {
+    /** This producer's own cycle-state entry: what preRequest needs of produce ({@code tokens} null: none). */
+    private record Produced(long root, int[] tokens, PrefixMatch approximate) {
     }
 
     private final Settings settings;
@@ -200,6 +202,21 @@ public final class PrecisePrefixCacheProducer extends NamedPlugin
     }
 
     @Override
+    public Snapshot status() {
+        Shared s = shared;
+        KvBlockIndex index = s.index();
+        Map<String, Pod> pods = new TreeMap<>();
+        for (String pod : s.subscriber().podIds()) {
+            Pod state = s.subscriber().status(pod, index.sizeOf(pod));
+            if (state != null) {
+                pods.put(pod, state);
+            }
+        }
+        return new Snapshot(name(), fallback, index.size(), index.capacity(), index.evictionsTotal(),
+                index.parentUnknownTotal(), pods);
+    }
+
+    @Override
     public boolean takeOver(Plugin predecessor) {
         if (predecessor instanceof PrecisePrefixCacheProducer previous && previous != this
                 && previous.settings.equals(settings)) {
@@ -233,14 +250,12 @@ public final class PrecisePrefixCacheProducer extends NamedPlugin
         state.put(PrefixMatch.KEY, outer);
 
         TokenizedPrompt tokens = state.get(TokenizedPrompt.KEY);
-        long[] keys = null;
+        long root = RequestKeys.root(request.targetModel());
         KvBlockIndex.Match match = null;
         if (tokens != null) {
-            int[] ids = tokens.tokenIds();
-            keys = RequestKeys.keys(RequestKeys.root(request.targetModel()), ids, ids.length,
-                    s.index().blockSizeTokens(), maxBlocks);
-            match = s.index().match(keys, keys.length);
+            match = s.index().match(root, tokens.tokenIds(), tokens.tokenIds().length, maxBlocks);
         }
+        int blocks = match == null ? 0 : match.blocks();
         int n = endpoints.size();
         double[] ratios = new double[n];
         Map<String, Double> byEndpoint = new HashMap<>(n * 2);
@@ -250,21 +265,21 @@ public final class PrecisePrefixCacheProducer extends NamedPlugin
             if (!s.subscriber().subscribed(pod)) {
                 s.subscriber().addPod(pod, e.info().ip(), e.info().port());
             }
-            boolean precise = match != null && keys.length > 0;
+            boolean precise = blocks > 0;
             if (precise && fallback) {
                 PodEventHealth health = s.subscriber().health(pod);
                 precise = health != null && health.precise();
             }
             if (precise) {
-                ratios[i] = match.weightedBlocks(pod) / keys.length;
+                ratios[i] = match.weightedBlocks(pod) / blocks;
             } else if (approx != null && approx.blockCount() > 0) {
                 ratios[i] = (double) approx.matchedBlocks(e) / approx.blockCount();
             }
             byEndpoint.put(e.info().name(), ratios[i]);
         }
-        int total = keys != null && keys.length > 0 ? keys.length : approx == null ? 0 : approx.blockCount();
+        int total = blocks > 0 ? blocks : approx == null ? 0 : approx.blockCount();
         state.put(PrefixMatchInfo.keyFor(name()), new Info(total, Map.copyOf(byEndpoint)));
-        state.put(producedKey, new Produced(keys, approx));
+        state.put(producedKey, new Produced(root, blocks > 0 ? tokens.tokenIds() : null, approx));
     }
 
     /** Matched share per endpoint name, expressed in the request's blocks. */
@@ -294,9 +309,11 @@ public final class PrecisePrefixCacheProducer extends NamedPlugin
             health.onRouted();
         }
         long now = ticker.getAsLong();
-        if (speculative && produced != null && produced.keys() != null && produced.keys().length > 0) {
-            s.index().addSpeculative(target.hostPort(), produced.keys(), produced.keys().length,
-                    now + speculativeTtlNanos);
+        if (speculative && produced != null && produced.tokens() != null) {
+            // the lookup hashed only as far as some pod matched: the routed pod gets every block
+            int[] ids = produced.tokens();
+            long[] keys = RequestKeys.keys(produced.root(), ids, ids.length, s.index().blockSizeTokens(), maxBlocks);
+            s.index().addSpeculative(target.hostPort(), keys, keys.length, now + speculativeTtlNanos);
         }
         s.index().expireSpeculative(now);
     }

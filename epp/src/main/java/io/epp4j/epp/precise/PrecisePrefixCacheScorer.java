@@ -1,6 +1,7 @@
 package io.epp4j.epp.precise;
 
 import io.epp4j.epp.datastore.EndpointStore;
+import io.epp4j.epp.kvevents.PreciseIndexStatus;
 import io.epp4j.scorers.base.NamedPlugin;
 import io.epp4j.scorers.prefix.PrefixMatchInfo;
 import io.epp4j.spi.CycleState;
@@ -23,7 +24,7 @@ import java.util.List;
  * {@code matchedBlocks / totalBlocks}. Token ids still come from a {@code token-producer} declared beside it.
  */
 public final class PrecisePrefixCacheScorer extends NamedPlugin
-        implements DataProducer, Scorer, PreRequest, EndpointStore.Listener, AutoCloseable {
+        implements DataProducer, Scorer, PreRequest, EndpointStore.Listener, PreciseIndexStatus, AutoCloseable {
 
     public static final String TYPE = "precise-prefix-cache-scorer";
 
@@ -55,6 +56,11 @@ public final class PrecisePrefixCacheScorer extends NamedPlugin
     @Override
     public void preRequest(CycleState state, InferenceRequest request, SchedulingResult result) {
         producer.preRequest(state, request, result);
+    }
+
+    @Override
+    public Snapshot status() {
+        return producer.status();
     }
 
     @Override

@@ -4,27 +4,22 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The dashboard in a real browser: headless Chromium (Debian's {@code chromium} package, which {@code .ci/run}
- * installs) loads {@code /} from an EPP scraping three real metrics servers while requests flow, runs its
- * JavaScript, and the rendered page must show a row per endpoint with its scraped load and the latest decisions with
- * their score tables. A screenshot goes to {@code target/dashboard.png}; with {@code -Ddashboard.screenshot=PATH}
- * also to PATH (the one in {@code docs/} is made so). Without Chromium the test is skipped, except in CI
- * ({@code CI=true}), where it fails.
+ * installs), driven over the DevTools protocol ({@link DevToolsPage}), loads {@code /} from an EPP scraping three
+ * real metrics servers while requests flow; the test waits for the live table, then reads the rendered page with
+ * JavaScript: a row per endpoint with its scraped load, the latest decisions with their score tables, and both
+ * moving on as new requests end. A screenshot goes to {@code target/dashboard.png}; with
+ * {@code -Ddashboard.screenshot=PATH} also to PATH (the one in {@code docs/} is made so). Without Chromium the test
+ * is skipped, except in CI ({@code CI=true}), where it fails.
  */
 class DashboardBrowserTest {
 
@@ -64,27 +59,33 @@ class DashboardBrowserTest {
             traffic.setDaemon(true);
             traffic.start();
             Path profile = Files.createTempDirectory("chromium-profile");
-            try {
-                String url = f.baseUrl() + "/?interval=300";
-                String dom = chromium(profile, List.of("--dump-dom", url));
-                for (String address : f.addresses) {
-                    assertTrue(dom.contains("data-endpoint=\"" + address + "\""), "a row for " + address + "\n" + dom);
-                }
-                Matcher row = Pattern.compile("<tr data-endpoint=\"" + Pattern.quote(f.addresses.get(2))
-                        + "\">(.*?)</tr>").matcher(dom);
-                assertTrue(row.find(), dom);
-                assertTrue(row.group(1).contains("83.0%"), "the KV-cache column shows the scraped 0.83: " + row.group(1));
-                Matcher decision = Pattern.compile("class=\"decision\" data-request-id=\"([^\"]+)\"").matcher(dom);
-                assertTrue(decision.find(), "a decision is listed\n" + dom);
-                assertTrue(dom.contains("queue-scorer"), "its score breakdown names the scorers");
-                assertTrue(dom.contains("class=\"pick\""), "and marks the pick");
-                assertTrue(dom.contains("data-loaded=\"true\""), "the page loaded without an error");
+            try (DevToolsPage page = DevToolsPage.launch(CHROMIUM, profile, 1280, 1500)) {
+                page.navigate(f.baseUrl() + "/?interval=200");
+                page.awaitTrue("the endpoint rows", "document.body !== null"
+                        + " && document.body.getAttribute('data-loaded') === 'true'"
+                        + " && document.querySelectorAll('#endpoints tbody tr').length === " + f.addresses.size());
+                assertEquals(f.addresses, page.evaluate("Array.from(document.querySelectorAll('#endpoints tbody tr'))"
+                        + ".map(r => r.getAttribute('data-endpoint'))"), "a row per endpoint, in order");
+                String kv = (String) page.evaluate("document.querySelector('tr[data-endpoint=\"" + f.addresses.get(2)
+                        + "\"]').cells[1].innerText");
+                assertTrue(kv.contains("83.0%"), "the KV-cache column shows the scraped 0.83: " + kv);
 
-                // the load moves between the model servers, so the picks move too
+                page.awaitTrue("a decision", "document.querySelector('details.decision') !== null");
+                String first = (String) page.evaluate(
+                        "document.querySelector('details.decision').getAttribute('data-request-id')");
+                String breakdown = (String) page.evaluate("document.querySelector('details.decision').innerText");
+                assertTrue(breakdown.contains("queue-scorer"), "its score breakdown names the scorers: " + breakdown);
+                assertEquals(Boolean.TRUE, page.evaluate(
+                        "document.querySelector('details.decision td.pick') !== null"), "and marks the pick");
+                // live: the newest decision moves on as requests keep ending
+                page.awaitTrue("a newer decision", "document.querySelector('details.decision')"
+                        + ".getAttribute('data-request-id') !== " + DevToolsPage.quote(first));
+
+                // the load moves between the model servers, so the picks move too; the charts fill for a few seconds
                 shifting.set(true);
+                page.awaitTrue("the charts' history", "history.times.length >= 25");
                 Path shot = Path.of("target", "dashboard.png").toAbsolutePath();
-                Files.deleteIfExists(shot);
-                chromium(profile, List.of("--window-size=1280,1500", "--hide-scrollbars", "--screenshot=" + shot, url));
+                Files.write(shot, page.screenshot());
                 assertTrue(Files.size(shot) > 10_000, "a screenshot was taken");
                 String copy = System.getProperty("dashboard.screenshot");
                 if (copy != null && !copy.isEmpty()) {
@@ -96,22 +97,6 @@ class DashboardBrowserTest {
                 deleteTree(profile);
             }
         }
-    }
-
-    /** Runs headless Chromium on {@code args}; the page's timers get a few virtual seconds to poll and render. */
-    private static String chromium(Path profile, List<String> args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(CHROMIUM.toString(), "--headless", "--no-sandbox",
-                "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-extensions",
-                "--user-data-dir=" + profile, "--virtual-time-budget=4000"));
-        command.addAll(args);
-        Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-        byte[] out = p.getInputStream().readAllBytes();
-        if (!p.waitFor(60, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError("chromium did not finish");
-        }
-        assertEquals(0, p.exitValue(), "chromium exit status");
-        return new String(out, StandardCharsets.UTF_8);
     }
 
     private static void deleteTree(Path root) throws IOException {

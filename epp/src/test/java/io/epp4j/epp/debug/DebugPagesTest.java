@@ -1,14 +1,21 @@
 package io.epp4j.epp.debug;
 
+import io.epp4j.epp.kvevents.KvEventFrames;
 import io.epp4j.gatewaykit.Dialect;
 import io.epp4j.gatewaykit.GatewayStream;
 import io.epp4j.gatewaykit.Messages;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import org.junit.jupiter.api.Test;
+import org.zeromq.SocketType;
+import org.zeromq.ZContext;
+import org.zeromq.ZMQ;
+import org.zeromq.ZMQException;
 
 import java.net.http.HttpResponse;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
+import java.util.stream.IntStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -103,6 +110,136 @@ class DebugPagesTest {
             assertEquals(3, ((Number) scheduler.get("decisions")).intValue());
             assertEquals(1, ((List<?>) f.json("/debug/decisions?limit=1").get("requests")).size());
             open.finish(1);
+        }
+    }
+
+    private static final String PRECISE_CONFIG = """
+            apiVersion: llm-d.ai/v1alpha1
+            kind: EndpointPickerConfig
+            plugins:
+            - type: endpoint-notification-source
+            - type: precise-prefix-cache-producer
+              parameters:
+                tokenProcessorConfig: {blockSizeTokens: 16}
+                kvEventsConfig:
+                  podDiscoveryConfig: {socketPortOffset: %d}
+            - type: prefix-cache-scorer
+              parameters: {prefixMatchInfoProducerName: precise-prefix-cache-producer}
+            - type: queue-scorer
+            schedulingProfiles:
+            - name: default
+              plugins:
+              - pluginRef: prefix-cache-scorer
+              - pluginRef: queue-scorer
+            dataLayer:
+              sources:
+              - pluginRef: endpoint-notification-source
+                extractors:
+                - pluginRef: precise-prefix-cache-producer
+            """;
+
+    /** The {@code preciseIndexes} of each endpoint on {@code /debug/endpoints}, in the fixture's order. */
+    private static List<Map<String, Object>> preciseStates(DebugFixture f) throws Exception {
+        List<Map<String, Object>> out = new java.util.ArrayList<>();
+        for (Map<String, Object> e : (List<Map<String, Object>>) f.json("/debug/endpoints").get("endpoints")) {
+            List<Map<String, Object>> states = (List<Map<String, Object>>) e.get("preciseIndexes");
+            assertEquals(1, states.size(), "one precise index follows " + e.get("address"));
+            out.add(states.get(0));
+        }
+        return out;
+    }
+
+    @Test
+    void endpointsShowEachPodsKvEventsEntriesSequenceAndFallbackState() throws Exception {
+        try (ZContext zmq = new ZContext()) {
+            Random random = new Random();
+            for (int attempt = 0; attempt < 10; attempt++) {
+                int offset = 1000 + random.nextInt(3000);
+                try (DebugFixture f = new DebugFixture("--config-text=" + PRECISE_CONFIG.formatted(offset))) {
+                    List<ZMQ.Socket> pubs = new java.util.ArrayList<>();
+                    try {
+                        for (String address : f.addresses) {
+                            ZMQ.Socket pub = zmq.createSocket(SocketType.PUB);
+                            pubs.add(pub);
+                            pub.bind("tcp://127.0.0.1:" + (Integer.parseInt(address.split(":")[1]) + offset));
+                        }
+                    } catch (ZMQException e) {
+                        pubs.forEach(zmq::destroySocket);
+                        continue; // a port was taken: another offset
+                    }
+                    assertPreciseStates(f, pubs);
+                    return;
+                }
+            }
+            throw new AssertionError("no free publisher ports");
+        }
+    }
+
+    /** Pod 0 stays healthy, pod 1 loses events it cannot replay, pod 2 never publishes. */
+    private static void assertPreciseStates(DebugFixture f, List<ZMQ.Socket> pubs) throws Exception {
+        String[] topics = f.addresses.stream().map(a -> "kv@" + a + "@m").toArray(String[]::new);
+        DebugFixture.await("pods 0 and 1 joined", () -> {
+            KvEventFrames.send(pubs.get(0), topics[0], 0, KvEventFrames.stored(new long[] {1, 2}, null,
+                    IntStream.range(0, 32).toArray(), 16));
+            KvEventFrames.send(pubs.get(1), topics[1], 0, KvEventFrames.stored(new long[] {11}, null,
+                    IntStream.range(100, 116).toArray(), 16));
+            try {
+                List<Map<String, Object>> s = preciseStates(f);
+                return s.get(0).get("entries").equals(2) && s.get(1).get("entries").equals(1);
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        });
+        // pod 1's next batch is number 4: batches 1 to 3 were lost and it has no replay socket
+        KvEventFrames.send(pubs.get(1), topics[1], 4, KvEventFrames.stored(new long[] {21, 22, 23}, null,
+                IntStream.range(200, 248).toArray(), 16));
+        DebugFixture.await("pod 1's gap seen", () -> {
+            try {
+                return preciseStates(f).get(1).get("lastSequence").equals(4);
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        });
+        List<Map<String, Object>> s = preciseStates(f);
+        Map<String, Object> healthy = s.get(0);
+        assertEquals("events", healthy.get("scoredBy"));
+        assertEquals("events_healthy", healthy.get("health"));
+        assertEquals(0, healthy.get("lastSequence"));
+        long age = ((Number) healthy.get("lastEventAgeMillis")).longValue();
+        assertTrue(age >= 0 && age < 10_000, "age " + age);
+        assertEquals(0, healthy.get("gapsUnrecovered"));
+
+        Map<String, Object> gapped = s.get(1);
+        assertEquals("approximate", gapped.get("scoredBy"), "a gap it could not replay sends it to the fallback");
+        assertEquals("sequence_gap", gapped.get("health"));
+        assertEquals(3, gapped.get("entries"), "cleared at the gap, then batch 4's blocks");
+        assertEquals(1, gapped.get("gapsUnrecovered"));
+        assertEquals(0, gapped.get("gapsReplayed"));
+
+        Map<String, Object> silent = s.get(2);
+        assertEquals("approximate", silent.get("scoredBy"));
+        assertEquals("no_events", silent.get("health"));
+        assertEquals(0, silent.get("entries"));
+        assertEquals(null, silent.get("lastSequence"));
+        assertEquals(null, silent.get("lastEventAgeMillis"));
+
+        Map<String, Object> pool = (Map<String, Object>) f.json("/debug/endpoints").get("pool");
+        Map<String, Object> index = ((List<Map<String, Object>>) pool.get("preciseIndexes")).get(0);
+        assertEquals("precise-prefix-cache-producer", index.get("plugin"));
+        assertEquals(true, index.get("fallback"));
+        assertEquals(5, index.get("entries"));
+        assertEquals(3, index.get("pods"));
+        assertEquals(1, index.get("podsScoredByEvents"));
+    }
+
+    @Test
+    void endpointsShowNoPreciseStateWithoutAPreciseIndex() throws Exception {
+        try (DebugFixture f = new DebugFixture()) {
+            Map<String, Object> page = f.json("/debug/endpoints");
+            assertFalse(((Map<String, Object>) page.get("pool")).containsKey("preciseIndexes"));
+            for (Map<String, Object> e : (List<Map<String, Object>>) page.get("endpoints")) {
+                assertFalse(e.containsKey("preciseIndexes"));
+            }
         }
     }
 

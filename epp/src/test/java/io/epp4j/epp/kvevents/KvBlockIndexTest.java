@@ -42,6 +42,34 @@ class KvBlockIndexTest {
     }
 
     @Test
+    void matchingFromTokenIdsFindsTheSameRunsAsMatchingTheirKeysAcrossChunks() {
+        int[] prompt = tokens(500, 4 * 200);
+        long[] hashes = new long[150];
+        for (int i = 0; i < hashes.length; i++) {
+            hashes[i] = 1000 + i;
+        }
+        // a holds 150 blocks (three lookup chunks), b the first 70 and a tail of its own, c nothing of it
+        index.apply("a:8000", MODEL, List.of(stored(hashes, null, java.util.Arrays.copyOf(prompt, 4 * 150), 4)));
+        int[] other = java.util.Arrays.copyOf(prompt, 4 * 80);
+        other[4 * 75] = -1;
+        index.apply("b:8000", MODEL, List.of(stored(IntStream.range(0, 80).asLongStream().map(i -> 5000 + i)
+                .toArray(), null, other, 4)));
+        index.apply("c:8000", MODEL, List.of(stored(new long[] {9000}, null, tokens(0, 4), 4)));
+        long[] keys = requestKeys(MODEL, prompt, 4);
+        for (int max : new int[] {200, 150, 64, 10}) {
+            KvBlockIndex.Match byKeys = index.match(keys, max);
+            KvBlockIndex.Match byTokens = index.match(RequestKeys.root(MODEL), prompt, prompt.length, max);
+            assertEquals(max, byTokens.blocks(), "every block of the prompt counts, hashed or not");
+            for (String pod : List.of("a:8000", "b:8000", "c:8000")) {
+                assertEquals(byKeys.matchedBlocks(pod), byTokens.matchedBlocks(pod), pod + " up to " + max);
+            }
+            assertEquals(Math.min(150, max), byTokens.matchedBlocks("a:8000"));
+            assertEquals(Math.min(75, max), byTokens.matchedBlocks("b:8000"));
+            assertEquals(0, byTokens.matchedBlocks("c:8000"));
+        }
+    }
+
+    @Test
     void aStoredSpanChainsFromItsParentsKey() {
         int[] prompt = tokens(7, 12);
         index.apply("a:8000", MODEL, List.of(stored(new long[] {-5}, null, tokens(7, 4), 4)));

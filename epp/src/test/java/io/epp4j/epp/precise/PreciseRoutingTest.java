@@ -9,7 +9,8 @@ import io.epp4j.epp.scheduling.TestPool;
 import io.epp4j.gatewaykit.Dialect;
 import io.epp4j.gatewaykit.GatewayStream;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.zeromq.SocketType;
 import org.zeromq.ZContext;
 import org.zeromq.ZMQ;
@@ -25,7 +26,7 @@ import static io.epp4j.gatewaykit.Messages.setHeader;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * Through ext_proc: a request goes to the pod whose KV events (real ZMQ publishers, vLLM's msgpack) say it holds
+ * Through ext_proc, in-process and over loopback TCP: a request goes to the pod whose KV events (real ZMQ publishers, vLLM's msgpack) say it holds
  * the request's prefix, as the model server's render endpoint tokenizes it; when the events move the prefix to
  * another pod, requests follow, although the approximate index learnt the first pod from the picks.
  */
@@ -46,8 +47,9 @@ class PreciseRoutingTest {
         }
     }
 
-    @Test
-    void routesToThePodWhoseEventsHoldThePrefix() throws Exception {
+    @ParameterizedTest(name = "ext_proc {0}")
+    @EnumSource(value = Transport.class, names = {"IN_PROCESS", "TCP"})
+    void routesToThePodWhoseEventsHoldThePrefix(Transport transport) throws Exception {
         render = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         render.createContext("/v1/chat/completions/render", exchange -> {
             exchange.getRequestBody().readAllBytes();
@@ -99,7 +101,7 @@ class PreciseRoutingTest {
                     extractors:
                     - pluginRef: precise-prefix-cache-producer
                 """.formatted(render.getAddress().getPort(), offset);
-        try (EppFixture epp = EppFixture.start(Transport.IN_PROCESS, "--endpoints=" + A + "," + B,
+        try (EppFixture epp = EppFixture.start(transport, "--endpoints=" + A + "," + B,
                 "--config-text=" + config)) {
             ZMQ.Socket a = pubA;
             ZMQ.Socket b = pubB;

@@ -2,6 +2,7 @@ package io.epp4j.scorers.load;
 
 import io.epp4j.scorers.base.NamedPlugin;
 import io.epp4j.scorers.prefix.PrefixMatch;
+import io.epp4j.scorers.prefix.PrefixMatchInfo;
 import io.epp4j.spi.ByteSlice;
 import io.epp4j.spi.CycleState;
 import io.epp4j.spi.Endpoint;
@@ -62,6 +63,11 @@ import java.util.function.LongSupplier;
  * {@code decodeRequestTokens} (default 0: slots ignored), the cost of one request holding a running slot;
  * {@code scrapedLoadFloor} (default true). Per-endpoint state is kept by endpoint name.
  *
+ * <p>{@code prefixMatchInfoProducerName} (default none), as {@code prefix-cache-scorer}'s: the match comes from the
+ * {@link PrefixMatchInfo} that producer left (e.g. {@code precise-prefix-cache-producer}, whose match is what the
+ * pods' KV events say they hold) instead of the approximate producer's; a request it left none for falls back to
+ * the approximate match, if any.
+ *
  * <p>{@code prefillProgress} (default false): count the oldest pending request on each endpoint as partly done.
  * A server prefills its queue roughly in order, so the oldest request has been prefilling since its own pick or
  * the previous one's first token, whichever came later; the scorer learns how long the pool takes to prefill n
@@ -98,6 +104,8 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
     private final boolean prefillProgress;
     private final boolean missCostGrowsWithLoad;
     private final boolean stepPhase;
+    /** Where the match comes from with {@code prefixMatchInfoProducerName}, else null (the approximate match). */
+    private final CycleState.Key<PrefixMatchInfo> matchInfo;
     private final LongSupplier nanoTicker;
     private final PrefillRate prefillRate = new PrefillRate();
     /** This EPP's picks and their uncached tokens, for the size of a request another replica queued. */
@@ -181,6 +189,8 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
         this.uncachedTokenWeight = parameters.getDouble("uncachedTokenWeight", 1);
         this.decodeRequestTokens = parameters.getDouble("decodeRequestTokens", 0);
         this.scrapedLoadFloor = parameters.getBoolean("scrapedLoadFloor", true);
+        String producer = parameters.getString("prefixMatchInfoProducerName", "");
+        this.matchInfo = producer.isEmpty() ? null : PrefixMatchInfo.keyFor(producer);
         if (!(requestOverheadTokens >= 0)) {
             throw new IllegalArgumentException("parameter 'requestOverheadTokens' must be >= 0");
         }
@@ -195,7 +205,7 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
     @Override
     public void score(CycleState state, InferenceRequest request, List<Endpoint> endpoints, double[] scores) {
         int n = endpoints.size();
-        PrefixMatch match = state.get(PrefixMatch.KEY);
+        Match match = match(state);
         double minCost = Double.POSITIVE_INFINITY;
         long now = prefillProgress || stepPhase ? nanoTicker.getAsLong() : 0;
         PrefillRate.Fit fit = prefillProgress ? prefillRate.fit() : PrefillRate.Fit.NONE;
@@ -222,7 +232,7 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
                 }
             }
             double stepLeft = stepPhase && decoding + pending > 0 ? stepLeft(e.info().name(), now) : 0;
-            double cost = backlogTokens + missWeight * uncachedTokens(request, match, e)
+            double cost = backlogTokens + missWeight * match.uncachedTokens(request, e)
                     + requestOverheadTokens * (pending + 1 + stepLeft) + decodeRequestTokens * (decoding + pending);
             scores[i] = cost;
             minCost = Math.min(minCost, cost);
@@ -277,13 +287,26 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
         return Math.min(v.headTokens(), fit.tokensDoneAfter(now - v.headStartNanos()));
     }
 
-    /** The request's prompt tokens the endpoint probably does not hold: the prompt minus the matched share. */
-    static double uncachedTokens(InferenceRequest request, PrefixMatch match, Endpoint e) {
-        double prompt = request.estimatedPromptTokens();
-        if (match == null || match.blockCount() == 0) {
-            return prompt;
+    /** The producer's match this scorer reads: the named one's info, else the approximate one's. */
+    private Match match(CycleState state) {
+        PrefixMatchInfo info = matchInfo == null ? null : state.get(matchInfo);
+        return new Match(info, info == null ? state.get(PrefixMatch.KEY) : null);
+    }
+
+    /** One request's match, from a {@link PrefixMatchInfo} or a {@link PrefixMatch} (either or both null). */
+    private record Match(PrefixMatchInfo info, PrefixMatch approximate) {
+
+        /** The request's prompt tokens the endpoint probably does not hold: the prompt minus the matched share. */
+        double uncachedTokens(InferenceRequest request, Endpoint e) {
+            double prompt = request.estimatedPromptTokens();
+            if (info != null && info.totalBlocks() > 0) {
+                return prompt * (1.0 - Math.min(1.0, info.matchedBlocks(e) / info.totalBlocks()));
+            }
+            if (approximate == null || approximate.blockCount() == 0) {
+                return prompt;
+            }
+            return prompt * (1.0 - (double) approximate.matchedBlocks(e) / approximate.blockCount());
         }
-        return prompt * (1.0 - (double) match.matchedBlocks(e) / match.blockCount());
     }
 
     @Override
@@ -292,7 +315,7 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
         if (target == null || state.get(PENDING) != null) {
             return;
         }
-        long tokens = Math.round(uncachedTokens(request, state.get(PrefixMatch.KEY), target));
+        long tokens = Math.round(match(state).uncachedTokens(request, target));
         String name = target.info().name();
         Pending p = new Pending(name, tokens, nanoTicker.getAsLong(), new AtomicBoolean());
         backlogs.compute(name, (k, b) -> {
