@@ -135,9 +135,9 @@ public final class PdBench {
                             .resolve(policy.equals(PD) ? PD + "-" + threshold : policy);
                     Files.createDirectories(dir);
                     Files.writeString(dir.resolve("summary.json"), summary(row, workload.name(), prefill, decode));
-                    out.printf(Locale.ROOT, "  %6.2f req/s %-32s TTFT p50 %7.0f p90 %7.0f ms  ITL p90 %6.1f ms"
-                                    + "  %7.0f tok/s  disagg %3.0f%%  fallbacks %d%n", rate, row.label(),
-                            row.ttftP50(), row.ttftP90(), row.itlP90(), row.outputTokensPerSec(),
+                    out.printf(Locale.ROOT, "  %6.2f req/s %-32s TTFT p50 %7.0f p90 %7.0f ms  ITL p90 %6.1f p99 %6.1f"
+                                    + " ms  %7.0f tok/s  disagg %3.0f%%  fallbacks %d%n", rate, row.label(),
+                            row.ttftP50(), row.ttftP90(), row.itlP90(), row.itlP99(), row.outputTokensPerSec(),
                             100 * row.disaggregatedShare(), row.fallbacks());
                 }
             }
@@ -233,14 +233,16 @@ public final class PdBench {
     /** A markdown table, each rate's rows with their ratio to {@code epp4j} (or the first policy) at that rate. */
     static String table(List<Row> rows) {
         StringBuilder sb = new StringBuilder("| rate (req/s) | policy | TTFT p50 ms | TTFT p90 ms | ITL p90 ms |"
-                + " output tok/s | disaggregated | fallbacks | KV transfer ms |\n|---|---|---|---|---|---|---|---|---|\n");
+                + " ITL p99 ms | output tok/s | disaggregated | fallbacks | KV transfer ms |\n"
+                + "|---|---|---|---|---|---|---|---|---|---|\n");
         for (Row r : rows) {
             Row base = rows.stream().filter(b -> b.rate() == r.rate() && b.policy().equals("epp4j")).findFirst()
                     .orElse(rows.stream().filter(b -> b.rate() == r.rate()).findFirst().orElseThrow());
             sb.append(String.format(Locale.ROOT, "| %.2f | %s | %.0f (%.2fx) | %.0f (%.2fx) | %.1f (%.2fx) |"
-                            + " %.0f (%.2fx) | %.0f%% | %d | %.1f |%n", r.rate(), r.label(),
+                            + " %.1f (%.2fx) | %.0f (%.2fx) | %.0f%% | %d | %.1f |%n", r.rate(), r.label(),
                     r.ttftP50(), r.ttftP50() / base.ttftP50(), r.ttftP90(), r.ttftP90() / base.ttftP90(),
-                    r.itlP90(), r.itlP90() / base.itlP90(), r.outputTokensPerSec(),
+                    r.itlP90(), r.itlP90() / base.itlP90(), r.itlP99(), r.itlP99() / base.itlP99(),
+                    r.outputTokensPerSec(),
                     r.outputTokensPerSec() / base.outputTokensPerSec(), 100 * r.disaggregatedShare(), r.fallbacks(),
                     r.meanTransferMs()));
         }
