@@ -28,6 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * llm-d's P/D disaggregation and data-parallel handlers in the scheduling engine: which profiles run, where the
@@ -90,6 +91,20 @@ class DisaggSchedulingTest {
     void llmdDisaggregationConfigsLoadUnchanged(String name) throws Exception {
         LoadedConfig config = loader.load(fixture(name), name);
         assertTrue(config.profileHandler().type().contains("profile-handler"), config.profileHandler().type());
+    }
+
+    /**
+     * llm-d's P/D guide config also needs {@code apiVersion: llm-d.ai/v1} and {@code prefix-cache-affinity-filter},
+     * which other work brings; until both exist here this test is skipped, and from then on it must pass.
+     */
+    @Test
+    void llmdPdGuideConfigLoadsOnceItsOtherPluginsExist() throws Exception {
+        assumeTrue(io.epp4j.epp.plugins.PluginRegistry.standard().factory("prefix-cache-affinity-filter").isPresent()
+                && ConfigLoader.API_VERSIONS.contains("llm-d.ai/v1"), "prefix-cache-affinity-filter or llm-d.ai/v1");
+        LoadedConfig config = loader.load(fixture("llm-d-pd-always.yaml"), "guide");
+        assertEquals("disagg-profile-handler", config.profileHandler().type());
+        Outcome o = run(fixture("llm-d-pd-always.yaml"), request("r1", "hi", Map.of()), POOL);
+        assertTrue(o.header("x-prefiller-host-port").startsWith("10.0.0."));
     }
 
     @Test
