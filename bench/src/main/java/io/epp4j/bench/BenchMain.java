@@ -46,8 +46,8 @@ public final class BenchMain {
               noop     [--port 9002] [--destination 127.0.0.1:8000]
               replay   [--trace FILE|gen:NAME[:k=v,...]] --policy NAME[,NAME...] --out DIR
                        [--pods N] [--speedup S] [--limit N] [--seed S] [--configs DIR] [--scrape-interval 50ms]
-                       [--epp-in-process]
-                       policies: round-robin, random, least-queue, gaie-default, epp4j
+                       [--epp-in-process] [--prefill-pods P --decode-pods D]
+                       policies: round-robin, random, least-queue, gaie-default, epp4j, pd (needs --prefill-pods)
                        trace: bench/traces/mooncake-conversation.jsonl unless --trace says otherwise
               oracle   [--trace FILE|gen:...] [--pods N] [--limit N] [--seed S] [--kv-blocks N] [--prefill-ms-per-token F]
                        [--model M]

@@ -28,9 +28,9 @@ public final class EmbeddedEpp implements LocalEpp {
      * An EPP for the pods of {@code roleByAddress} ({@code ip:port} to its {@code llm-d.ai/role} label), as the
      * EPP would see them in Kubernetes, scheduling with {@code configFile}.
      */
-    public static EmbeddedEpp startWithRoles(Map<String, String> roleByAddress, boolean tls, String configFile)
-            throws Exception {
-        EmbeddedEpp epp = start(List.copyOf(roleByAddress.keySet()), tls, configFile);
+    public static EmbeddedEpp startWithRoles(Map<String, String> roleByAddress, boolean tls, String configFile,
+                                             String... extraArgs) throws Exception {
+        EmbeddedEpp epp = start(List.copyOf(roleByAddress.keySet()), tls, configFile, extraArgs);
         List<EndpointInfo> labelled = new ArrayList<>();
         for (Map.Entry<String, String> e : roleByAddress.entrySet()) {
             EndpointInfo plain = epp.server.endpointStore().get(e.getKey()).info();
