@@ -3,7 +3,6 @@ package io.epp4j.bench.stack;
 import io.epp4j.bench.cli.Flags;
 import io.epp4j.bench.gateway.GatewaySim;
 import io.epp4j.bench.gateway.Pool;
-import io.epp4j.bench.replay.Replay;
 import io.epp4j.bench.sim.KvTransfer;
 import io.epp4j.bench.sim.EngineModel;
 import io.epp4j.bench.sim.SimConfig;
@@ -52,6 +51,17 @@ public final class LocalStack implements AutoCloseable {
     private boolean pd;
 
     private LocalStack() {
+    }
+
+    /** {@code bench/configs/pd.yaml} of the checkout the stack runs in, found from the working directory up. */
+    static java.nio.file.Path pdConfig() {
+        for (java.nio.file.Path p = java.nio.file.Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
+            java.nio.file.Path f = p.resolve("bench/configs/pd.yaml");
+            if (java.nio.file.Files.isRegularFile(f)) {
+                return f;
+            }
+        }
+        throw new IllegalArgumentException("--pd needs bench/configs/pd.yaml: run the stack from an epp4j checkout");
     }
 
     /** Prefill pods of the Qwen pool under {@code --pd}: half of them, at least one. */
@@ -136,8 +146,7 @@ public final class LocalStack implements AutoCloseable {
                     roles.put(srv.hostPort(), role);
                     log.printf("  pod %-24s llm-d.ai/role=%s%n", srv.podName(), role);
                 }
-                EmbeddedEpp epp = EmbeddedEpp.startWithRoles(roles, tls,
-                        Replay.defaultConfigs(java.nio.file.Path.of("")).resolve("pd.yaml").toString());
+                EmbeddedEpp epp = EmbeddedEpp.startWithRoles(roles, tls, pdConfig().toString());
                 epps.add(epp);
                 routing = new Pool.ViaEpp("127.0.0.1", epp.grpcPort(), tls, Dialect.AGENTGATEWAY);
                 log.printf("  EPP for pool %-20s P/D (bench/configs/pd.yaml) ext_proc %s127.0.0.1:%d, metrics"
