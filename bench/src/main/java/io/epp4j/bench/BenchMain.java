@@ -46,8 +46,8 @@ public final class BenchMain {
               noop     [--port 9002] [--destination 127.0.0.1:8000]
               replay   [--trace FILE|gen:NAME[:k=v,...]] --policy NAME[,NAME...] --out DIR
                        [--pods N] [--speedup S] [--limit N] [--seed S] [--configs DIR] [--scrape-interval 50ms]
-                       [--epp-in-process]
-                       policies: round-robin, random, least-queue, gaie-default, epp4j
+                       [--epp-in-process] [--prefill-pods P --decode-pods D]
+                       policies: round-robin, random, least-queue, gaie-default, epp4j, pd (needs --prefill-pods)
                        trace: bench/traces/mooncake-conversation.jsonl unless --trace says otherwise
               oracle   [--trace FILE|gen:...] [--pods N] [--limit N] [--seed S] [--kv-blocks N] [--prefill-ms-per-token F]
                        [--model M]
@@ -58,6 +58,11 @@ public final class BenchMain {
                        every workload x load x policy against the greedy reference and the lower bound
               scoreboard-explain --workload NAME --policy P --out FILE.csv [--load 0.5] [--fleet uniform] [--requests 300]
                        one cell's decisions: each pod's first-token what-if, the scorers' values, the regret
+              pd       --prefill-pods P --decode-pods D --out DIR [--trace FILE|gen:...] [--requests 300]
+                       [--policies round-robin,epp4j,pd] [--thresholds 2048,...] [--loads 0.5,0.8 | --rates r,...]
+                       [--kv-bytes-per-token 131072] [--kv-gbps 40] [--kv-setup-ms 1] [--pd-handshake-ms 0]
+                       [--prefill-timeout-ms 30000] [--engine-profile P] [--seed S]
+                       P/D (bench/configs/pd.yaml, its threshold swept) against the same pods aggregated, simulated time
               calibrate [--engine-profile P] [--requests 500] [--seed S] [--rates 1,2,4,...]
                        one simulated pod on the shapes of vLLM's published benchmarks
               load     --target HOST:PORT|embedded|noop [--tls] (--rps R | --max) [--duration S] [--body-bytes B]
@@ -91,6 +96,7 @@ public final class BenchMain {
                 case "oracle" -> Replay.oracle(rest, out);
                 case "calibrate" -> Calibration.run(rest, out);
                 case "scoreboard" -> Scoreboard.run(rest, out);
+                case "pd" -> io.epp4j.bench.scoreboard.PdBench.run(rest, out);
                 case "scoreboard-explain" -> io.epp4j.bench.scoreboard.Explain.run(rest, out);
                 case "load" -> LoadGenerator.run(rest, out);
                 case "-h", "--help", "help" -> {

@@ -12,6 +12,12 @@ import io.epp4j.scorers.attribute.EndpointAttributeScorer;
 import io.epp4j.scorers.conformance.DestinationEndpointServedVerifier;
 import io.epp4j.scorers.cost.PrefixLoadCostScorer;
 import io.epp4j.scorers.conformance.HeaderBasedTestingFilter;
+import io.epp4j.scorers.disagg.AlwaysDisaggMultimodalDecider;
+import io.epp4j.scorers.disagg.AlwaysDisaggPdDecider;
+import io.epp4j.scorers.disagg.DataParallelProfileHandler;
+import io.epp4j.scorers.disagg.DisaggHeadersHandler;
+import io.epp4j.scorers.disagg.DisaggProfileHandler;
+import io.epp4j.scorers.disagg.PrefixBasedPdDecider;
 import io.epp4j.scorers.flowcontrol.ProgramAwareFairness;
 import io.epp4j.scorers.flowcontrol.SoftReflectiveCeilingPolicy;
 import io.epp4j.scorers.filter.ByLabelFilter;
@@ -77,6 +83,16 @@ public final class BuiltinPlugins {
                 PluginFactory.of(RandomPicker.TYPE, (n, p, c) -> new RandomPicker(n, p, c.random(n))),
                 PluginFactory.of(WeightedRandomPicker.TYPE, (n, p, c) -> new WeightedRandomPicker(n, p, c.random(n))),
                 PluginFactory.of(SingleProfileHandler.TYPE, (n, p, c) -> new SingleProfileHandler(n)),
+                PluginFactory.of(DisaggProfileHandler.TYPE, DisaggProfileHandler::disagg),
+                PluginFactory.of(DisaggProfileHandler.LEGACY_TYPE, DisaggProfileHandler::legacy),
+                PluginFactory.of(DataParallelProfileHandler.TYPE, (n, p, c) -> new DataParallelProfileHandler(n, p)),
+                PluginFactory.of(PrefixBasedPdDecider.TYPE, (n, p, c) -> new PrefixBasedPdDecider(n, p)),
+                PluginFactory.of(AlwaysDisaggPdDecider.TYPE, (n, p, c) -> new AlwaysDisaggPdDecider(n)),
+                PluginFactory.of(AlwaysDisaggMultimodalDecider.TYPE, (n, p, c) -> new AlwaysDisaggMultimodalDecider(n)),
+                PluginFactory.of(DisaggHeadersHandler.TYPE,
+                        (n, p, c) -> new DisaggHeadersHandler(DisaggHeadersHandler.TYPE, n, p)),
+                PluginFactory.of(DisaggHeadersHandler.ALIAS,
+                        (n, p, c) -> new DisaggHeadersHandler(DisaggHeadersHandler.ALIAS, n, p)),
                 PluginFactory.of(UtilizationDetector.TYPE, (n, p, c) -> new UtilizationDetector(n, p, c.clock())),
                 PluginFactory.of(ConcurrencyDetector.TYPE, (n, p, c) -> new ConcurrencyDetector(n, p)),
                 PluginFactory.of(UtilizationFilter.TYPE, (n, p, c) -> new UtilizationFilter(n, p)),

@@ -39,4 +39,13 @@ public interface Plugin {
     default String requiredProducerType() {
         return null;
     }
+
+    /**
+     * Capability: looks up the other plugins this one names in its parameters (a profile handler's deciders), once
+     * every plugin of the configuration exists, whatever the declaration order. Throws
+     * {@link IllegalArgumentException} naming the parameter when one is missing or of the wrong kind; the config
+     * loader reports it with the plugin's line. Default: names none.
+     */
+    default void resolveReferences(PluginContext context) {
+    }
 }

@@ -17,7 +17,10 @@ public interface PluginContext {
     /** A random source seeded from the EPP's seed and the plugin name; not thread-safe, guard it. */
     Random random(String pluginName);
 
-    /** Another plugin instance of this configuration by name, if it was declared before this one. */
+    /**
+     * Another plugin instance of this configuration by name: at creation, if it was declared before this one; in
+     * {@link Plugin#resolveReferences}, any of the configuration.
+     */
     <T> Optional<T> plugin(String name, Class<T> type);
 
     /** Where the plugin registers its own metrics. */

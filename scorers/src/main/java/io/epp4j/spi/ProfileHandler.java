@@ -30,4 +30,13 @@ public interface ProfileHandler extends Plugin {
     default int maxProfiles() {
         return Integer.MAX_VALUE;
     }
+
+    /**
+     * Capability: the endpoints the request is sent to, given what the primary profile picked (for example
+     * llm-d's data-parallel handler replaces a rank's port with the pod's primary port, and names the rank in a
+     * header). Default: the pick unchanged.
+     */
+    default List<Endpoint> routeTo(CycleState state, InferenceRequest request, List<Endpoint> picked) {
+        return picked;
+    }
 }

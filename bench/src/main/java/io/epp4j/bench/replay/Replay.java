@@ -60,8 +60,10 @@ public final class Replay {
 
     /** Policies the gateway applies itself (no EPP). */
     static final Set<String> GATEWAY_POLICIES = Set.of("round-robin", "random");
+    /** The P/D policy: {@code bench/configs/pd.yaml} on pods with roles. */
+    static final String PD = "pd";
     public static final List<String> ALL_POLICIES = List.of("round-robin", "random", "least-queue", "gaie-default",
-            "epp4j", "flow-control", "precise", "precise-no-fallback", "precise-backlog");
+            "epp4j", "flow-control", "precise", "precise-no-fallback", "precise-backlog", "pd");
     /**
      * The simulated pods' KV-event sockets when a run publishes them: the pod's HTTP port + 1000 (PUB) and + 2000
      * (replay ROUTER), the {@code socketPortOffset} / {@code replaySocketPortOffset} of {@code bench/configs/precise*.yaml}.
@@ -80,10 +82,21 @@ public final class Replay {
      * @param kvEvents the pods publish vLLM's KV-cache events (runs with a precise policy or dropped events)
      * @param dropKvEvents the fraction of pods whose events stop a third of the way into the measured run
      *     ({@code --drop-kv-events})
+     * @param prefillPods with {@code --prefill-pods P --decode-pods D}: the fleet's first P pods are labelled
+     *     {@code llm-d.ai/role=prefill} and the rest {@code decode} under policy {@code pd}; other policies use the
+     *     same P + D pods aggregated (0: no P/D)
      */
     public record Settings(int pods, double speedup, long seed, SimConfig sim, Path configDir, boolean tls,
                            int maxInFlight, int warmUpRequests, String refreshMetricsInterval, boolean eppInProcess,
-                           int eppReplicas, boolean kvEvents, double dropKvEvents) {
+                           int eppReplicas, boolean kvEvents, double dropKvEvents, int prefillPods) {
+
+        /** Aggregated pods only. */
+        public Settings(int pods, double speedup, long seed, SimConfig sim, Path configDir, boolean tls,
+                        int maxInFlight, int warmUpRequests, String refreshMetricsInterval, boolean eppInProcess,
+                        int eppReplicas, boolean kvEvents, double dropKvEvents) {
+            this(pods, speedup, seed, sim, configDir, tls, maxInFlight, warmUpRequests, refreshMetricsInterval,
+                    eppInProcess, eppReplicas, kvEvents, dropKvEvents, 0);
+        }
 
         /** One EPP per policy, no KV events. */
         public Settings(int pods, double speedup, long seed, SimConfig sim, Path configDir, boolean tls,
@@ -166,7 +179,7 @@ public final class Replay {
     public static int run(String[] args, PrintStream out, CapacityFinder capacity) throws Exception {
         Flags f = Flags.parse(args, SimFlags.with(Set.of("trace", "policy", "pods", "speedup", "limit", "out", "seed",
                 "configs", "model", "max-in-flight", "warm-up", "prime-requests", "scrape-interval", "epp-replicas",
-                "drop-kv-events")), Set.of("tls", "epp-in-process"));
+                "drop-kv-events", "prefill-pods", "decode-pods")), Set.of("tls", "epp-in-process"));
         String trace = f.string("trace", Workloads.defaultTrace(Path.of("")).toString());
         List<String> policies = List.of(f.required("policy").split(","));
         for (String p : policies) {
@@ -206,12 +219,25 @@ public final class Replay {
         if (drop < 0 || drop > 1) {
             throw new Flags.UsageException("--drop-kv-events must be a fraction in [0, 1]");
         }
-        Settings settings = new Settings(f.integer("pods", 4), speedup, seed, sim,
+        int prefillPods = 0;
+        int pods = f.integer("pods", 4);
+        if (f.has("prefill-pods") || f.has("decode-pods")) {
+            prefillPods = f.integer("prefill-pods", 0);
+            int decodePods = f.integer("decode-pods", 0);
+            if (prefillPods < 1 || decodePods < 1 || f.has("pods")) {
+                throw new Flags.UsageException("--prefill-pods and --decode-pods go together (each >= 1) and"
+                        + " replace --pods");
+            }
+            pods = prefillPods + decodePods;
+        } else if (policies.contains(PD)) {
+            throw new Flags.UsageException("policy pd needs --prefill-pods and --decode-pods");
+        }
+        Settings settings = new Settings(pods, speedup, seed, sim,
                 f.has("configs") ? Path.of(f.string("configs", "")) : defaultConfigs(Path.of("")), f.bool("tls"),
                 f.integer("max-in-flight", 2000),
                 f.integer("warm-up", DEFAULT_WARM_UP_REQUESTS), f.positiveDuration("scrape-interval", "50ms"),
                 f.bool("epp-in-process"), replicas, drop > 0 || policies.stream().anyMatch(p -> p.startsWith("precise")),
-                drop);
+                drop, prefillPods);
         int primeRequests = f.integer("prime-requests", workload.requests().size());
         if (primeRequests < 0) {
             throw new Flags.UsageException("--prime-requests must be >= 0");
@@ -332,6 +358,11 @@ public final class Replay {
                                    long primedRequests) throws Exception {
         try (SimFleet fleet = SimFleet.start(s.sim(), "pod", s.pods(), 0, s.kvEvents()
                 ? KvEventsConfig.servingPortOffsets(KV_EVENTS_PORT_OFFSET, KV_REPLAY_PORT_OFFSET) : null)) {
+            if (policy.equals(PD)) {
+                for (int i = 0; i < fleet.servers().size(); i++) {
+                    fleet.servers().get(i).setDisaggregation(role(i, s), io.epp4j.bench.sim.KvTransfer.DEFAULT);
+                }
+            }
             long warmUpServed;
             try (RoutedPath warm = RoutedPath.start(policy, workload, fleet, s)) {
                 warmUpServed = warmUp(warm.gateway.port(), warmUpRequests(workload, s), warmUpSettings(s));
@@ -472,13 +503,26 @@ public final class Replay {
                         flags.addAll(List.of("--inference-objectives-file", objectives.toString()));
                     }
                     for (int i = 0; i < s.eppReplicas(); i++) {
-                        replicas.add(LocalEpp.start(!s.eppInProcess(), fleet.addresses(), s.tls(), configFile,
-                                flags.toArray(new String[0])));
+                        if (policy.equals(PD)) {
+                            // pod labels exist only in the harness's JVM (static endpoints carry none)
+                            Map<String, String> roles = new LinkedHashMap<>();
+                            for (int k = 0; k < fleet.addresses().size(); k++) {
+                                roles.put(fleet.addresses().get(k), role(k, s));
+                            }
+                            replicas.add(io.epp4j.bench.stack.EmbeddedEpp.startWithRoles(roles, s.tls(), configFile,
+                                    flags.toArray(new String[0])));
+                        } else {
+                            replicas.add(LocalEpp.start(!s.eppInProcess(), fleet.addresses(), s.tls(), configFile,
+                                    flags.toArray(new String[0])));
+                        }
                     }
                     routing = new Pool.ViaEpp("127.0.0.1", replicas.stream().map(LocalEpp::grpcPort).toList(),
                             s.tls(), Dialect.AGENTGATEWAY);
                     note = "EPP config " + config + (s.eppReplicas() > 1 ? ", " + s.eppReplicas() + " replicas" : "")
-                            + (s.eppInProcess() ? ", EPP in the harness's JVM" : ", EPP in its own JVM");
+                            + (s.eppInProcess() || policy.equals(PD) ? ", EPP in the harness's JVM"
+                            : ", EPP in its own JVM")
+                            + (policy.equals(PD) ? ", " + s.prefillPods() + " prefill + " + (s.pods() - s.prefillPods())
+                            + " decode pods" : "");
                 }
                 Map<String, String> bbr = new LinkedHashMap<>();
                 bbr.put(workload.baseModel(), workload.baseModel());
@@ -577,12 +621,17 @@ public final class Replay {
         return warm;
     }
 
+    /** Pod {@code i}'s {@code llm-d.ai/role} under policy {@code pd}. */
+    static String role(int i, Settings s) {
+        return i < s.prefillPods() ? "prefill" : "decode";
+    }
+
     /** As many warm-up requests in flight as the fleet runs at once. */
     static Settings warmUpSettings(Settings s) {
         int fleetSlots = Math.max(1, s.pods() * s.sim().maxNumSeqs());
         return new Settings(s.pods(), s.speedup(), s.seed(), s.sim(), s.configDir(), s.tls(),
                 Math.min(s.maxInFlight(), fleetSlots), s.warmUpRequests(), s.refreshMetricsInterval(),
-                s.eppInProcess(), s.eppReplicas(), s.kvEvents(), s.dropKvEvents());
+                s.eppInProcess(), s.eppReplicas(), s.kvEvents(), s.dropKvEvents(), s.prefillPods());
     }
 
     /** Polls until the EPP routes a probe request (it has scraped its endpoints at least once). */

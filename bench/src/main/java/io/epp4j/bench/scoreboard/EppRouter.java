@@ -96,6 +96,9 @@ final class EppRouter implements FleetSimulation.Router, AutoCloseable {
         }
     }
 
+    static final String ROLE_LABEL = "llm-d.ai/role";
+    static final String PREFILLER_HEADER = "x-prefiller-host-port";
+
     private final SimClock clock = new SimClock();
     private final EndpointStore store = new EndpointStore();
     private final SchedulingEngine engine;
@@ -133,6 +136,16 @@ final class EppRouter implements FleetSimulation.Router, AutoCloseable {
 
     EppRouter(String configYaml, String configName, int pods, long seed, long scrapeNanos, KvEventDrop drop)
             throws ConfigException {
+        this(configYaml, configName, java.util.Collections.nCopies(pods, null), seed, scrapeNanos, drop);
+    }
+
+    /**
+     * @param roles each pod's {@code llm-d.ai/role} label (null: no label), in fleet order
+     * @param drop pods whose KV events stop reaching the EPP
+     */
+    EppRouter(String configYaml, String configName, List<String> roles, long seed, long scrapeNanos, KvEventDrop drop)
+            throws ConfigException {
+        int pods = roles.size();
         this.scrapeNanos = scrapeNanos;
         this.drop = drop;
         this.kvSeq = new long[pods];
@@ -154,7 +167,9 @@ final class EppRouter implements FleetSimulation.Router, AutoCloseable {
         }
         this.rates = new PrefixCacheRate[pods];
         for (int i = 0; i < pods; i++) {
-            EndpointInfo info = EndpointInfo.ofAddress("10.0." + (i / 250) + "." + (i % 250 + 1), 8000);
+            String ip = "10.0." + (i / 250) + "." + (i % 250 + 1);
+            EndpointInfo info = roles.get(i) == null ? EndpointInfo.ofAddress(ip, 8000)
+                    : new EndpointInfo(ip + ":8000", "", "", ip, 8000, Map.of(ROLE_LABEL, roles.get(i)));
             endpoints.add(info);
             podByName.put(info.name(), i);
             rates[i] = new PrefixCacheRate();
@@ -242,6 +257,21 @@ final class EppRouter implements FleetSimulation.Router, AutoCloseable {
         } catch (InferenceError e) {
             return -1;
         }
+    }
+
+    /**
+     * The pod the EPP named in {@code x-prefiller-host-port} for request {@code index}, as the decode pod's sidecar
+     * reads it.
+     */
+    @Override
+    public int prefillPod(int index) {
+        Exchange exchange = open.get(index);
+        String prefiller = exchange == null ? null : exchange.upstreamHeaders().sets().get(PREFILLER_HEADER);
+        if (prefiller == null) {
+            return NO_PREFILL;
+        }
+        Integer pod = podByName.get(prefiller);
+        return pod == null ? UNKNOWN_PREFILLER : pod;
     }
 
     /** The scheduling decision of request {@code index} (null when it was not scheduled). */

@@ -71,6 +71,12 @@ abstract sealed class EngineBase implements EngineCore permits StepEngine, Lanes
      * The request as a new sequence at the end of the waiting queue, after vLLM's checks at arrival: the context
      * limit and a request larger than the whole KV cache (400), a full waiting queue (429).
      */
+    @Override
+    public final int cachedPromptTokens(String adapter, String prompt) {
+        return Math.min(cache.cachedPrefix(hashes(adapter, prompt)) * config.blockSize(),
+                EngineCore.promptTokens(prompt));
+    }
+
     final Seq enqueue(String adapter, String prompt, int outputTokens, Object tag, long nowNanos)
             throws RejectedException {
         Seq s = new Seq(nextId++, adapter, hashes(adapter, prompt), prompt, EngineCore.promptTokens(prompt), outputTokens,

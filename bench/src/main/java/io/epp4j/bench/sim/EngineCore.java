@@ -69,6 +69,21 @@ public interface EngineCore {
      */
     Seq submit(String adapter, String prompt, int outputTokens, Object tag, long nowNanos) throws RejectedException;
 
+    /**
+     * P/D's decode leg: queues a request whose prompt KV a prefill pod computed and this engine pulls on admission
+     * (vLLM NixlConnector's {@code do_remote_prefill}); it computes only the prompt's last token itself. Blocks
+     * for the whole prompt are taken at admission, and the prompt joins this engine's prefix cache as usual.
+     *
+     * @throws UnsupportedOperationException on an engine model that does not model steps (lanes)
+     */
+    default Seq submitPrefilled(String adapter, String prompt, int outputTokens, Object tag, long nowNanos)
+            throws RejectedException {
+        throw new UnsupportedOperationException("P/D disaggregation needs the step engine model (--engine-model step)");
+    }
+
+    /** Prompt tokens of {@code prompt} this engine holds in its prefix cache now (whole blocks). */
+    int cachedPromptTokens(String adapter, String prompt);
+
     /** Takes {@code seq} out of the engine (the client went away); it gets a {@code finished} event. */
     void abort(Seq seq, long nowNanos, Events events);
 

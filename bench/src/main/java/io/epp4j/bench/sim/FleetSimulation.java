@@ -74,6 +74,32 @@ public final class FleetSimulation {
          */
         default void kvEvents(int pod, List<KvEvent> batch, long atNanos) {
         }
+
+        /**
+         * P/D: the prefill pod the decode pod's sidecar is told to use for request {@code index}, just routed
+         * ({@code x-prefiller-host-port}); {@link #NO_PREFILL} to serve it decode-only, {@link #UNKNOWN_PREFILLER}
+         * when the header names no pod of the fleet.
+         */
+        default int prefillPod(int index) {
+            return NO_PREFILL;
+        }
+
+        int NO_PREFILL = -1;
+        int UNKNOWN_PREFILLER = -2;
+    }
+
+    /**
+     * What the decode pods' sidecars did: requests prefilled on a prefill pod, those served decode-only because
+     * the prefill leg failed (refused, aborted, timed out) or the header named an unknown pod, and KV moved.
+     */
+    public record PdStats(int disaggregated, int prefillFailed, int prefillTimedOut, int unknownPrefiller,
+                          long transferredTokens, double transferMsTotal) {
+
+        public static final PdStats NONE = new PdStats(0, 0, 0, 0, 0, 0);
+
+        public int fallbacks() {
+            return prefillFailed + prefillTimedOut + unknownPrefiller;
+        }
     }
 
     /**
@@ -98,8 +124,15 @@ public final class FleetSimulation {
         }
     }
 
-    /** A whole run: one outcome per arrival, in arrival order. */
-    public record Run(List<Outcome> outcomes, int pods) {
+    /**
+     * A whole run: one outcome per arrival, in arrival order; the P/D sidecars' counts; and every gap between two
+     * consecutive tokens of a served request, in simulated ms (inter-token latency).
+     */
+    public record Run(List<Outcome> outcomes, int pods, PdStats pd, double[] tokenGapsMs) {
+
+        public Run(List<Outcome> outcomes, int pods) {
+            this(outcomes, pods, PdStats.NONE, new double[0]);
+        }
     }
 
     private final List<Arrival> arrivals;
@@ -111,10 +144,49 @@ public final class FleetSimulation {
     private final PodEvents[] events;
     private final KvEventRecorder[] recorders;
     private int outstanding;
+    /** P/D: how KV moves between pods; the sidecars' timers; their counts; token gaps. */
+    private final KvTransfer transfer;
+    private final java.util.PriorityQueue<Timer> timers = new java.util.PriorityQueue<>();
+    private long timerSeq;
+    private final java.util.Set<Long> pairsConnected = new java.util.HashSet<>();
+    private int disaggregated;
+    private int prefillFailed;
+    private int prefillTimedOut;
+    private int unknownPrefiller;
+    private long transferredTokens;
+    private double transferMs;
+    private final long[] lastTokenNanos;
+    private double[] gaps = new double[1024];
+    private int gapCount;
 
-    private FleetSimulation(List<Arrival> arrivals, List<SimConfig> configs, double[] slowFactors, Router router) {
+    /** A sidecar's action due at a simulated time (a KV transfer ending, a prefill timing out). */
+    private record Timer(long atNanos, long seq, Runnable action) implements Comparable<Timer> {
+        @Override
+        public int compareTo(Timer o) {
+            return atNanos != o.atNanos ? Long.compare(atNanos, o.atNanos) : Long.compare(seq, o.seq);
+        }
+    }
+
+    /** The prefill leg of request {@code index}, whose decode pod is {@code decodePod}. */
+    private static final class PrefillLeg {
+        final int index;
+        final int decodePod;
+        final int prefillPod;
+        boolean done;
+
+        PrefillLeg(int index, int decodePod, int prefillPod) {
+            this.index = index;
+            this.decodePod = decodePod;
+            this.prefillPod = prefillPod;
+        }
+    }
+
+    private FleetSimulation(List<Arrival> arrivals, List<SimConfig> configs, double[] slowFactors, Router router,
+                            KvTransfer transfer) {
         this.arrivals = arrivals;
         this.router = router;
+        this.transfer = transfer;
+        this.lastTokenNanos = new long[arrivals.size()];
         this.pods = new EngineCore[configs.size()];
         this.metrics = new SimMetrics[configs.size()];
         for (int i = 0; i < pods.length; i++) {
@@ -141,10 +213,22 @@ public final class FleetSimulation {
      * @param slowFactors per pod, a factor on every duration (a straggler), or null for none
      */
     public static Run run(List<Arrival> arrivals, List<SimConfig> configs, double[] slowFactors, Router router) {
+        return run(arrivals, configs, slowFactors, router, KvTransfer.DEFAULT);
+    }
+
+    /**
+     * Runs {@code arrivals} with P/D: a request the router gives a prefill pod ({@link Router#prefillPod}) is first
+     * prefilled there (one output token), its KV then pulled by the decode pod ({@code transfer}), which decodes it.
+     * A prefill leg that is refused, aborted or not done within the transfer's prefill timeout, or a prefill pod
+     * the fleet does not have, leaves the request to the decode pod alone (decode-only), counted in
+     * {@link Run#pd()}.
+     */
+    public static Run run(List<Arrival> arrivals, List<SimConfig> configs, double[] slowFactors, Router router,
+                          KvTransfer transfer) {
         if (configs.isEmpty()) {
             throw new IllegalArgumentException("a fleet needs at least one pod");
         }
-        return new FleetSimulation(arrivals, configs, slowFactors, router).run();
+        return new FleetSimulation(arrivals, configs, slowFactors, router, transfer).run();
     }
 
     /** {@code pods} pods of one config, pod {@code i} seeded {@code config.seed() + i}. */
@@ -187,7 +271,8 @@ public final class FleetSimulation {
                 nextTick = Math.max(nextTick, arrival - arrival % tick); // skip idle stretches
             }
             long tickTime = outstanding > 0 || next < arrivals.size() ? nextTick : Long.MAX_VALUE;
-            long t = Math.min(arrival, Math.min(podTime, tickTime));
+            long timerTime = timers.isEmpty() ? Long.MAX_VALUE : timers.peek().atNanos();
+            long t = Math.min(Math.min(arrival, timerTime), Math.min(podTime, tickTime));
             if (t == Long.MAX_VALUE) {
                 break;
             }
@@ -196,6 +281,8 @@ public final class FleetSimulation {
                 nextTick = t + tick;
             } else if (arrival == t) {
                 arrive(next++, t);
+            } else if (timerTime == t) {
+                timers.poll().action().run();
             } else {
                 for (int i = 0; i < pods.length; i++) {
                     if (pods[i].nextEventNanos() == t) {
@@ -205,7 +292,8 @@ public final class FleetSimulation {
                 }
             }
         }
-        return new Run(Arrays.asList(outcomes), pods.length);
+        return new Run(Arrays.asList(outcomes), pods.length, new PdStats(disaggregated, prefillFailed,
+                prefillTimedOut, unknownPrefiller, transferredTokens, transferMs), Arrays.copyOf(gaps, gapCount));
     }
 
     private void arrive(int index, long now) {
@@ -216,14 +304,36 @@ public final class FleetSimulation {
             outcomes[index] = new Outcome(-1, 503, now, -1, now, tokens, 0, 0, 0);
             return;
         }
+        int prefill = router.prefillPod(index);
+        if (prefill == Router.UNKNOWN_PREFILLER) {
+            unknownPrefiller++;
+        } else if (prefill >= 0 && prefill != pod) {
+            outstanding++;
+            prefillLeg(new PrefillLeg(index, pod, prefill), a, now);
+            return;
+        }
+        decode(index, pod, false, now);
+    }
+
+    /** Request {@code index} on decode pod {@code pod}: the whole request, or its decode leg after a prefill. */
+    private void decode(int index, int pod, boolean prefilled, long now) {
+        Arrival a = arrivals.get(index);
         EngineCore engine = pods[pod];
         String adapter = a.model().equals(engine.config().model()) ? null : a.model();
+        long arrived = a.arrivalMs() * 1_000_000L;
         try {
-            seqs[index] = engine.submit(adapter, a.prompt(), a.outputTokens(), index, now);
-            outstanding++;
+            seqs[index] = prefilled ? engine.submitPrefilled(adapter, a.prompt(), a.outputTokens(), index, now)
+                    : engine.submit(adapter, a.prompt(), a.outputTokens(), index, now);
+            if (!prefilled) {
+                outstanding++;
+            }
             publish(pod, now);
         } catch (EngineCore.RejectedException e) {
-            outcomes[index] = new Outcome(pod, e.status(), now, -1, now, tokens, 0, 0, 0);
+            if (prefilled) {
+                outstanding--;
+            }
+            outcomes[index] = new Outcome(pod, e.status(), arrived, -1, now, EngineCore.promptTokens(a.prompt()),
+                    0, 0, 0);
             router.finished(index, pod, null, e.status(), now);
         }
     }
@@ -236,6 +346,60 @@ public final class FleetSimulation {
         }
     }
 
+    /** The sidecar's prefill leg: the prompt with one output token on the prefill pod, timed out if it hangs. */
+    private void prefillLeg(PrefillLeg leg, Arrival a, long now) {
+        EngineCore engine = pods[leg.prefillPod];
+        String adapter = a.model().equals(engine.config().model()) ? null : a.model();
+        Seq seq;
+        try {
+            seq = engine.submit(adapter, a.prompt(), 1, leg, now);
+        } catch (EngineCore.RejectedException e) {
+            prefillFailed++;
+            outstanding--;
+            decode(leg.index, leg.decodePod, false, now);
+            return;
+        }
+        schedule(now + Math.round(transfer.prefillTimeoutMs() * 1e6), t -> {
+            if (!leg.done) {
+                leg.done = true;
+                prefillTimedOut++;
+                engine.abort(seq, t, events[leg.prefillPod]);
+                outstanding--;
+                decode(leg.index, leg.decodePod, false, t);
+            }
+        });
+    }
+
+    private void schedule(long atNanos, java.util.function.LongConsumer action) {
+        timers.add(new Timer(atNanos, timerSeq++, () -> action.accept(atNanos)));
+    }
+
+    /** The prefill leg ended at {@code atNanos}: pull the KV to the decode pod, or fall back to decode-only. */
+    private void prefillEnded(PrefillLeg leg, Seq seq, long atNanos) {
+        if (leg.done) {
+            return; // timed out already
+        }
+        leg.done = true;
+        if (seq.aborted() || seq.generated() < 1) {
+            prefillFailed++;
+            outstanding--;
+            decode(leg.index, leg.decodePod, false, atNanos);
+            return;
+        }
+        Arrival a = arrivals.get(leg.index);
+        EngineCore decoder = pods[leg.decodePod];
+        String adapter = a.model().equals(decoder.config().model()) ? null : a.model();
+        int tokens = Math.max(0, seq.promptTokens() - decoder.cachedPromptTokens(adapter, a.prompt()));
+        long nanos = transfer.nanos(tokens);
+        if (pairsConnected.add((long) leg.prefillPod << 32 | leg.decodePod)) {
+            nanos += Math.round(transfer.handshakeMs() * 1e6);
+        }
+        disaggregated++;
+        transferredTokens += tokens;
+        transferMs += nanos / 1e6;
+        schedule(atNanos + nanos, t -> decode(leg.index, leg.decodePod, true, t));
+    }
+
     private final class PodEvents implements EngineCore.Events {
         private final int pod;
 
@@ -245,21 +409,36 @@ public final class FleetSimulation {
 
         @Override
         public void firstToken(Seq seq, long atNanos) {
-            router.firstToken((Integer) seq.tag(), pod, atNanos);
+            if (seq.tag() instanceof Integer index) { // a prefill leg's token is discarded
+                lastTokenNanos[index] = atNanos;
+                router.firstToken(index, pod, atNanos);
+            }
         }
 
         @Override
         public void token(Seq seq, long atNanos) {
-            router.token((Integer) seq.tag(), pod, atNanos);
+            if (seq.tag() instanceof Integer index) {
+                router.token(index, pod, atNanos);
+                if (gapCount == gaps.length) {
+                    gaps = Arrays.copyOf(gaps, gaps.length * 2);
+                }
+                gaps[gapCount++] = (atNanos - lastTokenNanos[index]) / 1e6;
+                lastTokenNanos[index] = atNanos;
+            }
         }
 
         @Override
         public void finished(Seq seq, long atNanos) {
+            if (seq.tag() instanceof PrefillLeg leg) {
+                prefillEnded(leg, seq, atNanos);
+                return;
+            }
             int index = (Integer) seq.tag();
             outstanding--;
             int status = seq.aborted() ? 499 : 200;
-            outcomes[index] = new Outcome(pod, status, seq.arrivalNanos(), seq.firstTokenNanos(), atNanos,
-                    seq.promptTokens(), seq.cachedTokens(), seq.generated(), seq.preemptions());
+            outcomes[index] = new Outcome(pod, status, arrivals.get(index).arrivalMs() * 1_000_000L,
+                    seq.firstTokenNanos(), atNanos, seq.promptTokens(), seq.cachedTokens(), seq.generated(),
+                    seq.preemptions());
             router.finished(index, pod, seq, status, atNanos);
         }
     }

@@ -36,6 +36,11 @@ public final class Seq {
     boolean stopReason;
     /** The copy made of this request for the what-if run in progress (null outside one). */
     Seq whatIfCopy;
+    /**
+     * P/D: the prompt's KV was computed on a prefill pod and arrives with the request (vLLM's
+     * {@code do_remote_prefill}); at admission every prompt token but the last counts as computed.
+     */
+    boolean remotePrefilled;
     /** Lanes model: when the next event of this request is due. */
     long nextEventNanos = Long.MAX_VALUE;
 
@@ -69,6 +74,7 @@ public final class Seq {
         c.runningAtAdmission = runningAtAdmission;
         c.nextEventNanos = nextEventNanos;
         c.stopReason = stopReason;
+        c.remotePrefilled = remotePrefilled;
         return c;
     }
 

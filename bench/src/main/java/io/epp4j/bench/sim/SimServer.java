@@ -79,6 +79,8 @@ public final class SimServer implements AutoCloseable {
     private final KvEventRecorder kvRecorder;
     private final KvEventPublisher kvEvents;
     private volatile boolean stopping;
+    /** P/D: the decode side's sidecar and the prefill side's answers. */
+    private final Sidecar sidecar = new Sidecar();
 
     private SimServer(SimConfig config, String podName, String namespace, int port, LongSupplier nanoTicker,
                       KvEventsConfig kv) throws IOException {
@@ -165,6 +167,14 @@ public final class SimServer implements AutoCloseable {
             engine.resetPrefixCache();
             flushKvEvents();
         }
+    }
+
+    /**
+     * P/D: this pod's {@code llm-d.ai/role} (shown on {@code epp4j_sim_pd_requests_total}) and how KV moves to it
+     * from a prefill pod. Any pod acts on {@code x-prefiller-host-port}, as a decode pod's sidecar does.
+     */
+    public void setDisaggregation(String role, KvTransfer transfer) {
+        sidecar.configure(role, transfer);
     }
 
     public void setFaults(Faults faults) {
@@ -359,7 +369,7 @@ public final class SimServer implements AutoCloseable {
                     .getBytes(StandardCharsets.UTF_8));
             return;
         }
-        String text = metrics.exposition(snapshot(), System.currentTimeMillis() / 1000.0);
+        String text = metrics.exposition(snapshot(), System.currentTimeMillis() / 1000.0) + sidecar.exposition();
         send(ex, 200, "text/plain; version=0.0.4; charset=utf-8", text.getBytes(StandardCharsets.UTF_8));
     }
 
@@ -439,10 +449,37 @@ public final class SimServer implements AutoCloseable {
                 ? "length" : "stop";
         String adapter = model.equals(config.model()) ? null : model;
         Generation g = new Generation(ex, chat, model, "cmpl-" + podName + "-" + reqNo, random);
+        boolean prefilled = false;
+        if (Sidecar.isPrefillLeg(req)) {
+            sidecar.count("prefill-leg");
+            g.kvTransferParams = true;
+        } else if (ex.getRequestHeaders().getFirst(Sidecar.PREFILLER) != null) {
+            try {
+                Sidecar.Prefilled p = sidecar.prefill(ex.getRequestHeaders().getFirst(Sidecar.PREFILLER),
+                        ex.getRequestURI().getPath(), req, config.timeScale());
+                int missing;
+                synchronized (lock) {
+                    missing = EngineCore.promptTokens(prompt) - engine.cachedPromptTokens(adapter, prompt);
+                }
+                long realNanos = (long) (sidecar.transfer().nanos(missing) / config.timeScale());
+                Thread.sleep(realNanos / 1_000_000, (int) (realNanos % 1_000_000)); // the KV pull
+                g.cachedOverride = p.cachedTokens();
+                prefilled = true;
+                sidecar.count("prefill-decode");
+            } catch (Sidecar.FallbackException e) {
+                sidecar.count(e.outcome);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        } else {
+            sidecar.count("decode-only");
+        }
         Seq seq;
         try {
             synchronized (lock) {
-                seq = engine.submit(adapter, prompt, maxTokens, g, simNow());
+                seq = prefilled ? engine.submitPrefilled(adapter, prompt, maxTokens, g, simNow())
+                        : engine.submit(adapter, prompt, maxTokens, g, simNow());
                 seq.finishesWithStop(finishReason.equals("stop"));
                 g.seq = seq;
                 live.add(seq);
@@ -487,6 +524,10 @@ public final class SimServer implements AutoCloseable {
         final Thread thread = Thread.currentThread();
         /** Set under the lock right after submission, before any event. */
         Seq seq;
+        /** P/D: answer a prefill leg with the KV's {@code kv_transfer_params}. */
+        boolean kvTransferParams;
+        /** P/D: the prefill pod's cached tokens, reported instead of this pod's (-1: this pod's). */
+        int cachedOverride = -1;
         // written by the engine thread under the lock, read by the HTTP thread
         volatile int published;
         volatile boolean done;
@@ -551,6 +592,11 @@ public final class SimServer implements AutoCloseable {
                     + ",\"model\":" + Json.quote(model) + ",\"choices\":[{\"index\":0,\"text\":" + Json.quote(content)
                     + ",\"logprobs\":null,\"finish_reason\":" + Json.quote(finishReason)
                     + ",\"stop_reason\":null,\"prompt_logprobs\":null}],\"usage\":" + usage() + "}";
+            if (kvTransferParams) {
+                json = json.substring(0, json.length() - 1) + ",\"kv_transfer_params\":" + Sidecar.kvTransferParams(
+                        podName, id, InetAddress.getLoopbackAddress().getHostAddress(),
+                        (seq.promptTokens() + config.blockSize() - 1) / config.blockSize()) + "}";
+            }
             sendJson(ex, 200, json);
         }
 
@@ -595,7 +641,8 @@ public final class SimServer implements AutoCloseable {
         private String usage() {
             return "{\"prompt_tokens\":" + seq.promptTokens() + ",\"total_tokens\":"
                     + (seq.promptTokens() + seq.generated()) + ",\"completion_tokens\":" + seq.generated()
-                    + ",\"prompt_tokens_details\":{\"cached_tokens\":" + seq.cachedTokens() + "}}";
+                    + ",\"prompt_tokens_details\":{\"cached_tokens\":"
+                    + (cachedOverride >= 0 ? cachedOverride : seq.cachedTokens()) + "}}";
         }
 
         private String chunk(String delta, String finishReason) {

@@ -59,6 +59,15 @@ public final class StepEngine extends EngineBase {
     }
 
     @Override
+    public Seq submitPrefilled(String adapter, String prompt, int outputTokens, Object tag, long nowNanos)
+            throws RejectedException {
+        Seq s = enqueue(adapter, prompt, outputTokens, tag, nowNanos);
+        s.remotePrefilled = true;
+        wake(nowNanos);
+        return s;
+    }
+
+    @Override
     public void abort(Seq s, long nowNanos, Events events) {
         if (s.finished) {
             return;
@@ -183,10 +192,12 @@ public final class StepEngine extends EngineBase {
                 hitBlocks = (s.numTokens() - 1) / config.blockSize(); // the last token is always computed
             }
             int hitTokens = hitBlocks * config.blockSize();
-            int n = Math.min(s.numTokens() - hitTokens, budget);
+            // P/D: the rest of the prompt's KV was pulled from the prefill pod (blocks taken below, by grow)
+            int start = s.remotePrefilled && s.generated == 0 ? Math.max(hitTokens, s.numTokens() - 1) : hitTokens;
+            int n = Math.min(s.numTokens() - start, budget);
             cache.pin(s.hashes, hitBlocks);
             s.pinnedBlocks = hitBlocks;
-            s.computed = hitTokens;
+            s.computed = start;
             if (!grow(s, n)) {
                 cache.release(s.hashes, hitBlocks, 0);
                 s.pinnedBlocks = 0;

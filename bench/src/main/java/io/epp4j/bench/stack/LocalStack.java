@@ -3,6 +3,7 @@ package io.epp4j.bench.stack;
 import io.epp4j.bench.cli.Flags;
 import io.epp4j.bench.gateway.GatewaySim;
 import io.epp4j.bench.gateway.Pool;
+import io.epp4j.bench.sim.KvTransfer;
 import io.epp4j.bench.sim.EngineModel;
 import io.epp4j.bench.sim.SimConfig;
 import io.epp4j.bench.sim.SimFlags;
@@ -47,7 +48,25 @@ public final class LocalStack implements AutoCloseable {
     private final Map<String, String> podByAddress = new LinkedHashMap<>();
     private final Map<String, String> poolByAddress = new LinkedHashMap<>();
 
+    private boolean pd;
+
     private LocalStack() {
+    }
+
+    /** {@code bench/configs/pd.yaml} of the checkout the stack runs in, found from the working directory up. */
+    static java.nio.file.Path pdConfig() {
+        for (java.nio.file.Path p = java.nio.file.Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
+            java.nio.file.Path f = p.resolve("bench/configs/pd.yaml");
+            if (java.nio.file.Files.isRegularFile(f)) {
+                return f;
+            }
+        }
+        throw new IllegalArgumentException("--pd needs bench/configs/pd.yaml: run the stack from an epp4j checkout");
+    }
+
+    /** Prefill pods of the Qwen pool under {@code --pd}: half of them, at least one. */
+    public static int prefillPods(int pods) {
+        return Math.max(1, pods / 2);
     }
 
     /**
@@ -73,7 +92,21 @@ public final class LocalStack implements AutoCloseable {
      */
     public static LocalStack start(int port, int pods, boolean tls, boolean useEpp, boolean bodyRouter, long seed,
                                    EngineModel engine, PrintStream log) throws Exception {
+        return start(port, pods, tls, useEpp, bodyRouter, false, seed, engine, log);
+    }
+
+    /**
+     * The same, and with {@code pd} the Qwen pool disaggregated: its first {@link #prefillPods} pods labelled
+     * {@code llm-d.ai/role=prefill}, the others {@code decode}, its EPP running {@code bench/configs/pd.yaml}; each
+     * pod's sidecar prefills on the pod the EPP names in {@code x-prefiller-host-port}. Needs the step engine.
+     */
+    public static LocalStack start(int port, int pods, boolean tls, boolean useEpp, boolean bodyRouter, boolean pd,
+                                   long seed, EngineModel engine, PrintStream log) throws Exception {
+        if (pd && (engine != EngineModel.STEP || pods < 2 || !useEpp)) {
+            throw new IllegalArgumentException("--pd needs the step engine model, at least 2 pods and the EPP");
+        }
         LocalStack s = new LocalStack();
+        s.pd = pd;
         try {
             s.startAll(port, pods, tls, useEpp, bodyRouter, seed, engine, log);
         } catch (Exception e) {
@@ -103,7 +136,23 @@ public final class LocalStack implements AutoCloseable {
                 log.printf("  pod %-24s %-40s http://%s%n", srv.podName(), spec.config().model(), srv.hostPort());
             }
             Pool.Routing routing;
-            if (useEpp) {
+            boolean disaggregated = pd && spec.config().model().equals(QWEN);
+            if (disaggregated) {
+                Map<String, String> roles = new LinkedHashMap<>();
+                for (int i = 0; i < fleet.servers().size(); i++) {
+                    SimServer srv = fleet.servers().get(i);
+                    String role = i < prefillPods(pods) ? "prefill" : "decode";
+                    srv.setDisaggregation(role, KvTransfer.DEFAULT);
+                    roles.put(srv.hostPort(), role);
+                    log.printf("  pod %-24s llm-d.ai/role=%s%n", srv.podName(), role);
+                }
+                EmbeddedEpp epp = EmbeddedEpp.startWithRoles(roles, tls, pdConfig().toString());
+                epps.add(epp);
+                routing = new Pool.ViaEpp("127.0.0.1", epp.grpcPort(), tls, Dialect.AGENTGATEWAY);
+                log.printf("  EPP for pool %-20s P/D (bench/configs/pd.yaml) ext_proc %s127.0.0.1:%d, metrics"
+                        + " http://127.0.0.1:%d/metrics%n", spec.name(), tls ? "(TLS) " : "", epp.grpcPort(),
+                        epp.metricsPort());
+            } else if (useEpp) {
                 EmbeddedEpp epp = EmbeddedEpp.start(fleet.addresses(), tls, null);
                 epps.add(epp);
                 routing = new Pool.ViaEpp("127.0.0.1", epp.grpcPort(), tls, Dialect.AGENTGATEWAY);
@@ -254,7 +303,7 @@ public final class LocalStack implements AutoCloseable {
      */
     public static int run(String[] args, PrintStream out) throws Exception {
         Flags f = Flags.parse(args, Set.of("port", "pods", "demo-requests", "seed", "engine-model"),
-                Set.of("tls", "no-epp", "bbr"));
+                Set.of("tls", "no-epp", "bbr", "pd"));
         boolean useEpp = !f.bool("no-epp");
         EngineModel engine;
         try {
@@ -264,8 +313,13 @@ public final class LocalStack implements AutoCloseable {
         }
         out.println("epp4j local stack: starting (simulated pods: " + engine.flagValue() + " engine model)");
         long seed = f.longValue("seed", 42);
-        LocalStack stack = start(f.integer("port", 8080), f.integer("pods", 3), f.bool("tls"), useEpp, f.bool("bbr"),
-                seed, engine, out);
+        LocalStack stack;
+        try {
+            stack = start(f.integer("port", 8080), f.integer("pods", 3), f.bool("tls"), useEpp, f.bool("bbr"),
+                    f.bool("pd"), seed, engine, out);
+        } catch (IllegalArgumentException e) {
+            throw new Flags.UsageException(e.getMessage());
+        }
         try {
             out.println("\nThe walkthrough's requests:");
             for (DemoResult r : stack.seedRequests()) {

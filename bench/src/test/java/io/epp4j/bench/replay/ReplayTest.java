@@ -114,6 +114,26 @@ class ReplayTest {
         assertTrue(jain > 0.5 && jain <= 1.0, "two standard tenants: Jain's index in (1/2, 1]: " + jain);
     }
 
+    @Test
+    void pdPolicyPrefillsLongPromptsOnItsPrefillPodWhileOthersUseTheSamePodsAggregated(@TempDir Path out)
+            throws Exception {
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        int status = Replay.run(new String[] {"--trace", "gen:heavy-tail:prompt=3000,sigma=0.1,output=5,rate=10",
+            "--policy", "round-robin,pd", "--prefill-pods", "1", "--decode-pods", "1", "--speedup", "20",
+            "--limit", "8", "--warm-up", "4", "--prime-requests", "0",
+            "--out", out.toString(), "--configs", Replay.defaultConfigs(Path.of("")).toString(), "--seed", "3"},
+                new PrintStream(log));
+        assertEquals(0, status, log.toString());
+        Map<String, Object> pd = Json.parseObject(Files.readString(out.resolve("pd").resolve("summary.json")));
+        assertEquals(0.0, pd.get("errors"), pd.toString());
+        assertTrue((Double) pd.get("itl_p90_ms") > 0, pd.toString());
+        List<String> pods = Files.readAllLines(out.resolve("pd").resolve("pods.csv"));
+        assertTrue(Double.parseDouble(pods.get(1).split(",")[3]) > 8 * 2500,
+                "the prefill pod computed the measured prompts: " + pods);
+        List<String> aggregated = Files.readAllLines(out.resolve("round-robin").resolve("pods.csv"));
+        assertEquals(3, aggregated.size(), "round-robin ran on the same 2 pods: " + aggregated);
+    }
+
     /** No replayed policy beats the lower bound on the same fleet, percentile by percentile. */
     private static void assertAboveTheLowerBound(String policy, Map<String, Object> summary) {
         for (String p : List.of("p50", "p90", "p99")) {

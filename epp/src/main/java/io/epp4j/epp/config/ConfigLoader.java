@@ -216,6 +216,7 @@ public final class ConfigLoader {
             }
             Set<String> gates = featureGates(top.get("featureGates"));
             plugins(top.get("plugins"));
+            resolveReferences();
             requiredProducers();
             List<LoadedConfig.Profile> profiles = profiles(top.get("schedulingProfiles"));
             ProfileHandler handler = profileHandler(profiles.size());
@@ -403,6 +404,18 @@ public final class ConfigLoader {
             Plugin p = create(registry.factory(type).orElseThrow(), name, params, 0, "(default " + type + ")");
             instances.put(name, p);
             return p;
+        }
+
+        /** Lets each plugin look up the plugins it names, now that all exist. */
+        void resolveReferences() throws ConfigException {
+            for (Plugin p : List.copyOf(instances.values())) {
+                try {
+                    p.resolveReferences(context);
+                } catch (IllegalArgumentException e) {
+                    throw new ConfigException(declaredLine(p.name()), "plugins[" + p.name() + "].parameters",
+                            e.getMessage());
+                }
+            }
         }
 
         /**

@@ -10,6 +10,7 @@ import io.epp4j.spi.InferenceRequest;
 import io.epp4j.spi.ResponseHeaders;
 import io.epp4j.spi.ResponseUsage;
 import io.epp4j.spi.SchedulingResult;
+import io.epp4j.spi.UpstreamHeaders;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -74,6 +75,11 @@ public final class Exchange {
     /** Each candidate's weighted score in the primary profile, by {@code ip:port} ({@link ScheduledRequest#scores}). */
     public Map<String, Double> scores() {
         return scheduled.scores();
+    }
+
+    /** Headers the pre-request hooks add to or remove from the forwarded request. */
+    public UpstreamHeaders upstreamHeaders() {
+        return scheduled.upstreamHeaders();
     }
 
     public Endpoint primary() {

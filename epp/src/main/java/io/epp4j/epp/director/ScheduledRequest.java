@@ -4,6 +4,7 @@ import io.epp4j.spi.ByteSlice;
 import io.epp4j.spi.ResponseHeaders;
 import io.epp4j.spi.ResponseUsage;
 import io.epp4j.spi.SchedulingResult;
+import io.epp4j.spi.UpstreamHeaders;
 
 import java.util.Map;
 
@@ -29,6 +30,11 @@ public interface ScheduledRequest {
 
     /** Pre-request hooks: the pick is decided and about to be sent to the gateway. */
     default void preRequest() {
+    }
+
+    /** Headers the pre-request hooks set on, or removed from, the forwarded request (empty by default). */
+    default UpstreamHeaders upstreamHeaders() {
+        return new UpstreamHeaders();
     }
 
     /** The model server's response headers arrived; hooks may add headers to the client's response. */

@@ -19,6 +19,7 @@ import io.epp4j.epp.request.ModelNames;
 import io.epp4j.epp.request.OpenAiRequest;
 import io.epp4j.epp.request.OpenAiRequestParser;
 import io.epp4j.epp.tracing.RequestTrace;
+import io.epp4j.spi.UpstreamHeaders;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -296,6 +297,11 @@ final class RequestSide {
                 ? headers.mutation(Mutations.header(Mutations.DESTINATION, destination),
                         Mutations.header("content-length", Integer.toString(upstreamLength)))
                 : headers.mutation(Mutations.header(Mutations.DESTINATION, destination));
+        UpstreamHeaders hooks = exchange.upstreamHeaders();
+        if (!hooks.isEmpty()) { // e.g. P/D's x-prefiller-host-port, a client's copy removed
+            hooks.sets().forEach((k, v) -> mutation.addSetHeaders(Mutations.header(k, v)));
+            mutation.addAllRemoveHeaders(hooks.removals());
+        }
         if (trace.recording()) {
             // the model server's spans continue this request's trace
             trace.propagationHeaders().forEach((k, v) -> mutation.addSetHeaders(Mutations.header(k, v)));

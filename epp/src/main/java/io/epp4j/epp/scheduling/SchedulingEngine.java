@@ -19,6 +19,7 @@ import io.epp4j.spi.ResponseObserver;
 import io.epp4j.spi.ResponseUsage;
 import io.epp4j.spi.SchedulingException;
 import io.epp4j.spi.SchedulingResult;
+import io.epp4j.spi.UpstreamHeaders;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -171,12 +172,15 @@ public final class SchedulingEngine implements RequestScheduler, AutoCloseable {
         }
         String primary = g.processResults.apply(h -> h.primaryProfile(state, request, view));
         metrics.e2e.observe((ticker.getAsLong() - start) / 1e9);
-        List<Endpoint> targets = primary == null ? null : results.get(primary);
-        if (targets == null || targets.isEmpty()) {
+        List<Endpoint> picked = primary == null ? null : results.get(primary);
+        if (picked == null || picked.isEmpty()) {
             throw new SchedulingException("failed to find a target endpoint: no candidate endpoint left after"
                     + " filtering in profiles " + results.keySet());
         }
-        return new Scheduled(request, new SchedulingResult(primary, targets), state, g, decided.get(primary));
+        List<Endpoint> targets = g.config.profileHandler().routeTo(state, request, picked);
+        state.put(UpstreamHeaders.KEY, new UpstreamHeaders());
+        return new Scheduled(request, new SchedulingResult(primary, targets, results), state, g,
+                decided.get(primary));
     }
 
     private Decision runProfile(PluginGraph.Profile profile, CycleState state, InferenceRequest request,
@@ -244,6 +248,11 @@ public final class SchedulingEngine implements RequestScheduler, AutoCloseable {
             for (TimedPlugin<PreRequest> p : graph.preRequests) {
                 p.run(hook -> hook.preRequest(state, request, result), request.requestId());
             }
+        }
+
+        @Override
+        public UpstreamHeaders upstreamHeaders() {
+            return state.get(UpstreamHeaders.KEY);
         }
 
         @Override

@@ -27,6 +27,8 @@ public final class ApproxPrefixCacheProducer extends NamedPlugin implements Data
 
     public static final String TYPE = "approx-prefix-cache-producer";
     public static final int CHARS_PER_TOKEN = 4;
+    /** The profile whose pick is learnt besides the primary one (llm-d hard-codes the name). */
+    public static final String PREFILL_PROFILE = "prefill";
     static final long PURGE_INTERVAL_MILLIS = 120_000;
 
     private final boolean autoTune;
@@ -104,7 +106,7 @@ public final class ApproxPrefixCacheProducer extends NamedPlugin implements Data
         long[] hashes = hashBlocks(request, blockTokens * CHARS_PER_TOKEN, maxBlocks);
         int count = hashes.length;
         int[] matches = count == 0 ? new int[0] : index.match(hashes, count);
-        state.put(PrefixMatch.KEY, new PrefixMatch(hashes, count, matches, index));
+        state.put(PrefixMatch.KEY, new PrefixMatch(hashes, count, matches, index, blockTokens));
         if (count > 0) {
             int best = 0;
             for (int m : matches) {
@@ -144,13 +146,22 @@ public final class ApproxPrefixCacheProducer extends NamedPlugin implements Data
     public void preRequest(CycleState state, InferenceRequest request, SchedulingResult result) {
         PrefixMatch match = state.get(PrefixMatch.KEY);
         if (match != null && match.blockCount() > 0) {
-            Endpoint target = result.primary();
-            long blocks = target.metrics().cacheNumBlocks();
-            int capacity = autoTune && blocks > 0 ? (int) Math.min(Integer.MAX_VALUE, blocks) : lruCapacityPerServer;
-            index.add(target.info().name(), match.blockHashes(), match.blockCount(), capacity);
-            markSeen(List.of(target));
+            learn(result.primary(), match);
+            // P/D: the prefill pod computed the prompt too, and keeps it for the next long prompt (llm-d learns
+            // for the profile named exactly "prefill")
+            List<Endpoint> prefill = result.profile(PREFILL_PROFILE);
+            if (!prefill.isEmpty() && !prefill.get(0).info().name().equals(result.primary().info().name())) {
+                learn(prefill.get(0), match);
+            }
         }
         purgeIfDue();
+    }
+
+    private void learn(Endpoint target, PrefixMatch match) {
+        long blocks = target.metrics().cacheNumBlocks();
+        int capacity = autoTune && blocks > 0 ? (int) Math.min(Integer.MAX_VALUE, blocks) : lruCapacityPerServer;
+        index.add(target.info().name(), match.blockHashes(), match.blockCount(), capacity);
+        markSeen(List.of(target));
     }
 
     private void markSeen(List<Endpoint> endpoints) {

@@ -11,10 +11,17 @@ import io.epp4j.spi.Endpoint;
  * @param blockCount how many full blocks the prompt has (after truncation)
  * @param matchesById matched block count per index endpoint id
  * @param index the index the ids belong to
+ * @param blockSizeTokens tokens per block (4 prompt bytes a token), 0 when unknown
  */
-public record PrefixMatch(long[] blockHashes, int blockCount, int[] matchesById, PrefixIndex index) {
+public record PrefixMatch(long[] blockHashes, int blockCount, int[] matchesById, PrefixIndex index,
+                          int blockSizeTokens) {
 
     public static final CycleState.Key<PrefixMatch> KEY = new CycleState.Key<>("prefix-match");
+
+    /** A match whose block size is not known. */
+    public PrefixMatch(long[] blockHashes, int blockCount, int[] matchesById, PrefixIndex index) {
+        this(blockHashes, blockCount, matchesById, index, 0);
+    }
 
     /** Matched blocks of one endpoint (0 when unknown). */
     public int matchedBlocks(Endpoint endpoint) {
