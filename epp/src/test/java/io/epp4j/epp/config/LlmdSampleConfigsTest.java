@@ -49,16 +49,12 @@ import static org.junit.jupiter.api.Assertions.fail;
  * Our own fixtures ({@code src/test/resources/llmd/}) use every key and plugin type of llm-d-router's sample
  * EndpointPickerConfigs ({@code deploy/config/}, its integration and perf test configs). Each one is loaded; one whose
  * plugin types all exist here starts an EPP in front of two idle model servers and routes a request, one that needs
- * types still missing fails naming an unknown plugin type, and only types of the list below may be missing.
+ * types epp4j does not have fails naming an unknown plugin type, and only types of the list below may be missing.
  */
 class LlmdSampleConfigsTest {
 
-    /** llm-d types other work brings (scheduling plugins, P/D) or nobody has taken yet (the reporter). */
-    static final Set<String> ELSEWHERE = Set.of("data-parallel-profile-handler", "burst-prefix-cache-producer",
-            "mm-embeddings-cache-producer", "mm-embeddings-cache-scorer", "disagg-profile-handler",
-            "prefix-based-pd-decider", "always-disagg-multimodal-decider", "topology-extractor",
-            "topology-affinity-filter", "topology-affinity-scorer", "endpoint-attribute-filter",
-            "endpoint-attribute-scorer", "request-attribute-reporter");
+    /** llm-d types epp4j does not have: a sample naming one must fail start-up naming it. */
+    static final Set<String> NOT_SUPPORTED = Set.of("request-attribute-reporter");
 
     /** A model server's /metrics at rest: nothing waiting or running, 10% KV cache in use. */
     private static final byte[] IDLE_VLLM = """
@@ -143,7 +139,7 @@ class LlmdSampleConfigsTest {
         String yaml = text(fixture);
         List<String> missing = declaredTypes(yaml).stream().filter(t -> !known(t)).toList();
         if (!missing.isEmpty()) {
-            assertTrue(ELSEWHERE.containsAll(missing), fixture + " needs types nobody brings: " + missing);
+            assertTrue(NOT_SUPPORTED.containsAll(missing), fixture + " needs unknown types: " + missing);
             ConfigException e = assertThrows(ConfigException.class, () -> loader.load(yaml, fixture));
             assertTrue(e.getMessage().contains("unknown plugin type '" + missing.get(0) + "'"), e.getMessage());
             return;
@@ -163,7 +159,15 @@ class LlmdSampleConfigsTest {
             }
             String destination = setHeader(picked.getRequestHeaders().getResponse().getHeaderMutation(),
                     "x-gateway-destination-endpoint");
-            assertTrue(endpoints.contains(destination), fixture + " routed to " + destination);
+            if (declaredTypes(yaml).contains("data-parallel-profile-handler")) {
+                // llm-d's data-parallel routing: the pod's primary port, the picked rank in a header
+                String rank = setHeader(picked.getRequestHeaders().getResponse().getHeaderMutation(),
+                        "x-data-parallel-host-port");
+                assertTrue(endpoints.contains(rank), fixture + " picked rank " + rank);
+                assertEquals(rank.substring(0, rank.lastIndexOf(':')) + ":8200", destination, fixture);
+            } else {
+                assertTrue(endpoints.contains(destination), fixture + " routed to " + destination);
+            }
             s.cancel();
         }
     }
