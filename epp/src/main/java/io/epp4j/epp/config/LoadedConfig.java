@@ -1,5 +1,6 @@
 package io.epp4j.epp.config;
 
+import io.epp4j.epp.request.RequestParsers;
 import io.epp4j.spi.Filter;
 import io.epp4j.spi.Picker;
 import io.epp4j.spi.Plugin;
@@ -21,7 +22,7 @@ import java.util.Set;
  * @param saturationDetector the detector used for admission
  * @param featureGates the enabled feature gates
  * @param dataSources the data-layer sources in order: type, parameters and extractors
- * @param parser the request parser's type and parameters
+ * @param parsers the request parsers, and which one reads each path
  * @param flowControl the {@code flowControl} section as plain values (validated)
  * @param flowControlConfig the typed {@code flowControl} section when the {@code flowControl} feature gate is on,
  *     else null (requests are not queued)
@@ -34,11 +35,11 @@ public record LoadedConfig(
         SaturationDetector saturationDetector,
         Set<String> featureGates,
         List<DataSource> dataSources,
-        PluginSpec parser,
+        RequestParsers parsers,
         Map<String, Object> flowControl,
         FlowControlConfig flowControlConfig) {
 
-    /** A plugin declared by type and parameters only (data layer, parser), not instantiated by the scheduler. */
+    /** A plugin declared by type and parameters only (data layer), not instantiated by the scheduler. */
     public record PluginSpec(String name, String type, Map<String, Object> parameters) {
     }
 
