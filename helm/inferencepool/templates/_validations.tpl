@@ -13,6 +13,10 @@ Checks the schema cannot express, with messages that say what to do.
 {{- if and (ne $file "default-plugins.yaml") (not (hasKey (.Values.inferenceExtension.pluginsCustomConfig | default dict) $file)) -}}
 {{- fail (printf "inferenceExtension.pluginsConfigFile is %q but the ConfigMap has only default-plugins.yaml and the keys of inferenceExtension.pluginsCustomConfig (%s)" $file (keys (.Values.inferenceExtension.pluginsCustomConfig | default dict) | sortAlpha | join ", ")) -}}
 {{- end -}}
+{{- $clientTLS := .Values.inferenceExtension.clientTLS | default dict -}}
+{{- if and $clientTLS.allowedSANs (not $clientTLS.caSecretName) -}}
+{{- fail "inferenceExtension.clientTLS.allowedSANs needs inferenceExtension.clientTLS.caSecretName: identities are read from client certificates the CA signed" -}}
+{{- end -}}
 {{- if and .Values.inferenceExtension.sidecar.enabled (not .Values.inferenceExtension.sidecar.image) -}}
 {{- fail "inferenceExtension.sidecar.enabled=true needs inferenceExtension.sidecar.image (and .name)" -}}
 {{- end -}}

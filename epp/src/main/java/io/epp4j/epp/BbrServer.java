@@ -81,7 +81,9 @@ public final class BbrServer implements AutoCloseable {
             "ha-lease-duration", "ha-renew-deadline", "ha-retry-period", "plugins-dir", "refresh-metrics-interval",
             "refresh-prometheus-metrics-interval", "metrics-staleness-threshold", "model-server-metrics-scheme",
             "model-server-metrics-path", "model-server-metrics-port",
-            "model-server-metrics-https-insecure-skip-verify", "destination-endpoint-fallbacks", "decision-threads");
+            "model-server-metrics-https-insecure-skip-verify", "destination-endpoint-fallbacks", "decision-threads",
+            "max-buffered-body-bytes", "max-concurrent-streams", "max-request-header-count", "max-request-header-bytes",
+            "max-endpoint-in-flight");
 
     private void startAll(PrometheusRegistry registry, Duration mapPollInterval) throws IOException {
         List<String> unused = EPP_ONLY_FLAGS.stream().filter(options::isSet).map(f -> "--" + f).toList();
@@ -102,12 +104,13 @@ public final class BbrServer implements AutoCloseable {
         healthServer = Grpc.newServerBuilderForPort(options.grpcHealthPort(), InsecureServerCredentials.create())
                 .addService(health).build().start();
         ServerBuilder<?> builder = Grpc.newServerBuilderForPort(options.grpcPort(),
-                        EppServer.credentials(options, closeables))
+                        EppServer.credentials(options, closeables, registry))
                 .addService(service)
                 .addService(ProtoReflectionServiceV1.newInstance())
                 .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, options.maxRequestBodyBytes() + (1 << 20)))
                 .permitKeepAliveTime(10, TimeUnit.SECONDS)
                 .permitKeepAliveWithoutCalls(true);
+        EppServer.connectionAge(builder, options);
         if (options.healthChecking()) {
             builder.addService(health);
         }

@@ -98,6 +98,27 @@ public final class EppOptions {
                         + "priorities, reloaded on change");
         flag("max-request-body-bytes", Kind.STRING, String.valueOf(DEFAULT_MAX_REQUEST_BODY_BYTES),
                 "largest request body accepted (413 above); suffixes Ki, Mi, Gi");
+        flag("max-buffered-body-bytes", Kind.STRING, "25%",
+                "request-body bytes buffered across all streams at most (429 above); a size, or a percentage of "
+                        + "the JVM's max heap; 0: no limit");
+        flag("max-concurrent-streams", Kind.INT, "10000",
+                "ext_proc streams open at once at most; a stream beyond gets 429 (0: no limit)");
+        flag("max-request-header-count", Kind.INT, "500", "request headers a request may carry (431 above; 0: no limit)");
+        flag("max-request-header-bytes", Kind.STRING, "256Ki",
+                "total size of a request's header names and values (431 above; 0: no limit)");
+        flag("max-endpoint-in-flight", Kind.INT, "0",
+                "requests in flight from this EPP that take an endpoint out of the candidates; all at it: 429 "
+                        + "(0: no limit)");
+        flag("max-connection-age", Kind.DURATION, "0",
+                "close gateway connections (HTTP/2 GOAWAY) after this age, so gateways rebalance over replicas "
+                        + "(0: never)");
+        flag("max-connection-age-grace", Kind.DURATION, "10m",
+                "after the GOAWAY, how long open streams of the old connection may still run");
+        flag("client-ca", Kind.STRING, "",
+                "PEM file or directory of CA certificates: only clients with a certificate they signed may call "
+                        + "ext_proc (mutual TLS; re-read on change)");
+        flag("client-san-allow", Kind.STRING, "",
+                "with --client-ca: comma list of client identities (DNS, URI, IP or email SANs) allowed to call");
         flag("destination-endpoint-fallbacks", Kind.BOOL, "false",
                 "put fallback endpoints in x-gateway-destination-endpoint as a comma list (not for agentgateway)");
         flag("lb-metadata-scores", Kind.BOOL, "false",
@@ -190,8 +211,12 @@ public final class EppOptions {
                 problem = "port out of range";
             }
         }
-        if (problem == null && flag.name().equals("max-request-body-bytes")) {
+        if (problem == null && (flag.name().equals("max-request-body-bytes")
+                || flag.name().equals("max-request-header-bytes"))) {
             problem = tryParse(value, EppOptions::parseSize);
+        }
+        if (problem == null && flag.name().equals("max-buffered-body-bytes")) {
+            problem = tryParse(value, v -> sizeOrShareOfHeap(v, 1));
         }
         if (problem != null) {
             throw new UsageException("invalid value \"" + value + "\" for flag --" + flag.name() + ": " + problem);
@@ -264,12 +289,31 @@ public final class EppOptions {
         if (maxRequestBodyBytes() <= 0) {
             throw new UsageException("--max-request-body-bytes must be positive");
         }
+        validateLimits();
         if (explicitlySet.contains("pool-name") || explicitlySet.contains("endpoint-selector")) {
             try {
                 Wiring.poolOptions(this);
             } catch (IllegalArgumentException e) {
                 throw new UsageException(e.getMessage());
             }
+        }
+    }
+
+    private void validateLimits() throws UsageException {
+        for (String name : List.of("max-concurrent-streams", "max-request-header-count", "max-endpoint-in-flight")) {
+            if (i(name) < 0) {
+                throw new UsageException("--" + name + " must be >= 0");
+            }
+        }
+        if (maxConnectionAge().isNegative() || maxConnectionAgeGrace().isNegative()) {
+            throw new UsageException("--max-connection-age and --max-connection-age-grace must be >= 0");
+        }
+        if (!clientCa().isEmpty() && !secureServing()) {
+            throw new UsageException("--client-ca needs TLS: drop --secure-serving=false");
+        }
+        if (!clientSanAllow().isEmpty() && clientCa().isEmpty()) {
+            throw new UsageException("--client-san-allow needs --client-ca (identities come from verified "
+                    + "client certificates)");
         }
     }
 
@@ -289,6 +333,7 @@ public final class EppOptions {
         if (maxRequestBodyBytes() <= 0) {
             throw new UsageException("--max-request-body-bytes must be positive");
         }
+        validateLimits();
     }
 
     // ---- value parsing helpers
@@ -343,6 +388,19 @@ public final class EppOptions {
             return n * 1024 * 1024 * 1024;
         }
         return n;
+    }
+
+    /** A size ({@link #parseSize}) or a percentage (1-100) of {@code heapBytes}. */
+    static long sizeOrShareOfHeap(String text, long heapBytes) {
+        String t = text.trim();
+        if (t.endsWith("%")) {
+            double percent = Double.parseDouble(t.substring(0, t.length() - 1).trim());
+            if (!(percent > 0 && percent <= 100)) {
+                throw new IllegalArgumentException("a percentage of the heap must be in (0, 100]");
+            }
+            return Math.max(1, (long) (heapBytes * percent / 100));
+        }
+        return parseSize(t);
     }
 
     private static List<Integer> parseIntList(String text) {
@@ -593,6 +651,56 @@ public final class EppOptions {
 
     public long maxRequestBodyBytes() {
         return parseSize(s("max-request-body-bytes"));
+    }
+
+    /** --max-buffered-body-bytes in bytes (a percentage is of {@link Runtime#maxMemory()}); 0: no limit. */
+    public long maxBufferedBodyBytes() {
+        return sizeOrShareOfHeap(s("max-buffered-body-bytes"), Runtime.getRuntime().maxMemory());
+    }
+
+    /** --max-concurrent-streams; 0: no limit. */
+    public int maxConcurrentStreams() {
+        return i("max-concurrent-streams");
+    }
+
+    /** --max-request-header-count; 0: no limit. */
+    public int maxRequestHeaderCount() {
+        return i("max-request-header-count");
+    }
+
+    /** --max-request-header-bytes; 0: no limit. */
+    public long maxRequestHeaderBytes() {
+        return parseSize(s("max-request-header-bytes"));
+    }
+
+    /** --max-endpoint-in-flight; 0: no limit. */
+    public int maxEndpointInFlight() {
+        return i("max-endpoint-in-flight");
+    }
+
+    /** --max-connection-age; zero: connections are never closed for their age. */
+    public Duration maxConnectionAge() {
+        return d("max-connection-age");
+    }
+
+    public Duration maxConnectionAgeGrace() {
+        return d("max-connection-age-grace");
+    }
+
+    /** --client-ca: a PEM file or directory of CA certificates, or "" (no client certificates asked for). */
+    public String clientCa() {
+        return s("client-ca");
+    }
+
+    /** --client-san-allow as a list (empty: any client the CA signed). */
+    public List<String> clientSanAllow() {
+        List<String> out = new ArrayList<>();
+        for (String part : s("client-san-allow").split(",")) {
+            if (!part.isBlank()) {
+                out.add(part.trim());
+            }
+        }
+        return List.copyOf(out);
     }
 
     public boolean enableModelsEndpoint() {

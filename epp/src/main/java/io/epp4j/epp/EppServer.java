@@ -13,6 +13,7 @@ import io.epp4j.epp.k8s.KubernetesPoolSource;
 import io.epp4j.epp.scheduling.SchedulingEngine;
 import io.epp4j.epp.telemetry.EppMetrics;
 import io.epp4j.epp.telemetry.MetricsHttpServer;
+import io.epp4j.epp.tls.ClientCertificates;
 import io.epp4j.epp.tls.ServerCertificates;
 import io.epp4j.epp.tracing.Tracing;
 import io.grpc.Grpc;
@@ -52,6 +53,8 @@ import java.util.function.BooleanSupplier;
 public final class EppServer implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(EppServer.class);
+    /** How often --cert-path (with --enable-cert-reload) and --client-ca are checked for changes. */
+    private static final Duration CERT_POLL = Duration.ofMillis(500);
 
     /** What a component factory can use: the parsed flags and the server's shared parts. */
     public record Context(EppOptions options, EndpointStore endpointStore, PrometheusRegistry registry,
@@ -242,7 +245,8 @@ public final class EppServer implements AutoCloseable {
         healthServer = Grpc.newServerBuilderForPort(options.grpcHealthPort(), InsecureServerCredentials.create())
                 .addService(health).build().start();
 
-        ServerBuilder<?> builder = Grpc.newServerBuilderForPort(options.grpcPort(), credentials(options, closeables))
+        ServerBuilder<?> builder = Grpc.newServerBuilderForPort(options.grpcPort(),
+                        credentials(options, closeables, registry))
                 .addService(extProc)
                 .addService(ProtoReflectionServiceV1.newInstance())
                 .maxInboundMessageSize((int) Math.min(Integer.MAX_VALUE, options.maxRequestBodyBytes() + (1 << 20)))
@@ -252,6 +256,7 @@ public final class EppServer implements AutoCloseable {
                 // a stream's messages run where they are read, saving a thread hand-off per message; its heavy
                 // steps (a decision on a large body, a blocking plugin) leave for DecisionThreads
                 .directExecutor();
+        connectionAge(builder, options);
         if (options.healthChecking()) {
             extProcPortHealth = new ExtProcPortHealthService();
             builder.addService(extProcPortHealth);
@@ -264,18 +269,40 @@ public final class EppServer implements AutoCloseable {
 
     /**
      * The ext_proc port's credentials: plaintext, or with --secure-serving TLS from --cert-path (self-signed when
-     * unset); the certificate source goes on {@code closeables}.
+     * unset), requiring a client certificate signed by --client-ca when set; the certificate sources go on
+     * {@code closeables}, the client rejection counter in {@code registry}.
      */
-    static ServerCredentials credentials(EppOptions options, Deque<AutoCloseable> closeables) throws IOException {
+    static ServerCredentials credentials(EppOptions options, Deque<AutoCloseable> closeables,
+                                         PrometheusRegistry registry) throws IOException {
         if (!options.secureServing()) {
             return InsecureServerCredentials.create();
         }
         ServerCertificates certificates = options.certPath().isEmpty()
                 ? ServerCertificates.selfSigned()
                 : ServerCertificates.fromDirectory(Path.of(options.certPath()),
-                        options.enableCertReload() ? Duration.ofMillis(500) : null);
+                        options.enableCertReload() ? CERT_POLL : null);
         closeables.push(certificates);
-        return TlsServerCredentials.newBuilder().keyManager(certificates.keyManager()).build();
+        TlsServerCredentials.Builder tls = TlsServerCredentials.newBuilder().keyManager(certificates.keyManager());
+        if (!options.clientCa().isEmpty()) {
+            ClientCertificates clients = ClientCertificates.load(Path.of(options.clientCa()),
+                    options.clientSanAllow(), CERT_POLL, registry);
+            closeables.push(clients);
+            tls.trustManager(clients.trustManager()).clientAuth(TlsServerCredentials.ClientAuth.REQUIRE);
+        }
+        return tls.build();
+    }
+
+    /**
+     * --max-connection-age: gateway connections get an HTTP/2 GOAWAY at that age (grpc-java adds ±10% jitter),
+     * so the gateway opens new ones, spread over the replicas by its Service; streams still open run on for
+     * --max-connection-age-grace.
+     */
+    static void connectionAge(ServerBuilder<?> builder, EppOptions options) {
+        if (options.maxConnectionAge().isZero()) {
+            return;
+        }
+        builder.maxConnectionAge(options.maxConnectionAge().toNanos(), TimeUnit.NANOSECONDS)
+                .maxConnectionAgeGrace(options.maxConnectionAgeGrace().toNanos(), TimeUnit.NANOSECONDS);
     }
 
     public int grpcPort() {

@@ -14,6 +14,7 @@ import io.epp4j.epp.extproc.DecisionThreads;
 import io.epp4j.epp.flowcontrol.FlowControlMetrics;
 import io.epp4j.epp.flowcontrol.FlowController;
 import io.epp4j.epp.extproc.ExtProcConfig;
+import io.epp4j.epp.extproc.StreamLimits;
 import io.epp4j.epp.extproc.ExtProcService;
 import io.epp4j.epp.k8s.KubernetesPoolSource;
 import io.epp4j.epp.k8s.MetricsAuth;
@@ -192,6 +193,7 @@ final class Wiring {
                 .metrics(metrics)
                 .clock(context.clock())
                 .requestLog(new RequestLog(REQUEST_LOG_CAPACITY))
+                .maxEndpointInFlight(options.maxEndpointInFlight())
                 .build();
         DecisionThreads threads = DecisionThreads.create(options.decisionThreads());
         closeables.push(threads);
@@ -208,8 +210,19 @@ final class Wiring {
         ExtProcService extProc = new ExtProcService(new ExtProcConfig(director, metrics,
                 options.maxRequestBodyBytes(), options.destinationEndpointFallbacks(), System::nanoTime,
                 () -> UUID.randomUUID().toString(), threads, options.lbMetadataScores(),
-                tracing(options, components, closeables), models));
+                tracing(options, components, closeables), limits(options, metrics), models));
         return new Assembled(extProc, director, scheduler);
+    }
+
+    /** The limits of --max-concurrent-streams, --max-buffered-body-bytes and the header flags, logged once. */
+    private static StreamLimits limits(EppOptions options, EppMetrics metrics) {
+        StreamLimits limits = new StreamLimits(options.maxConcurrentStreams(), options.maxBufferedBodyBytes(),
+                options.maxRequestHeaderCount(), options.maxRequestHeaderBytes(), metrics);
+        LOG.info("Limits: {} streams, {} buffered request-body bytes, {} headers of {} bytes a request, {} in "
+                        + "flight an endpoint (0: none)", options.maxConcurrentStreams(),
+                options.maxBufferedBodyBytes(), options.maxRequestHeaderCount(), options.maxRequestHeaderBytes(),
+                options.maxEndpointInFlight());
+        return limits;
     }
 
     /** The component's tracing, else the SDK from the OTEL_* variables with --tracing, else none. */

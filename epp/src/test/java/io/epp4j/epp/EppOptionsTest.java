@@ -81,10 +81,33 @@ class EppOptionsTest {
         "--endpoint-selector=app=x                          | needs --endpoint-target-ports",
         "--endpoints=1.2.3.4:80 stray                       | unexpected argument",
         "--endpoints=1.2.3.4:80 --max-request-body-bytes=0  | must be positive",
+        "--endpoints=1.2.3.4:80 --max-buffered-body-bytes=150% | in (0, 100]",
+        "--endpoints=1.2.3.4:80 --max-buffered-body-bytes=lots | for flag --max-buffered-body-bytes",
+        "--endpoints=1.2.3.4:80 --max-concurrent-streams=-1 | must be >= 0",
+        "--endpoints=1.2.3.4:80 --max-request-header-bytes=x | for flag --max-request-header-bytes",
     })
     void badCommandLinesAreRejectedWithAClearMessage(String commandLine, String message) {
         UsageException e = assertThrows(UsageException.class, () -> parse(commandLine.trim().split(" +")));
         assertTrue(e.getMessage().contains(message), e.getMessage());
+    }
+
+    @Test
+    void limitsHaveSafeDefaultsAndTakeSizesOrAShareOfTheHeap() throws Exception {
+        EppOptions defaults = parse("--pool-name=p");
+        assertEquals(Runtime.getRuntime().maxMemory() / 4, defaults.maxBufferedBodyBytes(), 1.0);
+        assertEquals(10000, defaults.maxConcurrentStreams());
+        assertEquals(500, defaults.maxRequestHeaderCount());
+        assertEquals(256 * 1024, defaults.maxRequestHeaderBytes());
+        assertEquals(0, defaults.maxEndpointInFlight());
+        assertTrue(defaults.maxConnectionAge().isZero());
+        assertEquals(List.of(), defaults.clientSanAllow());
+
+        EppOptions set = parse("--pool-name=p", "--max-buffered-body-bytes=512Mi", "--max-connection-age=5m",
+                "--client-ca=/ca", "--client-san-allow=spiffe://a/b, gw.example");
+        assertEquals(512L << 20, set.maxBufferedBodyBytes());
+        assertEquals(Duration.ofMinutes(5), set.maxConnectionAge());
+        assertEquals(List.of("spiffe://a/b", "gw.example"), set.clientSanAllow());
+        assertEquals(50L << 20, EppOptions.sizeOrShareOfHeap("10%", 500L << 20));
     }
 
     @Test

@@ -71,8 +71,14 @@ public class MainProcessTest {
 
     /** Starts Main with its output in {@code log}: reading a pipe while the process exits races inside the JDK. */
     public static Process launchLogged(Path log, String... args) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        return launchLogged(log, List.of(), args);
+    }
+
+    /** As above, with options for the JVM (e.g. {@code -Xmx192m}). */
+    public static Process launchLogged(Path log, List<String> jvmOptions, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
         cmd.addAll(List.of(args));
         return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     }

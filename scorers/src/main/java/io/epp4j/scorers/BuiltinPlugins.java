@@ -1,14 +1,20 @@
 package io.epp4j.scorers;
 
+import io.epp4j.scorers.affinity.HeaderLabelAffinityScorer;
 import io.epp4j.scorers.affinity.LoraAffinityScorer;
 import io.epp4j.scorers.affinity.NoHitLruScorer;
+import io.epp4j.scorers.affinity.SessionAffinityFilter;
 import io.epp4j.scorers.affinity.SessionAffinityScorer;
+import io.epp4j.scorers.contextlength.ContextLengthAware;
+import io.epp4j.scorers.attribute.EndpointAttributeFilter;
+import io.epp4j.scorers.attribute.EndpointAttributeScorer;
 import io.epp4j.scorers.conformance.DestinationEndpointServedVerifier;
 import io.epp4j.scorers.cost.PrefixLoadCostScorer;
 import io.epp4j.scorers.conformance.HeaderBasedTestingFilter;
 import io.epp4j.scorers.filter.ByLabelFilter;
 import io.epp4j.scorers.filter.LabelSelectorFilter;
 import io.epp4j.scorers.filter.RoleFilter;
+import io.epp4j.scorers.filter.UtilizationFilter;
 import io.epp4j.scorers.load.ActiveRequestScorer;
 import io.epp4j.scorers.load.PrefillBacklogScorer;
 import io.epp4j.scorers.load.KvCacheUtilizationScorer;
@@ -16,14 +22,20 @@ import io.epp4j.scorers.load.LoadAwareScorer;
 import io.epp4j.scorers.load.QueueScorer;
 import io.epp4j.scorers.load.RunningRequestsSizeScorer;
 import io.epp4j.scorers.load.TokenLoadScorer;
+import io.epp4j.scorers.multimodal.MmEmbeddingsCacheProducer;
+import io.epp4j.scorers.multimodal.MmEmbeddingsCacheScorer;
 import io.epp4j.scorers.picker.MaxScorePicker;
 import io.epp4j.scorers.picker.RandomPicker;
 import io.epp4j.scorers.picker.WeightedRandomPicker;
 import io.epp4j.scorers.prefix.ApproxPrefixCacheProducer;
+import io.epp4j.scorers.prefix.BurstPrefixCacheProducer;
 import io.epp4j.scorers.prefix.PrefixCacheScorer;
 import io.epp4j.scorers.profile.SingleProfileHandler;
 import io.epp4j.scorers.saturation.ConcurrencyDetector;
 import io.epp4j.scorers.saturation.UtilizationDetector;
+import io.epp4j.scorers.topology.TopologyAffinityFilter;
+import io.epp4j.scorers.topology.TopologyAffinityScorer;
+import io.epp4j.scorers.topology.TopologyExtractor;
 import io.epp4j.spi.PluginFactory;
 
 import java.util.List;
@@ -64,6 +76,18 @@ public final class BuiltinPlugins {
                 PluginFactory.of(SingleProfileHandler.TYPE, (n, p, c) -> new SingleProfileHandler(n)),
                 PluginFactory.of(UtilizationDetector.TYPE, (n, p, c) -> new UtilizationDetector(n, p, c.clock())),
                 PluginFactory.of(ConcurrencyDetector.TYPE, (n, p, c) -> new ConcurrencyDetector(n, p)),
+                PluginFactory.of(UtilizationFilter.TYPE, (n, p, c) -> new UtilizationFilter(n, p)),
+                PluginFactory.of(HeaderLabelAffinityScorer.TYPE, (n, p, c) -> new HeaderLabelAffinityScorer(n, p)),
+                PluginFactory.of(SessionAffinityFilter.TYPE, (n, p, c) -> new SessionAffinityFilter(n, p, c.clock())),
+                PluginFactory.of(ContextLengthAware.TYPE, (n, p, c) -> new ContextLengthAware(n, p)),
+                PluginFactory.of(TopologyExtractor.TYPE, (n, p, c) -> new TopologyExtractor(n, p)),
+                PluginFactory.of(TopologyAffinityFilter.TYPE, (n, p, c) -> new TopologyAffinityFilter(n, p)),
+                PluginFactory.of(TopologyAffinityScorer.TYPE, (n, p, c) -> new TopologyAffinityScorer(n, p)),
+                PluginFactory.of(EndpointAttributeScorer.TYPE, (n, p, c) -> new EndpointAttributeScorer(n, p)),
+                PluginFactory.of(EndpointAttributeFilter.TYPE, (n, p, c) -> new EndpointAttributeFilter(n, p)),
+                PluginFactory.of(MmEmbeddingsCacheProducer.TYPE, MmEmbeddingsCacheProducer::new),
+                PluginFactory.of(MmEmbeddingsCacheScorer.TYPE, (n, p, c) -> new MmEmbeddingsCacheScorer(n)),
+                PluginFactory.of(BurstPrefixCacheProducer.TYPE, (n, p, c) -> new BurstPrefixCacheProducer(n, p)),
                 PluginFactory.of(HeaderBasedTestingFilter.TYPE, (n, p, c) -> new HeaderBasedTestingFilter(n)),
                 PluginFactory.of(DestinationEndpointServedVerifier.TYPE,
                         (n, p, c) -> new DestinationEndpointServedVerifier(n)));

@@ -1,5 +1,6 @@
 package io.epp4j.spi;
 
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -19,6 +20,9 @@ import java.util.Set;
  * @param cacheNumBlocks KV-cache blocks on the GPU (vLLM {@code num_gpu_blocks}), or -1 if unknown
  * @param prefixCacheHitRate prefix-cache hits / queries (in tokens) over the last scrape interval, or NaN
  * @param scrapedAtMillis wall-clock time of the scrape that produced these values, 0 if never scraped
+ * @param attributes custom scalar metrics by attribute key, as the {@code core-metrics-extractor}'s
+ *     {@code engineConfigs[].customMetrics} map them (read by {@code endpoint-attribute-scorer} and
+ *     {@code endpoint-attribute-filter}); empty when none is configured
  */
 public record EndpointMetrics(
         int waitingQueueSize,
@@ -30,7 +34,8 @@ public record EndpointMetrics(
         int cacheBlockSize,
         long cacheNumBlocks,
         double prefixCacheHitRate,
-        long scrapedAtMillis) {
+        long scrapedAtMillis,
+        Map<String, Double> attributes) {
 
     /** Metrics of an endpoint that was never scraped successfully. */
     public static final EndpointMetrics UNKNOWN =
@@ -39,6 +44,21 @@ public record EndpointMetrics(
     public EndpointMetrics {
         activeAdapters = Set.copyOf(activeAdapters);
         waitingAdapters = Set.copyOf(waitingAdapters);
+        attributes = Map.copyOf(attributes);
+    }
+
+    /** Metrics without custom attributes. */
+    public EndpointMetrics(int waitingQueueSize, int runningRequests, double kvCacheUsage, Set<String> activeAdapters,
+                           Set<String> waitingAdapters, int maxActiveAdapters, int cacheBlockSize, long cacheNumBlocks,
+                           double prefixCacheHitRate, long scrapedAtMillis) {
+        this(waitingQueueSize, runningRequests, kvCacheUsage, activeAdapters, waitingAdapters, maxActiveAdapters,
+                cacheBlockSize, cacheNumBlocks, prefixCacheHitRate, scrapedAtMillis, Map.of());
+    }
+
+    /** These metrics with {@code attributes} as the custom attributes. */
+    public EndpointMetrics withAttributes(Map<String, Double> attributes) {
+        return new EndpointMetrics(waitingQueueSize, runningRequests, kvCacheUsage, activeAdapters, waitingAdapters,
+                maxActiveAdapters, cacheBlockSize, cacheNumBlocks, prefixCacheHitRate, scrapedAtMillis, attributes);
     }
 
     /** True once at least one scrape succeeded. */

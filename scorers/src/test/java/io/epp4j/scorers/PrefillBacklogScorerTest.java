@@ -242,6 +242,49 @@ class PrefillBacklogScorerTest {
     }
 
     @Test
+    void withStepPhaseAShortPromptGoesWhereTheRunningStepEndsSoonest() {
+        long[] now = {0};
+        PrefillBacklogScorer phased = new PrefillBacklogScorer(null,
+                new PluginParameters(Map.of("requestOverheadTokens", 100, "decodeRequestTokens", 100,
+                        "stepPhase", true)), () -> now[0]);
+        // each endpoint streams one answer, a token every 10 ms; endpoint 1's steps end 9 ms after endpoint 0's
+        InferenceRequest a = streamed("a".repeat(400));
+        InferenceRequest b = streamed("b".repeat(400));
+        CycleState onA = new CycleState();
+        CycleState onB = new CycleState();
+        for (int step = 0; step < 5; step++) {
+            now[0] = millis(10 * step);
+            phased.onResponseBody(onA, a, endpoints.get(0), ByteSlice.of("data: x\n\n"), false);
+            now[0] = millis(10 * step + 9);
+            phased.onResponseBody(onB, b, endpoints.get(1), ByteSlice.of("data: x\n\n"), false);
+        }
+        List<Endpoint> pool = List.of(withLoad(endpoints.get(0), 1, 0), withLoad(endpoints.get(1), 1, 0));
+        double[] scores = new double[2];
+
+        // at 49.5 ms endpoint 0's step (last token at 40 ms) ends in 0.5 ms, endpoint 1's (49 ms) in 9.5 ms
+        now[0] = millis(49.5);
+        phased.score(new CycleState(), request("q".repeat(400)), pool, scores);
+        // costs: 100 × (1 + 0.05) + 100 + 100 = 305 vs 100 × (1 + 0.95) + 100 + 100 = 395
+        assertArrayEquals(new double[] {1.0, 305.0 / 395}, scores, 1e-9);
+        // at 58.5 ms endpoint 1's step ends in 0.5 ms; endpoint 0's is overdue (a longer step: it counts in full)
+        now[0] = millis(58.5);
+        phased.score(new CycleState(), request("q".repeat(400)), pool, scores);
+        assertArrayEquals(new double[] {305.0 / 400, 1.0}, scores, 1e-9);
+
+        // with nothing in flight an endpoint takes the request at once, whatever its rhythm was
+        List<Endpoint> idle = List.of(withLoad(endpoints.get(0), 1, 0), endpoints.get(1));
+        phased.score(new CycleState(), request("q".repeat(400)), idle, scores);
+        assertEquals(1.0, scores[1], 1e-9);
+        assertTrue(scores[0] < 1.0);
+
+        // without stepPhase the rhythm is not charged: equal load, equal scores
+        PrefillBacklogScorer plain = new PrefillBacklogScorer(null,
+                new PluginParameters(Map.of("requestOverheadTokens", 100, "decodeRequestTokens", 100)), () -> now[0]);
+        plain.score(new CycleState(), request("q".repeat(400)), pool, scores);
+        assertArrayEquals(new double[] {1.0, 1.0}, scores, 1e-9);
+    }
+
+    @Test
     void withMissCostGrowingWithLoadAHotPrefixSpreadsWhileAPodIdlesAndStaysOnceAllAreBusy() {
         PrefillBacklogScorer growing = new PrefillBacklogScorer(null, new PluginParameters(Map.of(
                 "requestOverheadTokens", 100, "missCostGrowsWithLoad", true)));

@@ -42,7 +42,7 @@ import java.util.Map;
  * endpoint store and director, on a clock that follows simulated time. Every {@code tick} it scrapes each pod's
  * vLLM {@code /metrics} text through the EPP's own Prometheus parser and vLLM mapping (GAIE's 50 ms refresh by
  * default); each request is parsed from its JSON body by the EPP's parser, routed by the director, and followed to
- * its first streamed token and its usage at the end, as the ext_proc stream would tell the EPP. Only the gRPC
+ * every streamed token and its usage at the end, as the ext_proc stream would tell the EPP. Only the gRPC
  * transport is left out: a decision takes no simulated time.
  */
 final class EppRouter implements FleetSimulation.Router, AutoCloseable {
@@ -166,6 +166,16 @@ final class EppRouter implements FleetSimulation.Router, AutoCloseable {
 
     @Override
     public void firstToken(int index, int pod, long atNanos) {
+        streamToken(index, atNanos);
+    }
+
+    @Override
+    public void token(int index, int pod, long atNanos) {
+        streamToken(index, atNanos);
+    }
+
+    /** One streamed token reaches the EPP as the response body chunk vLLM sends for it. */
+    private void streamToken(int index, long atNanos) {
         Exchange exchange = open.get(index);
         if (exchange == null) {
             return;

@@ -46,6 +46,10 @@ public final class FleetSimulation {
         default void firstToken(int index, int pod, long atNanos) {
         }
 
+        /** Another of the request's tokens left the pod (after the first). */
+        default void token(int index, int pod, long atNanos) {
+        }
+
         /** The request ended (its last token, or refused by the pod with {@code status}). */
         default void finished(int index, int pod, Seq seq, int status, long atNanos) {
         }
@@ -218,6 +222,7 @@ public final class FleetSimulation {
 
         @Override
         public void token(Seq seq, long atNanos) {
+            router.token((Integer) seq.tag(), pod, atNanos);
         }
 
         @Override

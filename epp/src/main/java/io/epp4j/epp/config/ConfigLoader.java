@@ -49,6 +49,12 @@ public final class ConfigLoader {
     static final Set<String> FLOW_CONTROL_TYPES = Set.of("global-strict-fairness-policy",
             "round-robin-fairness-policy", "fcfs-ordering-policy", "edf-ordering-policy",
             "slo-deadline-ordering-policy", "static-usage-limit-policy");
+    /**
+     * Plugins llm-d wires under a data source's extractors that follow the endpoints on their own here (they read
+     * pod labels per request, or forget endpoints not seen for a while), so listing them there is accepted as is.
+     */
+    static final Set<String> SELF_TRACKING_EXTRACTOR_TYPES = Set.of("mm-embeddings-cache-producer",
+            "topology-extractor");
     /** Known GAIE types epp4j covers natively (the endpoint store counts in-flight requests and tokens itself). */
     static final Set<String> NATIVE_TYPES = Set.of("inflight-load-producer");
 
@@ -582,7 +588,8 @@ public final class ConfigLoader {
          * plugins about endpoints whichever source they are listed under).
          */
         Declared extractor(Node refNode, Node parent, String field) throws ConfigException {
-            if (refNode != null && instances.get(YamlTree.string(refNode, field)) instanceof EndpointStore.Listener) {
+            Plugin p = refNode == null ? null : instances.get(YamlTree.string(refNode, field));
+            if (p instanceof EndpointStore.Listener || (p != null && SELF_TRACKING_EXTRACTOR_TYPES.contains(p.type()))) {
                 return declared.get(YamlTree.string(refNode, field));
             }
             return reference(refNode, parent, field, Kind.EXTRACTOR, "a data extractor");

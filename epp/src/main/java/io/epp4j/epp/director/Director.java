@@ -58,6 +58,7 @@ public final class Director {
     private final FlowController flow;
     private final Clock clock;
     private final RequestLog requestLog;
+    private final int maxEndpointInFlight;
 
     private Director(Builder b) {
         this.store = b.store;
@@ -71,6 +72,7 @@ public final class Director {
         this.flow = b.flow;
         this.clock = b.clock;
         this.requestLog = b.requestLog;
+        this.maxEndpointInFlight = b.maxEndpointInFlight;
     }
 
     /** A director over {@code store}'s endpoints, picking with {@code scheduler}; the rest takes its defaults. */
@@ -192,6 +194,7 @@ public final class Director {
         if (candidates.isEmpty()) {
             throw new InferenceError(InferenceError.Code.SERVICE_UNAVAILABLE, NO_CANDIDATES);
         }
+        candidates = belowInFlightLimit(candidates);
         ScheduledRequest scheduled;
         RequestTrace trace = timing.trace;
         try {
@@ -237,6 +240,40 @@ public final class Director {
             timing.observe(metrics);
         }
         return exchange;
+    }
+
+    /**
+     * The candidates with fewer than {@code --max-endpoint-in-flight} requests in flight from this EPP; when every
+     * one is at the limit the request is shed with 429, as GAIE sheds a request the saturated pool cannot take.
+     * The count is read before scheduling, so concurrent decisions may pass the limit by their number.
+     */
+    private List<Endpoint> belowInFlightLimit(List<Endpoint> candidates) throws InferenceError {
+        if (maxEndpointInFlight <= 0) {
+            return candidates;
+        }
+        List<Endpoint> out = null;
+        for (int i = 0; i < candidates.size(); i++) {
+            Endpoint e = candidates.get(i);
+            if (e.inFlightRequests() >= maxEndpointInFlight) {
+                if (out == null) {
+                    out = new ArrayList<>(candidates.subList(0, i));
+                }
+            } else if (out != null) {
+                out.add(e);
+            }
+        }
+        if (out == null) {
+            return candidates;
+        }
+        if (out.isEmpty()) {
+            if (metrics != null) {
+                metrics.limitRejected("endpoint_in_flight");
+            }
+            throw new InferenceError(InferenceError.Code.RESOURCE_EXHAUSTED, "all " + candidates.size()
+                    + " candidate endpoints have " + maxEndpointInFlight
+                    + " requests in flight (--max-endpoint-in-flight)");
+        }
+        return out;
     }
 
     private void schedulingFailed(InferenceRequest request, Timing timing) {
@@ -392,6 +429,7 @@ public final class Director {
         private FlowController flow;
         private Clock clock = Clock.systemUTC();
         private RequestLog requestLog;
+        private int maxEndpointInFlight;
 
         private Builder(EndpointStore store, RequestScheduler scheduler) {
             this.store = Objects.requireNonNull(store);
@@ -452,6 +490,15 @@ public final class Director {
         /** Where each request is recorded as it ends, for {@code /debug/decisions} (default: nowhere). */
         public Builder requestLog(RequestLog log) {
             this.requestLog = Objects.requireNonNull(log);
+            return this;
+        }
+
+        /**
+         * Requests in flight from this EPP that make an endpoint leave the candidates until one ends,
+         * {@code --max-endpoint-in-flight} (default 0: no limit).
+         */
+        public Builder maxEndpointInFlight(int max) {
+            this.maxEndpointInFlight = max;
             return this;
         }
 

@@ -8,11 +8,15 @@ public final class InferenceError extends Exception {
 
     private static final long serialVersionUID = 1L;
 
-    /** GAIE's error codes and their HTTP statuses, plus 413 for bodies above --max-request-body-bytes. */
+    /**
+     * GAIE's error codes and their HTTP statuses, plus 413 for bodies above --max-request-body-bytes and 431 for
+     * headers above --max-request-header-count / --max-request-header-bytes.
+     */
     public enum Code {
         BAD_REQUEST("BadRequest", 400),
         PAYLOAD_TOO_LARGE("PayloadTooLarge", 413),
         RESOURCE_EXHAUSTED("ResourceExhausted", 429),
+        REQUEST_HEADER_FIELDS_TOO_LARGE("RequestHeaderFieldsTooLarge", 431),
         INTERNAL("Internal", 500),
         SERVICE_UNAVAILABLE("ServiceUnavailable", 503);
 

@@ -11,7 +11,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * {@code envoy.service.ext_proc.v3.ExternalProcessor}: one {@link ExtProcStream} per gRPC stream, i.e. per HTTP
- * request the gateway forwards.
+ * request the gateway forwards. Beyond {@code --max-concurrent-streams} open streams a new stream holds nothing:
+ * its first message is answered with 429.
  */
 public final class ExtProcService extends ExternalProcessorGrpc.ExternalProcessorImplBase {
 
@@ -24,8 +25,14 @@ public final class ExtProcService extends ExternalProcessorGrpc.ExternalProcesso
 
     @Override
     public StreamObserver<ProcessingRequest> process(StreamObserver<ProcessingResponse> responseObserver) {
+        StreamLimits limits = config.limits();
+        boolean admitted = limits.tryOpenStream();
         ExtProcStream stream = new ExtProcStream(config,
-                (ServerCallStreamObserver<ProcessingResponse>) responseObserver, open::remove);
+                (ServerCallStreamObserver<ProcessingResponse>) responseObserver, s -> {
+                    if (open.remove(s) && admitted) {
+                        limits.closeStream();
+                    }
+                }, admitted ? null : limits.streamsExhausted());
         open.add(stream);
         return stream;
     }
@@ -33,6 +40,11 @@ public final class ExtProcService extends ExternalProcessorGrpc.ExternalProcesso
     /** The director deciding this service's requests. */
     public io.epp4j.epp.director.Director director() {
         return config.director();
+    }
+
+    /** The limits every stream of this service shares. */
+    public StreamLimits limits() {
+        return config.limits();
     }
 
     /** Streams currently open (for shutdown logging and tests). */

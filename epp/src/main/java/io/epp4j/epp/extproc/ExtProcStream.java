@@ -44,6 +44,8 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
     private final StreamOrder order = new StreamOrder();
     private final RequestSide request;
     private final ResponseSide response;
+    /** The answer to the first message of a stream refused at open (too many streams), else null. */
+    private final InferenceError refusal;
 
     private boolean sawFirstMessage;
     private Metadata metadata = Metadata.getDefaultInstance();
@@ -54,8 +56,9 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
     private boolean completed;
 
     ExtProcStream(ExtProcConfig config, ServerCallStreamObserver<ProcessingResponse> out,
-                  Consumer<ExtProcStream> onClose) {
+                  Consumer<ExtProcStream> onClose, InferenceError refusal) {
         this.config = config;
+        this.refusal = refusal;
         this.answers = new Answers(out);
         this.onClose = onClose;
         this.request = new RequestSide(config, answers, () -> metadata, this::decided, this::await,
@@ -79,6 +82,10 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
         }
         if (!sawFirstMessage) {
             sawFirstMessage = true;
+            if (refusal != null) {
+                fail(refusal); // nothing of the request is read or held
+                return;
+            }
             answers.observabilityMode(message.getObservabilityMode()); // Envoy ignores answers then: send none
             if (message.hasProtocolConfig()) {
                 var protocol = message.getProtocolConfig();
@@ -230,6 +237,7 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
         }
         completed = true;
         try {
+            request.release();
             if (exchange != null) {
                 exchange.complete(response.usage(), success);
             } else {

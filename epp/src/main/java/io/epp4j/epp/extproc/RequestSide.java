@@ -149,6 +149,7 @@ final class RequestSide {
     }
 
     void onHeaders(HttpHeaders message) throws InferenceError {
+        config.limits().checkHeaders(message.getHeaders().getHeadersCount(), headerBytes(message));
         headers = RequestHeaders.read(message.getHeaders(), config.requestIds());
         trace = config.tracing().start(headers.values(), headers.requestId(), receivedNanos);
         if (message.getEndOfStream()) {
@@ -175,14 +176,14 @@ final class RequestSide {
             return;
         }
         switch (mode) {
-            case FULL_DUPLEX_STREAMED -> body = new BodyBuffer(initialBodyCapacity());
+            case FULL_DUPLEX_STREAMED -> body = newBody(initialBodyCapacity());
             case BUFFERED, BUFFERED_PARTIAL -> {
-                body = new BodyBuffer(initialBodyCapacity());
+                body = newBody(initialBodyCapacity());
                 answers.send(Mutations.headersContinue(headers.mutation(), true));
             }
             case STREAMED -> {
                 if (bodyBeforeHeadersAnswer) {
-                    body = new BodyBuffer(initialBodyCapacity()); // the body comes anyway: pick on it
+                    body = newBody(initialBodyCapacity()); // the body comes anyway: pick on it
                 } else {
                     answerWithoutBody();
                 }
@@ -216,20 +217,46 @@ final class RequestSide {
         return true;
     }
 
+    private static long headerBytes(HttpHeaders message) {
+        long n = 0;
+        for (var h : message.getHeaders().getHeadersList()) {
+            n += h.getKey().length() + h.getValue().length() + h.getRawValue().size();
+        }
+        return n;
+    }
+
+    private BodyBuffer newBody(int presize) {
+        return new BodyBuffer(presize, headers == null ? -1 : declaredLength(), config.limits());
+    }
+
+    /** Gives the body's bytes back to the shared budget (at the answer, or when the stream ends first). */
+    void release() {
+        if (body != null) {
+            body.release();
+            body = null;
+        }
+    }
+
     private int initialBodyCapacity() {
+        long n = declaredLength();
+        if (n >= 0 && n <= config.maxRequestBodyBytes()) {
+            // trust the header for sizing only up to a point: a false one must not pin memory
+            return (int) Math.min(n, MAX_PRESIZE_BYTES);
+        }
+        return 8 * 1024;
+    }
+
+    /** The request's {@code content-length}, or -1 when absent or not a number. */
+    private long declaredLength() {
         String contentLength = headers.get("content-length");
         if (contentLength != null) {
             try {
-                long n = Long.parseLong(contentLength.trim());
-                if (n >= 0 && n <= config.maxRequestBodyBytes()) {
-                    // trust the header for sizing only up to a point: a false one must not pin memory
-                    return (int) Math.min(n, MAX_PRESIZE_BYTES);
-                }
+                return Long.parseLong(contentLength.trim());
             } catch (NumberFormatException e) {
-                // fall through to the default
+                // no usable length
             }
         }
-        return 8 * 1024;
+        return -1;
     }
 
     /** Header-only requests (and STREAMED mode): a random candidate, answered at once. */
@@ -240,7 +267,7 @@ final class RequestSide {
         answers.send(Mutations.pick(headers.mutation(Mutations.header(Mutations.DESTINATION, destination)),
                 destination));
         answered = true;
-        body = null;
+        release();
         if (LOG.isDebugEnabled()) {
             LOG.debug("Request {} {} {} without body scheduled to {}", headers.requestId(), headers.get(":method"),
                     headers.get(":path"), destination);
@@ -264,7 +291,7 @@ final class RequestSide {
             return;
         }
         if (body == null) {
-            body = new BodyBuffer(8 * 1024); // body without a headers message: be lenient
+            body = newBody(8 * 1024); // body without a headers message: be lenient
             headers = RequestHeaders.none(config.requestIds());
             parser = config.director().parsers().resolve(headers.values());
             if (parser == null || !parser.parser().readsBody()) {
@@ -276,7 +303,9 @@ final class RequestSide {
             throw new InferenceError(InferenceError.Code.PAYLOAD_TOO_LARGE, "request body exceeds "
                     + config.maxRequestBodyBytes() + " bytes");
         }
-        body.append(message.getBody());
+        if (!body.tryAppend(message.getBody())) {
+            throw config.limits().bodyBudgetExhausted();
+        }
         heldChunks++;
         if (message.getEndOfStream() || isBuffered()) {
             decide(false, arrivedNanos);
@@ -393,7 +422,7 @@ final class RequestSide {
             }
         }
         answered = true;
-        body = null; // the echoed bytes are owned by the sent messages now
+        release(); // the echoed bytes are owned by the sent messages now
         trace.stage("answer", answerStart, config.nanoTicker().getAsLong());
         if (LOG.isDebugEnabled()) {
             LOG.debug("Request {} model {} (target {}) {} bytes scheduled to {}", exchange.request().requestId(),

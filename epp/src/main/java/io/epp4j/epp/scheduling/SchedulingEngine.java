@@ -147,6 +147,7 @@ public final class SchedulingEngine implements RequestScheduler, AutoCloseable {
         Map<String, List<Endpoint>> results = new LinkedHashMap<>();
         Map<String, Decision> decided = new LinkedHashMap<>(4);
         Map<String, List<Endpoint>> view = Collections.unmodifiableMap(results);
+        state.put(CycleState.PROFILE_PICKS, view);
         for (int round = 0; round <= g.profileNames.size(); round++) {
             List<String> next = g.pickProfiles.apply(h -> h.pickProfiles(state, request, g.profileNames, view));
             if (next.isEmpty()) {

@@ -20,6 +20,8 @@ import java.util.Map;
  * @param cacheNumBlocksSpec selector of a block-count gauge
  * @param prefixCacheQueriesSpec epp4j extension: counter of prefix-cache queries (tokens)
  * @param prefixCacheHitsSpec epp4j extension: counter of prefix-cache hits (tokens)
+ * @param customMetrics selectors of scalar metrics published as endpoint attributes, by attribute key
+ *     ({@code customMetrics[].attributeKey} → {@code metricSpec})
  */
 public record EngineConfig(
         String name,
@@ -33,7 +35,8 @@ public record EngineConfig(
         String cacheBlockSizeSpec,
         String cacheNumBlocksSpec,
         String prefixCacheQueriesSpec,
-        String prefixCacheHitsSpec) {
+        String prefixCacheHitsSpec,
+        Map<String, String> customMetrics) {
 
     public static final String VLLM = "vllm";
     public static final String SGLANG = "sglang";
@@ -55,6 +58,17 @@ public record EngineConfig(
         cacheNumBlocksSpec = nz(cacheNumBlocksSpec);
         prefixCacheQueriesSpec = nz(prefixCacheQueriesSpec);
         prefixCacheHitsSpec = nz(prefixCacheHitsSpec);
+        customMetrics = customMetrics == null ? Map.of() : Map.copyOf(customMetrics);
+    }
+
+    /** An engine without custom metrics. */
+    public EngineConfig(String name, String queuedRequestsSpec, String runningRequestsSpec, String kvUsageSpec,
+                        String loraSpec, String cacheInfoSpec, String cacheBlockSizeLabelName,
+                        String cacheNumBlocksLabelName, String cacheBlockSizeSpec, String cacheNumBlocksSpec,
+                        String prefixCacheQueriesSpec, String prefixCacheHitsSpec) {
+        this(name, queuedRequestsSpec, runningRequestsSpec, kvUsageSpec, loraSpec, cacheInfoSpec,
+                cacheBlockSizeLabelName, cacheNumBlocksLabelName, cacheBlockSizeSpec, cacheNumBlocksSpec,
+                prefixCacheQueriesSpec, prefixCacheHitsSpec, Map.of());
     }
 
     private static String nz(String s) {

@@ -3,8 +3,10 @@ package io.epp4j.epp.scrape;
 import io.epp4j.spi.EndpointMetrics;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -29,6 +31,8 @@ public final class EngineMapping {
     private final int numBlocks;
     private final int prefixQueries;
     private final int prefixHits;
+    private final String[] customKeys;
+    private final int[] customQueries;
 
     private EngineMapping(EngineConfig config) {
         this.config = config;
@@ -45,6 +49,12 @@ public final class EngineMapping {
         numBlocks = add(queries, "cacheNumBlocksSpec", config.cacheNumBlocksSpec(), List.of(), false);
         prefixQueries = add(queries, "prefixCacheQueriesSpec", config.prefixCacheQueriesSpec(), List.of(), false);
         prefixHits = add(queries, "prefixCacheHitsSpec", config.prefixCacheHitsSpec(), List.of(), false);
+        customKeys = config.customMetrics().keySet().toArray(String[]::new);
+        customQueries = new int[customKeys.length];
+        for (int i = 0; i < customKeys.length; i++) {
+            customQueries[i] = add(queries, "customMetrics[" + customKeys[i] + "]",
+                    config.customMetrics().get(customKeys[i]), List.of(), false);
+        }
         parser = new PrometheusTextParser(queries);
     }
 
@@ -159,11 +169,22 @@ public final class EngineMapping {
             hitRate = prefixCache.update(ex.value(prefixQueries), ex.value(prefixHits));
             any = true;
         }
+        Map<String, Double> attributes = previous.attributes();
+        if (customKeys.length > 0) {
+            Map<String, Double> next = new LinkedHashMap<>(attributes);
+            for (int i = 0; i < customKeys.length; i++) {
+                if (ex.found(customQueries[i]) && !Double.isNaN(ex.value(customQueries[i]))) {
+                    next.put(customKeys[i], ex.value(customQueries[i]));
+                    any = true;
+                }
+            }
+            attributes = next;
+        }
         if (!any) {
             return null;
         }
         return new EndpointMetrics(waiting, run, kv, active, waitingAdapters, maxLora, block, blocks, hitRate,
-                nowMillis);
+                nowMillis, attributes);
     }
 
     static int toCount(double v) {

@@ -48,7 +48,8 @@ public record ScrapeConfig(
     private static final Set<String> EXTRACTOR_KEYS = Set.of("engineLabelKey", "defaultEngine", "engineConfigs");
     private static final List<String> ENGINE_KEYS = List.of("name", "queuedRequestsSpec", "runningRequestsSpec",
             "kvUsageSpec", "loraSpec", "cacheInfoSpec", "cacheBlockSizeLabelName", "cacheNumBlocksLabelName",
-            "cacheBlockSizeSpec", "cacheNumBlocksSpec", "prefixCacheQueriesSpec", "prefixCacheHitsSpec");
+            "cacheBlockSizeSpec", "cacheNumBlocksSpec", "prefixCacheQueriesSpec", "prefixCacheHitsSpec",
+            "customMetrics");
 
     public ScrapeConfig {
         scheme = scheme.toLowerCase(Locale.ROOT);
@@ -184,7 +185,8 @@ public record ScrapeConfig(
                         string(where, m, "cacheBlockSizeSpec", ""),
                         string(where, m, "cacheNumBlocksSpec", ""),
                         string(where, m, "prefixCacheQueriesSpec", baseQueries),
-                        string(where, m, "prefixCacheHitsSpec", baseHits));
+                        string(where, m, "prefixCacheHitsSpec", baseHits),
+                        customMetrics(where, m.get("customMetrics")));
                 try {
                     EngineMapping.compile(c);
                 } catch (IllegalArgumentException e) {
@@ -197,6 +199,36 @@ public record ScrapeConfig(
         return new ScrapeConfig(scheme, path, insecure, interval == null ? DEFAULT_INTERVAL : interval,
                 DEFAULT_TIMEOUT, labelKey, defaultEngine, engines, DEFAULT_MAX_CONCURRENT_SCRAPES,
                 DEFAULT_MAX_BODY_BYTES);
+    }
+
+    /** {@code customMetrics: [{attributeKey, metricSpec}]} as attribute key → selector. */
+    private static Map<String, String> customMetrics(String where, Object list) {
+        if (list == null) {
+            return Map.of();
+        }
+        if (!(list instanceof List<?> entries)) {
+            throw new IllegalArgumentException(where + ": customMetrics must be a list, got " + typeName(list));
+        }
+        Map<String, String> out = new LinkedHashMap<>();
+        int index = 0;
+        for (Object entry : entries) {
+            String at = where + ".customMetrics[" + index++ + "]";
+            if (!(entry instanceof Map<?, ?> raw)) {
+                throw new IllegalArgumentException(at + " must be a map, got " + typeName(entry));
+            }
+            Map<String, Object> m = new LinkedHashMap<>();
+            raw.forEach((k, v) -> m.put(String.valueOf(k), v));
+            checkKeys(at, m, Set.of("attributeKey", "metricSpec"));
+            String key = string(at, m, "attributeKey", "");
+            String spec = string(at, m, "metricSpec", "");
+            if (key.isEmpty() || spec.isEmpty()) {
+                throw new IllegalArgumentException(at + ": attributeKey and metricSpec are required");
+            }
+            if (out.put(key, spec) != null) {
+                throw new IllegalArgumentException(at + ": duplicate attributeKey \"" + key + "\"");
+            }
+        }
+        return out;
     }
 
     private static void checkKeys(String where, Map<String, Object> params, Set<String> allowed) {

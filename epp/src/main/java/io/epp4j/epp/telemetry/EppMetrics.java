@@ -5,9 +5,13 @@ import io.epp4j.spi.ResponseUsage;
 import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.core.metrics.Info;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+
+import java.util.function.IntSupplier;
+import java.util.function.LongSupplier;
 
 /**
  * The EPP's own request metrics, under GAIE's names (dashboards built for GAIE keep working). Help texts carry
@@ -67,8 +71,11 @@ public final class EppMetrics {
     private final Histogram normalizedTimePerOutputToken;
     private final Counter schedulerAttempts;
     private final DistributionDataPoint[] stages = new DistributionDataPoint[Stage.values().length];
+    private final Counter limitRejections;
+    private final PrometheusRegistry registry;
 
     public EppMetrics(PrometheusRegistry registry, String version) {
+        this.registry = registry;
         requestTotal = Counter.builder().name("inference_objective_request_total")
                 .help("[ALPHA] Counter of inference objective requests broken out for each model and target model.")
                 .labelNames("model_name", "target_model_name", "priority").register(registry);
@@ -116,6 +123,11 @@ public final class EppMetrics {
         for (Stage stage : Stage.values()) {
             stages[stage.ordinal()] = stageDuration.labelValues(stage.label());
         }
+        limitRejections = Counter.builder().name("epp4j_limit_rejections_total")
+                .help("Requests the EPP refused because a limit was reached: streams (--max-concurrent-streams), "
+                        + "buffered_body_bytes (--max-buffered-body-bytes), header_count, header_bytes "
+                        + "(--max-request-header-count/-bytes), endpoint_in_flight (--max-endpoint-in-flight).")
+                .labelNames("limit").register(registry);
         Info info = Info.builder().name("inference_extension_info")
                 .help("[ALPHA] General information of the current build of Inference Extension.")
                 .labelNames("commit", "build_ref").register(registry);
@@ -138,6 +150,22 @@ public final class EppMetrics {
             out[i] = v;
         }
         return out;
+    }
+
+    /** A request was refused because {@code limit} was reached (a label of epp4j_limit_rejections_total). */
+    public void limitRejected(String limit) {
+        limitRejections.labelValues(limit).inc();
+    }
+
+    /** Publishes the open ext_proc streams and the request-body bytes buffered across them as gauges. */
+    public void observeStreamLimits(IntSupplier openStreams, LongSupplier bufferedBodyBytes) {
+        GaugeWithCallback.builder().name("epp4j_ext_proc_streams")
+                .help("ext_proc streams open now (one per request passing through the gateway).")
+                .callback(cb -> cb.call(openStreams.getAsInt())).register(registry);
+        GaugeWithCallback.builder().name("epp4j_buffered_request_body_bytes")
+                .help("Request-body bytes the EPP holds now across streams (buffer capacity, counted against "
+                        + "--max-buffered-body-bytes).")
+                .callback(cb -> cb.call(bufferedBodyBytes.getAsLong())).register(registry);
     }
 
     /** A decision started {@code seconds} after its request's body was complete. */

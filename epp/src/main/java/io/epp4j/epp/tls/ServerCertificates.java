@@ -6,16 +6,13 @@ import org.slf4j.LoggerFactory;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
-import java.security.KeyStore;
 import java.security.PrivateKey;
-import java.security.SecureRandom;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
@@ -210,52 +207,10 @@ public final class ServerCertificates implements AutoCloseable {
     /** A generated key and certificate. */
     record SelfSigned(PrivateKey key, X509Certificate[] chain) {
 
-        /**
-         * Runs the JDK's {@code keytool} (no extra crypto library, and {@code sun.security.x509} is closed to
-         * {@code --release 17} code) into a throw-away PKCS#12 file, then reads it back.
-         */
         static SelfSigned generate() throws IOException {
-            Path keytool = Path.of(System.getProperty("java.home"), "bin", "keytool");
-            if (!Files.isExecutable(keytool)) {
-                throw new IOException("cannot generate a self-signed certificate: " + keytool + " not found; pass "
-                        + "--cert-path DIR (tls.crt, tls.key) or --secure-serving=false");
-            }
-            Path dir = Files.createTempDirectory("epp4j-tls");
-            Path store = dir.resolve("self-signed.p12");
-            String password = HexFormat.of().formatHex(new SecureRandom().generateSeed(16));
-            try {
-                Process process = new ProcessBuilder(keytool.toString(), "-genkeypair", "-alias", "epp",
-                        "-keyalg", "RSA", "-keysize", "2048", "-validity", "3650", "-dname", "O=Inference Ext",
-                        "-ext", "KU=digitalSignature,keyEncipherment", "-ext", "EKU=serverAuth",
-                        "-storetype", "PKCS12", "-keystore", store.toString(),
-                        "-storepass", password, "-keypass", password)
-                        .redirectErrorStream(true).start();
-                byte[] output;
-                try (InputStream in = process.getInputStream()) {
-                    output = in.readAllBytes();
-                }
-                if (!process.waitFor(60, TimeUnit.SECONDS) || process.exitValue() != 0) {
-                    throw new IOException("keytool failed: " + new String(output, StandardCharsets.UTF_8).trim());
-                }
-                KeyStore ks = KeyStore.getInstance("PKCS12");
-                try (InputStream in = Files.newInputStream(store)) {
-                    ks.load(in, password.toCharArray());
-                }
-                PrivateKey key = (PrivateKey) ks.getKey("epp", password.toCharArray());
-                Certificate[] chain = ks.getCertificateChain("epp");
-                X509Certificate[] x509 = new X509Certificate[chain.length];
-                for (int i = 0; i < chain.length; i++) {
-                    x509[i] = (X509Certificate) chain[i];
-                }
-                return new SelfSigned(key, x509);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted while generating a certificate", e);
-            } catch (GeneralSecurityException e) {
-                throw new IOException("cannot read the generated certificate: " + e.getMessage(), e);
-            } finally {
-                Files.deleteIfExists(store);
-                Files.deleteIfExists(dir);
+            try (Keytool keytool = new Keytool()) {
+                keytool.generate("epp", "O=Inference Ext", "KU=digitalSignature,keyEncipherment", "EKU=serverAuth");
+                return new SelfSigned(keytool.key("epp"), keytool.chain("epp"));
             }
         }
     }

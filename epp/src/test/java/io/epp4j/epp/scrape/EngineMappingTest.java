@@ -113,4 +113,25 @@ class EngineMappingTest {
         assertEquals(-1, m.waitingQueueSize());
         assertEquals(-1, m.runningRequests());
     }
+
+    @Test
+    void customMetricsBecomeEndpointAttributesAndKeepTheirLastValue() {
+        ScrapeConfig c = ScrapeConfig.fromParameters(null, java.util.Map.of("engineConfigs", java.util.List.of(
+                java.util.Map.of("name", "my-engine", "queuedRequestsSpec", "q",
+                        "customMetrics", java.util.List.of(
+                                java.util.Map.of("attributeKey", "custom.queue_depth",
+                                        "metricSpec", "custom_queue_depth{tier=\"gold\"}"),
+                                java.util.Map.of("attributeKey", "gpu.temp", "metricSpec", "gpu_temp"))))), null);
+        EngineMapping m = EngineMapping.compile(c.engines().get("my-engine"));
+        byte[] body = ("q 1\ncustom_queue_depth{tier=\"silver\"} 99\ncustom_queue_depth{tier=\"gold\"} 12\n"
+                + "gpu_temp 71.5\n").getBytes(StandardCharsets.UTF_8);
+        EndpointMetrics first = m.toMetrics(m.parser().parse(body, body.length, m.parser().newExtraction()),
+                EndpointMetrics.UNKNOWN, new PrefixCacheRate(), 1L);
+        assertEquals(java.util.Map.of("custom.queue_depth", 12.0, "gpu.temp", 71.5), first.attributes());
+        byte[] partial = "gpu_temp 80\n".getBytes(StandardCharsets.UTF_8);
+        EndpointMetrics next = m.toMetrics(m.parser().parse(partial, partial.length, m.parser().newExtraction()),
+                first, new PrefixCacheRate(), 2L);
+        assertEquals(java.util.Map.of("custom.queue_depth", 12.0, "gpu.temp", 80.0), next.attributes());
+        assertEquals(1, next.waitingQueueSize());
+    }
 }

@@ -136,4 +136,51 @@ class EppServerScrapingTest {
                 "--endpoints=127.0.0.1:1"));
         assertTrue(e.getMessage().contains("defaultEngine \"nope\""), e.getMessage());
     }
+
+    @Test
+    void customMetricsScrapedOverHttpSteerEndpointAttributePlugins() throws Exception {
+        String config = String.join("\n",
+                "apiVersion: llm-d.ai/v1alpha1",
+                "kind: EndpointPickerConfig",
+                "plugins:",
+                "- type: core-metrics-extractor",
+                "  parameters:",
+                "    engineConfigs:",
+                "    - name: vllm",
+                "      queuedRequestsSpec: vllm:num_requests_waiting",
+                "      customMetrics:",
+                "      - attributeKey: custom.queue_depth",
+                "        metricSpec: custom_queue_depth{tier=\"gold\"}",
+                "- type: endpoint-attribute-filter",
+                "  parameters:",
+                "    attribute: custom.queue_depth",
+                "    onMissing: Fail",
+                "    algorithm: {type: threshold, threshold: {operator: LessThan, value: 10}}",
+                "- type: queue-scorer",
+                "schedulingProfiles:",
+                "- name: default",
+                "  plugins:",
+                "  - pluginRef: endpoint-attribute-filter",
+                "  - pluginRef: queue-scorer",
+                "");
+        byte[] deepBody = ("vllm:num_requests_waiting 0\ncustom_queue_depth{tier=\"gold\"} 40\n")
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] shallowBody = ("vllm:num_requests_waiting 5\ncustom_queue_depth{tier=\"silver\"} 90\n"
+                + "custom_queue_depth{tier=\"gold\"} 3\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        try (LoopbackModelServer deep = LoopbackModelServer.http(LoopbackModelServer.serve(deepBody));
+             LoopbackModelServer shallow = LoopbackModelServer.http(LoopbackModelServer.serve(shallowBody));
+             EppFixture epp = EppFixture.start(EppFixture.Transport.IN_PROCESS,
+                     "--endpoints=127.0.0.1:" + deep.port() + ",127.0.0.1:" + shallow.port(),
+                     "--refresh-metrics-interval=20ms", "--config-text=" + config)) {
+            MetricsScraperTest.await("custom metric scraped", () -> epp.server.endpointStore().snapshot().stream()
+                    .allMatch(e -> e.metrics().attributes().containsKey("custom.queue_depth")));
+            io.epp4j.gatewaykit.GatewayStream s = epp.post(io.epp4j.gatewaykit.Dialect.ISTIO,
+                    "/v1/chat/completions", io.epp4j.gatewaykit.Messages.chatBody("m", false, 10), 1000, null);
+            String picked = io.epp4j.gatewaykit.Messages.setHeader(
+                    s.next().getRequestHeaders().getResponse().getHeaderMutation(), "x-gateway-destination-endpoint");
+            assertEquals("127.0.0.1:" + shallow.port(), picked,
+                    "the deep custom queue is filtered out although its vLLM queue is shorter");
+            s.cancel();
+        }
+    }
 }

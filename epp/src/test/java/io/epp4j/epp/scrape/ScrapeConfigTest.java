@@ -78,6 +78,13 @@ class ScrapeConfigTest {
         assertMessage("kvUsageSpec: invalid metric selector", null,
                 Map.of("engineConfigs", List.of(Map.of("name", "x", "kvUsageSpec", "m{a"))));
         assertMessage("engineConfigs must be a list", null, Map.of("engineConfigs", "vllm"));
+        assertMessage("attributeKey and metricSpec are required", null, Map.of("engineConfigs", List.of(
+                Map.of("name", "x", "customMetrics", List.of(Map.of("attributeKey", "a"))))));
+        assertMessage("duplicate attributeKey", null, Map.of("engineConfigs", List.of(Map.of("name", "x",
+                "customMetrics", List.of(Map.of("attributeKey", "a", "metricSpec", "m"),
+                        Map.of("attributeKey", "a", "metricSpec", "n"))))));
+        assertMessage("customMetrics[a]: invalid metric selector", null, Map.of("engineConfigs", List.of(
+                Map.of("name", "x", "customMetrics", List.of(Map.of("attributeKey", "a", "metricSpec", "m{"))))));
         assertMessage("path must start with '/'", Map.of("path", "metrics"), null);
     }
 

@@ -70,12 +70,26 @@ import java.util.function.LongSupplier;
  * 100,000-token prompt counts in full until its first token, seconds after most of it was done. A line
  * underestimates long prompts on a server whose step time grows with the batch, so it is off in the recommended
  * profile.
+ *
+ * <p>{@code stepPhase} (default false): add the wait for the step the endpoint's engine is running now. A model
+ * server takes new requests into its batch between steps, so a request sent mid-step waits for that step's end
+ * first; on short prompts that wait is a large share of the first token's time. The scorer learns each
+ * endpoint's step from the streamed responses passing through it (the interval between one request's consecutive
+ * response chunks, a moving average, is the step; the latest chunk from any of its requests marks the last step's
+ * end), and charges {@code requestOverheadTokens} (one step's cost) times the share of the step still to run: 0
+ * right after a step ended or when the endpoint has nothing in flight, 1 when the step is due now or overdue (a
+ * step longer than usual holds a prefill). Endpoints whose responses are not streamed are charged nothing.
  */
 public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, PreRequest, ResponseObserver {
 
     public static final String TYPE = "prefill-backlog-scorer";
 
     private static final CycleState.Key<Pending> PENDING = new CycleState.Key<>("prefill-backlog-pending");
+    private static final CycleState.Key<long[]> LAST_CHUNK = new CycleState.Key<>("prefill-backlog-last-chunk");
+    /** Weight of a new step sample in an endpoint's moving average. */
+    private static final double STEP_SMOOTHING = 0.2;
+    /** An endpoint whose responses went silent this long is forgotten (it is idle, gone, or not streaming). */
+    private static final long CADENCE_FORGET_NANOS = 60_000_000_000L;
 
     private final double requestOverheadTokens;
     private final double uncachedTokenWeight;
@@ -83,6 +97,7 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
     private final boolean scrapedLoadFloor;
     private final boolean prefillProgress;
     private final boolean missCostGrowsWithLoad;
+    private final boolean stepPhase;
     private final LongSupplier nanoTicker;
     private final PrefillRate prefillRate = new PrefillRate();
     /** This EPP's picks and their uncached tokens, for the size of a request another replica queued. */
@@ -90,6 +105,15 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
     private final AtomicLong pickedTokens = new AtomicLong();
     /** Per endpoint; changed only inside the map's compute functions, so one endpoint's changes are serial. */
     private final ConcurrentHashMap<String, Backlog> backlogs = new ConcurrentHashMap<>();
+
+    /** Per endpoint with streamed responses: when its engine last emitted tokens, and its step. */
+    private final ConcurrentHashMap<String, Cadence> cadences = new ConcurrentHashMap<>();
+
+    /** An endpoint's step rhythm; written by its responses' streams, racing benignly (the latest write wins). */
+    private static final class Cadence {
+        volatile long lastChunkNanos;
+        volatile double stepNanos;
+    }
 
     /** One request's share of an endpoint's backlog, released exactly once. */
     private record Pending(String endpoint, long tokens, long pickedAtNanos, AtomicBoolean released) {
@@ -152,6 +176,7 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
         this.nanoTicker = nanoTicker;
         this.prefillProgress = parameters.getBoolean("prefillProgress", false);
         this.missCostGrowsWithLoad = parameters.getBoolean("missCostGrowsWithLoad", false);
+        this.stepPhase = parameters.getBoolean("stepPhase", false);
         this.requestOverheadTokens = parameters.getDouble("requestOverheadTokens", 256);
         this.uncachedTokenWeight = parameters.getDouble("uncachedTokenWeight", 1);
         this.decodeRequestTokens = parameters.getDouble("decodeRequestTokens", 0);
@@ -172,7 +197,7 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
         int n = endpoints.size();
         PrefixMatch match = state.get(PrefixMatch.KEY);
         double minCost = Double.POSITIVE_INFINITY;
-        long now = prefillProgress ? nanoTicker.getAsLong() : 0;
+        long now = prefillProgress || stepPhase ? nanoTicker.getAsLong() : 0;
         PrefillRate.Fit fit = prefillProgress ? prefillRate.fit() : PrefillRate.Fit.NONE;
         long picks = pickedRequests.get();
         double meanPickTokens = picks == 0 ? request.estimatedPromptTokens() : (double) pickedTokens.get() / picks;
@@ -196,8 +221,9 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
                     pending = waiting;
                 }
             }
+            double stepLeft = stepPhase && decoding + pending > 0 ? stepLeft(e.info().name(), now) : 0;
             double cost = backlogTokens + missWeight * uncachedTokens(request, match, e)
-                    + requestOverheadTokens * (pending + 1) + decodeRequestTokens * (decoding + pending);
+                    + requestOverheadTokens * (pending + 1 + stepLeft) + decodeRequestTokens * (decoding + pending);
             scores[i] = cost;
             minCost = Math.min(minCost, cost);
         }
@@ -223,6 +249,24 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
             }
         }
         return (endpoints.size() + 1.0) / (idle + 1.0);
+    }
+
+    /** The share of {@code endpoint}'s current step still to run, 0 when its rhythm is unknown. */
+    private double stepLeft(String endpoint, long now) {
+        Cadence c = cadences.get(endpoint);
+        if (c == null) {
+            return 0;
+        }
+        double step = c.stepNanos;
+        long since = now - c.lastChunkNanos;
+        if (since > CADENCE_FORGET_NANOS) {
+            cadences.remove(endpoint, c);
+            return 0;
+        }
+        if (step <= 0) {
+            return 0;
+        }
+        return since >= step ? 1.0 : 1.0 - since / step;
     }
 
     /** Tokens of the oldest pending request prefilled by now, at the learnt rate (0 until it is learnt). */
@@ -266,10 +310,33 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
     @Override
     public void onResponseBody(CycleState state, InferenceRequest request, Endpoint target, ByteSlice chunk,
                                boolean endOfStream) {
+        if (stepPhase && chunk.length() > 0 && request.stream() && target != null) {
+            observeChunk(state, target.info().name());
+        }
         Pending p = state.get(PENDING);
         if (p != null && (chunk.length() > 0 || endOfStream)) {
             // a streamed response's first bytes are its first token; a whole one's come after the last
             release(p, chunk.length() > 0 && request.stream());
+        }
+    }
+
+    /** A streamed chunk left {@code endpoint} now: a step just ended there; the gap since this request's last is one. */
+    private void observeChunk(CycleState state, String endpoint) {
+        long now = nanoTicker.getAsLong();
+        Cadence c = cadences.computeIfAbsent(endpoint, k -> new Cadence());
+        long[] last = state.get(LAST_CHUNK);
+        if (last == null) {
+            state.put(LAST_CHUNK, new long[] {now});
+        } else {
+            long gap = now - last[0];
+            last[0] = now;
+            if (gap > 0) {
+                double step = c.stepNanos;
+                c.stepNanos = step <= 0 ? gap : step + STEP_SMOOTHING * (gap - step);
+            }
+        }
+        if (now > c.lastChunkNanos) {
+            c.lastChunkNanos = now;
         }
     }
 
