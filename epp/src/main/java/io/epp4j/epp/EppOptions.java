@@ -123,6 +123,9 @@ public final class EppOptions {
                 "put fallback endpoints in x-gateway-destination-endpoint as a comma list (not for agentgateway)");
         flag("lb-metadata-scores", Kind.BOOL, "false",
                 "also send each candidate's weighted score in envoy.lb dynamic metadata (x-gateway-endpoint-scores)");
+        flag("enable-models-endpoint", Kind.BOOL, "false",
+                "answer GET /v1/models with the models and LoRA adapters of every pod in the pool, merged (else the "
+                        + "request goes to a random pod)");
         flag("grace-period", Kind.DURATION, "20s", "how long shutdown waits for in-flight streams");
         flag("mode", Kind.STRING, "epp", "epp (endpoint picker) or bbr (body-based router in front of route matching)");
         flag("base-model-map", Kind.STRING, "",
@@ -698,6 +701,10 @@ public final class EppOptions {
             }
         }
         return List.copyOf(out);
+    }
+
+    public boolean enableModelsEndpoint() {
+        return b("enable-models-endpoint");
     }
 
     public boolean lbMetadataScores() {

@@ -21,6 +21,7 @@ import io.epp4j.epp.k8s.MetricsAuth;
 import io.epp4j.epp.k8s.PoolOptions;
 import io.epp4j.epp.scheduling.SchedulerFactory;
 import io.epp4j.epp.scheduling.SchedulingEngine;
+import io.epp4j.epp.models.ModelsEndpoint;
 import io.epp4j.epp.scrape.ModelServerMetrics;
 import io.epp4j.epp.scrape.ScrapeOptions;
 import io.epp4j.epp.telemetry.EppMetrics;
@@ -54,6 +55,8 @@ final class Wiring {
     private static final Logger LOG = LoggerFactory.getLogger(Wiring.class);
     /** Requests kept for {@code /debug/decisions}. */
     static final int REQUEST_LOG_CAPACITY = 256;
+    /** How often the pool's model lists are refreshed for {@code --enable-models-endpoint}. */
+    static final Duration MODELS_REFRESH_INTERVAL = Duration.ofSeconds(5);
 
     private Wiring() {
     }
@@ -198,10 +201,17 @@ final class Wiring {
         LOG.info("Decisions on bodies of {} bytes or more run on {}", DecisionThreads.HAND_OFF_BYTES,
                 options.decisionThreads() == 0 ? "gRPC's transport threads"
                         : options.decisionThreads() + " decision threads (more for configurations that block on I/O)");
+        ModelsEndpoint models = null;
+        if (options.enableModelsEndpoint()) {
+            models = ModelsEndpoint.start(store, MODELS_REFRESH_INTERVAL);
+            closeables.push(models);
+            LOG.info("GET /v1/models is answered by the EPP: the pool's models, refreshed every {}s",
+                    MODELS_REFRESH_INTERVAL.toSeconds());
+        }
         ExtProcService extProc = new ExtProcService(new ExtProcConfig(director, metrics,
                 options.maxRequestBodyBytes(), options.destinationEndpointFallbacks(), System::nanoTime,
                 () -> UUID.randomUUID().toString(), threads, options.lbMetadataScores(),
-                tracing(options, components, closeables), limits(options, metrics)));
+                tracing(options, components, closeables), limits(options, metrics), models));
         return new Assembled(extProc, director, scheduler);
     }
 

@@ -6,6 +6,7 @@ import io.epp4j.epp.EppServer;
 import io.epp4j.gatewaykit.Dialect;
 import io.epp4j.gatewaykit.ExtProcClient;
 import io.epp4j.gatewaykit.Messages;
+import io.epp4j.proto.vllm.GenerateRequest;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -161,6 +162,49 @@ class ChartRunsAgainstMockApiTest {
                 assertTrue(idle.contains(endpoint), "picked " + endpoint + ", not one of the idle ready pods "
                         + idle + " (the busy pod has a queue of 40 and 95% KV-cache use)");
             }
+        }
+    }
+
+    @Test
+    void grpcReleaseRoutesVllmGenerateCallsOnTheirPrompt() throws Exception {
+        int modelPort = freePort();
+        List<String> pods = List.of("127.0.0.1", "127.0.0.2");
+        for (String ip : pods) {
+            modelServers.add(startModelServer(ip, modelPort, 0, 0.1));
+        }
+        Chart.Rendered rendered = seedRelease(modelPort).set("inferencePool.modelServerProtocol", "grpc").render();
+        assertEquals("kubernetes.io/h2c", ((Map<?, ?>) ((GenericKubernetesResource) rendered.objects.stream()
+                .filter(o -> o.getKind().equals("InferencePool")).findFirst().orElseThrow())
+                .getAdditionalProperties().get("spec")).get("appProtocol"));
+        applyToApiServer(rendered);
+        createPod(RELEASE + "-0", RELEASE, pods.get(0), true);
+        createPod(RELEASE + "-1", RELEASE, pods.get(1), true);
+        epp = EppServer.start(EppOptions.parse(Map.of("NAMESPACE", NAMESPACE, "POD_NAME", RELEASE + "-epp-0"),
+                eppArgs(rendered).toArray(String[]::new)));
+        awaitServing(epp.healthPort(), "inference-extension");
+        awaitTrue(() -> pods.stream().allMatch(ip -> scrapes.getOrDefault(ip, new AtomicInteger()).get() >= 2),
+                "both pods scraped: " + scrapes);
+
+        try (ExtProcClient gateway = agentgateway(epp.grpcPort())) {
+            // a long shared prefix in the Generate call's text: the prefix scorer keeps it on one pod
+            String prefix = "You are a careful assistant. ".repeat(40);
+            Set<String> picked = new HashSet<>();
+            for (int i = 0; i < 6; i++) {
+                byte[] call = Messages.grpcFrame(GenerateRequest.newBuilder().setRequestId("r" + i)
+                        .setText(prefix + "Question " + i).setStream(true).build().toByteArray());
+                ExtProcClient.Answer answer = gateway.exchange(Dialect.AGENTGATEWAY,
+                        Messages.grpcPost("/vllm.grpc.engine.VllmEngine/Generate", call.length), call, null);
+                assertTrue(answer.picked(), "the EPP answered itself with status " + answer.immediateStatus());
+                assertTrue(java.util.Arrays.equals(call, answer.forwardedBody()), "the call goes on unchanged");
+                picked.add(answer.destination());
+            }
+            assertEquals(1, picked.size(), "calls sharing a long prompt prefix stay on one pod: " + picked);
+
+            // the rendered config's vllmgrpc-parser refuses what vLLM's gRPC server could not read either
+            byte[] compressed = Messages.grpcFrame(new byte[] {0x1a, 0x01, 'x'});
+            compressed[0] = 1;
+            assertEquals(400, gateway.exchange(Dialect.AGENTGATEWAY, Messages.grpcPost(
+                    "/vllm.grpc.engine.VllmEngine/Generate", compressed.length), compressed, null).immediateStatus());
         }
     }
 

@@ -44,7 +44,7 @@ class RenderedConfigLoadsInEpp4jTest {
         assertEquals("default", profile.name());
         assertEquals(Map.of("queue-scorer", 2.0, "kv-cache-utilization-scorer", 2.0, "prefix-cache-scorer", 3.0),
                 weights(profile));
-        assertEquals(loadedParser, config.parser().type());
+        assertEquals(loadedParser, config.parsers().entries().get(0).type());
         assertEquals(metricsPath, config.dataSourceParameters().get("path"));
         assertEquals("http", config.dataSourceParameters().get("scheme"));
         assertEquals(true, config.dataSourceParameters().get("insecureSkipVerify"));

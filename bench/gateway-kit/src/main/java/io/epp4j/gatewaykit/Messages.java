@@ -79,6 +79,28 @@ public final class Messages {
         return h;
     }
 
+    /**
+     * A gRPC call's headers as a gateway passes them on (HTTP/2 POST to {@code /package.Service/Method},
+     * {@code application/grpc}, {@code te: trailers}), then {@code extra} name/value pairs.
+     */
+    public static Map<String, String> grpcPost(String path, int contentLength, String... extra) {
+        Map<String, String> h = post(path, contentLength, extra);
+        h.put("content-type", "application/grpc");
+        h.put("te", "trailers");
+        return h;
+    }
+
+    /** {@code message} framed as one uncompressed gRPC message: a zero flag byte, its big-endian length, itself. */
+    public static byte[] grpcFrame(byte[] message) {
+        byte[] out = new byte[5 + message.length];
+        out[1] = (byte) (message.length >>> 24);
+        out[2] = (byte) (message.length >>> 16);
+        out[3] = (byte) (message.length >>> 8);
+        out[4] = (byte) message.length;
+        System.arraycopy(message, 0, out, 5, message.length);
+        return out;
+    }
+
     /** The first message of a stream; {@code config} (null: none) goes only on this one. */
     public static ProcessingRequest requestHeaders(Dialect dialect, Map<String, String> headers, boolean eos,
                                                    ProtocolConfiguration config) {

@@ -19,7 +19,7 @@ import io.epp4j.epp.precise.PrecisePrefixCacheProducer;
 import io.epp4j.epp.precise.PrecisePrefixCacheScorer;
 import io.epp4j.epp.precise.TokenProducer;
 import io.epp4j.epp.request.InvalidRequestException;
-import io.epp4j.epp.request.OpenAiRequest;
+import io.epp4j.epp.request.ParsedRequest;
 import io.epp4j.epp.request.OpenAiRequestParser;
 import io.epp4j.epp.scheduling.SchedulingEngine;
 import io.epp4j.epp.scrape.EngineConfig;
@@ -242,7 +242,7 @@ final class EppRouter implements FleetSimulation.Router, AutoCloseable {
         byte[] body = ("{\"model\":\"" + arrival.model() + "\",\"prompt\":\"" + arrival.prompt()
                 + "\",\"max_tokens\":" + arrival.outputTokens()
                 + ",\"stream\":true,\"stream_options\":{\"include_usage\":true}}").getBytes(StandardCharsets.UTF_8);
-        OpenAiRequest parsed;
+        ParsedRequest parsed;
         try {
             parsed = OpenAiRequestParser.parse(ApiType.COMPLETIONS, body, body.length);
         } catch (InvalidRequestException e) {

@@ -4,6 +4,7 @@ import io.epp4j.epp.datastore.EndpointStore;
 import io.epp4j.epp.plugins.PluginEnvironment;
 import io.epp4j.epp.plugins.PluginRegistry;
 import io.epp4j.spi.FairnessPolicy;
+import io.epp4j.epp.request.RequestParsers;
 import io.epp4j.spi.Filter;
 import io.epp4j.spi.Picker;
 import io.epp4j.spi.Plugin;
@@ -55,8 +56,7 @@ public final class ConfigLoader {
             "dcgm-extractor");
     /** Data-layer types for hardware this EPP cannot read (NVIDIA DCGM exporter): accepted, inert, one warning. */
     static final Set<String> INERT_DATA_TYPES = Set.of("dcgm-data-source", "dcgm-extractor");
-    static final Set<String> PARSER_TYPES = Set.of("openai-parser", "vllmgrpc-parser", "passthrough-parser",
-            "vertexai-parser");
+    static final Set<String> PARSER_TYPES = RequestParsers.TYPES;
     static final Set<String> FLOW_CONTROL_TYPES = Set.of("global-strict-fairness-policy",
             "round-robin-fairness-policy", "fcfs-ordering-policy", "edf-ordering-policy",
             "slo-deadline-ordering-policy", "static-usage-limit-policy");
@@ -225,8 +225,8 @@ public final class ConfigLoader {
             SaturationDetector detector = flowDetector != null
                     ? saturationDetector(flowDetector, "flowControl.saturationDetector")
                     : saturationDetector(top.get("saturationDetector"), "saturationDetector");
-            LoadedConfig.PluginSpec parser = parser(top.get("parser"));
-            List<LoadedConfig.PluginSpec> parsers = requestHandler(top.get("requestHandler"), parser);
+            RequestParsers parsers = parsers(top.get("parser"), top.get("requestHandler"),
+                    "llm-d.ai/v1alpha1".equals(apiVersion));
             List<LoadedConfig.DataSource> dataSources = dataLayer(top.get("dataLayer"));
             warnInert();
             Map<String, Object> flow = flowControl(top.get("flowControl"));
@@ -237,8 +237,8 @@ public final class ConfigLoader {
                 LOG.warn("flowControl is set but the flowControl feature gate is off: requests are not queued");
             }
             return new LoadedConfig(source, java.util.Collections.unmodifiableMap(new LinkedHashMap<>(instances)),
-                    List.copyOf(profiles), handler, detector, Set.copyOf(gates), List.copyOf(dataSources),
-                    parsers.get(0), flow, queueing, parsers);
+                    List.copyOf(profiles), handler, detector, Set.copyOf(gates), List.copyOf(dataSources), parsers,
+                    flow, queueing);
         }
 
         /** {@code flowControl.saturationDetector} (llm-d; preferred over the top-level key), or null. */
@@ -262,26 +262,6 @@ public final class ConfigLoader {
                             + " and keeps per-replica state", d.type());
                 }
             }
-        }
-
-        /**
-         * llm-d's {@code requestHandler.parsers}: parser references in order (they win over the deprecated
-         * top-level {@code parser}); without it, the one parser {@code parser} names or defaults to.
-         */
-        List<LoadedConfig.PluginSpec> requestHandler(Node node, LoadedConfig.PluginSpec parser)
-                throws ConfigException {
-            if (YamlTree.isNull(node)) {
-                return List.of(parser);
-            }
-            Map<String, Node> m = YamlTree.mapping(node, "requestHandler", Set.of("parsers"));
-            List<LoadedConfig.PluginSpec> out = new ArrayList<>();
-            int i = 0;
-            for (Node p : YamlTree.sequence(m.get("parsers"), "requestHandler.parsers")) {
-                String field = "requestHandler.parsers[" + i++ + "]";
-                Map<String, Node> ref = YamlTree.mapping(p, field, Set.of("pluginRef"));
-                out.add(spec(reference(ref.get("pluginRef"), p, field + ".pluginRef", Kind.PARSER, "a parser")));
-            }
-            return out.isEmpty() ? List.of(parser) : List.copyOf(out);
         }
 
         Set<String> featureGates(Node node) throws ConfigException {
@@ -594,22 +574,61 @@ public final class ConfigLoader {
             return declared.values().stream().filter(d -> d.type().equals(type)).findFirst().orElse(null);
         }
 
-        LoadedConfig.PluginSpec parser(Node node) throws ConfigException {
-            if (!YamlTree.isNull(node)) {
-                Map<String, Node> m = YamlTree.mapping(node, "parser", Set.of("pluginRef"));
-                if (!m.containsKey("pluginRef")) {
-                    throw new ConfigException(YamlTree.line(node), "parser.pluginRef", "is required");
+        /**
+         * The request parsers: llm-d's {@code requestHandler.parsers} when set (path-claiming parsers, a fallback
+         * last); else the deprecated top-level {@code parser}, which under GAIE's apiVersion reads every path and
+         * under llm-d's is a list of one; else the dialect's default (GAIE: {@code openai-parser} for every path;
+         * llm-d: OpenAI, Anthropic, vLLM HTTP, then {@code passthrough-parser}).
+         */
+        RequestParsers parsers(Node parser, Node requestHandler, boolean llmd) throws ConfigException {
+            List<RequestParsers.Declared> listed = new ArrayList<>();
+            if (!YamlTree.isNull(requestHandler)) {
+                Map<String, Node> m = YamlTree.mapping(requestHandler, "requestHandler", Set.of("parsers"));
+                int i = 0;
+                for (Node n : YamlTree.sequence(m.get("parsers"), "requestHandler.parsers")) {
+                    listed.add(parserRef(n, "requestHandler.parsers[" + i++ + "]"));
                 }
-                String ref = YamlTree.string(m.get("pluginRef"), "parser.pluginRef");
-                Declared d = declared.get(ref);
-                if (d == null || d.kind() != Kind.PARSER) {
-                    throw new ConfigException(YamlTree.line(m.get("pluginRef")), "parser.pluginRef",
-                            d == null ? "no plugin named '" + ref + "'" : "plugin '" + ref + "' is not a parser");
-                }
-                return spec(d);
             }
-            Declared d = firstOfType("openai-parser");
-            return d != null ? spec(d) : new LoadedConfig.PluginSpec("openai-parser", "openai-parser", Map.of());
+            RequestParsers.Declared single = YamlTree.isNull(parser) ? null : parserRef(parser, "parser");
+            if (single != null && !listed.isEmpty()) {
+                LOG.warn("Both parser and requestHandler.parsers are set: requestHandler.parsers is used");
+            }
+            for (RequestParsers.Declared d : listed.isEmpty() && single != null ? List.of(single) : listed) {
+                if (d.type().equals(RequestParsers.VERTEXAI)) {
+                    LOG.warn("Parser {} ({}) is accepted but not implemented: its requests are routed without "
+                            + "reading the body, as passthrough-parser does", d.name(), d.type());
+                }
+            }
+            if (!listed.isEmpty()) {
+                return RequestParsers.llmd(listed);
+            }
+            if (single != null) {
+                return llmd ? RequestParsers.llmd(List.of(single)) : RequestParsers.gaie(single.name(),
+                        single.type());
+            }
+            if (!llmd) {
+                return RequestParsers.GAIE_DEFAULT;
+            }
+            List<RequestParsers.Declared> defaults = new ArrayList<>();
+            for (String type : RequestParsers.LLM_D_DEFAULT) {
+                Declared d = firstOfType(type);
+                defaults.add(new RequestParsers.Declared(d != null ? d.name() : type, type));
+            }
+            return RequestParsers.llmd(defaults);
+        }
+
+        private RequestParsers.Declared parserRef(Node node, String field) throws ConfigException {
+            Map<String, Node> m = YamlTree.mapping(node, field, Set.of("pluginRef"));
+            if (!m.containsKey("pluginRef")) {
+                throw new ConfigException(YamlTree.line(node), field + ".pluginRef", "is required");
+            }
+            String ref = YamlTree.string(m.get("pluginRef"), field + ".pluginRef");
+            Declared d = declared.get(ref);
+            if (d == null || d.kind() != Kind.PARSER) {
+                throw new ConfigException(YamlTree.line(m.get("pluginRef")), field + ".pluginRef",
+                        d == null ? "no plugin named '" + ref + "'" : "plugin '" + ref + "' is not a parser");
+            }
+            return new RequestParsers.Declared(d.name(), d.type());
         }
 
         List<LoadedConfig.DataSource> dataLayer(Node node) throws ConfigException {

@@ -1,5 +1,6 @@
 package io.epp4j.epp.config;
 
+import io.epp4j.epp.request.RequestParsers;
 import io.epp4j.spi.Filter;
 import io.epp4j.spi.Picker;
 import io.epp4j.spi.Plugin;
@@ -21,11 +22,10 @@ import java.util.Set;
  * @param saturationDetector the detector used for admission
  * @param featureGates the enabled feature gates
  * @param dataSources the data-layer sources in order: type, parameters and extractors
- * @param parser the request parser's type and parameters (the first of {@code parsers})
+ * @param parsers the request parsers, and which one reads each path
  * @param flowControl the {@code flowControl} section as plain values (validated)
  * @param flowControlConfig the typed {@code flowControl} section when the {@code flowControl} feature gate is on,
  *     else null (requests are not queued)
- * @param parsers llm-d's {@code requestHandler.parsers} in order, else the one {@code parser}; never empty
  */
 public record LoadedConfig(
         String source,
@@ -35,30 +35,16 @@ public record LoadedConfig(
         SaturationDetector saturationDetector,
         Set<String> featureGates,
         List<DataSource> dataSources,
-        PluginSpec parser,
+        RequestParsers parsers,
         Map<String, Object> flowControl,
-        FlowControlConfig flowControlConfig,
-        List<PluginSpec> parsers) {
-
-    public LoadedConfig {
-        parsers = parsers == null || parsers.isEmpty() ? List.of(parser) : List.copyOf(parsers);
-    }
-
-    /** A configuration with the one {@code parser} only. */
-    public LoadedConfig(String source, Map<String, Plugin> plugins, List<Profile> profiles,
-                        ProfileHandler profileHandler, SaturationDetector saturationDetector, Set<String> featureGates,
-                        List<DataSource> dataSources, PluginSpec parser, Map<String, Object> flowControl,
-                        FlowControlConfig flowControlConfig) {
-        this(source, plugins, profiles, profileHandler, saturationDetector, featureGates, dataSources, parser,
-                flowControl, flowControlConfig, List.of(parser));
-    }
+        FlowControlConfig flowControlConfig) {
 
     /** Whether model-server metrics are collected: a {@code metrics-data-source} is among the data sources. */
     public boolean scrapesMetrics() {
         return dataSources.stream().anyMatch(d -> d.source().type().equals("metrics-data-source"));
     }
 
-    /** A plugin declared by type and parameters only (data layer, parser), not instantiated by the scheduler. */
+    /** A plugin declared by type and parameters only (data layer), not instantiated by the scheduler. */
     public record PluginSpec(String name, String type, Map<String, Object> parameters) {
     }
 

@@ -4,7 +4,8 @@ import io.epp4j.epp.datastore.EndpointStore;
 import io.epp4j.epp.flowcontrol.FlowController;
 import io.epp4j.epp.flowcontrol.FlowRequest;
 import io.epp4j.epp.flowcontrol.Outcome;
-import io.epp4j.epp.request.OpenAiRequest;
+import io.epp4j.epp.request.ParsedRequest;
+import io.epp4j.epp.request.RequestParsers;
 import io.epp4j.epp.telemetry.EppMetrics;
 import io.epp4j.epp.tracing.RequestTrace;
 import io.epp4j.spi.Endpoint;
@@ -96,19 +97,19 @@ public final class Director {
      * @throws InferenceError with the status the gateway must answer: 503 no candidate, 429 shed or nothing left
      *     after filtering, 500 the scheduler failed
      */
-    public Exchange decide(OpenAiRequest body, Arrival arrival) throws InferenceError {
+    public Exchange decide(ParsedRequest body, Arrival arrival) throws InferenceError {
         return decide(admit(body, arrival, -1, RequestTrace.NONE));
     }
 
     /**
-     * The first half of {@link #decide(OpenAiRequest, Arrival)}: the request as it will be scheduled and, with flow
+     * The first half of {@link #decide(ParsedRequest, Arrival)}: the request as it will be scheduled and, with flow
      * control on, its admission to a flow-control queue (GAIE's flow key: fairness id and priority; its size: the
      * body's length). The result is ready at once, or waits in a queue without holding the caller's thread.
      * {@code parseNanos} (-1 when unknown) and {@code trace} go into the request's stage timings.
      *
      * @throws InferenceError 429 when flow control rejects the request at once (a queue at capacity)
      */
-    public Admission admit(OpenAiRequest body, Arrival arrival, long parseNanos, RequestTrace trace)
+    public Admission admit(ParsedRequest body, Arrival arrival, long parseNanos, RequestTrace trace)
             throws InferenceError {
         InferenceRequest request = request(body, arrival);
         Timing timing = new Timing(parseNanos, ticker.getAsLong(), trace);
@@ -354,6 +355,11 @@ public final class Director {
         return requestLog;
     }
 
+    /** The request parsers of the configuration serving now: which one reads each request. */
+    public RequestParsers parsers() {
+        return scheduler.parsers();
+    }
+
     /** Whether {@link #decide} may wait on I/O with the configuration serving now (see {@link RequestScheduler}). */
     public boolean mayBlock() {
         return scheduler.mayBlock();
@@ -365,7 +371,7 @@ public final class Director {
         return v == null || v.isEmpty() ? arrival.headers().get(gaie) : v;
     }
 
-    private InferenceRequest request(OpenAiRequest body, Arrival arrival) {
+    private InferenceRequest request(ParsedRequest body, Arrival arrival) {
         String model = body.model();
         String targetModel = targetModel(model, header(arrival, LLMD_MODEL_REWRITE, MODEL_REWRITE));
         String objective = header(arrival, LLMD_OBJECTIVE, OBJECTIVE);

@@ -1,6 +1,7 @@
 package io.epp4j.epp.director;
 
 import io.epp4j.epp.config.FlowControlConfig;
+import io.epp4j.epp.request.RequestParsers;
 import io.epp4j.spi.Endpoint;
 import io.epp4j.spi.InferenceRequest;
 import io.epp4j.spi.SchedulingException;
@@ -50,5 +51,10 @@ public interface RequestScheduler {
      */
     default boolean mayBlock() {
         return false;
+    }
+
+    /** The request parsers of the configuration serving now. Default: GAIE's {@code openai-parser} for every path. */
+    default RequestParsers parsers() {
+        return RequestParsers.GAIE_DEFAULT;
     }
 }

@@ -1,6 +1,7 @@
 package io.epp4j.epp.extproc;
 
 import io.epp4j.epp.director.Director;
+import io.epp4j.epp.models.ModelsEndpoint;
 import io.epp4j.epp.telemetry.EppMetrics;
 import io.epp4j.epp.tracing.Tracing;
 
@@ -20,9 +21,11 @@ import java.util.function.Supplier;
  * @param lbMetadataScores whether the pick's {@code envoy.lb} metadata carries every candidate's score
  * @param tracing starts each request's trace ({@link Tracing#OFF}: none)
  * @param limits what all streams together may hold, and the header limits
+ * @param models answers {@code GET /v1/models} from the pool's merged model lists, or null when the gateway's
+ *     request goes to a random pod (the default)
  */
 public record ExtProcConfig(Director director, EppMetrics metrics, long maxRequestBodyBytes,
                             boolean destinationFallbacks, LongSupplier nanoTicker, Supplier<String> requestIds,
                             DecisionThreads threads, boolean lbMetadataScores, Tracing tracing,
-                            StreamLimits limits) {
+                            StreamLimits limits, ModelsEndpoint models) {
 }

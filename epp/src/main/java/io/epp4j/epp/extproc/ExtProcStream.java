@@ -159,7 +159,13 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
         }
         try {
             step.run();
-            if (response.complete()) {
+            if (request.answeredByEpp() && !closed) {
+                // the gateway answers the client with the EPP's own response (GET /v1/models): the stream is done
+                request.trace().end(config.nanoTicker().getAsLong(), "success", null);
+                closed = true;
+                complete(false);
+                answers.close();
+            } else if (response.complete()) {
                 complete(true);
             }
         } catch (InferenceError e) {

@@ -150,6 +150,14 @@ final class Mutations {
                 .setBody(ByteString.copyFromUtf8(error.responseBody()))).build();
     }
 
+    /** An answer the EPP gives itself (e.g. {@code GET /v1/models}): status and a JSON body. */
+    static ProcessingResponse immediateJson(int status, String json) {
+        return ProcessingResponse.newBuilder().setImmediateResponse(ImmediateResponse.newBuilder()
+                .setStatus(HttpStatus.newBuilder().setCodeValue(status))
+                .setHeaders(HeaderMutation.newBuilder().addSetHeaders(header("content-type", "application/json")))
+                .setBody(ByteString.copyFromUtf8(json))).build();
+    }
+
     /** The latest {@code envoy.lb} metadata as strings (e.g. x-gateway-destination-endpoint-served), or null. */
     static Map<String, String> lbMetadata(Metadata metadata) {
         Struct namespace = metadata.getFilterMetadataMap().get(LB_NAMESPACE);

@@ -13,11 +13,12 @@ import io.epp4j.epp.director.Admission;
 import io.epp4j.epp.director.Arrival;
 import io.epp4j.epp.director.Exchange;
 import io.epp4j.epp.director.InferenceError;
+import io.epp4j.epp.models.ModelsEndpoint;
 import io.epp4j.epp.request.ApiPaths;
 import io.epp4j.epp.request.InvalidRequestException;
 import io.epp4j.epp.request.ModelNames;
-import io.epp4j.epp.request.OpenAiRequest;
-import io.epp4j.epp.request.OpenAiRequestParser;
+import io.epp4j.epp.request.ParsedRequest;
+import io.epp4j.epp.request.RequestParsers;
 import io.epp4j.epp.tracing.RequestTrace;
 import io.epp4j.spi.UpstreamHeaders;
 import org.slf4j.Logger;
@@ -45,6 +46,11 @@ import java.util.function.Supplier;
  *       cannot depend on it: a random candidate is chosen at once (as for a request without a body), and each
  *       body chunk is answered with CONTINUE. Prefer FULL_DUPLEX_STREAMED.</li>
  * </ul>
+ * The request's {@link io.epp4j.epp.request.RequestParser parser} is chosen by its path when its headers arrive
+ * (none: 400). A parser that does not read the body ({@code passthrough-parser}) has the request decided right
+ * there, in every mode: the headers answer carries the pick, and the body streams through unbuffered (echoed chunk
+ * by chunk in FULL_DUPLEX_STREAMED, CONTINUE otherwise). A request without a body is answered with a random
+ * candidate, or, for {@code GET /v1/models} when the EPP serves it, with the pool's merged model list.
  * Used by one thread at a time (the stream's {@link StreamOrder}).
  */
 final class RequestSide {
@@ -61,6 +67,11 @@ final class RequestSide {
     private BodySendMode mode = BodySendMode.FULL_DUPLEX_STREAMED;
     private boolean bodyBeforeHeadersAnswer;
     private RequestHeaders headers;
+    private RequestParsers.Entry parser;
+    /** The pick was made at the headers and the body streams through unread. */
+    private boolean bodyUnread;
+    /** The EPP answered the request itself (an immediate response that is not an error). */
+    private boolean answeredByEpp;
     private BodyBuffer body;
     private int heldChunks;
     private boolean answered;
@@ -118,11 +129,19 @@ final class RequestSide {
         }
         long held = body == null ? 0 : body.size();
         return switch (message.getRequestCase()) {
+            // a parser that reads no body decides at the headers: hand off only when deciding may block
+            case REQUEST_HEADERS -> !message.getRequestHeaders().getEndOfStream() && config.director().mayBlock()
+                    && readsNoBody(Mutations.readHeaders(message.getRequestHeaders().getHeaders())) ? 0 : -1;
             case REQUEST_BODY -> message.getRequestBody().getEndOfStream() || isBuffered()
                     ? held + message.getRequestBody().getBody().size() : -1;
             case REQUEST_TRAILERS -> body != null && mode == BodySendMode.FULL_DUPLEX_STREAMED ? held : -1;
             default -> -1;
         };
+    }
+
+    /** Whether the EPP answered the request itself with an immediate response (not an error): the stream ends. */
+    boolean answeredByEpp() {
+        return answeredByEpp;
     }
 
     /** The request's trace, once its headers arrived ({@link RequestTrace#NONE} before, or when not traced). */
@@ -135,7 +154,26 @@ final class RequestSide {
         headers = RequestHeaders.read(message.getHeaders(), config.requestIds());
         trace = config.tracing().start(headers.values(), headers.requestId(), receivedNanos);
         if (message.getEndOfStream()) {
-            answerWithoutBody();
+            if (!answerModels()) {
+                answerWithoutBody();
+            }
+            return;
+        }
+        parser = config.director().parsers().resolve(headers.values());
+        if (parser == null) {
+            throw new InferenceError(InferenceError.Code.BAD_REQUEST,
+                    "no parser registered matching path suffix for: " + ApiPaths.path(headers.values()));
+        }
+        if (!parser.parser().readsBody()) {
+            bodyUnread = true;
+            long parseStart = config.nanoTicker().getAsLong();
+            ParsedRequest parsed;
+            try {
+                parsed = parser.parser().parse(headers.values(), null, 0);
+            } catch (InvalidRequestException e) {
+                throw new InferenceError(InferenceError.Code.BAD_REQUEST, e.getMessage());
+            }
+            decide(parsed, null, 0, false, parseStart);
             return;
         }
         switch (mode) {
@@ -153,6 +191,31 @@ final class RequestSide {
             }
             default -> answerWithoutBody(); // NONE
         }
+    }
+
+    /** Whether the parser of a request with these headers decides it without its body. */
+    private boolean readsNoBody(Map<String, String> values) {
+        RequestParsers.Entry p = config.director().parsers().resolve(values);
+        return p != null && !p.parser().readsBody();
+    }
+
+    /**
+     * {@code GET /v1/models} when the EPP serves it: the pool's merged model list as an immediate response (or
+     * 503 while no pod reported one). Returns false for every other request.
+     */
+    private boolean answerModels() throws InferenceError {
+        ModelsEndpoint models = config.models();
+        if (models == null || !models.matches(headers.get(":method"), ApiPaths.path(headers.values()))) {
+            return false;
+        }
+        ModelsEndpoint.Answer a = models.answer();
+        if (a.status() != 200) {
+            throw new InferenceError(InferenceError.Code.SERVICE_UNAVAILABLE, a.body());
+        }
+        answers.send(Mutations.immediateJson(a.status(), a.body()));
+        answered = true;
+        answeredByEpp = true;
+        return true;
     }
 
     private static long headerBytes(HttpHeaders message) {
@@ -215,15 +278,27 @@ final class RequestSide {
     /** @param arrivedNanos when the message arrived (the decision it triggers waited from then) */
     void onBody(HttpBody message, long arrivedNanos) throws InferenceError {
         if (answered && body == null) {
-            // STREAMED / NONE: the pick is made; pass each chunk on unchanged
+            // the pick is made (STREAMED / NONE, or a body not read): pass each chunk on unchanged
             if (mode != BodySendMode.FULL_DUPLEX_STREAMED) {
                 answers.send(Mutations.body(CommonResponse.newBuilder(), true));
+            } else if (bodyUnread) {
+                if (message.getBody().size() <= Mutations.MAX_CHUNK_BYTES) {
+                    answers.send(Mutations.streamedChunk(message.getBody(), message.getEndOfStream(), true));
+                } else {
+                    byte[] chunk = message.getBody().toByteArray();
+                    answers.streamedBody(chunk, chunk.length, message.getEndOfStream(), true);
+                }
             }
             return;
         }
         if (body == null) {
             body = newBody(8 * 1024); // body without a headers message: be lenient
             headers = RequestHeaders.none(config.requestIds());
+            parser = config.director().parsers().resolve(headers.values());
+            if (parser == null || !parser.parser().readsBody()) {
+                throw new InferenceError(InferenceError.Code.BAD_REQUEST,
+                        "no parser registered for a request body without headers");
+            }
         }
         if ((long) body.size() + message.getBody().size() > config.maxRequestBodyBytes()) {
             throw new InferenceError(InferenceError.Code.PAYLOAD_TOO_LARGE, "request body exceeds "
@@ -253,18 +328,27 @@ final class RequestSide {
         return new Arrival(headers.values(), Mutations.subsetHint(metadata.get()), receivedNanos);
     }
 
-    /** Parses the body and has the director admit it; once admitted, {@link #answer} decides and answers. */
+    /** Parses the body with the request's parser, and decides the request. */
     private void decide(boolean trailersFollow, long arrivedNanos) throws InferenceError {
-        config.metrics().decisionWaited(Math.max(0, config.nanoTicker().getAsLong() - arrivedNanos) / 1e9);
+        long parseStart = config.nanoTicker().getAsLong();
+        config.metrics().decisionWaited(Math.max(0, parseStart - arrivedNanos) / 1e9);
         byte[] bytes = body.array();
         int length = body.size();
-        OpenAiRequest parsed;
-        long parseStart = config.nanoTicker().getAsLong();
+        ParsedRequest parsed;
         try {
-            parsed = OpenAiRequestParser.parse(ApiPaths.fromHeaders(headers.values()), bytes, length);
+            parsed = parser.parser().parse(headers.values(), bytes, length);
         } catch (InvalidRequestException e) {
             throw new InferenceError(InferenceError.Code.BAD_REQUEST, e.getMessage());
         }
+        decide(parsed, bytes, length, trailersFollow, parseStart);
+    }
+
+    /**
+     * Has the director admit the parsed request; once admitted, {@link #answer} decides and answers. {@code bytes}
+     * is null for a request decided at its headers, whose body is not read.
+     */
+    private void decide(ParsedRequest parsed, byte[] bytes, int length, boolean trailersFollow, long parseStart)
+            throws InferenceError {
         model = parsed.model();
         long parseEnd = config.nanoTicker().getAsLong();
         trace.stage("parse", parseStart, parseEnd);
@@ -278,15 +362,20 @@ final class RequestSide {
     }
 
     /** Has the director decide the admitted request, and answers with the pick and the (possibly rewritten) body. */
-    private void answer(Admission admission, OpenAiRequest parsed, byte[] bytes, int length, boolean trailersFollow)
+    private void answer(Admission admission, ParsedRequest parsed, byte[] bytes, int length, boolean trailersFollow)
             throws InferenceError {
         Exchange exchange = config.director().decide(admission);
         long answerStart = config.nanoTicker().getAsLong();
         decided.accept(exchange);
 
+        if (bytes == null) {
+            answerUnread(exchange);
+            return;
+        }
         byte[] upstream = bytes;
         int upstreamLength = length;
-        if (exchange.modelRewritten()) {
+        boolean splice = exchange.modelRewritten() && parsed.modelInBody();
+        if (splice) {
             upstream = ModelNames.spliceModel(bytes, length, parsed.modelStart(), parsed.modelEnd(),
                     exchange.request().targetModel());
             upstreamLength = upstream.length;
@@ -317,7 +406,7 @@ final class RequestSide {
                 answers.send(Mutations.pick(mutation, destination, scores));
                 for (int i = 0; i < heldChunks; i++) {
                     CommonResponse.Builder chunkAnswer = CommonResponse.newBuilder();
-                    if (exchange.modelRewritten()) {
+                    if (splice) {
                         chunkAnswer.setBodyMutation(i == 0
                                 ? BodyMutation.newBuilder().setBody(
                                         UnsafeByteOperations.unsafeWrap(upstream, 0, upstreamLength)).build()
@@ -330,7 +419,7 @@ final class RequestSide {
                 // BUFFERED: the headers were answered already; the pick rides on the body answer
                 CommonResponse.Builder common = CommonResponse.newBuilder().setClearRouteCache(true)
                         .setHeaderMutation(mutation);
-                if (exchange.modelRewritten()) {
+                if (splice) {
                     common.setBodyMutation(BodyMutation.newBuilder()
                             .setBody(UnsafeByteOperations.unsafeWrap(upstream, 0, upstreamLength)));
                 }
@@ -344,6 +433,26 @@ final class RequestSide {
         if (LOG.isDebugEnabled()) {
             LOG.debug("Request {} model {} (target {}) {} bytes scheduled to {}", exchange.request().requestId(),
                     model, exchange.request().targetModel(), length, destination);
+        }
+    }
+
+    /**
+     * Answers a request decided at its headers: the pick in the headers answer, the client's own
+     * {@code content-length} kept; the body follows unread ({@link #onBody}).
+     */
+    private void answerUnread(Exchange exchange) {
+        String destination = Mutations.destinationValue(exchange.result(), config.destinationFallbacks());
+        Map<String, Double> scores = config.lbMetadataScores() ? exchange.scores() : Map.of();
+        HeaderMutation.Builder mutation = headers.mutation(Mutations.header(Mutations.DESTINATION, destination));
+        if (trace.recording()) {
+            trace.propagationHeaders().forEach((k, v) -> mutation.addSetHeaders(Mutations.header(k, v)));
+        }
+        answers.send(Mutations.pick(mutation, destination, scores));
+        answered = true;
+        body = null;
+        if (LOG.isDebugEnabled()) {
+            LOG.debug("Request {} {} {} scheduled to {} without reading its body ({})", headers.requestId(),
+                    headers.get(":method"), headers.get(":path"), destination, parser.name());
         }
     }
 }

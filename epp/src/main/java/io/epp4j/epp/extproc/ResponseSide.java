@@ -21,7 +21,7 @@ import java.util.Map;
 
 /**
  * The response side of one stream: the response headers are answered at once ({@code x-went-into-resp-headers},
- * plus what the scheduler's hooks add); streamed responses ({@code text/event-stream}, or {@code "stream": true})
+ * plus what the scheduler's hooks add); streamed responses ({@code text/event-stream}, gRPC, or {@code "stream": true})
  * are echoed chunk by chunk as they arrive, others are held until their end and echoed in 62,000-byte chunks. On
  * the way, token usage is read (from the JSON, or from the SSE events) and {@code "model"} is rewritten back to the
  * name the client asked for, by the request's {@link Exchange}. Used by one thread at a time (the stream's
@@ -78,8 +78,11 @@ final class ResponseSide {
 
     void onHeaders(HttpHeaders message, Metadata metadata) {
         Map<String, String> headers = Mutations.readHeaders(message.getHeaders());
-        boolean sse = headers.getOrDefault("content-type", "").toLowerCase(Locale.ROOT).contains("text/event-stream");
-        streaming = sse || exchange != null && exchange.request().stream();
+        String contentType = headers.getOrDefault("content-type", "").toLowerCase(Locale.ROOT);
+        boolean sse = contentType.contains("text/event-stream");
+        // gRPC responses are streams of messages (vLLM's Generate streams even when not asked to): never held
+        streaming = sse || contentType.startsWith("application/grpc")
+                || exchange != null && exchange.request().stream();
         if (sse) {
             sseUsage = new SseUsageScanner();
         }

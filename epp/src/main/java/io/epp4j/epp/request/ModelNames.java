@@ -29,10 +29,11 @@ public final class ModelNames {
 
     /**
      * The rewrite back to the client for a request served as {@code served} but asked for as {@code asked}, or null
-     * when the two are the same (nothing to rewrite).
+     * when the two are the same or the client named no model (nothing to rewrite).
      */
     public static ResponseRewrite responseRewrite(String served, String asked) {
-        return served.equals(asked) ? null : new ResponseRewrite(served, asked);
+        // a request whose body named no model (gRPC, a body not read): its responses name none to put back
+        return served.equals(asked) || asked.isEmpty() ? null : new ResponseRewrite(served, asked);
     }
 
     /**

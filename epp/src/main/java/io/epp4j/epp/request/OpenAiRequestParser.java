@@ -23,7 +23,7 @@ public final class OpenAiRequestParser {
     }
 
     /** Parses {@code body[0, length)} for the given API; throws with GAIE-style messages on bad input. */
-    public static OpenAiRequest parse(ApiType api, byte[] body, int length) throws InvalidRequestException {
+    public static ParsedRequest parse(ApiType api, byte[] body, int length) throws InvalidRequestException {
         String model = null;
         int modelStart = -1;
         int modelEnd = -1;
@@ -87,7 +87,7 @@ public final class OpenAiRequestParser {
         if (prompt == null || promptNullOrEmpty) {
             throw new InvalidRequestException(missingPromptMessage(api));
         }
-        return new OpenAiRequest(api, model, modelStart, modelEnd, stream, cacheSalt, prompt, length);
+        return new ParsedRequest(api, model, modelStart, modelEnd, stream, cacheSalt, prompt, length);
     }
 
     /** The top-level field that carries the prompt for an API. */
@@ -97,6 +97,8 @@ public final class OpenAiRequestParser {
             case COMPLETIONS -> "prompt";
             case RESPONSES, EMBEDDINGS -> "input";
             case CONVERSATIONS -> "items";
+            case MESSAGES -> "messages";
+            case GENERATE, OTHER -> "prompt";
         };
     }
 
@@ -107,6 +109,8 @@ public final class OpenAiRequestParser {
             case RESPONSES -> "invalid responses request: must have input field";
             case EMBEDDINGS -> "invalid embeddings request: must have input field";
             case CONVERSATIONS -> "invalid conversations request: must have valid items field";
+            case MESSAGES -> "invalid messages request: must have at least one message";
+            case GENERATE, OTHER -> "invalid completions request: must have a non-empty prompt field";
         };
     }
 

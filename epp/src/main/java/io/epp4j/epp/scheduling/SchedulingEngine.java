@@ -6,6 +6,7 @@ import io.epp4j.epp.config.LoadedConfig;
 import io.epp4j.epp.director.RequestScheduler;
 import io.epp4j.epp.director.ScheduledRequest;
 import io.epp4j.spi.Admitter;
+import io.epp4j.epp.request.RequestParsers;
 import io.epp4j.spi.ByteSlice;
 import io.epp4j.spi.CycleState;
 import io.epp4j.spi.DataProducer;
@@ -120,6 +121,11 @@ public final class SchedulingEngine implements RequestScheduler, AutoCloseable {
     @Override
     public boolean mayBlock() {
         return graph.get().blocksOnIo;
+    }
+
+    @Override
+    public RequestParsers parsers() {
+        return graph.get().config.parsers();
     }
 
     @Override

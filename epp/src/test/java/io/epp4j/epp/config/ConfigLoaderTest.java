@@ -1,5 +1,6 @@
 package io.epp4j.epp.config;
 
+import io.epp4j.epp.request.RequestParsers;
 import io.epp4j.epp.scheduling.TestPool;
 import io.epp4j.scorers.conformance.DestinationEndpointServedVerifier;
 import io.epp4j.scorers.conformance.HeaderBasedTestingFilter;
@@ -59,7 +60,7 @@ class ConfigLoaderTest {
         assertInstanceOf(UtilizationDetector.class, c.saturationDetector());
         assertTrue(c.plugins().values().stream().anyMatch(x -> x instanceof ApproxPrefixCacheProducer),
                 "implicit approx-prefix-cache-producer");
-        assertEquals("openai-parser", c.parser().type());
+        assertEquals(List.of("openai-parser"), parserTypes(c));
     }
 
     @Test
@@ -87,13 +88,16 @@ class ConfigLoaderTest {
         assertGaieDefaultScheduler(withParser(c));
         assertEquals(Map.of("defaultEngine", "sglang"), c.extractorParameters());
         assertEquals("https", c.dataSourceParameters().get("scheme"));
-        assertEquals("passthrough-parser", c.parser().type());
+        assertEquals(List.of("passthrough-parser"), parserTypes(c));
     }
 
     private static LoadedConfig withParser(LoadedConfig c) {
         return new LoadedConfig(c.source(), c.plugins(), c.profiles(), c.profileHandler(), c.saturationDetector(),
-                c.featureGates(), c.dataSources(), new LoadedConfig.PluginSpec("openai-parser", "openai-parser",
-                Map.of()), c.flowControl(), c.flowControlConfig());
+                c.featureGates(), c.dataSources(), RequestParsers.GAIE_DEFAULT, c.flowControl(), c.flowControlConfig());
+    }
+
+    static List<String> parserTypes(LoadedConfig c) {
+        return c.parsers().entries().stream().map(RequestParsers.Entry::type).toList();
     }
 
     @Test

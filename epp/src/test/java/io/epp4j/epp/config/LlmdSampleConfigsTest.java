@@ -6,6 +6,7 @@ import io.epp4j.epp.extproc.Await;
 import io.epp4j.epp.extproc.EppFixture;
 import io.epp4j.epp.extproc.EppFixture.Transport;
 import io.epp4j.epp.plugins.PluginRegistry;
+import io.epp4j.epp.request.RequestParsers;
 import io.epp4j.epp.scheduling.TestPool;
 import io.epp4j.gatewaykit.Dialect;
 import io.epp4j.gatewaykit.GatewayStream;
@@ -186,7 +187,8 @@ class LlmdSampleConfigsTest {
         assertInstanceOf(ConcurrencyDetector.class, fc.saturationDetector(), "flowControl.saturationDetector");
         assertInstanceOf(ConcurrencyDetector.class, c.saturationDetector(), "it serves admission too");
         assertTrue(c.scrapesMetrics());
-        assertEquals("openai-parser", c.parser().type());
+        assertEquals(List.of("openai-parser"), c.parsers().entries().stream().map(RequestParsers.Entry::type)
+                .toList());
     }
 
     @Test
@@ -204,7 +206,7 @@ class LlmdSampleConfigsTest {
     @Test
     void requestHandlerParsersAreListedInOrder() throws ConfigException {
         LoadedConfig c = loader.load(text("random-passthrough.yaml"), "passthrough");
-        assertEquals(List.of("passthrough-parser"), c.parsers().stream().map(LoadedConfig.PluginSpec::type).toList());
-        assertEquals("passthrough-parser", c.parser().type());
+        assertEquals(List.of("passthrough-parser"), c.parsers().entries().stream().map(RequestParsers.Entry::type)
+                .toList());
     }
 }

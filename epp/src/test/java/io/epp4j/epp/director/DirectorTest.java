@@ -1,7 +1,7 @@
 package io.epp4j.epp.director;
 
 import io.epp4j.epp.datastore.EndpointStore;
-import io.epp4j.epp.request.OpenAiRequest;
+import io.epp4j.epp.request.ParsedRequest;
 import io.epp4j.epp.scheduling.TestPool;
 import io.epp4j.epp.telemetry.EppMetrics;
 import io.epp4j.spi.ApiType;
@@ -26,8 +26,8 @@ import static org.junit.jupiter.api.Assertions.*;
 /** The director's one call, driven with plain objects as a simulator would: no gRPC anywhere. */
 class DirectorTest {
 
-    private static OpenAiRequest body(String model) {
-        return new OpenAiRequest(ApiType.CHAT_COMPLETIONS, model, 9, 12, false, "", ByteSlice.of("[\"12345678\"]"),
+    private static ParsedRequest body(String model) {
+        return new ParsedRequest(ApiType.CHAT_COMPLETIONS, model, 9, 12, false, "", ByteSlice.of("[\"12345678\"]"),
                 20);
     }
 

@@ -2,6 +2,7 @@ package io.epp4j.epp.extproc;
 
 import io.epp4j.epp.director.RequestScheduler;
 import io.epp4j.epp.director.ScheduledRequest;
+import io.epp4j.epp.request.RequestParsers;
 import io.epp4j.spi.ByteSlice;
 import io.epp4j.spi.Endpoint;
 import io.epp4j.spi.InferenceRequest;
@@ -26,12 +27,18 @@ final class RecordingScheduler implements RequestScheduler {
     volatile String schedulingFailure;
     volatile RuntimeException crash;
     volatile int targets = 1;
+    volatile RequestParsers parsers = RequestParsers.GAIE_DEFAULT;
     final List<InferenceRequest> scheduled = new CopyOnWriteArrayList<>();
     final List<String> schedulingThreads = new CopyOnWriteArrayList<>();
     final List<Completion> completions = new CopyOnWriteArrayList<>();
     final Map<String, AtomicInteger> completionsPerRequest = new ConcurrentHashMap<>();
     final AtomicInteger picked = new AtomicInteger();
     final AtomicInteger responseBodies = new AtomicInteger();
+
+    @Override
+    public RequestParsers parsers() {
+        return parsers;
+    }
 
     @Override
     public String admissionDenial(InferenceRequest request, List<Endpoint> candidates) {

@@ -22,6 +22,8 @@ class ApiPathsTest {
         "/v1/chat/completions?x=1, CHAT_COMPLETIONS",
         "/v1/models, COMPLETIONS",
         "/, COMPLETIONS",
+        "/v1/chat/completions/render, CHAT_COMPLETIONS",
+        "/v1/completions/render/, COMPLETIONS",
     })
     void apiFollowsThePathSuffix(String path, ApiType api) {
         assertEquals(api, ApiPaths.fromPath(path));
@@ -36,5 +38,26 @@ class ApiPathsTest {
         assertEquals(ApiType.CHAT_COMPLETIONS, ApiPaths.fromHeaders(Map.of(":path", "/v1/chat/completions",
                 "x-original-path", "/v1/embeddings")));
         assertEquals(ApiType.COMPLETIONS, ApiPaths.fromHeaders(Map.of()));
+    }
+
+    @ParameterizedTest
+    @CsvSource({
+        "/v1/chat/completions, chat/completions, true",
+        "/v1/chat/completions, /completions/, true",
+        "/v1/chat/completions, letions, false",
+        "/generate, generate, true",
+        "/inference/v1/generate, generate, true",
+        "/vllm.grpc.engine.VllmEngine/Generate, vllm.grpc.engine.VllmEngine/Generate, true",
+        "/v1/messages/count_tokens, messages, false",
+        "'', completions, false",
+    })
+    void suffixesMatchWholeSegments(String path, String suffix, boolean matches) {
+        assertEquals(matches, ApiPaths.matchesSuffix(path, suffix));
+    }
+
+    @Test
+    void thePathDropsItsQueryAndTrailingSlashes() {
+        assertEquals("/v1/messages", ApiPaths.path(Map.of(":path", "/v1/messages/?beta=true")));
+        assertEquals("", ApiPaths.path(Map.of()));
     }
 }

@@ -68,7 +68,7 @@ class MalformedInputTest {
             byte[] input = mutate(SEEDS[random.nextInt(SEEDS.length)], random);
             for (ApiType api : ApiType.values()) {
                 try {
-                    OpenAiRequest r = OpenAiRequestParser.parse(api, input, input.length);
+                    ParsedRequest r = OpenAiRequestParser.parse(api, input, input.length);
                     assertTrue(r.prompt().offset() + r.prompt().length() <= input.length);
                     assertTrue(r.modelStart() >= 0 && r.modelEnd() <= input.length);
                 } catch (InvalidRequestException e) {

@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 class OpenAiRequestParserTest {
 
-    private static OpenAiRequest parse(ApiType api, String json) throws InvalidRequestException {
+    private static ParsedRequest parse(ApiType api, String json) throws InvalidRequestException {
         byte[] b = json.getBytes(StandardCharsets.UTF_8);
         return OpenAiRequestParser.parse(api, b, b.length);
     }
@@ -22,7 +22,7 @@ class OpenAiRequestParserTest {
         String json = "{\"stream\":true,\"model\":\"llama-3\",\"cache_salt\":\"s1\",\"messages\":" + messages
                 + ",\"n\":{\"deep\":[1,2,{\"x\":null}]}}";
         byte[] body = json.getBytes(StandardCharsets.UTF_8);
-        OpenAiRequest r = OpenAiRequestParser.parse(ApiType.CHAT_COMPLETIONS, body, body.length);
+        ParsedRequest r = OpenAiRequestParser.parse(ApiType.CHAT_COMPLETIONS, body, body.length);
         assertEquals("llama-3", r.model());
         assertTrue(r.stream());
         assertEquals("s1", r.cacheSalt());
@@ -36,7 +36,7 @@ class OpenAiRequestParserTest {
     void offsetsAreRightWhenTheBodyArrayIsLargerThanTheBody() throws Exception {
         byte[] json = "{\"model\":\"m\",\"prompt\":\"abc\"}".getBytes(StandardCharsets.UTF_8);
         byte[] padded = java.util.Arrays.copyOf(json, json.length + 100);
-        OpenAiRequest r = OpenAiRequestParser.parse(ApiType.COMPLETIONS, padded, json.length);
+        ParsedRequest r = OpenAiRequestParser.parse(ApiType.COMPLETIONS, padded, json.length);
         assertEquals("\"abc\"", r.prompt().utf8());
         assertEquals(9, r.modelStart());
         assertEquals(12, r.modelEnd());
