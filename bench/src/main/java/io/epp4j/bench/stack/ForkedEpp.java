@@ -76,6 +76,11 @@ public final class ForkedEpp implements LocalEpp {
         return process.info().totalCpuDuration().map(d -> d.toNanos() / 1e9).orElse(Double.NaN);
     }
 
+    /** SIGKILL: the EPP dies at once, as on an OOM kill or a node failure (no graceful stop). */
+    public void kill() throws InterruptedException {
+        process.destroyForcibly().waitFor(15, TimeUnit.SECONDS);
+    }
+
     /** SIGTERM (the EPP's graceful stop), then a kill if it takes too long. */
     @Override
     public void close() throws InterruptedException, IOException {
