@@ -1,8 +1,8 @@
 package io.epp4j.e2e;
 
-import io.epp4j.bench.cli.Json;
 import io.epp4j.bench.gateway.GatewaySim;
 import io.epp4j.bench.gateway.Pool;
+import io.epp4j.bench.load.EppReadings;
 import io.epp4j.bench.sim.SimConfig;
 import io.epp4j.bench.sim.SimServer;
 import io.epp4j.gatewaykit.Dialect;
@@ -77,49 +77,16 @@ final class FaultStack {
         }
     }
 
-    /**
-     * What the EPP holds for requests it decided: in-flight requests per endpoint ({@code /debug/endpoints}) plus
-     * the running-request gauge ({@code inference_objective_running_requests} on {@code /metrics}); 0 when idle.
-     */
     static long heldByEpp(int metricsPort) {
-        long held = 0;
-        Map<String, Object> page = Json.parseObject(get(metricsPort, "/debug/endpoints"));
-        for (Object e : (List<?>) page.get("endpoints")) {
-            held += ((Number) ((Map<?, ?>) e).get("inFlightRequests")).longValue();
-        }
-        for (String line : get(metricsPort, "/metrics").split("\n")) {
-            if (line.startsWith("inference_objective_running_requests{")) {
-                held += (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-            }
-        }
-        return held;
+        return EppReadings.inFlight(metricsPort);
     }
 
-    /** The sum of every series of the counter {@code name} on the EPP's {@code /metrics}. */
     static double counter(int metricsPort, String name) {
-        double sum = 0;
-        for (String line : get(metricsPort, "/metrics").split("\n")) {
-            if (line.startsWith(name + "{") || line.startsWith(name + " ")) {
-                sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-            }
-        }
-        return sum;
+        return EppReadings.sum(metricsPort, name);
     }
 
     static String get(int port, String path) {
-        try {
-            HttpResponse<String> r = CLIENT.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                    .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
-            if (r.statusCode() != 200) {
-                throw new AssertionError("GET " + path + " answered " + r.statusCode());
-            }
-            return r.body();
-        } catch (IOException e) {
-            throw new AssertionError("GET " + path + " failed: " + e, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError(e);
-        }
+        return EppReadings.get(port, path);
     }
 
     /** Polls {@code condition} until it holds or {@code within} passes. */
