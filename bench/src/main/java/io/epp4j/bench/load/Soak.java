@@ -60,7 +60,8 @@ public final class Soak {
     }
 
     /** What a run measured and whether it passed; {@code failures} says which checks failed and why. */
-    public record Result(List<Sample> samples, double p99FirstMs, double p99LastMs, long completed, long cancelled,
+    public record Result(List<Sample> samples, double p99FirstMs, double p99LastMs, long firstWindowCount,
+                         long lastWindowCount, long completed, long cancelled,
                          long upstreamErrors, long errors, String firstError, double seconds,
                          long inFlightAfter, List<String> failures) {
         public boolean passed() {
@@ -114,10 +115,10 @@ public final class Soak {
              Connection c = Connection.open(new LoadGenerator.Target("epp (forked)", "127.0.0.1", epp.grpcPort(),
                      false), s.connections())) {
             int windows = (int) Math.ceil(s.durationSeconds() / s.windowSeconds());
+            SoakTraffic traffic = new SoakTraffic(Dialect.AGENTGATEWAY, s.seed(), s.windowSeconds(), windows);
             long warmStart = System.nanoTime();
             long start = warmStart + (long) (s.warmupSeconds() * 1e9);
             long end = start + (long) (s.durationSeconds() * 1e9);
-            SoakTraffic traffic = new SoakTraffic(Dialect.AGENTGATEWAY, s.seed(), start, s.windowSeconds(), windows);
             out.printf(Locale.ROOT, "soak: %.0f req/s for %.0f s after a %.0f s warm-up, EPP pid %d, -Xmx%s%n",
                     s.rps(), s.durationSeconds(), s.warmupSeconds(), epp.pid(), s.eppHeap());
             List<DecisionStreams.OpenLoop> senders = new ArrayList<>();
@@ -129,8 +130,7 @@ public final class Soak {
                 senders.add(sender);
                 lane.loop().execute(sender);
             }
-            sleepUntil(start);
-            traffic.record(true);
+            traffic.recordFrom(start);
             List<Sample> samples = new ArrayList<>();
             long sampleNanos = (long) (s.sampleSeconds() * 1e9);
             for (long next = start; next < end; next += sampleNanos) {
@@ -145,7 +145,7 @@ public final class Soak {
                 sender.sent.await();
             }
             double seconds = (System.nanoTime() - start) / 1e9;
-            traffic.record(false);
+            traffic.stopRecording();
             if (!traffic.inFlight().tryAcquire(SoakTraffic.OPEN_LOOP_LIMIT, 30, TimeUnit.SECONDS)) {
                 traffic.errors().addAndGet(SoakTraffic.OPEN_LOOP_LIMIT - traffic.inFlight().availablePermits());
             }
@@ -159,7 +159,8 @@ public final class Soak {
             double first = w.get(0).getValueAtPercentile(99) / 1000.0;
             double last = w.get(w.size() - 1).getValueAtPercentile(99) / 1000.0;
             List<String> failures = checks(s, samples, first, last, inFlightAfter, traffic.errors().get());
-            return new Result(samples, first, last, traffic.completed(), traffic.cancelled(),
+            return new Result(samples, first, last, w.get(0).getTotalCount(), w.get(w.size() - 1).getTotalCount(),
+                    traffic.completed(), traffic.cancelled(),
                     traffic.upstreamErrors(), traffic.errors().get(), traffic.firstError(), seconds, inFlightAfter,
                     failures);
         }
@@ -216,8 +217,9 @@ public final class Soak {
         if (r.firstError() != null) {
             b.append("first error: ").append(r.firstError()).append('\n');
         }
-        b.append(String.format(Locale.ROOT, "decision p99: first %.0f s %.2f ms, last %.0f s %.2f ms%n",
-                s.windowSeconds(), r.p99FirstMs(), s.windowSeconds(), r.p99LastMs()));
+        b.append(String.format(Locale.ROOT, "decision p99: first %.0f s %.2f ms, last %.0f s %.2f ms "
+                        + "(%d and %d decisions)%n", s.windowSeconds(), r.p99FirstMs(), s.windowSeconds(),
+                r.p99LastMs(), r.firstWindowCount(), r.lastWindowCount()));
         b.append(String.format(Locale.ROOT, "bounds: heap +%.0f MB, threads +%d, fds +%d, in flight 0 after, "
                         + "p99 last <= %.1f x first + %.1f ms, no errors%n", s.maxHeapGrowthMb(), s.maxThreadGrowth(),
                 s.maxFdGrowth(), s.maxP99Ratio(), s.p99SlackMs()));

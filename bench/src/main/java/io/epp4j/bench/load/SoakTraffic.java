@@ -53,7 +53,7 @@ final class SoakTraffic implements OpenLoopRequests {
     private final List<List<ProcessingRequest>> large;
     private final Dialect dialect;
     private final long seed;
-    private final long originNanos;
+    private volatile long originNanos;
     private final long windowNanos;
     private final List<Histogram> windows = new ArrayList<>();
     private final Semaphore inFlight = new Semaphore(OPEN_LOOP_LIMIT);
@@ -69,10 +69,9 @@ final class SoakTraffic implements OpenLoopRequests {
     /** Most exchanges in flight; one more counts as an error. */
     static final int OPEN_LOOP_LIMIT = 10_000;
 
-    SoakTraffic(Dialect dialect, long seed, long originNanos, double windowSeconds, int windowCount) {
+    SoakTraffic(Dialect dialect, long seed, double windowSeconds, int windowCount) {
         this.dialect = dialect;
         this.seed = seed;
-        this.originNanos = originNanos;
         this.windowNanos = (long) (windowSeconds * 1e9);
         for (int i = 0; i < windowCount; i++) {
             windows.add(new ConcurrentHistogram(3_600_000_000L, 3));
@@ -82,9 +81,17 @@ final class SoakTraffic implements OpenLoopRequests {
                 seed + 1)).subList(0, 8);
     }
 
-    /** From now on decision latencies are recorded in their windows (the warm-up's are not). */
-    void record(boolean on) {
-        recording = on;
+    /**
+     * Decision latencies of requests meant to start from {@code originNanos} on are recorded in their windows
+     * (the warm-up's are not), until {@link #stopRecording}.
+     */
+    void recordFrom(long originNanos) {
+        this.originNanos = originNanos;
+        recording = true;
+    }
+
+    void stopRecording() {
+        recording = false;
     }
 
     List<Histogram> windows() {
@@ -166,7 +173,7 @@ final class SoakTraffic implements OpenLoopRequests {
                     .getStreamedResponse().getEndOfStream()) {
                 decided = true;
                 long now = System.nanoTime();
-                if (recording) {
+                if (recording && intended >= originNanos) {
                     int w = (int) Math.min(windows.size() - 1, Math.max(0, (intended - originNanos) / windowNanos));
                     windows.get(w).recordValue(Math.max(1, (now - intended) / 1000));
                 }

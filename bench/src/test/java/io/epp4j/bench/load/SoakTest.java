@@ -11,13 +11,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The soak's short version, run by {@code mvn verify}: 30 s of mixed traffic at a forked EPP. Its bounds are
- * loose for a shared CI machine yet catch a leak: one in-flight slot kept per request leaves thousands in flight,
+ * loose for a shared CI machine yet catch a leak: one in-flight slot kept per request leaves thousands in flight (3,000 exchanges),
  * a request's body kept per request grows the heap by tens of megabytes, a thread or a socket per request by
  * thousands. The checks themselves are tested on made-up samples.
  */
 class SoakTest {
 
-    static final Soak.Settings CI = new Soak.Settings(20, 10, 2, 3, 5, 8, 2, "256m", 42, 32, 8, 32, 3, 20);
+    static final Soak.Settings CI = new Soak.Settings(100, 30, 5, 3, 10, 8, 2, "256m", 42, 32, 8, 32, 3, 20);
 
     @Test
     void thirtySecondsOfMixedTrafficLeaveHeapThreadsFdsAndInFlightFlat() throws Exception {
@@ -25,7 +25,7 @@ class SoakTest {
         Soak.Result r = Soak.soak(CI, new PrintStream(progress));
         String report = Soak.report(CI, r);
         assertTrue(r.passed(), report + progress);
-        assertTrue(r.completed() > 300 * 30 * 0.8, "most exchanges completed: " + report);
+        assertTrue(r.completed() > 100 * 30 * 0.8, "most exchanges completed: " + report);
         assertTrue(r.cancelled() > 0 && r.upstreamErrors() > 0, "the mix has cancels and upstream errors: " + report);
         assertEquals(0, r.inFlightAfter());
     }
