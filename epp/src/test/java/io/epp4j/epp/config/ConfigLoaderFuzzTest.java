@@ -23,13 +23,13 @@ class ConfigLoaderFuzzTest {
     private static final ConfigLoader LOADER = TestPool.loader(new PrometheusRegistry());
 
     @FuzzTest(maxDuration = "60s")
-    @DictionaryEntries({"apiVersion: inference.networking.x-k8s.io/v1alpha1\n", "kind: EndpointPickerConfig\n",
-            "plugins:\n", "- type: ", "  name: ", "  parameters:\n", "schedulingProfiles:\n", "- name: default\n",
-            "  plugins:\n", "  - pluginRef: ", "    weight: ", "featureGates:\n", "- flowControl\n", "flowControl:\n",
-            "priorityBands:\n", "saturationDetector:\n", "dataLayer:\n", "parser:\n", "queue-scorer",
-            "kv-cache-utilization-scorer", "prefix-cache-scorer", "max-score-picker", "random-picker",
-            "single-profile-handler", "lora-affinity-scorer", "weighted-random-picker", "blockSize: ", "maxBytes: ",
-            "&a ", "*a", "!!binary ", "<<: *a", "{", "[", "- ", ": ", "\n  ", "-1", "1e999", "NaN", "null", "~"})
+    @DictionaryEntries({"apiVersion: inference.networking.x-k8s.io/v1alpha1", "kind: EndpointPickerConfig",
+            "plugins:", "- type: ", "  name: ", "  parameters:", "schedulingProfiles:", "- name: default",
+            "  - pluginRef: ", "    weight: ", "featureGates:", "- flowControl", "flowControl:", "priorityBands:",
+            "saturationDetector:", "dataLayer:", "parser:", "queue-scorer", "kv-cache-utilization-scorer",
+            "prefix-cache-scorer", "max-score-picker", "random-picker", "single-profile-handler",
+            "lora-affinity-scorer", "weighted-random-picker", "blockSize: ", "maxBytes: ", "&a ", "*a", "!!binary ",
+            "<<: *a", "-1", "1e999", "NaN", "null", "~"})
     void anyConfigLoadsOrIsRejectedWithAConfigException(byte[] raw) {
         String yaml = new String(raw, StandardCharsets.UTF_8);
         LoadedConfig c;
