@@ -5,6 +5,7 @@ import io.epp4j.bench.extproc.NoopExtProcServer;
 import io.epp4j.bench.gateway.GatewaySim;
 import io.epp4j.bench.gateway.Pool;
 import io.epp4j.bench.load.LoadGenerator;
+import io.epp4j.bench.load.Soak;
 import io.epp4j.bench.replay.Replay;
 import io.epp4j.bench.scoreboard.Scoreboard;
 import io.epp4j.bench.sim.Calibration;
@@ -69,6 +70,11 @@ public final class BenchMain {
                        [--endpoints N] [--concurrency C] [--profile agentgateway|istio|envoy-ai-gateway|envoy] [--compare-noop]
                        [--epp-config FILE] [--scrape-interval 50ms] [--tracing] [--out FILE]
                        [--open-streams N [--chunks-per-s 20]] [--connections C]
+              soak     [--duration 10m] [--rps 2000] [--warmup 30s] [--sample-every 10s] [--window 60s] [--endpoints 16]
+                       [--connections 2] [--epp-heap 512m] [--max-heap-growth-mb 16] [--max-thread-growth 4]
+                       [--max-fd-growth 16] [--max-p99-ratio 1.5] [--p99-slack-ms 1] [--out FILE]
+                       mixed traffic at a forked EPP; exit 1 unless heap, threads, fds and in-flight stay flat
+                       and the decision p99 does not drift from the first window to the last
             """;
 
     private BenchMain() {
@@ -99,6 +105,7 @@ public final class BenchMain {
                 case "pd" -> io.epp4j.bench.scoreboard.PdBench.run(rest, out);
                 case "scoreboard-explain" -> io.epp4j.bench.scoreboard.Explain.run(rest, out);
                 case "load" -> LoadGenerator.run(rest, out);
+                case "soak" -> Soak.run(rest, out);
                 case "-h", "--help", "help" -> {
                     out.print(USAGE);
                     yield 0;

@@ -79,6 +79,8 @@ public final class GatewaySim implements AutoCloseable {
     private final AtomicLong shed = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
     private final AtomicLong responseChunks = new AtomicLong();
+    /** How long an upstream may take to answer with its headers (Envoy's route timeout), or null: no limit. */
+    private volatile Duration upstreamTimeout;
 
     private static final class Route {
         final Pool pool;
@@ -145,6 +147,15 @@ public final class GatewaySim implements AutoCloseable {
     public static GatewaySim withBodyRouter(int port, ExtProcClient bodyRouter, Map<String, String> modelList,
                                             List<Pool> pools) throws IOException {
         return new GatewaySim(port, modelList, pools, bodyRouter);
+    }
+
+    /**
+     * Gives up on an upstream that has not answered its headers within {@code timeout} (null: wait forever), as
+     * Envoy's route timeout does: the client gets 504 and the ext_proc stream is closed.
+     */
+    public GatewaySim upstreamTimeout(Duration timeout) {
+        this.upstreamTimeout = timeout;
+        return this;
     }
 
     public int port() {
@@ -350,7 +361,10 @@ public final class GatewaySim implements AutoCloseable {
         servedByEndpoint.computeIfAbsent(dest, k -> new AtomicLong()).incrementAndGet();
     }
 
-    /** Sends the request upstream; on a connection failure answers 503 to the client and returns null. */
+    /**
+     * Sends the request upstream; on a connection failure answers 503 to the client, on a timeout 504, and returns
+     * null.
+     */
     private HttpResponse<InputStream> callUpstream(HttpExchange ex, String dest, List<Map.Entry<String, String>> headers,
                                                    byte[] body) throws IOException {
         HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create("http://" + dest + ex.getRequestURI().getRawPath()
@@ -365,11 +379,19 @@ public final class GatewaySim implements AutoCloseable {
                 }
             }
         }
+        Duration timeout = upstreamTimeout;
+        if (timeout != null) {
+            rb.timeout(timeout);
+        }
         try {
             return upstream.send(rb.build(), HttpResponse.BodyHandlers.ofInputStream());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException(e);
+        } catch (java.net.http.HttpTimeoutException e) {
+            failures.incrementAndGet();
+            sendJson(ex, 504, Json.openAiError("upstream request timeout", "server_error", 504), Map.of());
+            return null;
         } catch (IOException e) {
             failures.incrementAndGet();
             sendJson(ex, 503, Json.openAiError("upstream connect error: " + e.getMessage(), "server_error", 503),

@@ -189,6 +189,11 @@ public final class Connection implements AutoCloseable {
         }
     }
 
+    /** The connections, each with its event loop (for other drivers of this package). */
+    List<Lane> lanes() {
+        return lanes;
+    }
+
     @Override
     public void close() throws InterruptedException {
         for (Lane lane : lanes) {

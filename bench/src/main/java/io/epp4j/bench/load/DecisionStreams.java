@@ -20,7 +20,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * per stream still open).
  */
 record DecisionStreams(List<List<ProcessingRequest>> seqs, Histogram latencies, AtomicLong done, AtomicLong errors,
-                       Semaphore inFlight) {
+                       Semaphore inFlight) implements OpenLoopRequests {
+
+    @Override
+    public void start(ExternalProcessorGrpc.ExternalProcessorStub stub, long n, long startNanos) {
+        decide(stub, n, startNanos);
+    }
 
     /** Opens the {@code n}th stream on {@code stub} (its permit already taken), timed from {@code startNanos}. */
     void decide(ExternalProcessorGrpc.ExternalProcessorStub stub, long n, long startNanos) {
@@ -42,7 +47,7 @@ record DecisionStreams(List<List<ProcessingRequest>> seqs, Histogram latencies, 
      * latency counts from the intended time, so a late send is not hidden.
      */
     static final class OpenLoop implements Runnable {
-        final DecisionStreams streams;
+        final OpenLoopRequests streams;
         final ExternalProcessorGrpc.ExternalProcessorStub stub;
         final EventLoop loop;
         final long start;
@@ -52,7 +57,7 @@ record DecisionStreams(List<List<ProcessingRequest>> seqs, Histogram latencies, 
         final CountDownLatch sent = new CountDownLatch(1);
         long next;
 
-        OpenLoop(DecisionStreams streams, ExternalProcessorGrpc.ExternalProcessorStub stub, EventLoop loop,
+        OpenLoop(OpenLoopRequests streams, ExternalProcessorGrpc.ExternalProcessorStub stub, EventLoop loop,
                  long start, long end, double intervalNanos, int first, int step) {
             this.streams = streams;
             this.stub = stub;
@@ -78,7 +83,7 @@ record DecisionStreams(List<List<ProcessingRequest>> seqs, Histogram latencies, 
                     return;
                 }
                 if (streams.inFlight().tryAcquire()) {
-                    streams.decide(stub, next, intended);
+                    streams.start(stub, next, intended);
                 } else {
                     streams.errors().incrementAndGet();
                 }

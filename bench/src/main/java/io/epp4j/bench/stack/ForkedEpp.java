@@ -37,9 +37,16 @@ public final class ForkedEpp implements LocalEpp {
     /** See {@link LocalEpp#start}; waits until the EPP listens. */
     public static ForkedEpp start(List<String> endpoints, boolean tls, String configFile, String... extraArgs)
             throws IOException, InterruptedException {
+        return start(List.of(), endpoints, tls, configFile, extraArgs);
+    }
+
+    /** The same, the EPP's JVM started with {@code jvmOptions} (such as {@code -Xmx512m}). */
+    public static ForkedEpp start(List<String> jvmOptions, List<String> endpoints, boolean tls, String configFile,
+                                  String... extraArgs) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        command.addAll(jvmOptions);
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.epp4j.epp.Main"));
         command.addAll(LocalEpp.flags(endpoints, tls, configFile, extraArgs));
         Path log = Files.createTempFile("epp4j-forked-epp", ".log");
@@ -74,6 +81,16 @@ public final class ForkedEpp implements LocalEpp {
     @Override
     public double cpuSeconds() {
         return process.info().totalCpuDuration().map(d -> d.toNanos() / 1e9).orElse(Double.NaN);
+    }
+
+    /** The EPP process's id (to attach to its JVM). */
+    public long pid() {
+        return process.pid();
+    }
+
+    /** SIGKILL: the EPP dies at once, as on an OOM kill or a node failure (no graceful stop). */
+    public void kill() throws InterruptedException {
+        process.destroyForcibly().waitFor(15, TimeUnit.SECONDS);
     }
 
     /** SIGTERM (the EPP's graceful stop), then a kill if it takes too long. */

@@ -450,6 +450,10 @@ public final class ConfigLoader {
                     }
                     double weight = ref.containsKey("weight") ? YamlTree.number(ref.get("weight"), rf + ".weight")
                             : 1.0;
+                    if (!Double.isFinite(weight)) {
+                        throw new ConfigException(YamlTree.line(ref.get("weight")), rf + ".weight",
+                                "must be a finite number, got " + weight);
+                    }
                     boolean used = false;
                     if (p instanceof Picker pk) {
                         if (picker != null) {

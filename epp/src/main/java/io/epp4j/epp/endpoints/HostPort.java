@@ -24,6 +24,10 @@ public record HostPort(String ip, int port) {
         } else if (host.indexOf(':') >= 0) {
             throw new IllegalArgumentException("IPv6 addresses need brackets: \"" + text + "\"");
         }
+        if (host.isEmpty() || !host.chars().allMatch(HostPort::addressChar)) {
+            throw new IllegalArgumentException("want an IP address or host name before the port, got \"" + text
+                    + "\"");
+        }
         int port;
         try {
             port = Integer.parseInt(t.substring(colon + 1));
@@ -34,6 +38,12 @@ public record HostPort(String ip, int port) {
             throw new IllegalArgumentException("port out of range in \"" + text + "\"");
         }
         return new HostPort(host, port);
+    }
+
+    /** Letters, digits and {@code . : - _ %} (an IPv6 zone): what can go into a destination header as is. */
+    private static boolean addressChar(int c) {
+        return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '.' || c == ':'
+                || c == '-' || c == '_' || c == '%';
     }
 
     /** Parses a comma- or whitespace-separated list of {@code ip:port}. */

@@ -150,6 +150,11 @@ final class RequestSide {
     }
 
     void onHeaders(HttpHeaders message) throws InferenceError {
+        if (headers != null) {
+            // a second request would take a second in-flight slot that the stream's one end never gives back
+            throw new InferenceError(InferenceError.Code.BAD_REQUEST,
+                    "request headers sent twice on one ext_proc stream");
+        }
         config.limits().checkHeaders(message.getHeaders().getHeadersCount(), headerBytes(message));
         headers = RequestHeaders.read(message.getHeaders(), config.requestIds());
         trace = config.tracing().start(headers.values(), headers.requestId(), receivedNanos);

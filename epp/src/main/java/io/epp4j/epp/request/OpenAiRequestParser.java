@@ -42,9 +42,9 @@ public final class OpenAiRequestParser {
                 JsonToken value = p.nextToken();
                 if (name.equals("model")) {
                     if (value == JsonToken.VALUE_STRING) {
-                        modelStart = (int) p.currentTokenLocation().getByteOffset();
+                        modelStart = byteOffset(p.currentTokenLocation().getByteOffset());
                         model = p.getString();
-                        modelEnd = (int) p.currentLocation().getByteOffset();
+                        modelEnd = byteOffset(p.currentLocation().getByteOffset());
                     } else {
                         model = null;
                         p.skipChildren();
@@ -56,7 +56,7 @@ public final class OpenAiRequestParser {
                     cacheSalt = value == JsonToken.VALUE_STRING ? p.getString() : "";
                     p.skipChildren();
                 } else if (name.equals(promptField)) {
-                    int start = (int) p.currentTokenLocation().getByteOffset();
+                    int start = byteOffset(p.currentTokenLocation().getByteOffset());
                     if (value == JsonToken.VALUE_STRING) {
                         promptNullOrEmpty = p.getStringLength() == 0;
                     } else if (value.isStructStart()) {
@@ -64,7 +64,7 @@ public final class OpenAiRequestParser {
                     } else {
                         promptNullOrEmpty = value == JsonToken.VALUE_NULL;
                     }
-                    int end = (int) p.currentLocation().getByteOffset();
+                    int end = byteOffset(p.currentLocation().getByteOffset());
                     prompt = new ByteSlice(body, start, end - start);
                     if (value == JsonToken.START_ARRAY) {
                         promptNullOrEmpty = isEmptyContainer(body, start, end);
@@ -88,6 +88,17 @@ public final class OpenAiRequestParser {
             throw new InvalidRequestException(missingPromptMessage(api));
         }
         return new ParsedRequest(api, model, modelStart, modelEnd, stream, cacheSalt, prompt, length);
+    }
+
+    /**
+     * A parser offset into the body; -1 means the parser decoded the bytes as UTF-16 or UTF-32 (it detects those by
+     * their zero bytes), which JSON on the wire must not be and whose offsets could not be spliced.
+     */
+    private static int byteOffset(long offset) throws InvalidRequestException {
+        if (offset < 0) {
+            throw new InvalidRequestException("error unmarshaling request body: the body is not UTF-8 JSON");
+        }
+        return (int) offset;
     }
 
     /** The top-level field that carries the prompt for an API. */

@@ -86,14 +86,16 @@ public final class UsageParser {
         return new ResponseUsage(prompt, completion, cached, total);
     }
 
+    /** A token count; a negative one (or any other value) is no count and leaves {@code fallback}. */
     private static long number(JsonParser p, JsonToken value, long fallback) {
+        long n = fallback;
         if (value == JsonToken.VALUE_NUMBER_INT) {
-            return p.getLongValue();
+            n = p.getLongValue();
+        } else if (value == JsonToken.VALUE_NUMBER_FLOAT) {
+            n = (long) p.getDoubleValue();
+        } else {
+            p.skipChildren();
         }
-        if (value == JsonToken.VALUE_NUMBER_FLOAT) {
-            return (long) p.getDoubleValue();
-        }
-        p.skipChildren();
-        return fallback;
+        return n >= 0 ? n : fallback;
     }
 }

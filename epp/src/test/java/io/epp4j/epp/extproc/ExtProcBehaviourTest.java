@@ -75,6 +75,22 @@ class ExtProcBehaviourTest {
     }
 
     @Test
+    void requestHeadersSentTwiceAre400AndTheFirstDecisionsSlotIsReleased() throws Exception {
+        try (EppFixture epp = EppFixture.start(Transport.IN_PROCESS, "--endpoints=10.0.0.1:8000")) {
+            GatewayStream s = epp.post(Dialect.ISTIO, "/v1/chat/completions", chatBody("m", false, 10), 1000, null);
+            assertTrue(s.next().hasRequestHeaders());
+            s.nextUntilBodyEnd(true);
+            assertEquals(1, epp.server.endpointStore().get("10.0.0.1:8000").inFlightRequests());
+            s.send(requestHeaders(Dialect.ISTIO, post("/v1/chat/completions", 0), true, null));
+            ProcessingResponse r = s.next();
+            assertEquals(400, r.getImmediateResponse().getStatus().getCodeValue(), r.toString());
+            assertEquals(Status.Code.OK, s.awaitClose().getCode());
+            Await.until("the slot is released", () -> epp.server.endpointStore().get("10.0.0.1:8000")
+                    .inFlightRequests() == 0);
+        }
+    }
+
+    @Test
     void bodiesAboveTheLimitAre413() throws Exception {
         try (EppFixture epp = EppFixture.start(Transport.IN_PROCESS, "--endpoints=10.0.0.1:8000",
                 "--max-request-body-bytes=2Ki")) {
