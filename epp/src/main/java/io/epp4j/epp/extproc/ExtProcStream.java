@@ -180,6 +180,11 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
     }
 
     private void decided(Exchange decided) {
+        if (completed) {
+            // the stream already ended (a response that ended before the request body): the slot goes back now
+            decided.complete(response.usage(), false);
+            return;
+        }
         this.exchange = decided;
         response.exchange(decided);
     }

@@ -32,7 +32,7 @@ class OpenAiRequestFuzzTest {
     }
 
     private static void checkParse(ApiType api, byte[] body, int length) {
-        OpenAiRequest r;
+        ParsedRequest r;
         try {
             r = OpenAiRequestParser.parse(api, body, length);
         } catch (InvalidRequestException e) {
@@ -52,7 +52,7 @@ class OpenAiRequestFuzzTest {
                 && prompt.offset() + prompt.length() <= length, "the prompt is a view into the body");
 
         byte[] spliced = ModelNames.spliceModel(body, length, r.modelStart(), r.modelEnd(), REWRITTEN);
-        OpenAiRequest again;
+        ParsedRequest again;
         try {
             again = OpenAiRequestParser.parse(api, spliced, spliced.length);
         } catch (InvalidRequestException e) {
