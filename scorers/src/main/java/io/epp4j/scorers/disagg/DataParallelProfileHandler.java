@@ -1,6 +1,7 @@
 package io.epp4j.scorers.disagg;
 
 import io.epp4j.scorers.base.NamedPlugin;
+import io.epp4j.scorers.profile.SingleProfileHandler;
 import io.epp4j.spi.CycleState;
 import io.epp4j.spi.Endpoint;
 import io.epp4j.spi.EndpointInfo;
@@ -40,17 +41,12 @@ public final class DataParallelProfileHandler extends NamedPlugin implements Pro
     @Override
     public List<String> pickProfiles(CycleState state, InferenceRequest request, List<String> profiles,
                                      Map<String, List<Endpoint>> results) {
-        return results.isEmpty() ? profiles : List.of();
+        return SingleProfileHandler.runOnce(profiles, results);
     }
 
     @Override
     public String primaryProfile(CycleState state, InferenceRequest request, Map<String, List<Endpoint>> results) {
-        for (Map.Entry<String, List<Endpoint>> e : results.entrySet()) {
-            if (!e.getValue().isEmpty()) {
-                return e.getKey();
-            }
-        }
-        return null;
+        return SingleProfileHandler.firstWithPick(results);
     }
 
     @Override

@@ -24,11 +24,21 @@ public final class SingleProfileHandler extends NamedPlugin implements ProfileHa
     @Override
     public List<String> pickProfiles(CycleState state, InferenceRequest request, List<String> profiles,
                                      Map<String, List<Endpoint>> results) {
-        return results.isEmpty() ? profiles : List.of();
+        return runOnce(profiles, results);
     }
 
     @Override
     public String primaryProfile(CycleState state, InferenceRequest request, Map<String, List<Endpoint>> results) {
+        return firstWithPick(results);
+    }
+
+    /** The profiles to run: all of them (a single-profile config has one) in the first round, none after. */
+    public static List<String> runOnce(List<String> profiles, Map<String, List<Endpoint>> results) {
+        return results.isEmpty() ? profiles : List.of();
+    }
+
+    /** The first profile that picked an endpoint, or null when none did. */
+    public static String firstWithPick(Map<String, List<Endpoint>> results) {
         for (Map.Entry<String, List<Endpoint>> e : results.entrySet()) {
             if (!e.getValue().isEmpty()) {
                 return e.getKey();
