@@ -91,6 +91,25 @@ class ExtProcBehaviourTest {
     }
 
     @Test
+    void aDecisionAfterTheResponseAlreadyEndedReleasesItsSlot() throws Exception {
+        try (EppFixture epp = EppFixture.start(Transport.IN_PROCESS, "--endpoints=10.0.0.1:8000")) {
+            byte[] body = chatBody("m", false, 10);
+            GatewayStream s = epp.open();
+            s.send(requestHeaders(Dialect.ISTIO, post("/v1/chat/completions", body.length), false,
+                    mode(BodySendMode.BUFFERED_PARTIAL, BodySendMode.STREAMED)));
+            assertTrue(s.next().hasRequestHeaders());
+            // out of order: the response ends before the request body arrives, then the body is decided
+            s.send(responseHeaders(Dialect.ISTIO, Map.of(":status", "200"), true, null));
+            s.send(requestBody(body, true, null));
+            s.halfClose();
+            Status closed = s.awaitClose();
+            assertNotNull(closed);
+            Await.until("no slot is left held", () -> epp.server.endpointStore().get("10.0.0.1:8000")
+                    .inFlightRequests() == 0);
+        }
+    }
+
+    @Test
     void bodiesAboveTheLimitAre413() throws Exception {
         try (EppFixture epp = EppFixture.start(Transport.IN_PROCESS, "--endpoints=10.0.0.1:8000",
                 "--max-request-body-bytes=2Ki")) {
