@@ -80,6 +80,15 @@ public final class FlowController implements AutoCloseable {
     private long queuedBytes;
     private long seq;
     private long lastGcNanos;
+    /**
+     * Requests the dispatcher let go whose scheduling has not settled yet (guarded by {@link #lock}): a detector that
+     * counts in-flight requests sees one only once it is scheduled, so the next dispatch waits for it, at most
+     * {@link #SETTLE_WAIT_NANOS} (a stream that went away after its dispatch never settles). Only with the
+     * dispatcher thread: a caller driving {@link #cycle} itself decides when the next dispatch may go.
+     */
+    private int unsettled;
+    private long unsettledSinceNanos;
+    static final long SETTLE_WAIT_NANOS = 100_000_000L;
     private boolean signalled;
     /** Whether the pool had no endpoint at the last look, and since when (ticker nanos). */
     private boolean poolEmpty;
@@ -241,8 +250,16 @@ public final class FlowController implements AutoCloseable {
                 lastGcNanos = now;
                 collect(now);
             }
-            Ticket next = endpoints == null || queuedRequests == 0 ? null : next(c, endpoints, now);
+            if (unsettled > 0 && now - unsettledSinceNanos >= SETTLE_WAIT_NANOS) {
+                unsettled = 0;
+            }
+            Ticket next = endpoints == null || queuedRequests == 0 || unsettled > 0 ? null : next(c, endpoints, now);
             dispatched = next != null;
+            if (dispatched && dispatcherThread) {
+                next.awaitsSettle = true;
+                unsettled++;
+                unsettledSinceNanos = now;
+            }
             if (dispatched) {
                 fire.add(finalizeLocked(next, Outcome.DISPATCHED, now));
             }
@@ -499,15 +516,20 @@ public final class FlowController implements AutoCloseable {
         run(fire);
     }
 
-    /** A dispatched request was scheduled (or failed to be): the next cycle may see its load. */
-    void signal() {
+    /** {@code ticket}'s request was scheduled or failed: the next cycle may see its load and dispatch. */
+    private void settle(Ticket ticket) {
         lock.lock();
         try {
+            if (ticket.awaitsSettle) {
+                ticket.awaitsSettle = false;
+                unsettled = Math.max(0, unsettled - 1);
+            }
             signalLocked();
         } finally {
             lock.unlock();
         }
     }
+
 
     private void signalLocked() {
         signalled = true;
@@ -609,6 +631,8 @@ public final class FlowController implements AutoCloseable {
         Flow flow;
         Ticket prev;
         Ticket next;
+        /** Dispatched from the queue and not yet scheduled (guarded by the controller's lock). */
+        boolean awaitsSettle;
 
         private Ticket(FlowController owner, FlowRequest request, long enqueueNanos) {
             this.owner = owner;
@@ -639,7 +663,7 @@ public final class FlowController implements AutoCloseable {
         /** The dispatched request was scheduled or failed: the dispatcher may look at the pool again. */
         public void settled() {
             if (flow != null) {
-                owner.signal();
+                owner.settle(this);
             }
         }
 
