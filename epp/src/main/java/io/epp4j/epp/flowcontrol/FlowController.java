@@ -81,12 +81,13 @@ public final class FlowController implements AutoCloseable {
     private long seq;
     private long lastGcNanos;
     /**
-     * Requests the dispatcher let go whose scheduling has not settled yet (guarded by {@link #lock}): a detector that
-     * counts in-flight requests sees one only once it is scheduled, so the next dispatch waits for it, at most
-     * {@link #SETTLE_WAIT_NANOS} (a stream that went away after its dispatch never settles). Only with the
-     * dispatcher thread: a caller driving {@link #cycle} itself decides when the next dispatch may go.
+     * The request the dispatcher let go last while its scheduling has not settled, else null (guarded by
+     * {@link #lock}): a detector that counts in-flight requests sees it only once it is scheduled, so the next
+     * dispatch waits for it, at most {@link #SETTLE_WAIT_NANOS} (a stream that went away after its dispatch never
+     * settles). Only with the dispatcher thread: a caller driving {@link #cycle} itself decides when the next
+     * dispatch may go.
      */
-    private int unsettled;
+    private Ticket unsettled;
     private long unsettledSinceNanos;
     static final long SETTLE_WAIT_NANOS = 100_000_000L;
     private boolean signalled;
@@ -250,14 +251,14 @@ public final class FlowController implements AutoCloseable {
                 lastGcNanos = now;
                 collect(now);
             }
-            if (unsettled > 0 && now - unsettledSinceNanos >= SETTLE_WAIT_NANOS) {
-                unsettled = 0;
+            if (unsettled != null && now - unsettledSinceNanos >= SETTLE_WAIT_NANOS) {
+                unsettled = null;
             }
-            Ticket next = endpoints == null || queuedRequests == 0 || unsettled > 0 ? null : next(c, endpoints, now);
+            Ticket next = endpoints == null || queuedRequests == 0 || unsettled != null ? null
+                    : next(c, endpoints, now);
             dispatched = next != null;
             if (dispatched && dispatcherThread) {
-                next.awaitsSettle = true;
-                unsettled++;
+                unsettled = next;
                 unsettledSinceNanos = now;
             }
             if (dispatched) {
@@ -520,9 +521,8 @@ public final class FlowController implements AutoCloseable {
     private void settle(Ticket ticket) {
         lock.lock();
         try {
-            if (ticket.awaitsSettle) {
-                ticket.awaitsSettle = false;
-                unsettled = Math.max(0, unsettled - 1);
+            if (unsettled == ticket) {
+                unsettled = null;
             }
             signalLocked();
         } finally {
@@ -631,8 +631,6 @@ public final class FlowController implements AutoCloseable {
         Flow flow;
         Ticket prev;
         Ticket next;
-        /** Dispatched from the queue and not yet scheduled (guarded by the controller's lock). */
-        boolean awaitsSettle;
 
         private Ticket(FlowController owner, FlowRequest request, long enqueueNanos) {
             this.owner = owner;
