@@ -318,6 +318,108 @@ class PrefillBacklogScorerTest {
     }
 
     @Test
+    void withEndpointSpeedAPodThatAnswersTwiceAsSlowlyCountsItsWorkTwice() {
+        long[] now = {0};
+        PrefillBacklogScorer speedAware = new PrefillBacklogScorer(null,
+                new PluginParameters(Map.of("requestOverheadTokens", 100, "endpointSpeed", true)), () -> now[0]);
+        answerTwiceAsSlowlyOnEndpoint1(speedAware, now);
+        double[] scores = new double[2];
+        // idle pool: 1,100 tokens of work on either, but endpoint 1's take twice as long
+        speedAware.score(new CycleState(), request("q".repeat(4000)), endpoints, scores);
+        assertArrayEquals(new double[] {1.0, 0.5}, scores, 1e-9);
+
+        // endpoint 0 busy with a 1,000-token prompt: 1,000 + 1,000 + 200 there at speed 1 against 1,100 at speed 2
+        pick(speedAware, new CycleState(), streamed("b".repeat(4000)), 0);
+        speedAware.score(new CycleState(), request("q".repeat(4000)), endpoints, scores);
+        assertArrayEquals(new double[] {1.0, 1.0}, scores, 1e-9);
+        // a second one tips it: 3,300 against 2,200
+        pick(speedAware, new CycleState(), streamed("c".repeat(4000)), 0);
+        speedAware.score(new CycleState(), request("q".repeat(4000)), endpoints, scores);
+        assertArrayEquals(new double[] {2200.0 / 3300, 1.0}, scores, 1e-9);
+
+        // without endpointSpeed the same answers leave an idle pool's endpoints alike
+        PrefillBacklogScorer plain = new PrefillBacklogScorer(null,
+                new PluginParameters(Map.of("requestOverheadTokens", 100)), () -> now[0]);
+        answerTwiceAsSlowlyOnEndpoint1(plain, now);
+        plain.score(new CycleState(), request("q".repeat(4000)), endpoints, scores);
+        assertArrayEquals(new double[] {1.0, 1.0}, scores, 1e-9);
+    }
+
+    /**
+     * Both endpoints answer 1,000-token prompts with nothing else queued, six each: endpoint 0 after 11 ms,
+     * endpoint 1 after 22 ms (1,100 tokens of work each: the prompt and the request's overhead).
+     */
+    private void answerTwiceAsSlowlyOnEndpoint1(PrefillBacklogScorer scorer, long[] now) {
+        for (int i = 0; i < 6; i++) {
+            for (int target = 0; target < 2; target++) {
+                InferenceRequest r = streamed("p".repeat(4000));
+                CycleState st = new CycleState();
+                scorer.score(st, r, endpoints, new double[2]);
+                pick(scorer, st, r, target);
+                now[0] += millis(11 * (target + 1));
+                scorer.onResponseBody(st, r, endpoints.get(target), ByteSlice.of("data: x\n\n"), false);
+                scorer.onComplete(st, r, endpoints.get(target), null, true);
+            }
+        }
+    }
+
+    @Test
+    void withEndpointSpeedAnEndpointCountsAtThePoolsRateUntilItHasAnsweredAFew() {
+        long[] now = {0};
+        PrefillBacklogScorer speedAware = new PrefillBacklogScorer(null,
+                new PluginParameters(Map.of("requestOverheadTokens", 100, "endpointSpeed", true)), () -> now[0]);
+        // endpoint 1 answers three requests, very slowly: too few to judge it by
+        for (int i = 0; i < 3; i++) {
+            InferenceRequest r = streamed("p".repeat(4000));
+            CycleState st = new CycleState();
+            speedAware.score(st, r, endpoints, new double[2]);
+            pick(speedAware, st, r, 1);
+            now[0] += millis(500);
+            speedAware.onResponseBody(st, r, endpoints.get(1), ByteSlice.of("data: x\n\n"), false);
+        }
+        double[] scores = new double[2];
+        speedAware.score(new CycleState(), request("q".repeat(4000)), endpoints, scores);
+        assertArrayEquals(new double[] {1.0, 1.0}, scores, 1e-9);
+    }
+
+    @Test
+    void withEndpointSpeedARequestQueuedBehindOthersDoesNotTimeItsEndpoint() {
+        long[] now = {0};
+        PrefillBacklogScorer speedAware = new PrefillBacklogScorer(null,
+                new PluginParameters(Map.of("requestOverheadTokens", 100, "endpointSpeed", true)), () -> now[0]);
+        // endpoint 0's scrape shows two requests (another replica's) waiting: each of the eight sent there waits
+        // behind them, and its 1 s says how long that queue took, not how fast the endpoint is
+        List<Endpoint> queued = List.of(endpoint(0, 2, 0, 0.1), endpoints.get(1));
+        for (int i = 0; i < 8; i++) {
+            InferenceRequest r = streamed("p".repeat(4000));
+            CycleState st = new CycleState();
+            speedAware.score(st, r, queued, new double[2]);
+            speedAware.preRequest(st, r, new SchedulingResult("default", List.of(queued.get(0))));
+            now[0] += millis(1000);
+            speedAware.onResponseBody(st, r, queued.get(0), ByteSlice.of("data: x\n\n"), false);
+            speedAware.onComplete(st, r, queued.get(0), null, true);
+        }
+        // endpoint 1 answers six with nothing ahead, 11 ms each
+        for (int i = 0; i < 6; i++) {
+            InferenceRequest r = streamed("p".repeat(4000));
+            CycleState st = new CycleState();
+            speedAware.score(st, r, endpoints, new double[2]);
+            pick(speedAware, st, r, 1);
+            now[0] += millis(11);
+            speedAware.onResponseBody(st, r, endpoints.get(1), ByteSlice.of("data: x\n\n"), false);
+        }
+        // its queue gone, endpoint 0 is not judged slow: it counts at the pool's rate, as endpoint 1 does
+        double[] scores = new double[2];
+        speedAware.score(new CycleState(), request("q".repeat(4000)), endpoints, scores);
+        assertArrayEquals(new double[] {1.0, 1.0}, scores, 1e-9);
+    }
+
+    /** Schedules {@code request} onto endpoint {@code target} with {@code scorer}, as the EPP does after the pick. */
+    private void pick(PrefillBacklogScorer scorer, CycleState state, InferenceRequest request, int target) {
+        scorer.preRequest(state, request, new SchedulingResult("default", List.of(endpoints.get(target))));
+    }
+
+    @Test
     void withMissCostGrowingWithLoadAHotPrefixSpreadsWhileAPodIdlesAndStaysOnceAllAreBusy() {
         PrefillBacklogScorer growing = new PrefillBacklogScorer(null, new PluginParameters(Map.of(
                 "requestOverheadTokens", 100, "missCostGrowsWithLoad", true)));

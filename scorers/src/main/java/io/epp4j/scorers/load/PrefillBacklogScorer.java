@@ -85,6 +85,17 @@ import java.util.function.LongSupplier;
  * end), and charges {@code requestOverheadTokens} (one step's cost) times the share of the step still to run: 0
  * right after a step ended or when the endpoint has nothing in flight, 1 when the step is due now or overdue (a
  * step longer than usual holds a prefill). Endpoints whose responses are not streamed are charged nothing.
+ *
+ * <p>{@code endpointSpeed} (default false): scale each endpoint's cost by how long it has taken to answer per
+ * token of work, so that on a fleet of unequal pods (a straggler, older GPUs, a noisy neighbour) a token queued on
+ * a slow pod counts for more than one on a fast pod. A request picked for an endpoint with nothing queued there
+ * (none of this EPP's requests awaiting a first token, none waiting in the scrape) times the endpoint: its own
+ * uncached tokens and overhead are the work, its first streamed response bytes end it. A queue's time is not
+ * timed, because short prompts queued together are prefilled in one step: a busy endpoint would look faster
+ * per queued token and draw more requests still. Each endpoint's nanoseconds per
+ * token of work are a ratio of exponentially decayed sums over its recent requests ({@link EndpointSpeed}); an
+ * endpoint with fewer than a few samples counts at the pool's rate. Only the ratio between endpoints matters:
+ * scores are relative. Nothing is configured per pod; the rates follow the pods as they change.
  */
 public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, PreRequest, ResponseObserver {
 
@@ -104,10 +115,14 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
     private final boolean prefillProgress;
     private final boolean missCostGrowsWithLoad;
     private final boolean stepPhase;
+    private final boolean endpointSpeed;
     /** Where the match comes from with {@code prefixMatchInfoProducerName}, else null (the approximate match). */
     private final CycleState.Key<PrefixMatchInfo> matchInfo;
     private final LongSupplier nanoTicker;
     private final PrefillRate prefillRate = new PrefillRate();
+    private final EndpointSpeed speed = new EndpointSpeed();
+    /** With {@code endpointSpeed}: the work each candidate's cost counted in the last score, for its pick. */
+    private static final CycleState.Key<Work> WORK = new CycleState.Key<>("prefill-backlog-work");
     /** This EPP's picks and their uncached tokens, for the size of a request another replica queued. */
     private final AtomicLong pickedRequests = new AtomicLong();
     private final AtomicLong pickedTokens = new AtomicLong();
@@ -123,8 +138,12 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
         volatile double stepNanos;
     }
 
-    /** One request's share of an endpoint's backlog, released exactly once. */
-    private record Pending(String endpoint, long tokens, long pickedAtNanos, AtomicBoolean released) {
+    /** One request's share of an endpoint's backlog, released exactly once; {@code work} ahead of it at its pick. */
+    private record Pending(String endpoint, long tokens, long pickedAtNanos, double work, AtomicBoolean released) {
+    }
+
+    /** The candidates of one scoring and the work (tokens) ahead of the request on each. */
+    private record Work(List<Endpoint> endpoints, double[] tokens) {
     }
 
     /**
@@ -173,6 +192,9 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
             b.publish();
             return b.pending.isEmpty() ? null : b;
         });
+        if (answered && endpointSpeed && p.work() > 0) {
+            speed.observe(p.endpoint(), p.work(), now - p.pickedAtNanos(), now);
+        }
     }
 
     public PrefillBacklogScorer(String name, PluginParameters parameters) {
@@ -185,6 +207,7 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
         this.prefillProgress = parameters.getBoolean("prefillProgress", false);
         this.missCostGrowsWithLoad = parameters.getBoolean("missCostGrowsWithLoad", false);
         this.stepPhase = parameters.getBoolean("stepPhase", false);
+        this.endpointSpeed = parameters.getBoolean("endpointSpeed", false);
         this.requestOverheadTokens = parameters.getDouble("requestOverheadTokens", 256);
         this.uncachedTokenWeight = parameters.getDouble("uncachedTokenWeight", 1);
         this.decodeRequestTokens = parameters.getDouble("decodeRequestTokens", 0);
@@ -213,6 +236,7 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
         double meanPickTokens = picks == 0 ? request.estimatedPromptTokens() : (double) pickedTokens.get() / picks;
         double missWeight = missCostGrowsWithLoad ? uncachedTokenWeight * loadFactor(endpoints)
                 : uncachedTokenWeight;
+        double[] work = endpointSpeed ? new double[n] : null;
         for (int i = 0; i < n; i++) {
             Endpoint e = endpoints.get(i);
             Backlog b = backlogs.get(e.info().name());
@@ -232,13 +256,23 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
                 }
             }
             double stepLeft = stepPhase && decoding + pending > 0 ? stepLeft(e.info().name(), now) : 0;
-            double cost = backlogTokens + missWeight * match.uncachedTokens(request, e)
+            double uncached = match.uncachedTokens(request, e);
+            double cost = backlogTokens + missWeight * uncached
                     + requestOverheadTokens * (pending + 1 + stepLeft) + decodeRequestTokens * (decoding + pending);
+            if (work != null) {
+                // only a request with nothing queued ahead times the endpoint itself: short prompts queued
+                // together are prefilled in one step, so a queue's time is not the sum of its requests' work
+                work[i] = pending == 0 ? uncached + requestOverheadTokens : 0;
+                cost *= speed.relativeNanosPerToken(e.info().name());
+            }
             scores[i] = cost;
             minCost = Math.min(minCost, cost);
         }
         for (int i = 0; i < n; i++) {
             scores[i] = scores[i] <= 0 ? 1.0 : minCost / scores[i];
+        }
+        if (work != null) {
+            state.put(WORK, new Work(endpoints, work));
         }
     }
 
@@ -317,7 +351,7 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
         }
         long tokens = Math.round(match(state).uncachedTokens(request, target));
         String name = target.info().name();
-        Pending p = new Pending(name, tokens, nanoTicker.getAsLong(), new AtomicBoolean());
+        Pending p = new Pending(name, tokens, nanoTicker.getAsLong(), workAhead(state, name), new AtomicBoolean());
         backlogs.compute(name, (k, b) -> {
             Backlog backlog = b == null ? new Backlog() : b;
             backlog.pending.addLast(p);
@@ -328,6 +362,20 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
         state.put(PENDING, p);
         pickedRequests.incrementAndGet();
         pickedTokens.addAndGet(tokens);
+    }
+
+    /** The work the last score counted ahead of the request on {@code endpoint}, 0 when it was not scored. */
+    private static double workAhead(CycleState state, String endpoint) {
+        Work w = state.get(WORK);
+        if (w == null) {
+            return 0;
+        }
+        for (int i = 0; i < w.endpoints().size(); i++) {
+            if (w.endpoints().get(i).info().name().equals(endpoint)) {
+                return w.tokens()[i];
+            }
+        }
+        return 0;
     }
 
     @Override
