@@ -95,7 +95,9 @@ import java.util.function.LongSupplier;
  * per queued token and draw more requests still. Each endpoint's nanoseconds per
  * token of work are a ratio of exponentially decayed sums over its recent requests ({@link EndpointSpeed}); an
  * endpoint with fewer than a few samples counts at the pool's rate. Only the ratio between endpoints matters:
- * scores are relative. Nothing is configured per pod; the rates follow the pods as they change.
+ * scores are relative. Nothing is configured per pod; the rates follow the pods as they change. A short request's
+ * first token waits for the whole step it lands in, which on a pod holding hot prefixes often carries others' long
+ * prefill chunks, so such pods look slow; off in the recommended profile for that reason.
  */
 public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, PreRequest, ResponseObserver {
 
@@ -121,7 +123,7 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
     private final LongSupplier nanoTicker;
     private final PrefillRate prefillRate = new PrefillRate();
     private final EndpointSpeed speed = new EndpointSpeed();
-    /** With {@code endpointSpeed}: the work each candidate's cost counted in the last score, for its pick. */
+    /** With {@code endpointSpeed}: the work the request would time on each candidate of its last score. */
     private static final CycleState.Key<Work> WORK = new CycleState.Key<>("prefill-backlog-work");
     /** This EPP's picks and their uncached tokens, for the size of a request another replica queued. */
     private final AtomicLong pickedRequests = new AtomicLong();
@@ -138,11 +140,14 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
         volatile double stepNanos;
     }
 
-    /** One request's share of an endpoint's backlog, released exactly once; {@code work} ahead of it at its pick. */
+    /**
+     * One request's share of an endpoint's backlog, released exactly once; {@code work}, the tokens whose time it
+     * measures with {@code endpointSpeed} (0: it found others queued there and times nothing).
+     */
     private record Pending(String endpoint, long tokens, long pickedAtNanos, double work, AtomicBoolean released) {
     }
 
-    /** The candidates of one scoring and the work (tokens) ahead of the request on each. */
+    /** The candidates of one scoring and the work (tokens) the request would time on each. */
     private record Work(List<Endpoint> endpoints, double[] tokens) {
     }
 
@@ -364,7 +369,7 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
         pickedTokens.addAndGet(tokens);
     }
 
-    /** The work the last score counted ahead of the request on {@code endpoint}, 0 when it was not scored. */
+    /** The work the request times on {@code endpoint} (see {@link Work}), 0 when it was not scored. */
     private static double workAhead(CycleState state, String endpoint) {
         Work w = state.get(WORK);
         if (w == null) {
