@@ -42,7 +42,8 @@ record DecisionStreams(List<List<ProcessingRequest>> seqs, Histogram latencies, 
 
     /**
      * Sends open-loop requests from one connection's event loop, each at its intended time ({@code start + i /
-     * rate} for this connection's share {@code i = first, first + step, ...}): runs once per due request or batch of
+     * rate} for this connection's share {@code i = first, first + step, ...}, later while a ramp is on, see
+     * {@link #offsetNanos}): runs once per due request or batch of
      * overdue ones, then schedules itself for the next. A request that finds 10,000 in flight counts as an error;
      * latency counts from the intended time, so a late send is not hidden.
      */
@@ -53,26 +54,46 @@ record DecisionStreams(List<List<ProcessingRequest>> seqs, Histogram latencies, 
         final long start;
         final long end;
         final double intervalNanos;
+        final double rampNanos;
         final int step;
         final CountDownLatch sent = new CountDownLatch(1);
         long next;
 
         OpenLoop(OpenLoopRequests streams, ExternalProcessorGrpc.ExternalProcessorStub stub, EventLoop loop,
                  long start, long end, double intervalNanos, int first, int step) {
+            this(streams, stub, loop, start, end, intervalNanos, 0, first, step);
+        }
+
+        /**
+         * @param rampNanos the rate grows linearly from 0 to one request per {@code intervalNanos} over this long
+         *     from {@code start} (0: the full rate from the start)
+         */
+        OpenLoop(OpenLoopRequests streams, ExternalProcessorGrpc.ExternalProcessorStub stub, EventLoop loop,
+                 long start, long end, double intervalNanos, double rampNanos, int first, int step) {
             this.streams = streams;
             this.stub = stub;
             this.loop = loop;
             this.start = start;
             this.end = end;
             this.intervalNanos = intervalNanos;
+            this.rampNanos = rampNanos;
             this.next = first;
             this.step = step;
+        }
+
+        /**
+         * When request {@code n} is due, from {@code start}: during the ramp the requests sent by time t number
+         * t²/(2·ramp·interval), so request n goes at √(2·ramp·n·interval); after it, at n·interval + ramp/2.
+         */
+        long offsetNanos(long n) {
+            double steady = n * intervalNanos;
+            return (long) (steady < rampNanos / 2 ? Math.sqrt(2 * rampNanos * steady) : steady + rampNanos / 2);
         }
 
         @Override
         public void run() {
             while (true) {
-                long intended = start + (long) (next * intervalNanos);
+                long intended = start + offsetNanos(next);
                 if (intended >= end) {
                     sent.countDown();
                     return;
@@ -85,7 +106,7 @@ record DecisionStreams(List<List<ProcessingRequest>> seqs, Histogram latencies, 
                 if (streams.inFlight().tryAcquire()) {
                     streams.start(stub, next, intended);
                 } else {
-                    streams.errors().incrementAndGet();
+                    streams.refused();
                 }
                 next += step;
             }

@@ -14,4 +14,9 @@ interface OpenLoopRequests {
     Semaphore inFlight();
 
     AtomicLong errors();
+
+    /** A request was due while {@link #inFlight} had no permit left: the load generator fell behind. */
+    default void refused() {
+        errors().incrementAndGet();
+    }
 }

@@ -62,7 +62,7 @@ public final class Soak {
     /** What a run measured and whether it passed; {@code failures} says which checks failed and why. */
     public record Result(List<Sample> samples, double p99FirstMs, double p99LastMs, long firstWindowCount,
                          long lastWindowCount, long completed, long cancelled,
-                         long upstreamErrors, long errors, String firstError, double seconds,
+                         long upstreamErrors, long errors, long refused, String firstError, double seconds,
                          long inFlightAfter, List<String> failures) {
         public boolean passed() {
             return failures.isEmpty();
@@ -119,14 +119,15 @@ public final class Soak {
             long warmStart = System.nanoTime();
             long start = warmStart + (long) (s.warmupSeconds() * 1e9);
             long end = start + (long) (s.durationSeconds() * 1e9);
-            out.printf(Locale.ROOT, "soak: %.0f req/s for %.0f s after a %.0f s warm-up, EPP pid %d, -Xmx%s%n",
+            out.printf(Locale.ROOT, "soak: %.0f req/s for %.0f s after a %.0f s warm-up (the rate ramps up over"
+                    + " its first half), EPP pid %d, -Xmx%s%n",
                     s.rps(), s.durationSeconds(), s.warmupSeconds(), epp.pid(), s.eppHeap());
             List<DecisionStreams.OpenLoop> senders = new ArrayList<>();
             List<Connection.Lane> lanes = c.lanes();
             for (int i = 0; i < lanes.size(); i++) {
                 Connection.Lane lane = lanes.get(i);
                 DecisionStreams.OpenLoop sender = new DecisionStreams.OpenLoop(traffic, lane.stub(), lane.loop(),
-                        warmStart, end, 1e9 / s.rps(), i, lanes.size());
+                        warmStart, end, 1e9 / s.rps(), s.warmupSeconds() * 1e9 / 2, i, lanes.size());
                 senders.add(sender);
                 lane.loop().execute(sender);
             }
@@ -158,17 +159,19 @@ public final class Soak {
             List<Histogram> w = traffic.windows();
             double first = w.get(0).getValueAtPercentile(99) / 1000.0;
             double last = w.get(w.size() - 1).getValueAtPercentile(99) / 1000.0;
-            List<String> failures = checks(s, samples, first, last, inFlightAfter, traffic.errors().get());
+            List<String> failures = checks(s, samples, first, last, inFlightAfter, traffic.errors().get(),
+                    traffic.refusedCount());
             return new Result(samples, first, last, w.get(0).getTotalCount(), w.get(w.size() - 1).getTotalCount(),
                     traffic.completed(), traffic.cancelled(),
-                    traffic.upstreamErrors(), traffic.errors().get(), traffic.firstError(), seconds, inFlightAfter,
+                    traffic.upstreamErrors(), traffic.errors().get(), traffic.refusedCount(), traffic.firstError(),
+                    seconds, inFlightAfter,
                     failures);
         }
     }
 
     /** The flatness and drift checks; each failure says what grew and by how much. */
     static List<String> checks(Settings s, List<Sample> samples, double p99First, double p99Last, long inFlightAfter,
-                               long errors) {
+                               long errors, long refused) {
         List<String> failures = new ArrayList<>();
         int k = Math.max(1, samples.size() / 5);
         List<Sample> head = samples.subList(0, k);
@@ -199,6 +202,11 @@ public final class Soak {
         if (errors > 0) {
             failures.add(errors + " unexpected errors (streams the EPP failed or answered with an error)");
         }
+        if (refused > 0) {
+            failures.add("the load generator fell behind: " + refused + " exchanges not sent while "
+                    + SoakTraffic.OPEN_LOOP_LIMIT + " were open (the harness, not a measurement of the EPP: rerun with"
+                    + " a longer --warmup, a lower --rps or on more cores)");
+        }
         return failures;
     }
 
@@ -212,8 +220,8 @@ public final class Soak {
         }
         long total = r.completed() + r.cancelled() + r.upstreamErrors() + r.errors();
         b.append(String.format(Locale.ROOT, "%nexchanges %d in %.0f s (%.0f/s): completed %d, cancelled %d, "
-                        + "upstream 500 %d, errors %d%n", total, r.seconds(), total / r.seconds(), r.completed(),
-                r.cancelled(), r.upstreamErrors(), r.errors()));
+                        + "upstream 500 %d, errors %d; not sent (generator behind) %d%n", total, r.seconds(),
+                total / r.seconds(), r.completed(), r.cancelled(), r.upstreamErrors(), r.errors(), r.refused()));
         if (r.firstError() != null) {
             b.append("first error: ").append(r.firstError()).append('\n');
         }

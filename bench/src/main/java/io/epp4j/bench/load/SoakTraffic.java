@@ -58,6 +58,8 @@ final class SoakTraffic implements OpenLoopRequests {
     private final List<Histogram> windows = new ArrayList<>();
     private final Semaphore inFlight = new Semaphore(OPEN_LOOP_LIMIT);
     private final AtomicLong errors = new AtomicLong();
+    /** Requests not sent because {@link #OPEN_LOOP_LIMIT} exchanges were open: the harness fell behind. */
+    private final AtomicLong refused = new AtomicLong();
     private final AtomicLong completed = new AtomicLong();
     private final AtomicLong cancelled = new AtomicLong();
     private final AtomicLong upstreamErrors = new AtomicLong();
@@ -106,6 +108,16 @@ final class SoakTraffic implements OpenLoopRequests {
     @Override
     public AtomicLong errors() {
         return errors;
+    }
+
+    @Override
+    public void refused() {
+        refused.incrementAndGet();
+    }
+
+    /** Requests the load generator could not send (it already had {@link #OPEN_LOOP_LIMIT} exchanges open). */
+    long refusedCount() {
+        return refused.get();
     }
 
     String firstError() {

@@ -34,13 +34,17 @@ class SoakTest {
     void checksFailOnGrowthLeftoversAndDrift() {
         List<Soak.Sample> flat = List.of(sample(0, 40, 30, 100, 5), sample(10, 41, 30, 101, 3),
                 sample(20, 40, 31, 100, 4), sample(30, 40.5, 30, 100, 0));
-        assertEquals(List.of(), Soak.checks(CI, flat, 1, 2, 0, 0));
+        assertEquals(List.of(), Soak.checks(CI, flat, 1, 2, 0, 0, 0));
 
         List<Soak.Sample> leaking = List.of(sample(0, 40, 30, 100, 5), sample(10, 80, 45, 200, 900),
                 sample(20, 120, 60, 300, 1800), sample(30, 160, 75, 400, 2700));
-        List<String> failures = Soak.checks(CI, leaking, 1, 100, 2700, 3);
+        List<String> failures = Soak.checks(CI, leaking, 1, 100, 2700, 3, 0);
         assertEquals(6, failures.size(), failures.toString());
         assertTrue(failures.get(0).startsWith("heap after GC grew 120.0 MB"), failures.get(0));
+
+        List<String> behind = Soak.checks(CI, flat, 1, 2, 0, 0, 12);
+        assertEquals(1, behind.size(), behind.toString());
+        assertTrue(behind.get(0).startsWith("the load generator fell behind: 12 exchanges not sent"), behind.get(0));
     }
 
     private static Soak.Sample sample(double t, double heap, int threads, long fds, long inFlight) {

@@ -15,9 +15,9 @@ public final class Admission {
     /** The request's place in flow control, or null when flow control is off. */
     final FlowController.Ticket ticket;
     /** The request's stage timings and trace, from its admission on. */
-    final Director.Timing timing;
+    final DecisionTiming timing;
 
-    Admission(InferenceRequest request, Arrival arrival, FlowController.Ticket ticket, Director.Timing timing) {
+    Admission(InferenceRequest request, Arrival arrival, FlowController.Ticket ticket, DecisionTiming timing) {
         this.request = request;
         this.arrival = arrival;
         this.ticket = ticket;

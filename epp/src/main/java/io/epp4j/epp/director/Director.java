@@ -16,12 +16,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
-import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Random;
-import java.util.Set;
 import java.util.function.LongSupplier;
 
 /**
@@ -54,30 +51,26 @@ public final class Director {
 
     private final EndpointStore store;
     private final RequestScheduler scheduler;
-    private final ObjectiveResolver objectives;
-    private final ModelRewriter modelRewriter;
-    private final boolean ignoreSubsetHint;
+    private final Requests requests;
+    private final Candidates candidates;
     private final RandomScheduler anyPicker;
     private final EppMetrics metrics;
     private final LongSupplier ticker;
     private final FlowController flow;
     private final Clock clock;
     private final RequestLog requestLog;
-    private final int maxEndpointInFlight;
 
     private Director(Builder b) {
         this.store = b.store;
         this.scheduler = b.scheduler;
-        this.objectives = b.objectives;
-        this.modelRewriter = b.modelRewriter;
-        this.ignoreSubsetHint = b.ignoreSubsetHint;
+        this.requests = new Requests(b.objectives, b.modelRewriter, b.metrics);
+        this.candidates = new Candidates(b.store, b.ignoreSubsetHint, b.maxEndpointInFlight, b.metrics);
         this.anyPicker = b.anyPicker;
         this.metrics = b.metrics;
         this.ticker = b.ticker;
         this.flow = b.flow;
         this.clock = b.clock;
         this.requestLog = b.requestLog;
-        this.maxEndpointInFlight = b.maxEndpointInFlight;
     }
 
     /** A director over {@code store}'s endpoints, picking with {@code scheduler}; the rest takes its defaults. */
@@ -111,17 +104,17 @@ public final class Director {
      */
     public Admission admit(ParsedRequest body, Arrival arrival, long parseNanos, RequestTrace trace)
             throws InferenceError {
-        InferenceRequest request = request(body, arrival);
-        Timing timing = new Timing(parseNanos, ticker.getAsLong(), trace);
+        InferenceRequest request = requests.of(body, arrival);
+        DecisionTiming timing = new DecisionTiming(parseNanos, ticker.getAsLong(), clock.millis(), trace, ticker);
         if (flow == null || !flow.enabled()) {
             return new Admission(request, arrival, null, timing);
         }
         FlowController.Ticket ticket = flow.enqueue(new FlowRequest(request.fairnessId(), request.priority(),
                 request.bodySizeBytes(), request.model(), request.targetModel(),
-                sloMillis(header(arrival, LLMD_SLO_TTFT_MS, SLO_TTFT_MS))));
+                Requests.sloMillis(arrival)));
         Outcome outcome = ticket.outcome();
         if (outcome != null && outcome != Outcome.DISPATCHED) {
-            throw failed(request, arrival, timing, flowError(outcome));
+            throw failed(request, arrival, timing, InferenceError.of(outcome));
         }
         return new Admission(request, arrival, ticket, timing);
     }
@@ -143,7 +136,7 @@ public final class Director {
                     throw new IllegalStateException("request " + request.requestId() + " is still queued");
                 }
                 if (outcome != Outcome.DISPATCHED) {
-                    throw flowError(outcome);
+                    throw InferenceError.of(outcome);
                 }
             }
             return decide(request, admission.arrival, admission.timing, ticket == null);
@@ -157,7 +150,8 @@ public final class Director {
     }
 
     /** The error a failed request is answered with, its trace ended and the request recorded. */
-    private InferenceError failed(InferenceRequest request, Arrival arrival, Timing timing, InferenceError e) {
+    private InferenceError failed(InferenceRequest request, Arrival arrival, DecisionTiming timing,
+            InferenceError e) {
         InferenceError error = e.forModels(request.model(), request.targetModel());
         long now = ticker.getAsLong();
         timing.trace.end(now, error.code().gaieName(), error.getMessage());
@@ -170,36 +164,16 @@ public final class Director {
         return error;
     }
 
-    private static InferenceError flowError(Outcome outcome) {
-        InferenceError.Code code = switch (outcome.errorCode()) {
-            case "ResourceExhausted" -> InferenceError.Code.RESOURCE_EXHAUSTED;
-            case "ServiceUnavailable" -> InferenceError.Code.SERVICE_UNAVAILABLE;
-            default -> InferenceError.Code.INTERNAL;
-        };
-        return new InferenceError(code, outcome.message());
-    }
-
-    private static long sloMillis(String header) {
-        if (header == null) {
-            return -1;
-        }
-        try {
-            long ms = Long.parseLong(header.trim());
-            return ms > 0 ? ms : -1;
-        } catch (NumberFormatException e) {
-            return -1;
-        }
-    }
-
     /** @param legacyAdmission whether the scheduler's admission applies (flow control is off) */
-    private Exchange decide(InferenceRequest request, Arrival arrival, Timing timing, boolean legacyAdmission)
+    private Exchange decide(InferenceRequest request, Arrival arrival, DecisionTiming timing,
+            boolean legacyAdmission)
             throws InferenceError {
-        List<Endpoint> candidates = candidates(arrival.subsetHint());
+        List<Endpoint> candidates = this.candidates.of(arrival.subsetHint());
         timing.candidates = candidates.size();
         if (candidates.isEmpty()) {
             throw new InferenceError(InferenceError.Code.SERVICE_UNAVAILABLE, NO_CANDIDATES);
         }
-        candidates = belowInFlightLimit(candidates);
+        candidates = this.candidates.belowInFlightLimit(candidates);
         ScheduledRequest scheduled;
         RequestTrace trace = timing.trace;
         try {
@@ -250,79 +224,9 @@ public final class Director {
         return exchange;
     }
 
-    /**
-     * The candidates with fewer than {@code --max-endpoint-in-flight} requests in flight from this EPP; when every
-     * one is at the limit the request is shed with 429, as GAIE sheds a request the saturated pool cannot take.
-     * The count is read before scheduling, so concurrent decisions may pass the limit by their number.
-     */
-    private List<Endpoint> belowInFlightLimit(List<Endpoint> candidates) throws InferenceError {
-        if (maxEndpointInFlight <= 0) {
-            return candidates;
-        }
-        List<Endpoint> out = null;
-        for (int i = 0; i < candidates.size(); i++) {
-            Endpoint e = candidates.get(i);
-            if (e.inFlightRequests() >= maxEndpointInFlight) {
-                if (out == null) {
-                    out = new ArrayList<>(candidates.subList(0, i));
-                }
-            } else if (out != null) {
-                out.add(e);
-            }
-        }
-        if (out == null) {
-            return candidates;
-        }
-        if (out.isEmpty()) {
-            if (metrics != null) {
-                metrics.limitRejected("endpoint_in_flight");
-            }
-            throw new InferenceError(InferenceError.Code.RESOURCE_EXHAUSTED, "all " + candidates.size()
-                    + " candidate endpoints have " + maxEndpointInFlight
-                    + " requests in flight (--max-endpoint-in-flight)");
-        }
-        return out;
-    }
-
-    private void schedulingFailed(InferenceRequest request, Timing timing) {
+    private void schedulingFailed(InferenceRequest request, DecisionTiming timing) {
         if (metrics != null && timing.admitted != 0) { // admitted, then the scheduler found nothing or failed
             metrics.schedulingAttempted(false, request.targetModel(), null);
-        }
-    }
-
-    /** When each stage of one decision ended (ticker nanos; 0: not reached). Written by the deciding thread. */
-    final class Timing {
-        final long parseNanos;
-        final long start;
-        final long startMillis;
-        final RequestTrace trace;
-        int candidates;
-        long admitted;
-        long scheduled;
-        long preRequested;
-
-        Timing(long parseNanos, long start, RequestTrace trace) {
-            this.parseNanos = parseNanos;
-            this.start = start;
-            this.trace = trace;
-            this.startMillis = clock.millis();
-        }
-
-        RequestRecord.Stages stages(long responseHeadersNanos, long totalNanos) {
-            long end = preRequested != 0 ? preRequested : scheduled != 0 ? scheduled : admitted != 0 ? admitted
-                    : ticker.getAsLong();
-            return new RequestRecord.Stages(parseNanos, admitted == 0 ? -1 : admitted - start,
-                    scheduled == 0 ? -1 : scheduled - admitted, preRequested == 0 ? -1 : preRequested - scheduled,
-                    end - start, responseHeadersNanos, totalNanos);
-        }
-
-        void observe(EppMetrics m) {
-            if (parseNanos >= 0) {
-                m.stage(EppMetrics.Stage.PARSE, parseNanos);
-            }
-            m.stage(EppMetrics.Stage.ADMISSION, admitted - start);
-            m.stage(EppMetrics.Stage.SCHEDULING, scheduled - admitted);
-            m.stage(EppMetrics.Stage.PRE_REQUEST, preRequested - scheduled);
         }
     }
 
@@ -333,7 +237,7 @@ public final class Director {
      * @throws InferenceError 500 when the pool is empty, 503 when the subset hint matches nothing
      */
     public Exchange pickAny(Arrival arrival) throws InferenceError {
-        List<Endpoint> candidates = candidates(arrival.subsetHint());
+        List<Endpoint> candidates = this.candidates.of(arrival.subsetHint());
         if (candidates.isEmpty()) {
             throw store.size() == 0
                     ? new InferenceError(InferenceError.Code.INTERNAL, NO_PODS)
@@ -363,71 +267,6 @@ public final class Director {
     /** Whether {@link #decide} may wait on I/O with the configuration serving now (see {@link RequestScheduler}). */
     public boolean mayBlock() {
         return scheduler.mayBlock();
-    }
-
-    /** llm-d's header when the request has it (non-empty), else GAIE's. */
-    private static String header(Arrival arrival, String llmd, String gaie) {
-        String v = arrival.headers().get(llmd);
-        return v == null || v.isEmpty() ? arrival.headers().get(gaie) : v;
-    }
-
-    private InferenceRequest request(ParsedRequest body, Arrival arrival) {
-        String model = body.model();
-        String targetModel = targetModel(model, header(arrival, LLMD_MODEL_REWRITE, MODEL_REWRITE));
-        String objective = header(arrival, LLMD_OBJECTIVE, OBJECTIVE);
-        int priority = objective == null || objective.isEmpty() ? 0 : objectives.priorityOf(objective);
-        String fairness = header(arrival, LLMD_FAIRNESS_ID, FAIRNESS_ID);
-        return new InferenceRequest(arrival.requestId(), body.api(), model, targetModel, body.prompt(),
-                body.cacheSalt(), body.stream(), priority,
-                fairness == null || fairness.isEmpty() ? DEFAULT_FAIRNESS_ID : fairness, arrival.headers(),
-                body.bodyBytes());
-    }
-
-    /**
-     * The model to serve: the rewrite header when present (an explicit per-request choice, not counted as a rule's
-     * decision), else the InferenceModelRewrite rules' choice (counted), else the model as asked.
-     */
-    private String targetModel(String incomingModel, String rewriteHeader) {
-        if (rewriteHeader != null && !rewriteHeader.isEmpty()) {
-            return rewriteHeader;
-        }
-        ModelRewriter.Choice fromRule = modelRewriter.rewrite(incomingModel);
-        if (fromRule == null || fromRule.targetModel() == null || fromRule.targetModel().isEmpty()) {
-            return incomingModel;
-        }
-        if (fromRule.rewriteName() != null && metrics != null) {
-            metrics.modelRewritten(fromRule.rewriteName(), incomingModel, fromRule.targetModel());
-        }
-        return fromRule.targetModel();
-    }
-
-    private List<Endpoint> candidates(List<String> subsetHint) {
-        List<Endpoint> all = store.snapshot();
-        if (subsetHint == null || ignoreSubsetHint) {
-            return all;
-        }
-        Set<String> ips = new HashSet<>();
-        for (String address : subsetHint) {
-            ips.add(ipOf(address));
-        }
-        List<Endpoint> out = new ArrayList<>();
-        for (Endpoint e : all) {
-            if (ips.contains(e.info().ip())) {
-                out.add(e);
-            }
-        }
-        return out;
-    }
-
-    /** The IP of {@code ip:port} / {@code [v6]:port}: GAIE matches subset hints by IP only. */
-    static String ipOf(String address) {
-        String a = address.trim();
-        int colon = a.lastIndexOf(':');
-        String host = colon > 0 && a.indexOf(':') == colon || a.startsWith("[") ? a.substring(0, colon) : a;
-        if (host.startsWith("[") && host.endsWith("]")) {
-            host = host.substring(1, host.length() - 1);
-        }
-        return host;
     }
 
     /** Builds a {@link Director}; every setting has a default, named on its method. */

@@ -41,7 +41,7 @@ public final class Exchange {
     private final long receivedNanos;
     private final ModelNames.ResponseRewrite rewriteBack;
     private final RequestLog log;
-    private final Director.Timing timing;
+    private final DecisionTiming timing;
     private final AtomicBoolean completed = new AtomicBoolean();
     private long responseHeadersNanos = -1;
     private long firstBodyNanos;
@@ -50,7 +50,7 @@ public final class Exchange {
     private long responseBytes;
 
     Exchange(InferenceRequest request, ScheduledRequest scheduled, EndpointStore.InFlightSlot slot,
-             EppMetrics metrics, LongSupplier ticker, long receivedNanos, RequestLog log, Director.Timing timing) {
+             EppMetrics metrics, LongSupplier ticker, long receivedNanos, RequestLog log, DecisionTiming timing) {
         this.request = request;
         this.scheduled = scheduled;
         this.slot = slot;

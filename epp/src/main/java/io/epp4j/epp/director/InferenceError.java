@@ -1,5 +1,7 @@
 package io.epp4j.epp.director;
 
+import io.epp4j.epp.flowcontrol.Outcome;
+
 /**
  * A request the EPP answers itself, with an HTTP status and the body {@code inference error: <Code> - <Msg>}
  * (GAIE's ImmediateResponse format).
@@ -65,6 +67,16 @@ public final class InferenceError extends Exception {
     /** The model the request was to be served as, when known ("" otherwise). */
     public String targetModel() {
         return targetModel;
+    }
+
+    /** The error a request that left flow control without being dispatched is answered with (GAIE's codes). */
+    static InferenceError of(Outcome outcome) {
+        Code code = switch (outcome.errorCode()) {
+            case "ResourceExhausted" -> Code.RESOURCE_EXHAUSTED;
+            case "ServiceUnavailable" -> Code.SERVICE_UNAVAILABLE;
+            default -> Code.INTERNAL;
+        };
+        return new InferenceError(code, outcome.message());
     }
 
     /** Names the request's models on this error (the director knows them once it has decided the target). */

@@ -66,6 +66,28 @@ final class RequestHeaders {
         return values.get(Director.REQUEST_ID);
     }
 
+    /** The request's {@code content-length}, or -1 when absent or not a number. */
+    long contentLength() {
+        String contentLength = values.get("content-length");
+        if (contentLength != null) {
+            try {
+                return Long.parseLong(contentLength.trim());
+            } catch (NumberFormatException e) {
+                // no usable length
+            }
+        }
+        return -1;
+    }
+
+    /** The bytes of a headers message's names and values, as {@code --max-request-header-bytes} counts them. */
+    static long bytes(HeaderMap map) {
+        long n = 0;
+        for (var h : map.getHeadersList()) {
+            n += h.getKey().length() + h.getValue().length() + h.getRawValue().size();
+        }
+        return n;
+    }
+
     /** A request-side header mutation: {@code sets} first, then the request-id echo, then the removals. */
     HeaderMutation.Builder mutation(HeaderValueOption... sets) {
         HeaderMutation.Builder m = HeaderMutation.newBuilder();

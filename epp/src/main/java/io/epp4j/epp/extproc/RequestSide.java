@@ -1,9 +1,7 @@
 package io.epp4j.epp.extproc;
 
-import com.google.protobuf.UnsafeByteOperations;
 import io.envoyproxy.envoy.config.core.v3.Metadata;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
-import io.envoyproxy.envoy.service.ext_proc.v3.BodyMutation;
 import io.envoyproxy.envoy.service.ext_proc.v3.CommonResponse;
 import io.envoyproxy.envoy.service.ext_proc.v3.HeaderMutation;
 import io.envoyproxy.envoy.service.ext_proc.v3.HttpBody;
@@ -20,7 +18,6 @@ import io.epp4j.epp.request.ModelNames;
 import io.epp4j.epp.request.ParsedRequest;
 import io.epp4j.epp.request.RequestParsers;
 import io.epp4j.epp.tracing.RequestTrace;
-import io.epp4j.spi.UpstreamHeaders;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -155,7 +152,8 @@ final class RequestSide {
             throw new InferenceError(InferenceError.Code.BAD_REQUEST,
                     "request headers sent twice on one ext_proc stream");
         }
-        config.limits().checkHeaders(message.getHeaders().getHeadersCount(), headerBytes(message));
+        config.limits().checkHeaders(message.getHeaders().getHeadersCount(),
+                RequestHeaders.bytes(message.getHeaders()));
         headers = RequestHeaders.read(message.getHeaders(), config.requestIds());
         trace = config.tracing().start(headers.values(), headers.requestId(), receivedNanos);
         if (message.getEndOfStream()) {
@@ -223,16 +221,8 @@ final class RequestSide {
         return true;
     }
 
-    private static long headerBytes(HttpHeaders message) {
-        long n = 0;
-        for (var h : message.getHeaders().getHeadersList()) {
-            n += h.getKey().length() + h.getValue().length() + h.getRawValue().size();
-        }
-        return n;
-    }
-
     private BodyBuffer newBody(int presize) {
-        return new BodyBuffer(presize, headers == null ? -1 : declaredLength(), config.limits());
+        return new BodyBuffer(presize, headers == null ? -1 : headers.contentLength(), config.limits());
     }
 
     /** Gives the body's bytes back to the shared budget (at the answer, or when the stream ends first). */
@@ -244,25 +234,12 @@ final class RequestSide {
     }
 
     private int initialBodyCapacity() {
-        long n = declaredLength();
+        long n = headers.contentLength();
         if (n >= 0 && n <= config.maxRequestBodyBytes()) {
             // trust the header for sizing only up to a point: a false one must not pin memory
             return (int) Math.min(n, MAX_PRESIZE_BYTES);
         }
         return 8 * 1024;
-    }
-
-    /** The request's {@code content-length}, or -1 when absent or not a number. */
-    private long declaredLength() {
-        String contentLength = headers.get("content-length");
-        if (contentLength != null) {
-            try {
-                return Long.parseLong(contentLength.trim());
-            } catch (NumberFormatException e) {
-                // no usable length
-            }
-        }
-        return -1;
     }
 
     /** Header-only requests (and STREAMED mode): a random candidate, answered at once. */
@@ -387,51 +364,10 @@ final class RequestSide {
         }
         String destination = Mutations.destinationValue(exchange.result(), config.destinationFallbacks());
         Map<String, Double> scores = config.lbMetadataScores() ? exchange.scores() : Map.of();
-        HeaderMutation.Builder mutation = upstreamLength > 0
-                ? headers.mutation(Mutations.header(Mutations.DESTINATION, destination),
-                        Mutations.header("content-length", Integer.toString(upstreamLength)))
-                : headers.mutation(Mutations.header(Mutations.DESTINATION, destination));
-        UpstreamHeaders hooks = exchange.upstreamHeaders();
-        if (!hooks.isEmpty()) { // e.g. P/D's x-prefiller-host-port, a client's copy removed
-            hooks.sets().forEach((k, v) -> mutation.addSetHeaders(Mutations.header(k, v)));
-            mutation.addAllRemoveHeaders(hooks.removals());
-        }
-        if (trace.recording()) {
-            // the model server's spans continue this request's trace
-            trace.propagationHeaders().forEach((k, v) -> mutation.addSetHeaders(Mutations.header(k, v)));
-        }
-        switch (mode) {
-            case FULL_DUPLEX_STREAMED -> {
-                answers.send(Mutations.pick(mutation, destination, scores));
-                answers.streamedBody(upstream, upstreamLength, !trailersFollow, true);
-            }
-            case STREAMED -> {
-                // Envoy held every chunk for its own answer: the pick goes in the (late) headers answer, then one
-                // answer per chunk; a rewritten body replaces the first chunk and clears the others
-                answers.send(Mutations.pick(mutation, destination, scores));
-                for (int i = 0; i < heldChunks; i++) {
-                    CommonResponse.Builder chunkAnswer = CommonResponse.newBuilder();
-                    if (splice) {
-                        chunkAnswer.setBodyMutation(i == 0
-                                ? BodyMutation.newBuilder().setBody(
-                                        UnsafeByteOperations.unsafeWrap(upstream, 0, upstreamLength)).build()
-                                : BodyMutation.newBuilder().setClearBody(true).build());
-                    }
-                    answers.send(Mutations.body(chunkAnswer, true));
-                }
-            }
-            default -> {
-                // BUFFERED: the headers were answered already; the pick rides on the body answer
-                CommonResponse.Builder common = CommonResponse.newBuilder().setClearRouteCache(true)
-                        .setHeaderMutation(mutation);
-                if (splice) {
-                    common.setBodyMutation(BodyMutation.newBuilder()
-                            .setBody(UnsafeByteOperations.unsafeWrap(upstream, 0, upstreamLength)));
-                }
-                answers.send(Mutations.body(common, true).toBuilder()
-                        .setDynamicMetadata(Mutations.destinationMetadata(destination, scores)).build());
-            }
-        }
+        HeaderMutation.Builder mutation = PickAnswer.mutation(headers, destination, upstreamLength,
+                exchange.upstreamHeaders(), trace);
+        PickAnswer.send(answers, mode, mutation, destination, scores,
+                new PickAnswer.Body(upstream, upstreamLength, splice), trailersFollow, heldChunks);
         answered = true;
         release(); // the echoed bytes are owned by the sent messages now
         trace.stage("answer", answerStart, config.nanoTicker().getAsLong());
@@ -448,10 +384,8 @@ final class RequestSide {
     private void answerUnread(Exchange exchange) {
         String destination = Mutations.destinationValue(exchange.result(), config.destinationFallbacks());
         Map<String, Double> scores = config.lbMetadataScores() ? exchange.scores() : Map.of();
-        HeaderMutation.Builder mutation = headers.mutation(Mutations.header(Mutations.DESTINATION, destination));
-        if (trace.recording()) {
-            trace.propagationHeaders().forEach((k, v) -> mutation.addSetHeaders(Mutations.header(k, v)));
-        }
+        HeaderMutation.Builder mutation = PickAnswer.mutation(headers, destination, 0, exchange.upstreamHeaders(),
+                trace);
         answers.send(Mutations.pick(mutation, destination, scores));
         answered = true;
         body = null;

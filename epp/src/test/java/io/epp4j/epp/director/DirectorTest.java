@@ -50,7 +50,7 @@ class DirectorTest {
     @ParameterizedTest
     @CsvSource({"10.0.0.1:8000, 10.0.0.1", "[fd00::1]:8000, fd00::1", "10.0.0.1, 10.0.0.1", "fd00::1, fd00::1"})
     void subsetHintAddressesMatchByIp(String address, String ip) {
-        assertEquals(ip, Director.ipOf(address));
+        assertEquals(ip, Candidates.ipOf(address));
     }
 
     @Test
