@@ -593,12 +593,6 @@ public final class ConfigLoader {
             if (single != null && !listed.isEmpty()) {
                 LOG.warn("Both parser and requestHandler.parsers are set: requestHandler.parsers is used");
             }
-            for (RequestParsers.Declared d : listed.isEmpty() && single != null ? List.of(single) : listed) {
-                if (d.type().equals(RequestParsers.VERTEXAI)) {
-                    LOG.warn("Parser {} ({}) is accepted but not implemented: its requests are routed without "
-                            + "reading the body, as passthrough-parser does", d.name(), d.type());
-                }
-            }
             if (!listed.isEmpty()) {
                 return RequestParsers.llmd(listed);
             }
