@@ -18,7 +18,6 @@ import org.slf4j.LoggerFactory;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * {@code request-attribute-reporter} (GAIE, llm-d): computes one integer from the response's token usage with a CEL
@@ -56,23 +55,12 @@ public final class RequestAttributeReporter implements ResponseAttributeReporter
     @SuppressWarnings("unchecked")
     public RequestAttributeReporter(String name, PluginParameters parameters) {
         this.name = name == null || name.isEmpty() ? TYPE : name;
-        for (String key : parameters.asMap().keySet()) {
-            if (!key.equals("attributes")) {
-                throw new IllegalArgumentException("unknown parameter '" + key + "' (allowed: attributes)");
-            }
-        }
         Object raw = parameters.asMap().get("attributes");
         if (!(raw instanceof List<?> list) || list.size() != 1 || !(list.get(0) instanceof Map<?, ?>)) {
             throw new IllegalArgumentException("parameter 'attributes' must contain exactly one entry"
                     + " {key: {namespace, name}, expression, condition}");
         }
         PluginParameters entry = new PluginParameters((Map<String, Object>) list.get(0));
-        for (String key : entry.asMap().keySet()) {
-            if (!Set.of("key", "expression", "condition").contains(key)) {
-                throw new IllegalArgumentException("unknown parameter 'attributes[0]." + key
-                        + "' (allowed: key, expression, condition)");
-            }
-        }
         PluginParameters key = new PluginParameters(entry.getMap("key"));
         this.attribute = key.getString("name", "");
         if (attribute.isEmpty()) {

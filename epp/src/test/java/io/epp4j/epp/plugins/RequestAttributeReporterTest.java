@@ -70,7 +70,7 @@ class RequestAttributeReporterTest {
                 List.of(Map.of("key", Map.of("name", "a"), "expression", "1", "condition", "has(")),
                 "'attributes[0].condition' is not a valid CEL expression",
                 List.of(Map.of("key", Map.of("name", "a"), "expresion", "1")),
-                "unknown parameter 'attributes[0].expresion'");
+                "'attributes[0].expression' is required");
         bad.forEach((attributes, message) -> {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () ->
                     new RequestAttributeReporter("r", new PluginParameters(Map.of("attributes", attributes))));

@@ -37,12 +37,6 @@ public final class PriorityHoldbackPolicy extends NamedPlugin implements UsageLi
 
     public PriorityHoldbackPolicy(String name, PluginParameters parameters) {
         super(TYPE, name);
-        for (String key : parameters.asMap().keySet()) {
-            if (!java.util.Set.of("shape", "domain", "minCeiling", "maxCeiling", "ceilings").contains(key)) {
-                throw new IllegalArgumentException("unknown parameter '" + key + "' (allowed: ceilings, domain,"
-                        + " maxCeiling, minCeiling, shape)");
-            }
-        }
         String d = parameters.getString("domain", "rank");
         this.domain = switch (d) {
             case "rank" -> Domain.RANK;
