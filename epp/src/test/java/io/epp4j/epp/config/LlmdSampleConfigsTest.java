@@ -11,6 +11,7 @@ import io.epp4j.epp.scheduling.TestPool;
 import io.epp4j.gatewaykit.Dialect;
 import io.epp4j.gatewaykit.GatewayStream;
 import io.epp4j.scorers.admission.ProbabilisticAdmitter;
+import io.epp4j.scorers.flowcontrol.PriorityHoldbackPolicy;
 import io.epp4j.scorers.flowcontrol.ProgramAwareFairness;
 import io.epp4j.scorers.flowcontrol.SoftReflectiveCeilingPolicy;
 import io.epp4j.scorers.saturation.ConcurrencyDetector;
@@ -247,6 +248,21 @@ class LlmdSampleConfigsTest {
         assertTrue(admitter.plugins().values().stream().anyMatch(p -> p instanceof ProbabilisticAdmitter));
         assertInstanceOf(UtilizationDetector.class, admitter.saturationDetector());
         assertTrue(admitter.flowControlConfig() == null, "no flowControl gate: legacy admission");
+    }
+
+    @Test
+    void priorityHoldbackPolicyIsWiredInAndABadCeilingFailsNamingIt() throws ConfigException {
+        String yaml = text("soft-reflective-ceiling.yaml")
+                .replace("- type: soft-reflective-ceiling-policy", "- name: holdback\n"
+                        + "  type: priority-holdback-policy\n  parameters: {minCeiling: 0.4, maxCeiling: 0.9}")
+                .replace("usageLimitPolicyPluginRef: soft-reflective-ceiling-policy",
+                        "usageLimitPolicyPluginRef: holdback");
+        LoadedConfig c = loader.load(yaml, "holdback");
+        assertInstanceOf(PriorityHoldbackPolicy.class, c.flowControlConfig().usageLimitPolicy());
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> loader.load(yaml.replace("minCeiling: 0.4", "minCeiling: 1.2"), "bad"));
+        assertTrue(e.getMessage().contains("plugins[3].parameters: parameter 'minCeiling' must be in [0, 1)"),
+                e.getMessage());
     }
 
     @Test
