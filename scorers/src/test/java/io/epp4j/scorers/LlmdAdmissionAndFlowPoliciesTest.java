@@ -125,7 +125,8 @@ class LlmdAdmissionAndFlowPoliciesTest {
         assertArrayEquals(new double[] {0.9, 0.405, 0.4}, holdback(byValue, 100, 1, 0), 1e-9,
                 "close priorities behave alike");
         assertArrayEquals(new double[] {0.9}, holdback(range, 5), 1e-9, "one priority: maxCeiling");
-        assertArrayEquals(new double[] {1.0, 1.0}, holdback(Map.of("minCeiling", 0.2), 3, 3), 1e-9);
+        assertArrayEquals(new double[] {1.0, 1.0}, holdback(Map.of("minCeiling", 0.2, "domain", "value"), 3, 3), 1e-9,
+                "equal values: no spread");
         Map<String, Object> explicit = Map.of("domain", "explicit", "ceilings", Map.of(100L, 0.95, 50L, 0.7,
                 "10", 0.3));
         assertArrayEquals(new double[] {0.95, 0.3, 0.0}, holdback(explicit, 100, 10, -1), 1e-9,
