@@ -380,7 +380,7 @@ public final class Director {
         return new InferenceRequest(arrival.requestId(), body.api(), model, targetModel, body.prompt(),
                 body.cacheSalt(), body.stream(), priority,
                 fairness == null || fairness.isEmpty() ? DEFAULT_FAIRNESS_ID : fairness, arrival.headers(),
-                body.bodyBytes());
+                body.bodyBytes(), body.tokenIds());
     }
 
     /**

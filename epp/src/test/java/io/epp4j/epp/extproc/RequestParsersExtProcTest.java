@@ -136,6 +136,7 @@ class RequestParsersExtProcTest {
             r = scheduler.scheduled.get(2);
             assertEquals(ApiType.GENERATE, r.api());
             assertEquals("[1,2,3]", r.prompt().utf8());
+            assertArrayEquals(new int[] {1, 2, 3}, r.promptTokenIds(), "the ids, for the precise prefix index");
             assertEquals("tenant-a", r.cacheSalt());
 
             // any other path: routed at the headers, the body never read, so a body above the limit still passes
@@ -218,6 +219,7 @@ class RequestParsersExtProcTest {
             assertEquals(ApiType.GENERATE, r.api());
             assertEquals("", r.model(), "SGLang's /generate names no model");
             assertEquals("[7,8,9]", r.prompt().utf8());
+            assertArrayEquals(new int[] {7, 8, 9}, r.promptTokenIds());
             assertEquals("salt", r.cacheSalt());
             assertTrue(r.stream());
         }
@@ -238,6 +240,7 @@ class RequestParsersExtProcTest {
             InferenceRequest r = scheduler.scheduled.get(0);
             assertEquals(ApiType.GENERATE, r.api());
             assertEquals("The capital of", r.prompt().utf8());
+            assertEquals(null, r.promptTokenIds(), "text: the token-producer tokenizes it");
             assertTrue(r.stream());
             assertEquals("", r.model());
             assertEquals("llama-lora", r.targetModel(), "the target comes from the rewrite header, as in llm-d");
@@ -265,6 +268,7 @@ class RequestParsersExtProcTest {
             assertEquals(ByteString.copyFrom(new byte[] {101, (byte) 0xac, 0x02, (byte) 0xf0, (byte) 0xa2, 0x04}),
                     ByteString.copyFrom(r.prompt().array(), r.prompt().offset(), r.prompt().length()),
                     "the packed token ids as they lie in the body");
+            assertArrayEquals(new int[] {101, 300, 70000}, r.promptTokenIds());
             assertFalse(r.stream());
 
             // another method of the service: routed without interpreting the body
