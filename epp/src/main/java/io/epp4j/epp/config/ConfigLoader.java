@@ -36,10 +36,10 @@ import java.util.Set;
  * {@link ConfigException} naming the line and the field. Creates the scheduling plugins and applies GAIE v1.5.0's
  * system defaults (one {@code default} profile when none, {@code single-profile-handler}, a {@code max-score-picker}
  * per profile lacking a picker, {@code utilization-detector}, {@code openai-parser}, the default data layer and the
- * implicit {@code approx-prefix-cache-producer}). llm-d-router's additions to the schema ({@code requestHandler.parsers},
- * {@code dataLayer.injectDefaults} and its discovery keys, the {@code flowControl} extras, gates written
- * {@code name=true}) are read too: honoured where epp4j has the feature, otherwise accepted with one warning that
- * names the key.
+ * implicit {@code approx-prefix-cache-producer}). llm-d-router's additions to the schema
+ * ({@code requestHandler.parsers}, {@code dataLayer.injectDefaults} and its discovery keys, the {@code flowControl}
+ * extras, gates written {@code name=true}) are read too: honoured where epp4j has the feature, otherwise accepted
+ * with one warning that names the key.
  */
 public final class ConfigLoader {
 
