@@ -18,6 +18,7 @@ import io.epp4j.scorers.disagg.DataParallelProfileHandler;
 import io.epp4j.scorers.disagg.DisaggHeadersHandler;
 import io.epp4j.scorers.disagg.DisaggProfileHandler;
 import io.epp4j.scorers.disagg.PrefixBasedPdDecider;
+import io.epp4j.scorers.flowcontrol.PriorityHoldbackPolicy;
 import io.epp4j.scorers.flowcontrol.ProgramAwareFairness;
 import io.epp4j.scorers.flowcontrol.SoftReflectiveCeilingPolicy;
 import io.epp4j.scorers.filter.ByLabelFilter;
@@ -38,6 +39,7 @@ import io.epp4j.scorers.picker.RandomPicker;
 import io.epp4j.scorers.picker.WeightedRandomPicker;
 import io.epp4j.scorers.prefix.ApproxPrefixCacheProducer;
 import io.epp4j.scorers.prefix.BurstPrefixCacheProducer;
+import io.epp4j.scorers.prefix.PrefixCacheAffinityFilter;
 import io.epp4j.scorers.prefix.PrefixCacheScorer;
 import io.epp4j.scorers.profile.SingleProfileHandler;
 import io.epp4j.scorers.saturation.ConcurrencyDetector;
@@ -71,6 +73,8 @@ public final class BuiltinPlugins {
                 PluginFactory.of(PrefillBacklogScorer.TYPE,
                         (n, p, c) -> new PrefillBacklogScorer(n, p, c.nanoTicker())),
                 PluginFactory.of(ApproxPrefixCacheProducer.TYPE, ApproxPrefixCacheProducer::new),
+                PluginFactory.of(PrefixCacheAffinityFilter.TYPE, (n, p, c) -> new PrefixCacheAffinityFilter(n, p,
+                        synchronizedDoubles(c.random(n)), c.metrics())),
                 PluginFactory.of(ByLabelFilter.TYPE, (n, p, c) -> new ByLabelFilter(n, p)),
                 PluginFactory.of(LabelSelectorFilter.TYPE,
                         (n, p, c) -> new LabelSelectorFilter(LabelSelectorFilter.TYPE, n, p)),
@@ -110,16 +114,20 @@ public final class BuiltinPlugins {
                 PluginFactory.of(HeaderBasedTestingFilter.TYPE, (n, p, c) -> new HeaderBasedTestingFilter(n)),
                 PluginFactory.of(DestinationEndpointServedVerifier.TYPE,
                         (n, p, c) -> new DestinationEndpointServedVerifier(n)),
-                PluginFactory.of(ProbabilisticAdmitter.TYPE, (n, p, c) -> {
-                    java.util.Random random = c.random(n);
-                    return new ProbabilisticAdmitter(n, p, () -> {
-                        synchronized (random) {
-                            return random.nextDouble();
-                        }
-                    });
-                }),
+                PluginFactory.of(ProbabilisticAdmitter.TYPE,
+                        (n, p, c) -> new ProbabilisticAdmitter(n, p, synchronizedDoubles(c.random(n)))),
                 PluginFactory.of(ProgramAwareFairness.TYPE, (n, p, c) -> new ProgramAwareFairness(n, p,
                         c.nanoTicker())),
-                PluginFactory.of(SoftReflectiveCeilingPolicy.TYPE, (n, p, c) -> new SoftReflectiveCeilingPolicy(n, p)));
+                PluginFactory.of(SoftReflectiveCeilingPolicy.TYPE, (n, p, c) -> new SoftReflectiveCeilingPolicy(n, p)),
+                PluginFactory.of(PriorityHoldbackPolicy.TYPE, (n, p, c) -> new PriorityHoldbackPolicy(n, p)));
+    }
+
+    /** Uniform doubles in [0, 1) from {@code random}, safe to call from any thread. */
+    private static java.util.function.DoubleSupplier synchronizedDoubles(java.util.Random random) {
+        return () -> {
+            synchronized (random) {
+                return random.nextDouble();
+            }
+        };
     }
 }

@@ -18,6 +18,8 @@ import java.util.Map;
  * @param fairnessId the x-gateway-inference-fairness-id, or "default-flow"
  * @param headers request headers, lower-case keys
  * @param bodySizeBytes size of the request body in bytes
+ * @param promptTokenIds the prompt's token ids when the request carried them (vLLM's generate {@code token_ids},
+ *     SGLang's {@code input_ids}, a vLLM gRPC tokenized input), else null; do not modify
  */
 public record InferenceRequest(
         String requestId,
@@ -30,10 +32,19 @@ public record InferenceRequest(
         int priority,
         String fairnessId,
         Map<String, String> headers,
-        long bodySizeBytes) {
+        long bodySizeBytes,
+        int[] promptTokenIds) {
 
     public InferenceRequest {
         headers = Map.copyOf(headers);
+    }
+
+    /** A request whose body carried no token ids. */
+    public InferenceRequest(String requestId, ApiType api, String model, String targetModel, ByteSlice prompt,
+                            String cacheSalt, boolean stream, int priority, String fairnessId,
+                            Map<String, String> headers, long bodySizeBytes) {
+        this(requestId, api, model, targetModel, prompt, cacheSalt, stream, priority, fairnessId, headers,
+                bodySizeBytes, null);
     }
 
     /** A header value (lower-case name), or null. */

@@ -1,6 +1,7 @@
 package io.epp4j.scorers;
 
 import io.epp4j.scorers.admission.ProbabilisticAdmitter;
+import io.epp4j.scorers.flowcontrol.PriorityHoldbackPolicy;
 import io.epp4j.scorers.flowcontrol.ProgramAwareFairness;
 import io.epp4j.scorers.flowcontrol.SoftReflectiveCeilingPolicy;
 import io.epp4j.spi.ApiType;
@@ -27,7 +28,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** llm-d's probabilistic-admitter, program-aware-fairness and soft-reflective-ceiling-policy. */
+/**
+ * llm-d's probabilistic-admitter, program-aware-fairness, soft-reflective-ceiling-policy and priority-holdback-policy.
+ */
 class LlmdAdmissionAndFlowPoliciesTest {
 
     private static InferenceRequest request(int priority, String fairnessId) {
@@ -106,6 +109,49 @@ class LlmdAdmissionAndFlowPoliciesTest {
         assertArrayEquals(new double[] {1, 0, 0}, c, "saturated: lower bands closed");
         assertThrows(IllegalArgumentException.class, () -> new SoftReflectiveCeilingPolicy("s",
                 new PluginParameters(Map.of("threshold", 1))));
+    }
+
+    static double[] holdback(Map<String, Object> parameters, int... priorities) {
+        double[] c = new double[priorities.length];
+        new PriorityHoldbackPolicy("h", new PluginParameters(parameters)).ceilings(0.5, priorities, c);
+        return c;
+    }
+
+    @Test
+    void priorityHoldbackStepsCeilingsByRankByValueOrAsListed() {
+        Map<String, Object> range = Map.of("minCeiling", 0.4, "maxCeiling", 0.9);
+        assertArrayEquals(new double[] {0.9, 0.65, 0.4}, holdback(range, 100, 1, 0), 1e-9, "rank ignores values");
+        Map<String, Object> byValue = Map.of("minCeiling", 0.4, "maxCeiling", 0.9, "domain", "value");
+        assertArrayEquals(new double[] {0.9, 0.405, 0.4}, holdback(byValue, 100, 1, 0), 1e-9,
+                "close priorities behave alike");
+        assertArrayEquals(new double[] {0.9}, holdback(range, 5), 1e-9, "one priority: maxCeiling");
+        assertArrayEquals(new double[] {1.0, 1.0}, holdback(Map.of("minCeiling", 0.2, "domain", "value"), 3, 3), 1e-9,
+                "equal values: no spread");
+        Map<String, Object> explicit = Map.of("domain", "explicit", "ceilings", Map.of(100L, 0.95, 50L, 0.7,
+                "10", 0.3));
+        assertArrayEquals(new double[] {0.95, 0.3, 0.0}, holdback(explicit, 100, 10, -1), 1e-9,
+                "a priority not listed is always held back");
+    }
+
+    @Test
+    void priorityHoldbackRejectsWhatLlmdRejectsNamingTheParameter() {
+        Map<Map<String, Object>, String> bad = Map.of(
+                Map.of(), "'minCeiling' is required",
+                Map.of("minCeiling", 1.0), "'minCeiling' must be in [0, 1)",
+                Map.of("minCeiling", 0.5, "maxCeiling", 1.5), "'maxCeiling' must be in (0, 1]",
+                Map.of("minCeiling", 0.5, "maxCeiling", 0.5), "'minCeiling' (0.5) must be below 'maxCeiling'",
+                Map.of("minCeiling", 0.5, "shape", "sigmoid"), "'shape' must be linear",
+                Map.of("minCeiling", 0.5, "domain", "ordinal"), "'domain' must be rank, value or explicit",
+                Map.of("domain", "explicit"), "'ceilings' is required when domain is explicit",
+                Map.of("domain", "explicit", "minCeiling", 0.1, "ceilings", Map.of(1L, 0.5)),
+                "'minCeiling' must not be set when domain is explicit",
+                Map.of("domain", "explicit", "ceilings", Map.of(10L, 0.5, 1L, 0.8)), "must not rise as priority falls",
+                Map.of("minCeiling", 0.5, "ceilings", Map.of(1L, 0.5)), "'ceilings' must not be set");
+        bad.forEach((parameters, message) -> {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> new PriorityHoldbackPolicy("h", new PluginParameters(parameters)));
+            assertTrue(e.getMessage().contains(message), e.getMessage());
+        });
     }
 
     @Test

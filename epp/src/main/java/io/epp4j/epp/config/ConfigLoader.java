@@ -32,20 +32,21 @@ import java.util.Set;
 
 /**
  * Reads GAIE's {@code EndpointPickerConfig} ({@code inference.networking.x-k8s.io/v1alpha1} or llm-d's
- * {@code llm-d.ai/v1alpha1}) strictly: an unknown key, plugin type or reference fails with a {@link ConfigException}
- * naming the line and the field. Creates the scheduling plugins and applies GAIE v1.5.0's system defaults (one
- * {@code default} profile when none, {@code single-profile-handler}, a {@code max-score-picker} per profile lacking a
- * picker, {@code utilization-detector}, {@code openai-parser}, the default data layer and the implicit
- * {@code approx-prefix-cache-producer}). llm-d-router's additions to the schema ({@code requestHandler.parsers},
- * {@code dataLayer.injectDefaults} and its discovery keys, the {@code flowControl} extras, gates written
- * {@code name=true}) are read too: honoured where epp4j has the feature, otherwise accepted with one warning that
- * names the key.
+ * {@code llm-d.ai/v1alpha1} and {@code llm-d.ai/v1}) strictly: an unknown key, plugin type or reference fails with a
+ * {@link ConfigException} naming the line and the field. Creates the scheduling plugins and applies GAIE v1.5.0's
+ * system defaults (one {@code default} profile when none, {@code single-profile-handler}, a {@code max-score-picker}
+ * per profile lacking a picker, {@code utilization-detector}, {@code openai-parser}, the default data layer and the
+ * implicit {@code approx-prefix-cache-producer}). llm-d-router's additions to the schema
+ * ({@code requestHandler.parsers}, {@code dataLayer.injectDefaults} and its discovery keys, the {@code flowControl}
+ * extras, gates written {@code name=true}) are read too: honoured where epp4j has the feature, otherwise accepted
+ * with one warning that names the key.
  */
 public final class ConfigLoader {
 
     private static final Logger LOG = LoggerFactory.getLogger(ConfigLoader.class);
 
-    public static final Set<String> API_VERSIONS = Set.of("inference.networking.x-k8s.io/v1alpha1", "llm-d.ai/v1alpha1");
+    public static final Set<String> API_VERSIONS = Set.of("inference.networking.x-k8s.io/v1alpha1", "llm-d.ai/v1alpha1",
+            "llm-d.ai/v1");
     public static final Set<String> FEATURE_GATES = Set.of("flowControl", "enableLegacyMetrics", "dataLayer",
             "haPopulateNonLeaderDatastore");
     /** llm-d's gate that lets a standby replica route what reaches it; on by default there, always so here. */
@@ -226,7 +227,7 @@ public final class ConfigLoader {
                     ? saturationDetector(flowDetector, "flowControl.saturationDetector")
                     : saturationDetector(top.get("saturationDetector"), "saturationDetector");
             RequestParsers parsers = parsers(top.get("parser"), top.get("requestHandler"),
-                    "llm-d.ai/v1alpha1".equals(apiVersion));
+                    apiVersion.startsWith("llm-d.ai/"));
             List<LoadedConfig.DataSource> dataSources = dataLayer(top.get("dataLayer"));
             warnInert();
             Map<String, Object> flow = flowControl(top.get("flowControl"));
@@ -444,9 +445,12 @@ public final class ConfigLoader {
                         throw new ConfigException(line, rf + ".pluginRef", "no plugin named '" + pluginRef + "'");
                     }
                     Plugin p = instances.get(pluginRef);
-                    if (p == null) {
-                        throw new ConfigException(line, rf + ".pluginRef", "plugin '" + pluginRef + "' ("
-                                + d.type() + ") cannot be used in a scheduling profile");
+                    if (p == null || !(p instanceof Picker || p instanceof Filter || p instanceof Scorer)) {
+                        // GAIE and llm-d file a profile's plugins by what they are and pass over the rest (llm-d's
+                        // samples list parsers and response hooks there): they run where their kind runs
+                        LOG.warn("{}: plugin '{}' ({}) is not a filter, scorer or picker; in profile '{}' it does"
+                                + " nothing", rf, pluginRef, d.type(), name);
+                        continue;
                     }
                     double weight = ref.containsKey("weight") ? YamlTree.number(ref.get("weight"), rf + ".weight")
                             : 1.0;
@@ -454,26 +458,18 @@ public final class ConfigLoader {
                         throw new ConfigException(YamlTree.line(ref.get("weight")), rf + ".weight",
                                 "must be a finite number, got " + weight);
                     }
-                    boolean used = false;
                     if (p instanceof Picker pk) {
                         if (picker != null) {
                             throw new ConfigException(line, rf + ".pluginRef", "profile '" + name
                                     + "' already has picker '" + picker.name() + "'");
                         }
                         picker = pk;
-                        used = true;
                     }
                     if (p instanceof Filter f) {
                         filters.add(f);
-                        used = true;
                     }
                     if (p instanceof Scorer s) {
                         scorers.add(new LoadedConfig.WeightedScorer(s, weight));
-                        used = true;
-                    }
-                    if (!used) {
-                        throw new ConfigException(line, rf + ".pluginRef", "plugin '" + pluginRef + "' ("
-                                + d.type() + ") is not a filter, scorer or picker");
                     }
                 }
                 out.add(new LoadedConfig.Profile(name, List.copyOf(filters), List.copyOf(scorers), picker));
@@ -596,12 +592,6 @@ public final class ConfigLoader {
             RequestParsers.Declared single = YamlTree.isNull(parser) ? null : parserRef(parser, "parser");
             if (single != null && !listed.isEmpty()) {
                 LOG.warn("Both parser and requestHandler.parsers are set: requestHandler.parsers is used");
-            }
-            for (RequestParsers.Declared d : listed.isEmpty() && single != null ? List.of(single) : listed) {
-                if (d.type().equals(RequestParsers.VERTEXAI)) {
-                    LOG.warn("Parser {} ({}) is accepted but not implemented: its requests are routed without "
-                            + "reading the body, as passthrough-parser does", d.name(), d.type());
-                }
             }
             if (!listed.isEmpty()) {
                 return RequestParsers.llmd(listed);

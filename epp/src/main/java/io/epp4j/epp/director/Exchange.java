@@ -143,6 +143,19 @@ public final class Exchange {
         }
     }
 
+    /**
+     * The response ended and reported {@code usage}: the attributes plugins report to the gateway as dynamic metadata
+     * (namespace to name to value), empty when none.
+     */
+    public Map<String, Map<String, Double>> responseAttributes(ResponseUsage usage) {
+        try {
+            return scheduled.responseAttributes(usage);
+        } catch (RuntimeException e) {
+            LOG.warn("response-attribute hook failed for request {}", request.requestId(), e);
+            return Map.of();
+        }
+    }
+
     /** The request's trace ({@link RequestTrace#NONE} when not traced). */
     public RequestTrace trace() {
         return timing == null ? RequestTrace.NONE : timing.trace;

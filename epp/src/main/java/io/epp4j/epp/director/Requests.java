@@ -37,7 +37,7 @@ final class Requests {
         return new InferenceRequest(arrival.requestId(), body.api(), model, targetModel, body.prompt(),
                 body.cacheSalt(), body.stream(), priority,
                 fairness == null || fairness.isEmpty() ? Director.DEFAULT_FAIRNESS_ID : fairness, arrival.headers(),
-                body.bodyBytes());
+                body.bodyBytes(), body.tokenIds());
     }
 
     /**

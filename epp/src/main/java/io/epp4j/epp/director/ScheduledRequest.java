@@ -45,6 +45,14 @@ public interface ScheduledRequest {
     default void onResponseBody(ByteSlice chunk, boolean endOfStream) {
     }
 
+    /**
+     * The response ended and reported {@code usage}: the attributes the reporting plugins give the gateway as
+     * dynamic metadata on the answer that ends the response (namespace to name to value; empty: none).
+     */
+    default Map<String, Map<String, Double>> responseAttributes(ResponseUsage usage) {
+        return Map.of();
+    }
+
     /** The exchange ended (completed, failed or cancelled); called at most once. */
     default void onComplete(ResponseUsage usage, boolean success) {
     }

@@ -1,6 +1,7 @@
 package io.epp4j.epp.extproc;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.Struct;
 import com.google.protobuf.UnsafeByteOperations;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -15,6 +16,8 @@ final class Answers {
     private final ServerCallStreamObserver<ProcessingResponse> out;
     private boolean observabilityMode;
     private boolean closed;
+    /** Dynamic metadata for the answer that ends the response (its last body chunk or its trailers), or null. */
+    private Struct endMetadata;
 
     Answers(ServerCallStreamObserver<ProcessingResponse> out) {
         this.out = out;
@@ -24,7 +27,29 @@ final class Answers {
         this.observabilityMode = on;
     }
 
+    /**
+     * Puts {@code metadata} on the next answer that ends the response side: a streamed body chunk with
+     * end_of_stream, the trailers answer, or one passed to {@link #withEndMetadata}.
+     */
+    void endMetadata(Struct metadata) {
+        this.endMetadata = metadata;
+    }
+
+    /** {@code response} carrying the pending end-of-response metadata, if any (then no longer pending). */
+    ProcessingResponse withEndMetadata(ProcessingResponse response) {
+        if (endMetadata == null) {
+            return response;
+        }
+        ProcessingResponse r = response.toBuilder().setDynamicMetadata(endMetadata).build();
+        endMetadata = null;
+        return r;
+    }
+
     void send(ProcessingResponse response) {
+        if (endMetadata != null && (response.hasResponseTrailers() || response.hasResponseBody()
+                && response.getResponseBody().getResponse().getBodyMutation().getStreamedResponse().getEndOfStream())) {
+            response = withEndMetadata(response);
+        }
         if (closed || observabilityMode || out.isCancelled()) {
             return;
         }

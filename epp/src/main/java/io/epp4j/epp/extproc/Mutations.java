@@ -87,6 +87,20 @@ final class Mutations {
         return Struct.newBuilder().putFields(LB_NAMESPACE, Value.newBuilder().setStructValue(lb).build()).build();
     }
 
+    /** Numeric attributes by namespace and name as dynamic metadata, or null when there are none. */
+    static Struct attributesMetadata(Map<String, Map<String, Double>> attributes) {
+        if (attributes.isEmpty()) {
+            return null;
+        }
+        Struct.Builder all = Struct.newBuilder();
+        attributes.forEach((namespace, values) -> {
+            Struct.Builder ns = Struct.newBuilder();
+            values.forEach((name, v) -> ns.putFields(name, Value.newBuilder().setNumberValue(v).build()));
+            all.putFields(namespace, Value.newBuilder().setStructValue(ns).build());
+        });
+        return all.build();
+    }
+
     /** The destination value: the primary target, or with fallbacks the comma list of every target. */
     static String destinationValue(SchedulingResult result, boolean fallbacks) {
         if (!fallbacks || result.targets().size() == 1) {

@@ -1,6 +1,7 @@
 package io.epp4j.epp.extproc;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.Struct;
 import com.google.protobuf.UnsafeByteOperations;
 import io.envoyproxy.envoy.config.core.v3.Metadata;
 import io.envoyproxy.envoy.extensions.filters.http.ext_proc.v3.ProcessingMode.BodySendMode;
@@ -10,6 +11,7 @@ import io.envoyproxy.envoy.service.ext_proc.v3.HeaderMutation;
 import io.envoyproxy.envoy.service.ext_proc.v3.HttpBody;
 import io.envoyproxy.envoy.service.ext_proc.v3.HttpHeaders;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
+import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.epp4j.epp.director.Exchange;
 import io.epp4j.epp.request.SseUsageScanner;
 import io.epp4j.epp.request.UsageParser;
@@ -37,6 +39,7 @@ final class ResponseSide {
     private SseUsageScanner sseUsage;
     private ResponseUsage usage = ResponseUsage.NONE;
     private boolean complete;
+    private boolean attributesReported;
 
     ResponseSide(Answers answers) {
         this.answers = answers;
@@ -111,7 +114,8 @@ final class ResponseSide {
             if (rewritten != null) {
                 common.setBodyMutation(BodyMutation.newBuilder().setBody(UnsafeByteOperations.unsafeWrap(rewritten)));
             }
-            answers.send(Mutations.body(common, false));
+            ProcessingResponse answer = Mutations.body(common, false);
+            answers.send(eos ? answers.withEndMetadata(answer) : answer);
         } else if (streaming) {
             byte[] bytes = chunk.toByteArray();
             observe(bytes, bytes.length, false, eos);
@@ -133,12 +137,6 @@ final class ResponseSide {
             }
         }
         if (eos) {
-            if (sseUsage != null) {
-                sseUsage.finish();
-                if (sseUsage.usage() != null) {
-                    usage = sseUsage.usage();
-                }
-            }
             complete = true;
         }
     }
@@ -147,8 +145,32 @@ final class ResponseSide {
         if (mode == BodySendMode.FULL_DUPLEX_STREAMED && !streaming && held != null) {
             flushHeld(false); // the body ended with trailers: send it without end_of_stream
         }
+        responseEnded();
         answers.send(Mutations.trailers(false));
         complete = true;
+    }
+
+    /**
+     * The response's last bytes were read: takes the usage of an SSE stream's last event, and has the request's
+     * reporters' attributes put on the answer that ends the response. Once.
+     */
+    private void responseEnded() {
+        if (attributesReported) {
+            return;
+        }
+        attributesReported = true;
+        if (sseUsage != null) {
+            sseUsage.finish();
+            if (sseUsage.usage() != null) {
+                usage = sseUsage.usage();
+            }
+        }
+        if (exchange != null) {
+            Struct metadata = Mutations.attributesMetadata(exchange.responseAttributes(usage));
+            if (metadata != null) {
+                answers.endMetadata(metadata);
+            }
+        }
     }
 
     private void flushHeld(boolean endOfStream) {
@@ -183,6 +205,9 @@ final class ResponseSide {
                     usage = found;
                 }
             }
+        }
+        if (endOfStream) {
+            responseEnded();
         }
         if (exchange != null) {
             exchange.onResponseBody(new ByteSlice(bytes, 0, length), endOfStream);

@@ -52,6 +52,8 @@ public final class PluginRegistry {
             map.put(f.type(), f);
         }
         map.put(RemoteScorer.TYPE, PluginFactory.of(RemoteScorer.TYPE, RemoteScorer::new));
+        map.put(RequestAttributeReporter.TYPE, PluginFactory.of(RequestAttributeReporter.TYPE,
+                (n, p, c) -> new RequestAttributeReporter(n, p)));
         for (PluginFactory f : PrecisePrefixPlugins.factories()) {
             map.put(f.type(), f);
         }

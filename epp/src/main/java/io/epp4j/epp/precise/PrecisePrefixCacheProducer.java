@@ -44,7 +44,9 @@ import java.util.function.LongSupplier;
  * approximate prefix index that learns from this EPP's routing decisions, the same as
  * {@code approx-prefix-cache-producer}'s, until its events are healthy again. With {@code fallback.enabled: false}
  * (the {@code precise-no-fallback} profile) every endpoint is scored from the events, stale entries included.
- * A request without token ids is scored approximately on every endpoint.
+ * The token ids are {@code token-producer}'s, or those the request carried (vLLM's generate {@code token_ids},
+ * SGLang's {@code input_ids}, a vLLM gRPC tokenized input), used as they are. A request without token ids is scored
+ * approximately on every endpoint.
  *
  * <p>With {@code speculativeIndexing}, the blocks of a routed request are added to the chosen endpoint's entries
  * until its events confirm them or {@code speculativeTTL} passes.
@@ -250,6 +252,9 @@ public final class PrecisePrefixCacheProducer extends NamedPlugin
         state.put(PrefixMatch.KEY, outer);
 
         TokenizedPrompt tokens = state.get(TokenizedPrompt.KEY);
+        if (tokens == null && request.promptTokenIds() != null) {
+            tokens = new TokenizedPrompt(request.promptTokenIds()); // the request carried them, no token-producer
+        }
         long root = RequestKeys.root(request.targetModel());
         KvBlockIndex.Match match = null;
         if (tokens != null) {

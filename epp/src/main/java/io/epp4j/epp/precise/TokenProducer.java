@@ -22,7 +22,9 @@ import java.util.List;
  * leaves the token ids in the cycle state ({@link TokenizedPrompt}) for {@code precise-prefix-cache-producer}.
  * epp4j adds {@code vllm.endpoint: render | tokenize} (render by default; {@code tokenize} uses vLLM's
  * {@code /tokenize}) and {@code cacheSize} (prompts kept, default 10,000). A request the server cannot tokenize gets
- * no token ids and is scored by the approximate index; failures are counted, never fail the request.
+ * no token ids and is scored by the approximate index; failures are counted, never fail the request. A request that
+ * carried its token ids (vLLM's generate, SGLang's {@code input_ids}, a vLLM gRPC tokenized input) is not sent to
+ * the server: its ids are used as they are.
  */
 public final class TokenProducer extends NamedPlugin implements DataProducer {
 
@@ -74,6 +76,10 @@ public final class TokenProducer extends NamedPlugin implements DataProducer {
 
     @Override
     public void produce(CycleState state, InferenceRequest request, List<Endpoint> endpoints) {
+        if (request.promptTokenIds() != null) { // the request carried its tokens: nothing to render
+            state.put(TokenizedPrompt.KEY, new TokenizedPrompt(request.promptTokenIds()));
+            return;
+        }
         try {
             state.put(TokenizedPrompt.KEY, new TokenizedPrompt(tokenizer.tokenize(request)));
         } catch (IOException | RuntimeException e) {

@@ -35,7 +35,9 @@ final class GenerateParsers {
             }
             JsonFields f = JsonFields.read(body, length, FIELDS, WHAT);
             JsonFields.Value ids = f.get("token_ids");
-            if (ids == null || !ids.isArray() || !JsonFields.tokenIds(body, ids, "token_ids", WHAT)) {
+            int[] tokens = ids == null || !ids.isArray() ? new int[0]
+                    : JsonFields.tokenIds(body, ids, "token_ids", WHAT);
+            if (tokens.length == 0) {
                 throw new InvalidRequestException("invalid generate request: must have non-empty token_ids field");
             }
             JsonFields.Value model = f.get("model");
@@ -43,7 +45,7 @@ final class GenerateParsers {
             JsonFields.Value stream = f.get("stream");
             return new ParsedRequest(ApiType.GENERATE, named ? model.text() : "", named ? model.start() : -1,
                     named ? model.end() : -1, stream != null && stream.isTrue(), f.string("cache_salt"),
-                    new ByteSlice(body, ids.start(), ids.end() - ids.start()), length);
+                    new ByteSlice(body, ids.start(), ids.end() - ids.start()), length, tokens);
         }
     }
 
@@ -72,8 +74,10 @@ final class GenerateParsers {
                 throw new InvalidRequestException("unsupported generate request: extra_key must be a string");
             }
             JsonFields.Value prompt = f.get("input_ids");
+            int[] tokens = null;
             if (prompt != null) {
-                if (!prompt.isArray() || !JsonFields.tokenIds(body, prompt, "input_ids", WHAT)) {
+                tokens = prompt.isArray() ? JsonFields.tokenIds(body, prompt, "input_ids", WHAT) : new int[0];
+                if (tokens.length == 0) {
                     throw new InvalidRequestException("invalid generate request: input_ids cannot be empty");
                 }
             } else {
@@ -85,7 +89,7 @@ final class GenerateParsers {
             JsonFields.Value stream = f.get("stream");
             return new ParsedRequest(ApiType.GENERATE, "", -1, -1, stream != null && stream.isTrue(),
                     f.string("extra_key"), new ByteSlice(body, prompt.start(), prompt.end() - prompt.start()),
-                    length);
+                    length, tokens);
         }
     }
 }

@@ -93,13 +93,14 @@ final class JsonFields {
     }
 
     /**
-     * Whether the array at {@code v} has at least one element and every element is a whole number in
-     * [0, 2^32) (a token id).
+     * The token ids of the array at {@code v} (empty when it has none), each a whole number in [0, 2^32) kept as
+     * its 32 bits.
      *
      * @throws InvalidRequestException naming {@code field} when an element is not a token id
      */
-    static boolean tokenIds(byte[] body, Value v, String field, String what) throws InvalidRequestException {
+    static int[] tokenIds(byte[] body, Value v, String field, String what) throws InvalidRequestException {
         int count = 0;
+        int[] ids = new int[16];
         try (JsonParser p = JSON.createParser(ObjectReadContext.empty(), body, v.start(), v.end() - v.start())) {
             p.nextToken(); // START_ARRAY
             JsonToken t;
@@ -108,12 +109,15 @@ final class JsonFields {
                     throw new InvalidRequestException("invalid " + what + ": " + field
                             + " must be an array of uint32 token ids");
                 }
-                count++;
+                if (count == ids.length) {
+                    ids = java.util.Arrays.copyOf(ids, count * 2);
+                }
+                ids[count++] = (int) p.getLongValue();
             }
         } catch (JacksonException e) {
             throw new InvalidRequestException("invalid " + what + ": " + field + ": " + e.getOriginalMessage());
         }
-        return count > 0;
+        return java.util.Arrays.copyOf(ids, count);
     }
 
     /** Whether the array or object at {@code v} has no element. */

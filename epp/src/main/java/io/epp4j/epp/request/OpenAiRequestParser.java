@@ -24,6 +24,15 @@ public final class OpenAiRequestParser {
 
     /** Parses {@code body[0, length)} for the given API; throws with GAIE-style messages on bad input. */
     public static ParsedRequest parse(ApiType api, byte[] body, int length) throws InvalidRequestException {
+        return parse(api, body, length, true);
+    }
+
+    /**
+     * {@link #parse(ApiType, byte[], int)}; without {@code modelRequired} a body naming no model is read with model
+     * "" (a protocol that names the deployment elsewhere, such as Vertex AI's endpoint).
+     */
+    static ParsedRequest parse(ApiType api, byte[] body, int length, boolean modelRequired)
+            throws InvalidRequestException {
         String model = null;
         int modelStart = -1;
         int modelEnd = -1;
@@ -81,13 +90,14 @@ public final class OpenAiRequestParser {
         } catch (JacksonException e) {
             throw new InvalidRequestException("error unmarshaling request body: " + e.getOriginalMessage());
         }
-        if (model == null || model.isEmpty()) {
+        if ((model == null || model.isEmpty()) && modelRequired) {
             throw new InvalidRequestException(MODEL_NOT_FOUND);
         }
         if (prompt == null || promptNullOrEmpty) {
             throw new InvalidRequestException(missingPromptMessage(api));
         }
-        return new ParsedRequest(api, model, modelStart, modelEnd, stream, cacheSalt, prompt, length);
+        return new ParsedRequest(api, model == null ? "" : model, modelStart, modelEnd, stream, cacheSalt, prompt,
+                length);
     }
 
     /**

@@ -20,9 +20,16 @@ import io.epp4j.spi.ByteSlice;
  *     ids or text); usually a view into the body, not a copy; empty when the body was not read
  * @param bodyBytes the body's size in bytes (for a body not read, as it streams through: its
  *     {@code content-length}, else 0)
+ * @param tokenIds the prompt's token ids when the body carried them, else null
  */
 public record ParsedRequest(ApiType api, String model, int modelStart, int modelEnd, boolean stream,
-                            String cacheSalt, ByteSlice prompt, long bodyBytes) {
+                            String cacheSalt, ByteSlice prompt, long bodyBytes, int[] tokenIds) {
+
+    /** A request whose body carried no token ids. */
+    public ParsedRequest(ApiType api, String model, int modelStart, int modelEnd, boolean stream, String cacheSalt,
+                         ByteSlice prompt, long bodyBytes) {
+        this(api, model, modelStart, modelEnd, stream, cacheSalt, prompt, bodyBytes, null);
+    }
 
     /** A request routed without reading its body: no prompt, no model in the body. */
     public static ParsedRequest unread(String model, long contentLength) {

@@ -21,7 +21,7 @@ public final class RequestParsers {
 
     public static final String OPENAI = "openai-parser";
     public static final String PASSTHROUGH = "passthrough-parser";
-    public static final String VERTEXAI = "vertexai-parser";
+    public static final String VERTEXAI = VertexAiParser.TYPE;
 
     /** Every parser type the config may declare. */
     public static final Set<String> TYPES = Set.of(OPENAI, AnthropicParser.TYPE, GenerateParsers.VllmHttp.TYPE,
@@ -151,7 +151,9 @@ public final class RequestParsers {
                     List.of(GenerateParsers.SglangHttp.PATH), new GenerateParsers.SglangHttp());
             case VllmGrpcParser.TYPE -> new Entry(d.name(), d.type(),
                     List.of(VllmGrpcParser.GENERATE, VllmGrpcParser.EMBED), new VllmGrpcParser());
-            case PASSTHROUGH, VERTEXAI -> new Entry(d.name(), d.type(), List.of(), PASSTHROUGH_PARSER);
+            case PASSTHROUGH -> new Entry(d.name(), d.type(), List.of(), PASSTHROUGH_PARSER);
+            // Vertex AI's gRPC methods are qualified by a versioned service name: it reads whatever is left
+            case VERTEXAI -> new Entry(d.name(), d.type(), List.of(), new VertexAiParser());
             default -> throw new IllegalArgumentException("unknown parser type '" + d.type() + "'");
         };
     }

@@ -42,6 +42,7 @@ final class VllmGrpcParser implements RequestParser {
         }
         int size = messageSize(body, length);
         ByteSlice prompt = null;
+        boolean tokenized = false;
         boolean stream = false;
         try {
             CodedInputStream in = CodedInputStream.newInstance(body, PREFIX_BYTES, size);
@@ -54,11 +55,13 @@ final class VllmGrpcParser implements RequestParser {
                     int start = PREFIX_BYTES + in.getTotalBytesRead();
                     in.skipRawBytes(n); // checks the length against the message first
                     prompt = tokenIds(body, start, n);
+                    tokenized = true;
                 } else if (generate && field == TEXT && wire == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
                     int n = in.readRawVarint32();
                     int start = PREFIX_BYTES + in.getTotalBytesRead();
                     in.skipRawBytes(n);
                     prompt = new ByteSlice(body, start, n);
+                    tokenized = false;
                 } else if (generate && field == STREAM && wire == WireFormat.WIRETYPE_VARINT) {
                     stream = in.readBool();
                 } else if (!in.skipField(tag)) {
@@ -74,7 +77,25 @@ final class VllmGrpcParser implements RequestParser {
                     : "invalid embed request: must have a non-empty tokenized input");
         }
         return new ParsedRequest(generate ? ApiType.GENERATE : ApiType.EMBEDDINGS, "", -1, -1, stream, "", prompt,
-                length);
+                length, tokenized ? unpack(prompt) : null);
+    }
+
+    /** The ids of packed uint32 varints. */
+    private static int[] unpack(ByteSlice packed) throws InvalidRequestException {
+        int[] ids = new int[Math.max(1, packed.length() / 2)];
+        int count = 0;
+        try {
+            CodedInputStream in = CodedInputStream.newInstance(packed.array(), packed.offset(), packed.length());
+            while (!in.isAtEnd()) {
+                if (count == ids.length) {
+                    ids = java.util.Arrays.copyOf(ids, count * 2);
+                }
+                ids[count++] = in.readUInt32();
+            }
+        } catch (IOException e) {
+            throw new InvalidRequestException("invalid gRPC message: " + e.getMessage());
+        }
+        return java.util.Arrays.copyOf(ids, count);
     }
 
     /** The size of the one message the body holds, after checking its prefix. */

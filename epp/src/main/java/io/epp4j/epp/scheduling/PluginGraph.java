@@ -1,6 +1,7 @@
 package io.epp4j.epp.scheduling;
 
 import io.epp4j.epp.config.LoadedConfig;
+import io.epp4j.epp.plugins.ResponseAttributeReporter;
 import io.epp4j.spi.Admitter;
 import io.epp4j.spi.DataProducer;
 import io.epp4j.spi.Filter;
@@ -54,6 +55,7 @@ final class PluginGraph {
     final TimedPlugin<ResponseObserver>[] observersReceived;
     final TimedPlugin<ResponseObserver>[] observersStreaming;
     final TimedPlugin<ResponseObserver>[] observersComplete;
+    final TimedPlugin<ResponseAttributeReporter>[] reporters;
     /** Whether some plugin of this configuration blocks on I/O. */
     final boolean blocksOnIo;
 
@@ -86,6 +88,7 @@ final class PluginGraph {
         this.observersReceived = collect(config, ResponseObserver.class, "ResponseReceived", metrics, ticker);
         this.observersStreaming = collect(config, ResponseObserver.class, "ResponseStreaming", metrics, ticker);
         this.observersComplete = collect(config, ResponseObserver.class, "ResponseComplete", metrics, ticker);
+        this.reporters = collect(config, ResponseAttributeReporter.class, "ResponseComplete", metrics, ticker);
         this.blocksOnIo = config.plugins().values().stream().anyMatch(Plugin::blocksOnIo);
     }
 

@@ -5,6 +5,7 @@ import io.epp4j.epp.config.FlowControlConfig;
 import io.epp4j.epp.config.LoadedConfig;
 import io.epp4j.epp.director.RequestScheduler;
 import io.epp4j.epp.director.ScheduledRequest;
+import io.epp4j.epp.plugins.ResponseAttributeReporter;
 import io.epp4j.spi.Admitter;
 import io.epp4j.epp.request.RequestParsers;
 import io.epp4j.spi.ByteSlice;
@@ -275,6 +276,18 @@ public final class SchedulingEngine implements RequestScheduler, AutoCloseable {
                 o.run(observer -> observer.onResponseBody(state, request, result.primary(), chunk, endOfStream),
                         request.requestId());
             }
+        }
+
+        @Override
+        public Map<String, Map<String, Double>> responseAttributes(ResponseUsage usage) {
+            if (graph.reporters.length == 0) {
+                return Map.of();
+            }
+            Map<String, Map<String, Double>> out = new LinkedHashMap<>();
+            for (TimedPlugin<ResponseAttributeReporter> r : graph.reporters) {
+                r.run(reporter -> reporter.report(usage, out), request.requestId());
+            }
+            return out;
         }
 
         @Override

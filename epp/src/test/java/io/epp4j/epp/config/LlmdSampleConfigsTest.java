@@ -11,6 +11,7 @@ import io.epp4j.epp.scheduling.TestPool;
 import io.epp4j.gatewaykit.Dialect;
 import io.epp4j.gatewaykit.GatewayStream;
 import io.epp4j.scorers.admission.ProbabilisticAdmitter;
+import io.epp4j.scorers.flowcontrol.PriorityHoldbackPolicy;
 import io.epp4j.scorers.flowcontrol.ProgramAwareFairness;
 import io.epp4j.scorers.flowcontrol.SoftReflectiveCeilingPolicy;
 import io.epp4j.scorers.saturation.ConcurrencyDetector;
@@ -38,6 +39,9 @@ import java.util.Map;
 import java.util.Set;
 
 import static io.epp4j.gatewaykit.Messages.chatBody;
+import static io.epp4j.gatewaykit.Messages.responseBody;
+import static io.epp4j.gatewaykit.Messages.responseHeaders;
+import static io.epp4j.gatewaykit.Messages.utf8;
 import static io.epp4j.gatewaykit.Messages.setHeader;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -49,13 +53,13 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * Our own fixtures ({@code src/test/resources/llmd/}) use every key and plugin type of llm-d-router's sample
  * EndpointPickerConfigs ({@code deploy/config/}, its integration and perf test configs). Each one is loaded; one whose
- * plugin types all exist here starts an EPP in front of two idle model servers and routes a request, one that needs
- * types epp4j does not have fails naming an unknown plugin type, and only types of the list below may be missing.
+ * plugin types all exist here starts an EPP in front of two idle model servers and routes a request; one that needed
+ * a type epp4j does not have would fail naming it, and only types of the list below may be missing (none are).
  */
 class LlmdSampleConfigsTest {
 
-    /** llm-d types epp4j does not have: a sample naming one must fail start-up naming it. */
-    static final Set<String> NOT_SUPPORTED = Set.of("request-attribute-reporter");
+    /** llm-d types epp4j does not have: a sample naming one must fail start-up naming it (none left). */
+    static final Set<String> NOT_SUPPORTED = Set.of();
 
     /** A model server's /metrics at rest: nothing waiting or running, 10% KV cache in use. */
     private static final byte[] IDLE_VLLM = """
@@ -174,6 +178,49 @@ class LlmdSampleConfigsTest {
     }
 
     @Test
+    void requestAttributeReporterGivesTheGatewayTheCompletionTokensOnTheAnswerEndingTheResponse() throws Exception {
+        try (EppFixture epp = EppFixture.start(Transport.IN_PROCESS, "--endpoints=" + endpoints,
+                "--config-file=" + path("request-attribute-reporter.yaml"))) {
+            Await.until("both model servers scraped", () -> epp.server.endpointStore().snapshot().stream()
+                    .allMatch(e -> e.metrics().known()));
+            GatewayStream s = epp.post(Dialect.ISTIO, "/v1/chat/completions", chatBody("m", true, 40), 1000, null);
+            assertTrue(s.next().hasRequestHeaders());
+            s.nextUntilBodyEnd(true);
+            s.send(responseHeaders(Dialect.ISTIO, Map.of(":status", "200", "content-type", "text/event-stream"),
+                    false, null));
+            assertFalse(s.next().hasDynamicMetadata());
+            s.send(responseBody(utf8("data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n"), false, null));
+            assertFalse(s.next().hasDynamicMetadata(), "usage is not known before the response ends");
+            s.send(responseBody(utf8("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":32,"
+                    + "\"completion_tokens\":10,\"total_tokens\":42}}\n\ndata: [DONE]\n\n"), true, null));
+            ProcessingResponse last = s.next();
+            assertTrue(last.getResponseBody().getResponse().getBodyMutation().getStreamedResponse().getEndOfStream());
+            assertEquals(10.0, last.getDynamicMetadata().getFieldsOrThrow("envoy.lb").getStructValue()
+                    .getFieldsOrThrow("x-gateway-inference-request-cost").getNumberValue(), last.toString());
+
+            // a response without usage reports nothing (its completion_tokens are 0)
+            GatewayStream quiet = epp.post(Dialect.ISTIO, "/v1/chat/completions", chatBody("m", false, 40), 1000,
+                    null);
+            quiet.next();
+            quiet.nextUntilBodyEnd(true);
+            quiet.send(responseHeaders(Dialect.ISTIO, Map.of(":status", "200", "content-type", "application/json"),
+                    false, null));
+            quiet.next();
+            quiet.send(responseBody(utf8("{\"choices\":[]}"), true, null));
+            assertFalse(quiet.next().hasDynamicMetadata());
+        }
+    }
+
+    @Test
+    void requestAttributeReporterRejectsAnExpressionThatDoesNotCompileNamingTheField() {
+        String yaml = text("request-attribute-reporter.yaml").replace("usage.completion_tokens\n",
+                "usage.completion_tokens +\n");
+        ConfigException e = assertThrows(ConfigException.class, () -> loader.load(yaml, "bad"));
+        assertTrue(e.getMessage().contains("plugins[2].parameters") && e.getMessage().contains(
+                "'attributes[0].expression' is not a valid CEL expression"), e.getMessage());
+    }
+
+    @Test
     void schemaExtrasAreHonouredWhereEpp4jHasTheFeature() throws ConfigException {
         LoadedConfig c = loader.load(text("schema-extras.yaml"), "schema-extras");
         assertTrue(c.featureGate("flowControl"), "flowControl=true");
@@ -201,6 +248,21 @@ class LlmdSampleConfigsTest {
         assertTrue(admitter.plugins().values().stream().anyMatch(p -> p instanceof ProbabilisticAdmitter));
         assertInstanceOf(UtilizationDetector.class, admitter.saturationDetector());
         assertTrue(admitter.flowControlConfig() == null, "no flowControl gate: legacy admission");
+    }
+
+    @Test
+    void priorityHoldbackPolicyIsWiredInAndABadCeilingFailsNamingIt() throws ConfigException {
+        String yaml = text("soft-reflective-ceiling.yaml")
+                .replace("- type: soft-reflective-ceiling-policy", "- name: holdback\n"
+                        + "  type: priority-holdback-policy\n  parameters: {minCeiling: 0.4, maxCeiling: 0.9}")
+                .replace("usageLimitPolicyPluginRef: soft-reflective-ceiling-policy",
+                        "usageLimitPolicyPluginRef: holdback");
+        LoadedConfig c = loader.load(yaml, "holdback");
+        assertInstanceOf(PriorityHoldbackPolicy.class, c.flowControlConfig().usageLimitPolicy());
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> loader.load(yaml.replace("minCeiling: 0.4", "minCeiling: 1.2"), "bad"));
+        assertTrue(e.getMessage().contains("plugins[3].parameters: parameter 'minCeiling' must be in [0, 1)"),
+                e.getMessage());
     }
 
     @Test

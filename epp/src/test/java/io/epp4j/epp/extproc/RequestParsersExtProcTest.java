@@ -136,6 +136,7 @@ class RequestParsersExtProcTest {
             r = scheduler.scheduled.get(2);
             assertEquals(ApiType.GENERATE, r.api());
             assertEquals("[1,2,3]", r.prompt().utf8());
+            assertArrayEquals(new int[] {1, 2, 3}, r.promptTokenIds(), "the ids, for the precise prefix index");
             assertEquals("tenant-a", r.cacheSalt());
 
             // any other path: routed at the headers, the body never read, so a body above the limit still passes
@@ -218,6 +219,7 @@ class RequestParsersExtProcTest {
             assertEquals(ApiType.GENERATE, r.api());
             assertEquals("", r.model(), "SGLang's /generate names no model");
             assertEquals("[7,8,9]", r.prompt().utf8());
+            assertArrayEquals(new int[] {7, 8, 9}, r.promptTokenIds());
             assertEquals("salt", r.cacheSalt());
             assertTrue(r.stream());
         }
@@ -238,6 +240,7 @@ class RequestParsersExtProcTest {
             InferenceRequest r = scheduler.scheduled.get(0);
             assertEquals(ApiType.GENERATE, r.api());
             assertEquals("The capital of", r.prompt().utf8());
+            assertEquals(null, r.promptTokenIds(), "text: the token-producer tokenizes it");
             assertTrue(r.stream());
             assertEquals("", r.model());
             assertEquals("llama-lora", r.targetModel(), "the target comes from the rewrite header, as in llm-d");
@@ -265,12 +268,78 @@ class RequestParsersExtProcTest {
             assertEquals(ByteString.copyFrom(new byte[] {101, (byte) 0xac, 0x02, (byte) 0xf0, (byte) 0xa2, 0x04}),
                     ByteString.copyFrom(r.prompt().array(), r.prompt().offset(), r.prompt().length()),
                     "the packed token ids as they lie in the body");
+            assertArrayEquals(new int[] {101, 300, 70000}, r.promptTokenIds());
             assertFalse(r.stream());
 
             // another method of the service: routed without interpreting the body
             f = send(epp, "/vllm.grpc.engine.VllmEngine/HealthCheck", grpcFrame(new byte[0], false));
             assertEquals(ENDPOINT, f.destination(), f.error());
             assertEquals(ApiType.OTHER, scheduler.scheduled.get(2).api());
+        }
+    }
+
+    /**
+     * A Vertex AI request message (ChatCompletionsRequest, RawPredictRequest, StreamRawPredictRequest all have this
+     * shape): {@code endpoint} (1), then {@code http_body} (2), a google.api.HttpBody with {@code content_type} (1)
+     * and {@code data} (2).
+     */
+    static byte[] vertexRequest(String json) throws java.io.IOException {
+        ByteArrayOutputStream httpBody = new ByteArrayOutputStream();
+        com.google.protobuf.CodedOutputStream b = com.google.protobuf.CodedOutputStream.newInstance(httpBody);
+        b.writeString(1, "application/json");
+        b.writeByteArray(2, utf8(json));
+        b.flush();
+        ByteArrayOutputStream message = new ByteArrayOutputStream();
+        com.google.protobuf.CodedOutputStream m = com.google.protobuf.CodedOutputStream.newInstance(message);
+        m.writeString(1, "projects/p/locations/us-central1/endpoints/e");
+        m.writeByteArray(2, httpBody.toByteArray());
+        m.flush();
+        return message.toByteArray();
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Transport.class, names = {"IN_PROCESS", "TCP"})
+    void vertexAiReadsTheOpenAiJsonInsideItsGrpcMessage(Transport transport) throws Exception {
+        RecordingScheduler scheduler = new RecordingScheduler();
+        scheduler.parsers = llmd("vertexai-parser");
+        String service = "/google.cloud.aiplatform.v1beta1.PredictionService/";
+        try (EppFixture epp = start(transport, scheduler)) {
+            byte[] chat = grpcFrame(vertexRequest("{\"model\":\"google/gemma\",\"stream\":true,"
+                    + "\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}"), false);
+            Forwarded f = send(epp, service + "ChatCompletions", chat, "content-type", "application/grpc");
+            assertEquals(ENDPOINT, f.destination(), f.error());
+            assertArrayEquals(chat, f.body(), "the gRPC body is forwarded unchanged");
+            InferenceRequest r = scheduler.scheduled.get(0);
+            assertEquals(ApiType.CHAT_COMPLETIONS, r.api());
+            assertEquals("google/gemma", r.model());
+            assertEquals("[{\"role\":\"user\",\"content\":\"Hello\"}]", r.prompt().utf8(),
+                    "the messages, as openai-parser gives them to prefix affinity");
+            assertTrue(r.stream());
+
+            for (String method : List.of("RawPredict", "StreamRawPredict")) {
+                f = send(epp, "/google.cloud.aiplatform.v1.PredictionService/" + method,
+                        grpcFrame(vertexRequest("{\"input\":\"Hello from " + method + "\"}"), false));
+                assertEquals(ENDPOINT, f.destination(), f.error());
+                r = scheduler.scheduled.get(scheduler.scheduled.size() - 1);
+                assertEquals(ApiType.RESPONSES, r.api(), method);
+                assertEquals("\"Hello from " + method + "\"", r.prompt().utf8());
+                assertEquals("", r.model(), "the Vertex endpoint names the deployment");
+            }
+
+            // any other method: routed without interpreting the body
+            f = send(epp, service + "Predict", grpcFrame(new byte[] {0x0a, 0x01, 'e'}, false));
+            assertEquals(ENDPOINT, f.destination(), f.error());
+            assertEquals(ApiType.OTHER, scheduler.scheduled.get(scheduler.scheduled.size() - 1).api());
+
+            assertBadRequest(send(epp, service + "ChatCompletions", grpcFrame(vertexRequest("{}"), true)),
+                    "compressed gRPC payload is not supported");
+            assertBadRequestStartsWith(send(epp, service + "RawPredict", grpcFrame(new byte[] {(byte) 0xFF}, false)),
+                    "unmarshaling RawPredictRequest: ");
+            assertBadRequest(send(epp, service + "ChatCompletions", grpcFrame(new byte[] {0x0a, 0x01, 'e'}, false)),
+                    "ChatCompletionsRequest has no HttpBody");
+            assertBadRequest(send(epp, service + "ChatCompletions", grpcFrame(vertexRequest(
+                    "{\"model\":\"m\",\"messages\":[]}"), false)),
+                    "parsing ChatCompletionsRequest: invalid chat completions request: must have valid messages field");
         }
     }
 }

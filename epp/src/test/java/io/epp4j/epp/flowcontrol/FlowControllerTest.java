@@ -267,6 +267,34 @@ class FlowControllerTest {
     }
 
     @Test
+    void priorityHoldbackHoldsBackTheLowestBandsFirstAsSaturationRises() {
+        // llm-d's priority-holdback-policy by rank: ceilings 0.9, 0.65, 0.4 for priorities 10, 0, -10
+        config.set(llmd(Duration.ZERO, Duration.ZERO, FlowControlConfig.Band.DEFAULT,
+                new io.epp4j.scorers.flowcontrol.PriorityHoldbackPolicy("holdback", new io.epp4j.spi.PluginParameters(
+                        Map.of("minCeiling", 0.4, "maxCeiling", 0.9))), FlowControlConfig.Band.DEFAULT));
+        saturation = 1.0;
+        List<String> order = new ArrayList<>();
+        for (String[] a : new String[][] {{"batch", "-10"}, {"standard", "0"}, {"critical", "10"}}) {
+            enqueue(a[0], Integer.parseInt(a[1])).whenDone(() -> order.add(a[0]));
+        }
+        saturation = 0.92;
+        assertFalse(flow.cycle(), "above every ceiling, even the top band's 0.9");
+        saturation = 0.7;
+        while (flow.cycle()) {
+            now.addAndGet(1000);
+        }
+        assertEquals(List.of("critical"), order);
+        saturation = 0.5;
+        while (flow.cycle()) {
+            now.addAndGet(1000);
+        }
+        assertEquals(List.of("critical", "standard"), order, "0.65 is open at 0.5, 0.4 is not");
+        saturation = 0.3;
+        flow.cycle();
+        assertEquals(List.of("critical", "standard", "batch"), order);
+    }
+
+    @Test
     void aFairnessPluginChoosesTheFlow() {
         io.epp4j.spi.FairnessPolicy lastFlow = new io.epp4j.spi.FairnessPolicy() {
             @Override

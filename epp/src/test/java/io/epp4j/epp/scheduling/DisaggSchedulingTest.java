@@ -28,7 +28,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * llm-d's P/D disaggregation and data-parallel handlers in the scheduling engine: which profiles run, where the
@@ -94,17 +93,32 @@ class DisaggSchedulingTest {
     }
 
     /**
-     * llm-d's P/D guide config also needs {@code apiVersion: llm-d.ai/v1} and {@code prefix-cache-affinity-filter},
-     * which other work brings; until both exist here this test is skipped, and from then on it must pass.
+     * llm-d's P/D guide config ({@code apiVersion: llm-d.ai/v1}): every request is prefilled on a prefill pod, and the
+     * {@code prefix-cache-affinity-filter} keeps it on the prefill pod that already computed its prefix until that
+     * pod's token backlog would delay the first token by more than {@code maxTTFTPenaltyMs} (18 s by default).
      */
     @Test
-    void llmdPdGuideConfigLoadsOnceItsOtherPluginsExist() throws Exception {
-        assumeTrue(io.epp4j.epp.plugins.PluginRegistry.standard().factory("prefix-cache-affinity-filter").isPresent()
-                && ConfigLoader.API_VERSIONS.contains("llm-d.ai/v1"), "prefix-cache-affinity-filter or llm-d.ai/v1");
+    void llmdPdGuideConfigPrefillsOnTheWarmPrefillPodUntilItsBacklogOutweighsTheCache() throws Exception {
         LoadedConfig config = loader.load(fixture("llm-d-pd-always.yaml"), "guide");
         assertEquals("disagg-profile-handler", config.profileHandler().type());
-        Outcome o = run(fixture("llm-d-pd-always.yaml"), request("r1", "hi", Map.of()), POOL);
-        assertTrue(o.header("x-prefiller-host-port").startsWith("10.0.0."));
+        String prompt = "a long shared system prompt and the conversation so far ".repeat(30);
+        Outcome first = run(fixture("llm-d-pd-always.yaml"), request("r1", prompt, Map.of()), POOL);
+        String warm = first.header("x-prefiller-host-port");
+        assertTrue(Set.of("10.0.0.1:8000", "10.0.0.2:8000").contains(warm), warm);
+        assertTrue(Set.of("10.0.0.3:8000", "10.0.0.4:8000").contains(first.destination()), first.destination());
+        for (int i = 2; i <= 6; i++) { // both prefill pods are idle: only the filter keeps the warm one each time
+            assertEquals(warm, run(null, request("r" + i, prompt, Map.of()), POOL).header("x-prefiller-host-port"));
+        }
+        // ~30 s of prefill queued on the warm pod at the guide's 33821 tokens/s: the cache no longer pays
+        List<Endpoint> backlogged = new ArrayList<>();
+        for (Endpoint e : POOL) {
+            backlogged.add(e.hostPort().equals(warm) ? new Endpoint(e.info(), e.metrics(), 40, 1_000_000) : e);
+        }
+        String other = run(null, request("r7", prompt, Map.of()), backlogged).header("x-prefiller-host-port");
+        assertTrue(Set.of("10.0.0.1:8000", "10.0.0.2:8000").contains(other) && !other.equals(warm), other);
+        assertTrue(TestPool.scrape(registry).contains("llm_d_epp_prefix_cache_affinity_filter_decisions_total{"
+                + "outcome=\"load_override\",plugin_name=\"prefix-cache-affinity-filter\"} 1.0"),
+                TestPool.scrape(registry));
     }
 
     @Test
