@@ -66,6 +66,10 @@ public final class Report {
     /** Per priority class and tenant fairness, for workloads whose requests name objectives; else null. */
     private Map<String, Object> classes;
     private double fairnessJain = Double.NaN;
+    /** Output tokens served to each fairness id, for workloads whose requests name objectives; else null. */
+    private Map<String, Long> tenantTokens;
+    /** What the EPP still held after the last answer, or null without an EPP. */
+    private EppLeftovers leftovers;
 
     private Report(String policy, String workload, List<Result> results, List<PodLine> pods, double prefixHitRate,
                    long gatewayShed, long warmUpServed, long primedRequests, String note) {
@@ -136,6 +140,10 @@ public final class Report {
         this.harness = verdict;
     }
 
+    void leftovers(EppLeftovers left) {
+        this.leftovers = left;
+    }
+
     public double ttftP(double p) {
         return percentile(ttfts, p);
     }
@@ -195,11 +203,14 @@ public final class Report {
             byClass.put(c, new ArrayList<>());
         }
         Map<String, Long> standardTokens = new LinkedHashMap<>();
+        tenantTokens = new java.util.TreeMap<>();
         for (Result r : results) {
             Map<String, String> h = requests.get(r.index()).headers();
             int priority = priorities.getOrDefault(h.getOrDefault("x-gateway-inference-objective", ""), 0);
             String c = priority > 0 ? "critical" : priority < 0 ? "sheddable" : "standard";
             byClass.get(c).add(r);
+            tenantTokens.merge(h.getOrDefault("x-gateway-inference-fairness-id", "default-flow"),
+                    r.ok() ? (long) r.outputTokens() : 0L, Long::sum);
             if (c.equals("standard")) {
                 standardTokens.merge(h.getOrDefault("x-gateway-inference-fairness-id", "default-flow"),
                         r.ok() ? (long) r.outputTokens() : 0L, Long::sum);
@@ -215,6 +226,9 @@ public final class Report {
             m.put("rejected", rs.stream().filter(r -> r.status() == 429 || r.status() == 503).count());
             m.put("other_errors", rs.stream().filter(r -> !r.ok() && r.status() != 429 && r.status() != 503)
                     .count());
+            Map<String, Long> statuses = new java.util.TreeMap<>();
+            rs.forEach(r -> statuses.merge(Integer.toString(r.status()), 1L, Long::sum));
+            m.put("statuses", new Json.RawJson(Json.object(statuses).trim().replace("\n", " ")));
             classes.put(e.getKey(), new Json.RawJson(Json.object(m).trim().replace("\n", " ")));
         }
         double sum = 0;
@@ -252,6 +266,9 @@ public final class Report {
         if (harness != null) {
             harness.putInto(m);
         }
+        if (leftovers != null) {
+            leftovers.putInto(m);
+        }
         m.put("itl_mean_ms", Arrays.stream(itls).average().orElse(Double.NaN));
         m.put("itl_p90_ms", percentile(itls, 90));
         m.put("throughput_tokens_per_s", throughput);
@@ -265,6 +282,8 @@ public final class Report {
         if (classes != null) {
             m.put("classes", new Json.RawJson(Json.object(classes).trim().replace("\n", "\n  ")));
             m.put("fairness_jain", fairnessJain);
+            m.put("output_tokens_by_tenant", new Json.RawJson(Json.object(tenantTokens).trim()
+                    .replace("\n", " ")));
         }
         m.put("note", note);
         return m;
