@@ -194,7 +194,7 @@ public final class Report {
      * YAML): classes {@code critical} (priority > 0), {@code standard} (0) and {@code sheddable} (< 0), each with
      * its requests, TTFT p90 and requests answered 429 or 503 (flow control's and admission's statuses); and Jain's
      * fairness index over the output tokens served to each tenant ({@code x-gateway-inference-fairness-id}) of
-     * the standard class.
+     * the standard class by requests that ended by the last arrival.
      */
     void classes(List<TraceRequest> requests, String objectives) {
         Map<String, Integer> priorities = io.epp4j.epp.endpoints.ObjectivesFileWatcher.parse(objectives);
@@ -203,6 +203,7 @@ public final class Report {
             byClass.put(c, new ArrayList<>());
         }
         Map<String, Long> standardTokens = new LinkedHashMap<>();
+        double lastArrivalMs = results.stream().mapToDouble(Result::sentMs).max().orElse(0);
         tenantTokens = new java.util.TreeMap<>();
         for (Result r : results) {
             Map<String, String> h = requests.get(r.index()).headers();
@@ -212,8 +213,10 @@ public final class Report {
             tenantTokens.merge(h.getOrDefault("x-gateway-inference-fairness-id", "default-flow"),
                     r.ok() ? (long) r.outputTokens() : 0L, Long::sum);
             if (c.equals("standard")) {
+                // served while requests still arrive: once they stop, the backlog drains and every tenant ends up
+                // with whatever it asked for, which would hide how the band shared the pool while it was contended
                 standardTokens.merge(h.getOrDefault("x-gateway-inference-fairness-id", "default-flow"),
-                        r.ok() ? (long) r.outputTokens() : 0L, Long::sum);
+                        r.ok() && r.endMs() <= lastArrivalMs ? (long) r.outputTokens() : 0L, Long::sum);
             }
         }
         classes = new LinkedHashMap<>();
