@@ -63,7 +63,7 @@ public final class Replay {
     /** The P/D policy: {@code bench/configs/pd.yaml} on pods with roles. */
     static final String PD = "pd";
     public static final List<String> ALL_POLICIES = List.of("round-robin", "random", "least-queue", "gaie-default",
-            "epp4j", "flow-control", "precise", "precise-no-fallback", "precise-backlog", "pd");
+            "epp4j", "flow-control", "flow-control-concurrency", "precise", "precise-no-fallback", "precise-backlog", "pd");
     /**
      * The simulated pods' KV-event sockets when a run publishes them: the pod's HTTP port + 1000 (PUB) and + 2000
      * (replay ROUTER), the {@code socketPortOffset} / {@code replaySocketPortOffset} of {@code bench/configs/precise*.yaml}.
@@ -136,6 +136,11 @@ public final class Replay {
      */
     static final int WARM_UP_OPEN_STREAMS = 50;
     static final double WARM_UP_CHUNKS_PER_S = 100;
+    /**
+     * How long the EPP may take, after the last client has its answer, to see every stream end; then whatever it
+     * still holds is reported ({@link EppLeftovers}).
+     */
+    static final java.time.Duration LEFTOVERS_PATIENCE = java.time.Duration.ofSeconds(5);
     /** Extra warm-up rounds (a quarter of the warm-up each) while the JIT is busy. */
     private static final int MAX_EXTRA_WARM_UP_ROUNDS = 4;
 
@@ -193,6 +198,9 @@ public final class Replay {
         // At 20x each real millisecond of the gateway and the EPP counted 20 simulated ones and the Mooncake
         // trace came out 12-21% above the oracle; at 5x, 2-5% (bench/results/routing.md)
         double speedup = f.decimal("speedup", 5);
+        if (!(speedup > 0)) {
+            throw new Flags.UsageException("--speedup must be > 0 (below 1 runs slower than real time)");
+        }
         String model = f.string("model", "Qwen/Qwen3-8B");
         Matcher load = LOAD.matcher(trace);
         String spec = load.find() ? load.replaceFirst("") : trace;
@@ -243,8 +251,9 @@ public final class Replay {
             throw new Flags.UsageException("--prime-requests must be >= 0");
         }
         Files.createDirectories(outDir);
-        out.printf("replay %s: %d requests, %d pods (%d KV blocks each), speedup %.0fx, policies %s%s%s%n",
-                workload.name(), workload.requests().size(), settings.pods(), sim.kvBlocks(), speedup, policies,
+        out.printf("replay %s: %d requests, %d pods (%d KV blocks each), speedup %sx, policies %s%s%s%n",
+                workload.name(), workload.requests().size(), settings.pods(), sim.kvBlocks(),
+                java.math.BigDecimal.valueOf(speedup).stripTrailingZeros().toPlainString(), policies,
                 replicas > 1 ? ", " + replicas + " EPP replicas each" : "",
                 drop > 0 ? ", KV events of " + settings.podsDroppingEvents() + " pods stop a third of the way in" : "");
         References refs = References.of(arrivals(workload), FleetSimulation.uniform(sim, settings.pods()), null);
@@ -384,6 +393,18 @@ public final class Replay {
                 Report report = Report.of(policy, workload.name(), results, fleet, before, measured.gateway.shed(),
                         warmUpServed, primedRequests, measured.note);
                 report.harness(harness);
+                if (!measured.replicas.isEmpty()) {
+                    EppLeftovers left = new EppLeftovers(0, 0, 0, 0);
+                    for (LocalEpp replica : measured.replicas) {
+                        EppLeftovers l = EppLeftovers.await(replica.metricsPort(), LEFTOVERS_PATIENCE);
+                        left = new EppLeftovers(left.queued() + l.queued(), left.running() + l.running(),
+                                left.streams() + l.streams(), left.endpointInFlight() + l.endpointInFlight());
+                    }
+                    report.leftovers(left);
+                    if (!left.none()) {
+                        log.printf("  the EPP still holds requests after the last answer: %s%n", left);
+                    }
+                }
                 if (!workload.objectives().isEmpty()) {
                     report.classes(workload.requests(), workload.objectives());
                 }

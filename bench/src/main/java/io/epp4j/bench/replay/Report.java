@@ -66,6 +66,11 @@ public final class Report {
     /** Per priority class and tenant fairness, for workloads whose requests name objectives; else null. */
     private Map<String, Object> classes;
     private double fairnessJain = Double.NaN;
+    private double fairnessJainWhileArriving = Double.NaN;
+    /** Output tokens served to each fairness id, for workloads whose requests name objectives; else null. */
+    private Map<String, Long> tenantTokens;
+    /** What the EPP still held after the last answer, or null without an EPP. */
+    private EppLeftovers leftovers;
 
     private Report(String policy, String workload, List<Result> results, List<PodLine> pods, double prefixHitRate,
                    long gatewayShed, long warmUpServed, long primedRequests, String note) {
@@ -136,6 +141,10 @@ public final class Report {
         this.harness = verdict;
     }
 
+    void leftovers(EppLeftovers left) {
+        this.leftovers = left;
+    }
+
     public double ttftP(double p) {
         return percentile(ttfts, p);
     }
@@ -186,7 +195,7 @@ public final class Report {
      * YAML): classes {@code critical} (priority > 0), {@code standard} (0) and {@code sheddable} (< 0), each with
      * its requests, TTFT p90 and requests answered 429 or 503 (flow control's and admission's statuses); and Jain's
      * fairness index over the output tokens served to each tenant ({@code x-gateway-inference-fairness-id}) of
-     * the standard class.
+     * the standard class, over the whole run and over requests that ended by the last arrival.
      */
     void classes(List<TraceRequest> requests, String objectives) {
         Map<String, Integer> priorities = io.epp4j.epp.endpoints.ObjectivesFileWatcher.parse(objectives);
@@ -195,14 +204,23 @@ public final class Report {
             byClass.put(c, new ArrayList<>());
         }
         Map<String, Long> standardTokens = new LinkedHashMap<>();
+        Map<String, Long> whileArriving = new LinkedHashMap<>();
+        double lastArrivalMs = results.stream().mapToDouble(Result::sentMs).max().orElse(0);
+        tenantTokens = new java.util.TreeMap<>();
         for (Result r : results) {
             Map<String, String> h = requests.get(r.index()).headers();
             int priority = priorities.getOrDefault(h.getOrDefault("x-gateway-inference-objective", ""), 0);
             String c = priority > 0 ? "critical" : priority < 0 ? "sheddable" : "standard";
             byClass.get(c).add(r);
+            tenantTokens.merge(h.getOrDefault("x-gateway-inference-fairness-id", "default-flow"),
+                    r.ok() ? (long) r.outputTokens() : 0L, Long::sum);
             if (c.equals("standard")) {
                 standardTokens.merge(h.getOrDefault("x-gateway-inference-fairness-id", "default-flow"),
                         r.ok() ? (long) r.outputTokens() : 0L, Long::sum);
+                // served while requests still arrive: once they stop, the backlog drains and every tenant ends up
+                // with whatever it asked for, which hides how the band shared the pool while it was contended
+                whileArriving.merge(h.getOrDefault("x-gateway-inference-fairness-id", "default-flow"),
+                        r.ok() && r.endMs() <= lastArrivalMs ? (long) r.outputTokens() : 0L, Long::sum);
             }
         }
         classes = new LinkedHashMap<>();
@@ -215,15 +233,24 @@ public final class Report {
             m.put("rejected", rs.stream().filter(r -> r.status() == 429 || r.status() == 503).count());
             m.put("other_errors", rs.stream().filter(r -> !r.ok() && r.status() != 429 && r.status() != 503)
                     .count());
+            Map<String, Long> statuses = new java.util.TreeMap<>();
+            rs.forEach(r -> statuses.merge(Integer.toString(r.status()), 1L, Long::sum));
+            m.put("statuses", new Json.RawJson(Json.object(statuses).trim().replace("\n", " ")));
             classes.put(e.getKey(), new Json.RawJson(Json.object(m).trim().replace("\n", " ")));
         }
+        fairnessJain = jain(standardTokens);
+        fairnessJainWhileArriving = jain(whileArriving);
+    }
+
+    /** Jain's fairness index over {@code shares}: 1 when equal, 1/n when one got everything; NaN when all are 0. */
+    private static double jain(Map<String, Long> shares) {
         double sum = 0;
         double squares = 0;
-        for (long x : standardTokens.values()) {
+        for (long x : shares.values()) {
             sum += x;
             squares += (double) x * x;
         }
-        fairnessJain = squares == 0 ? Double.NaN : sum * sum / (standardTokens.size() * squares);
+        return squares == 0 ? Double.NaN : sum * sum / (shares.size() * squares);
     }
 
     Map<String, Object> summary() {
@@ -252,6 +279,9 @@ public final class Report {
         if (harness != null) {
             harness.putInto(m);
         }
+        if (leftovers != null) {
+            leftovers.putInto(m);
+        }
         m.put("itl_mean_ms", Arrays.stream(itls).average().orElse(Double.NaN));
         m.put("itl_p90_ms", percentile(itls, 90));
         m.put("throughput_tokens_per_s", throughput);
@@ -265,6 +295,9 @@ public final class Report {
         if (classes != null) {
             m.put("classes", new Json.RawJson(Json.object(classes).trim().replace("\n", "\n  ")));
             m.put("fairness_jain", fairnessJain);
+            m.put("fairness_jain_while_arriving", fairnessJainWhileArriving);
+            m.put("output_tokens_by_tenant", new Json.RawJson(Json.object(tenantTokens).trim()
+                    .replace("\n", " ")));
         }
         m.put("note", note);
         return m;
