@@ -57,7 +57,10 @@ public final class VllmHttpTokenizer implements Tokenizer {
     private final Duration timeout;
     private final HttpClient http;
     private final Map<Key, int[]> cache;
-    /** Cached prompts by (model, API, chained hash of their whole chunks); guarded by {@code cache}. */
+    /**
+     * Cached prompts by (model, API, chained hash of their whole chunks); guarded by {@code cache}, and pruned of
+     * prompts the cache dropped whenever it grows past twice the cache's size.
+     */
     private final Map<ChunkKey, Prefix> prefixes = new HashMap<>();
 
     private record Key(long h1, long h2, int length, String model, ApiType api) {
@@ -81,7 +84,6 @@ public final class VllmHttpTokenizer implements Tokenizer {
                 return size() > cacheEntries;
             }
         };
-        // cacheEntries bounds this map too: an entry whose prompt left the cache is dropped when next met
     }
 
     @Override
