@@ -8,10 +8,15 @@ import java.util.function.LongSupplier;
 /**
  * Whether one pod's KV events can be trusted for routing right now. A pod starts untrusted (a fresh EPP knows
  * nothing of what the pod already holds) and becomes trusted with its first event in sequence; it is untrusted
- * again while it is <em>stale</em> (a request was routed to it {@code staleAfter} ago or longer and no event has
- * arrived since), and after a sequence gap that could not be replayed (its entries were cleared, so it knows only
- * what was stored since) until an event arrives {@code staleAfter} or more after the gap. Transitions are logged
- * and reported to the listener. Thread-safe: events and scoring threads call in concurrently.
+ * again while it is <em>stale</em>, and after a sequence gap that could not be replayed (its entries were cleared,
+ * so it knows only what was stored since) until an event arrives {@code staleAfter} or more after the gap.
+ *
+ * <p>Stale means silent when the pod must have spoken: a request that had blocks to store there (its prompt ran
+ * past what the index says the pod holds) has been prefilled ({@link #onStoreDue}), no event has arrived since
+ * that request was routed, and {@code staleAfter} has passed since the prefill. The engine publishes only blocks
+ * it newly stores, never prefix hits, so a pod that serves nothing but hits is quiet and stays trusted; and a
+ * request still waiting in the pod's queue expects nothing yet. Transitions are logged and reported to the
+ * listener. Thread-safe: events and scoring threads call in concurrently.
  */
 public final class PodEventHealth {
 
@@ -34,8 +39,8 @@ public final class PodEventHealth {
     private volatile boolean sawEvent;
     private volatile boolean gapped;
     private volatile long gapNanos;
-    /** When the first request routed since the last event was routed; 0 when none is waiting. */
-    private volatile long waitingSinceNanos;
+    /** When the first store due since the last event fell due; 0 when none is due. */
+    private volatile long dueSinceNanos;
     private boolean precise;
 
     public PodEventHealth(String pod, long staleAfterNanos, LongSupplier ticker, TransitionListener listener) {
@@ -46,10 +51,10 @@ public final class PodEventHealth {
     }
 
     /** A batch in sequence was applied. */
-    public void onEvents() {
+    public synchronized void onEvents() {
         long now = ticker.getAsLong();
         lastEventNanos = now;
-        waitingSinceNanos = 0;
+        dueSinceNanos = 0;
         if (gapped && now - gapNanos >= staleAfterNanos) {
             gapped = false;
         }
@@ -64,10 +69,14 @@ public final class PodEventHealth {
         evaluate();
     }
 
-    /** A request was routed to the pod. */
-    public void onRouted() {
-        if (waitingSinceNanos == 0) {
-            waitingSinceNanos = Math.max(1, ticker.getAsLong());
+    /**
+     * A request routed to the pod at {@code routedNanos} (on this ticker), with blocks to store there, has been
+     * prefilled (its first response bytes arrived): the pod has published those blocks by now. When no event has
+     * arrived since {@code routedNanos}, the pod turns stale unless one arrives within {@code staleAfter}.
+     */
+    public synchronized void onStoreDue(long routedNanos) {
+        if (dueSinceNanos == 0 && !(sawEvent && lastEventNanos - routedNanos >= 0)) {
+            dueSinceNanos = Math.max(1, ticker.getAsLong());
         }
     }
 
@@ -97,8 +106,8 @@ public final class PodEventHealth {
     }
 
     private synchronized boolean evaluate() {
-        long waiting = waitingSinceNanos;
-        boolean stale = waiting != 0 && ticker.getAsLong() - waiting >= staleAfterNanos;
+        long due = dueSinceNanos;
+        boolean stale = due != 0 && ticker.getAsLong() - due >= staleAfterNanos;
         boolean now = sawEvent && !gapped && !stale;
         if (now != precise) {
             String reason = now ? HEALTHY : gapped ? "sequence_gap" : "stale";

@@ -28,8 +28,9 @@ public interface PreciseIndexStatus {
      *
      * @param entries (block, tier) entries the index holds for the pod
      * @param scoredBy {@code events} or {@code approximate} (the fallback scores it now)
-     * @param health {@code events_healthy}, {@code no_events} (none received yet), {@code stale} (routed to and
-     *     silent for the stale time) or {@code sequence_gap} (lost events that could not be replayed)
+     * @param health {@code events_healthy}, {@code no_events} (none received yet), {@code stale} (silent for the
+     *     stale time after a request that had blocks to store there was prefilled) or {@code sequence_gap} (lost
+     *     events that could not be replayed)
      * @param lastSequence the last batch's sequence number applied, -1 before the first
      * @param lastEventAgeMillis time since the last batch was applied, -1 before the first
      * @param batches event batches applied

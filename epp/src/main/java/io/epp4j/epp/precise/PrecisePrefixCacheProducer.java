@@ -12,6 +12,7 @@ import io.epp4j.scorers.base.NamedPlugin;
 import io.epp4j.scorers.prefix.ApproxPrefixCacheProducer;
 import io.epp4j.scorers.prefix.PrefixMatch;
 import io.epp4j.scorers.prefix.PrefixMatchInfo;
+import io.epp4j.spi.ByteSlice;
 import io.epp4j.spi.CycleState;
 import io.epp4j.spi.DataProducer;
 import io.epp4j.spi.Endpoint;
@@ -21,6 +22,8 @@ import io.epp4j.spi.Plugin;
 import io.epp4j.spi.PluginContext;
 import io.epp4j.spi.PluginParameters;
 import io.epp4j.spi.PreRequest;
+import io.epp4j.spi.ResponseObserver;
+import io.epp4j.spi.ResponseUsage;
 import io.epp4j.spi.SchedulingResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,6 +34,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongSupplier;
 
 /**
@@ -39,20 +43,24 @@ import java.util.function.LongSupplier;
  * longest run of its blocks (from {@code token-producer}'s token ids) each endpoint holds, leaving a
  * {@link PrefixMatchInfo} under its name for {@code prefix-cache-scorer} ({@code prefixMatchInfoProducerName}).
  *
- * <p>Fallback, per endpoint: an endpoint whose events cannot be trusted right now (none received yet, stale while
- * it serves requests, or a sequence gap that could not be replayed; see {@link PodEventHealth}) is scored by an
+ * <p>Fallback, per endpoint: an endpoint whose events cannot be trusted right now (none received yet, stale, or a
+ * sequence gap that could not be replayed; see {@link PodEventHealth}) is scored by an
  * approximate prefix index that learns from this EPP's routing decisions, the same as
  * {@code approx-prefix-cache-producer}'s, until its events are healthy again. With {@code fallback.enabled: false}
  * (the {@code precise-no-fallback} profile) every endpoint is scored from the events, stale entries included.
  * The token ids are {@code token-producer}'s, or those the request carried (vLLM's generate {@code token_ids},
  * SGLang's {@code input_ids}, a vLLM gRPC tokenized input), used as they are. A request without token ids is scored
- * approximately on every endpoint.
+ * approximately on every endpoint. Stale is judged from the requests
+ * themselves: one routed with blocks the index does not show on its endpoint must make that endpoint publish
+ * them, so once its first response bytes arrive ({@link ResponseObserver}) the endpoint has {@code staleAfter} to
+ * have been heard from since the pick; one whose blocks it holds (a full prefix hit) expects nothing.
  *
  * <p>With {@code speculativeIndexing}, the blocks of a routed request are added to the chosen endpoint's entries
  * until its events confirm them or {@code speculativeTTL} passes.
  */
 public final class PrecisePrefixCacheProducer extends NamedPlugin
-        implements DataProducer, PreRequest, EndpointStore.Listener, PreciseIndexStatus, AutoCloseable {
+        implements DataProducer, PreRequest, ResponseObserver, EndpointStore.Listener, PreciseIndexStatus,
+        AutoCloseable {
 
     public static final String TYPE = "precise-prefix-cache-producer";
     private static final Logger LOG = LoggerFactory.getLogger(PrecisePrefixCacheProducer.class);
@@ -67,8 +75,23 @@ public final class PrecisePrefixCacheProducer extends NamedPlugin
     private record Shared(KvBlockIndex index, KvEventSubscriber subscriber, ApproxPrefixCacheProducer approximate) {
     }
 
-    /** This producer's own cycle-state entry: what preRequest needs of produce ({@code tokens} null: none). */
-    private record Produced(long root, int[] tokens, PrefixMatch approximate) {
+    /**
+     * This producer's own cycle-state entry: what preRequest needs of produce ({@code tokens} null: none;
+     * {@code match} null: the request had no token ids; {@code totalBlocks}: the prompt's, where the token ids
+     * may cover only its start).
+     */
+    private record Produced(long root, int[] tokens, PrefixMatch approximate, KvBlockIndex.Match match,
+                            int totalBlocks) {
+    }
+
+    /** A routed request that must make its endpoint publish blocks once prefilled; reported once. */
+    private record StoreDue(PodEventHealth health, long routedNanos, AtomicBoolean reported) {
+
+        void report() {
+            if (reported.compareAndSet(false, true)) {
+                health.onStoreDue(routedNanos);
+            }
+        }
     }
 
     private final Settings settings;
@@ -78,6 +101,7 @@ public final class PrecisePrefixCacheProducer extends NamedPlugin
     private final int maxBlocks;
     private final LongSupplier ticker;
     private final CycleState.Key<Produced> producedKey;
+    private final CycleState.Key<StoreDue> storeDueKey;
     private volatile Shared shared;
     private volatile boolean handedOver;
 
@@ -145,6 +169,7 @@ public final class PrecisePrefixCacheProducer extends NamedPlugin
         this.maxBlocks = parameters.getInt("maxPrefixBlocksToMatch", Integer.MAX_VALUE);
         this.ticker = context.nanoTicker();
         this.producedKey = new CycleState.Key<>("precise-prefix/" + name);
+        this.storeDueKey = new CycleState.Key<>("precise-prefix-store-due/" + name);
         if (discovery.has("podLabelSelector") || discovery.has("podNamespace")) {
             LOG.info("{}: podDiscoveryConfig.podLabelSelector/podNamespace are ignored: the EPP follows the"
                     + " endpoints of its pool", name);
@@ -261,6 +286,9 @@ public final class PrecisePrefixCacheProducer extends NamedPlugin
             match = s.index().match(root, tokens.tokenIds(), tokens.tokenIds().length, maxBlocks);
         }
         int blocks = match == null ? 0 : match.blocks();
+        // the prompt's blocks, counting those past token ids that cover only its start
+        int totalBlocks = blocks == 0 ? 0 : Math.max(blocks, (int) Math.min(maxBlocks,
+                (long) tokens.totalTokens() / s.index().blockSizeTokens()));
         int n = endpoints.size();
         double[] ratios = new double[n];
         Map<String, Double> byEndpoint = new HashMap<>(n * 2);
@@ -276,15 +304,16 @@ public final class PrecisePrefixCacheProducer extends NamedPlugin
                 precise = health != null && health.precise();
             }
             if (precise) {
-                ratios[i] = match.weightedBlocks(pod) / blocks;
+                ratios[i] = match.weightedBlocks(pod) / totalBlocks;
             } else if (approx != null && approx.blockCount() > 0) {
                 ratios[i] = (double) approx.matchedBlocks(e) / approx.blockCount();
             }
             byEndpoint.put(e.info().name(), ratios[i]);
         }
-        int total = blocks > 0 ? blocks : approx == null ? 0 : approx.blockCount();
+        int total = blocks > 0 ? totalBlocks : approx == null ? 0 : approx.blockCount();
         state.put(PrefixMatchInfo.keyFor(name()), new Info(total, Map.copyOf(byEndpoint)));
-        state.put(producedKey, new Produced(root, blocks > 0 ? tokens.tokenIds() : null, approx));
+        state.put(producedKey, new Produced(root, blocks > 0 ? tokens.tokenIds() : null, approx, match,
+                totalBlocks));
     }
 
     /** Matched share per endpoint name, expressed in the request's blocks. */
@@ -309,11 +338,14 @@ public final class PrecisePrefixCacheProducer extends NamedPlugin
         if (target == null) {
             return;
         }
-        PodEventHealth health = s.subscriber().health(target.hostPort());
-        if (health != null) {
-            health.onRouted();
-        }
         long now = ticker.getAsLong();
+        PodEventHealth health = s.subscriber().health(target.hostPort());
+        KvBlockIndex.Match match = produced == null ? null : produced.match();
+        // without token ids nothing says what the endpoint already holds: count on it storing something
+        if (health != null && (match == null
+                || match.matchedBlocks(target.hostPort()) < Math.max(match.blocks(), produced.totalBlocks()))) {
+            state.put(storeDueKey, new StoreDue(health, now, new AtomicBoolean()));
+        }
         if (speculative && produced != null && produced.tokens() != null) {
             // the lookup hashed only as far as some pod matched: the routed pod gets every block
             int[] ids = produced.tokens();
@@ -321,6 +353,25 @@ public final class PrecisePrefixCacheProducer extends NamedPlugin
             s.index().addSpeculative(target.hostPort(), keys, keys.length, now + speculativeTtlNanos);
         }
         s.index().expireSpeculative(now);
+    }
+
+    @Override
+    public void onResponseBody(CycleState state, InferenceRequest request, Endpoint target, ByteSlice chunk,
+                               boolean endOfStream) {
+        // the first token comes after the whole prompt was prefilled and its blocks stored
+        StoreDue due = state.get(storeDueKey);
+        if (due != null) {
+            due.report();
+        }
+    }
+
+    @Override
+    public void onComplete(CycleState state, InferenceRequest request, Endpoint target, ResponseUsage usage,
+                           boolean success) {
+        StoreDue due = state.get(storeDueKey);
+        if (due != null && success) {
+            due.report();
+        }
     }
 
     @Override

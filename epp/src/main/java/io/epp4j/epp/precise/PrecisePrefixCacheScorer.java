@@ -4,6 +4,7 @@ import io.epp4j.epp.datastore.EndpointStore;
 import io.epp4j.epp.kvevents.PreciseIndexStatus;
 import io.epp4j.scorers.base.NamedPlugin;
 import io.epp4j.scorers.prefix.PrefixMatchInfo;
+import io.epp4j.spi.ByteSlice;
 import io.epp4j.spi.CycleState;
 import io.epp4j.spi.DataProducer;
 import io.epp4j.spi.Endpoint;
@@ -13,6 +14,8 @@ import io.epp4j.spi.Plugin;
 import io.epp4j.spi.PluginContext;
 import io.epp4j.spi.PluginParameters;
 import io.epp4j.spi.PreRequest;
+import io.epp4j.spi.ResponseObserver;
+import io.epp4j.spi.ResponseUsage;
 import io.epp4j.spi.SchedulingResult;
 import io.epp4j.spi.Scorer;
 
@@ -24,7 +27,8 @@ import java.util.List;
  * {@code matchedBlocks / totalBlocks}. Token ids still come from a {@code token-producer} declared beside it.
  */
 public final class PrecisePrefixCacheScorer extends NamedPlugin
-        implements DataProducer, Scorer, PreRequest, EndpointStore.Listener, PreciseIndexStatus, AutoCloseable {
+        implements DataProducer, Scorer, PreRequest, ResponseObserver, EndpointStore.Listener, PreciseIndexStatus,
+        AutoCloseable {
 
     public static final String TYPE = "precise-prefix-cache-scorer";
 
@@ -56,6 +60,18 @@ public final class PrecisePrefixCacheScorer extends NamedPlugin
     @Override
     public void preRequest(CycleState state, InferenceRequest request, SchedulingResult result) {
         producer.preRequest(state, request, result);
+    }
+
+    @Override
+    public void onResponseBody(CycleState state, InferenceRequest request, Endpoint target, ByteSlice chunk,
+                               boolean endOfStream) {
+        producer.onResponseBody(state, request, target, chunk, endOfStream);
+    }
+
+    @Override
+    public void onComplete(CycleState state, InferenceRequest request, Endpoint target, ResponseUsage usage,
+                           boolean success) {
+        producer.onComplete(state, request, target, usage, success);
     }
 
     @Override

@@ -12,6 +12,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
@@ -25,6 +26,9 @@ import java.util.List;
  * no token ids and is scored by the approximate index; failures are counted, never fail the request. A request that
  * carried its token ids (vLLM's generate, SGLang's {@code input_ids}, a vLLM gRPC tokenized input) is not sent to
  * the server: its ids are used as they are.
+ * With epp4j's {@code tokenizerFile} (the model's Hugging Face {@code tokenizer.json}, e.g. from the mounted model
+ * directory), completions prompts are tokenized in process ({@link HfTokenizer}) with no round trip; chat requests
+ * still go to the render endpoint, which alone applies the model's chat template.
  */
 public final class TokenProducer extends NamedPlugin implements DataProducer {
 
@@ -54,7 +58,19 @@ public final class TokenProducer extends NamedPlugin implements DataProducer {
         if (vllm.has("mmTimeout")) {
             LOG.info("{}: vllm.mmTimeout is accepted but multimodal rendering is not implemented", name);
         }
-        this.tokenizer = new VllmHttpTokenizer(url, endpoint, timeout, parameters.getInt("cacheSize", 10_000));
+        Tokenizer server = new VllmHttpTokenizer(url, endpoint, timeout, parameters.getInt("cacheSize", 10_000));
+        String file = parameters.getString("tokenizerFile", "");
+        if (file.isEmpty()) {
+            this.tokenizer = server;
+        } else {
+            try {
+                this.tokenizer = new LocalFirstTokenizer(HfTokenizer.load(Path.of(file)), server);
+            } catch (IOException e) {
+                throw new IllegalArgumentException("parameter 'tokenizerFile': " + e.getMessage(), e);
+            }
+            LOG.info("{}: completions prompts are tokenized in process with {}; chat requests through {}", name,
+                    file, url);
+        }
         this.ticker = context.nanoTicker();
         this.failures = context.metrics().counter("epp4j_tokenizer_failures_total",
                 "Requests the token-producer could not tokenize (they are scored approximately)", "plugin");
@@ -81,7 +97,7 @@ public final class TokenProducer extends NamedPlugin implements DataProducer {
             return;
         }
         try {
-            state.put(TokenizedPrompt.KEY, new TokenizedPrompt(tokenizer.tokenize(request)));
+            state.put(TokenizedPrompt.KEY, tokenizer.tokenizePrompt(request));
         } catch (IOException | RuntimeException e) {
             failures.inc(name());
             long now = ticker.getAsLong();

@@ -12,4 +12,12 @@ public interface Tokenizer {
 
     /** The prompt's token ids; throws when the tokenizer cannot answer (the request is then scored approximately). */
     int[] tokenize(InferenceRequest request) throws IOException;
+
+    /**
+     * The prompt's token ids, or only its first ones when that is all the tokenizer can give without a round trip
+     * (a prefix lookup needs no more); by default the whole prompt's.
+     */
+    default TokenizedPrompt tokenizePrompt(InferenceRequest request) throws IOException {
+        return new TokenizedPrompt(tokenize(request));
+    }
 }

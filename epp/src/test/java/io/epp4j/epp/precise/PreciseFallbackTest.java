@@ -34,8 +34,9 @@ import java.util.stream.IntStream;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * A pod whose publisher stops while it serves requests is scored by the approximate index once stale, and from
- * its events again when they resume; with fallback off (the {@code precise-no-fallback} profile) its stale entries
+ * A pod that serves only prefix hits publishes nothing and stays on its events; one whose publisher stops while it
+ * serves a request with blocks to store is scored by the approximate index once stale, and from its events again
+ * when they resume; with fallback off (the {@code precise-no-fallback} profile) its stale entries
  * keep scoring. Real PUB socket, injected ticker.
  */
 class PreciseFallbackTest {
@@ -94,17 +95,22 @@ class PreciseFallbackTest {
                 "default-flow", Map.of(), prompt.length());
     }
 
-    /** A's score for a request whose render gives TOKENS; routes it to A when {@code route}. */
-    private double score(String prompt, boolean route) {
+    /** A's score for a request whose render gives {@code tokens}; routes it to A and answers it when {@code route}. */
+    private double score(String prompt, int[] tokens, boolean route) {
         CycleState state = new CycleState();
-        state.put(TokenizedPrompt.KEY, new TokenizedPrompt(TOKENS));
+        state.put(TokenizedPrompt.KEY, new TokenizedPrompt(tokens));
         InferenceRequest r = request(prompt);
         producer.produce(state, r, List.of(A));
         PrefixMatchInfo info = state.get(PrefixMatchInfo.keyFor(producer.name()));
         if (route) {
             producer.preRequest(state, r, new SchedulingResult("default", List.of(A)));
+            producer.onResponseBody(state, r, A, ByteSlice.of("data: {}\n\n"), false);
         }
         return info.totalBlocks() == 0 ? 0 : info.matchedBlocks(A) / info.totalBlocks();
+    }
+
+    private double score(String prompt, boolean route) {
+        return score(prompt, TOKENS, route);
     }
 
     @ParameterizedTest(name = "fallback {0}")
@@ -130,7 +136,11 @@ class PreciseFallbackTest {
             Thread.sleep(200);
         } while (metrics.count("epp4j_kv_events_total", A.hostPort(), "BlockStored") != applied);
         assertEquals(1.0, score(FIRST, true), 1e-9);
-        // the publisher stops; A keeps being routed requests
+        // a request whose blocks A holds stores nothing there: A is quiet, not stale
+        now.addAndGet(10_000_000_000L);
+        assertEquals(1.0, score(OTHER, false), 1e-9, "a pod serving prefix hits stays on its events");
+        // the publisher stops; A is sent a request with a block it must store, and answers it
+        assertEquals(0.8, score(FIRST + " and a question", IntStream.range(0, 20).toArray(), true), 1e-9);
         now.addAndGet(4_000_000_000L);
         assertEquals(1.0, score(OTHER, false), 1e-9, "not stale yet");
         now.addAndGet(2_000_000_000L);
