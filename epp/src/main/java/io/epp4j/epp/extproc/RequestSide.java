@@ -232,7 +232,7 @@ final class RequestSide {
     }
 
     private BodyBuffer newBody(int presize) {
-        return new BodyBuffer(presize, headers == null ? -1 : declaredLength(), config.limits());
+        return new BodyBuffer(presize, headers == null ? -1 : declaredLength(), config.limits().requestBodies());
     }
 
     /** Gives the body's bytes back to the shared budget (at the answer, or when the stream ends first). */
@@ -254,15 +254,7 @@ final class RequestSide {
 
     /** The request's {@code content-length}, or -1 when absent or not a number. */
     private long declaredLength() {
-        String contentLength = headers.get("content-length");
-        if (contentLength != null) {
-            try {
-                return Long.parseLong(contentLength.trim());
-            } catch (NumberFormatException e) {
-                // no usable length
-            }
-        }
-        return -1;
+        return Mutations.contentLength(headers.values());
     }
 
     /** Header-only requests (and STREAMED mode): a random candidate, answered at once. */
