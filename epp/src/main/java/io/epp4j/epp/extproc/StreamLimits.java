@@ -116,7 +116,7 @@ public final class StreamLimits {
     InferenceError bodyBudgetExhausted() {
         rejected("buffered_body_bytes");
         return new InferenceError(InferenceError.Code.RESOURCE_EXHAUSTED, "the EPP buffers " + maxBufferedBytes
-                + " request-body bytes across requests at most (--max-buffered-body-bytes); retry later");
+                + " body bytes across requests at most (--max-buffered-body-bytes); retry later");
     }
 
     /** Counts a response passed on unheld because the body budget could not hold it to its end. */
