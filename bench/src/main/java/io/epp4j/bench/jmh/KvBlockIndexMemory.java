@@ -48,33 +48,23 @@ public final class KvBlockIndexMemory {
             owner[s] = "10.0.0." + pod + ":8000";
             last[pod] = hashes[span - 1];
         }
-        long before = usedHeap();
-        KvBlockIndex index = new KvBlockIndex(entries, block, List.of(new KvBlockIndex.Tier("gpu", 1.0)));
-        for (int s = 0; s < spans; s++) {
-            index.apply(owner[s], "m", List.of(events[s]));
-        }
-        long after = usedHeap();
-        int size = index.size();
-        System.out.printf("KvBlockIndex: %d entries, %d pods, %.1f bytes/entry%n", size, pods,
-                (after - before) / (double) size);
+        HeapUse.Measured<KvBlockIndex> index = HeapUse.of(() -> {
+            KvBlockIndex built = new KvBlockIndex(entries, block, List.of(new KvBlockIndex.Tier("gpu", 1.0)));
+            for (int s = 0; s < spans; s++) {
+                built.apply(owner[s], "m", List.of(events[s]));
+            }
+            return built;
+        });
+        int size = index.value().size();
+        System.out.printf("KvBlockIndex: %d entries, %d pods, %.1f bytes/entry%n", size, pods, index.bytesPer(size));
 
-        before = usedHeap();
-        KvBlockIndexBenchmark.BoxedIndex boxed = new KvBlockIndexBenchmark.BoxedIndex(block);
-        for (int s = 0; s < spans; s++) {
-            boxed.apply(owner[s], "m", events[s]);
-        }
-        after = usedHeap();
-        System.out.printf("boxed baseline: %d entries, %.1f bytes/entry%n", size, (after - before) / (double) size);
-        if (index.size() + boxed.pods.size() == 42) {
-            System.out.println("keep alive");
-        }
-    }
-
-    private static long usedHeap() {
-        Runtime rt = Runtime.getRuntime();
-        for (int i = 0; i < 4; i++) {
-            System.gc();
-        }
-        return rt.totalMemory() - rt.freeMemory();
+        HeapUse.Measured<KvBlockIndexBenchmark.BoxedIndex> boxed = HeapUse.of(() -> {
+            KvBlockIndexBenchmark.BoxedIndex built = new KvBlockIndexBenchmark.BoxedIndex(block);
+            for (int s = 0; s < spans; s++) {
+                built.apply(owner[s], "m", events[s]);
+            }
+            return built;
+        });
+        System.out.printf("boxed baseline: %d entries, %.1f bytes/entry%n", size, boxed.bytesPer(size));
     }
 }

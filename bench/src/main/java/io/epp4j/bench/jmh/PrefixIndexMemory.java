@@ -34,42 +34,33 @@ public final class PrefixIndexMemory {
                 row[i] = i % 2 == 0 ? random.nextInt(perEndpoint) : random.nextLong();
             }
         }
-        long before = usedHeap();
-        PrefixIndex index = new PrefixIndex(1024);
-        for (int e = 0; e < endpoints; e++) {
-            for (int i = 0; i < perEndpoint; i += 256) {
-                index.add("pod-" + e + "-rank-0", java.util.Arrays.copyOfRange(blocks[e], i,
-                        Math.min(perEndpoint, i + 256)), Math.min(256, perEndpoint - i), Integer.MAX_VALUE);
-            }
-        }
-        long after = usedHeap();
-        int size = index.size();
-        System.out.printf("PrefixIndex: %d entries, %d endpoints, %.1f bytes/entry%n", size, endpoints,
-                (after - before) / (double) size);
-
-        before = usedHeap();
-        Map<Long, Set<Integer>> reverse = new HashMap<>();
-        Map<Integer, java.util.LinkedHashSet<Long>> lru = new HashMap<>();
-        for (int e = 0; e < endpoints; e++) {
-            java.util.LinkedHashSet<Long> mine = lru.computeIfAbsent(e, k -> new java.util.LinkedHashSet<>());
-            for (long h : blocks[e]) {
-                if (mine.add(h)) {
-                    reverse.computeIfAbsent(h, k -> new HashSet<>()).add(e);
+        HeapUse.Measured<PrefixIndex> index = HeapUse.of(() -> {
+            PrefixIndex built = new PrefixIndex(1024);
+            for (int e = 0; e < endpoints; e++) {
+                for (int i = 0; i < perEndpoint; i += 256) {
+                    built.add("pod-" + e + "-rank-0", java.util.Arrays.copyOfRange(blocks[e], i,
+                            Math.min(perEndpoint, i + 256)), Math.min(256, perEndpoint - i), Integer.MAX_VALUE);
                 }
             }
-        }
-        after = usedHeap();
-        System.out.printf("boxed baseline: %d entries, %.1f bytes/entry%n", size, (after - before) / (double) size);
-        if (index.size() + reverse.size() + lru.size() == 42) {
-            System.out.println("keep alive");
-        }
-    }
+            return built;
+        });
+        int size = index.value().size();
+        System.out.printf("PrefixIndex: %d entries, %d endpoints, %.1f bytes/entry%n", size, endpoints,
+                index.bytesPer(size));
 
-    private static long usedHeap() {
-        Runtime rt = Runtime.getRuntime();
-        for (int i = 0; i < 4; i++) {
-            System.gc();
-        }
-        return rt.totalMemory() - rt.freeMemory();
+        HeapUse.Measured<Object> boxed = HeapUse.of(() -> {
+            Map<Long, Set<Integer>> reverse = new HashMap<>();
+            Map<Integer, java.util.LinkedHashSet<Long>> lru = new HashMap<>();
+            for (int e = 0; e < endpoints; e++) {
+                java.util.LinkedHashSet<Long> mine = lru.computeIfAbsent(e, k -> new java.util.LinkedHashSet<>());
+                for (long h : blocks[e]) {
+                    if (mine.add(h)) {
+                        reverse.computeIfAbsent(h, k -> new HashSet<>()).add(e);
+                    }
+                }
+            }
+            return new Object[] {reverse, lru};
+        });
+        System.out.printf("boxed baseline: %d entries, %.1f bytes/entry%n", size, boxed.bytesPer(size));
     }
 }

@@ -6,14 +6,14 @@ import java.util.Arrays;
 
 /**
  * One growing byte array a body is appended to: each chunk is copied once, into place. With a {@link StreamLimits}
- * budget the array's capacity is reserved from it as it grows ({@link #tryAppend}) and given back by
+ * account the array's capacity is reserved from it as it grows ({@link #tryAppend}) and given back by
  * {@link #release()}. Not thread-safe.
  */
 final class BodyBuffer {
 
     private static final byte[] EMPTY = new byte[0];
 
-    private final StreamLimits budget;
+    private final StreamLimits.Account budget;
     private final int presize;
     private final long declaredSize;
     private byte[] data = EMPTY;
@@ -28,9 +28,9 @@ final class BodyBuffer {
      * @param presize the capacity taken by the first chunk when the budget allows it (the array is allocated then)
      * @param declaredSize the body's size as the request announced it ({@code content-length}), or -1: a body
      *     announced large counts as large for the budget from its first byte
-     * @param budget what the capacity is reserved from, or null
+     * @param budget the account of the body budget the capacity is reserved from, or null
      */
-    BodyBuffer(int presize, long declaredSize, StreamLimits budget) {
+    BodyBuffer(int presize, long declaredSize, StreamLimits.Account budget) {
         this.presize = Math.max(0, presize);
         this.declaredSize = declaredSize;
         this.budget = budget;

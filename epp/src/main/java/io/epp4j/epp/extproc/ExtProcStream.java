@@ -30,7 +30,7 @@ import java.util.function.Consumer;
  * held response of that size. So a large decision neither holds up the other streams of its connection nor waits
  * behind them, and the decisions of one connection use every core; a small one costs less than the hand-off would.
  * Whatever ends the stream (the response's end, an error answer, the gateway's half-close or cancel) ends the
- * request's {@link Exchange} exactly once.
+ * request's {@link Exchange} exactly once, and gives the bodies it holds back to the shared body budget.
  */
 final class ExtProcStream implements StreamObserver<ProcessingRequest> {
 
@@ -63,7 +63,7 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
         this.onClose = onClose;
         this.request = new RequestSide(config, answers, () -> metadata, this::decided, this::await,
                 config.nanoTicker().getAsLong());
-        this.response = new ResponseSide(answers);
+        this.response = new ResponseSide(answers, config.limits());
         out.setOnCancelHandler(() -> {
             leaveQueue();
             order.execute(() -> complete(false));
@@ -173,6 +173,11 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
         } catch (RuntimeException e) {
             fail(new InferenceError(InferenceError.Code.INTERNAL, "internal error: " + e, e));
         } finally {
+            if (completed) {
+                // a message after the request ended (out of order) must not keep body bytes of the shared budget
+                request.release();
+                response.release();
+            }
             if (requestId != null) {
                 MDC.remove(EppLogging.REQUEST_ID);
             }
@@ -243,6 +248,7 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
         completed = true;
         try {
             request.release();
+            response.release();
             if (exchange != null) {
                 exchange.complete(response.usage(), success);
             } else {

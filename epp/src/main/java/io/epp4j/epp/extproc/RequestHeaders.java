@@ -68,15 +68,7 @@ final class RequestHeaders {
 
     /** The request's {@code content-length}, or -1 when absent or not a number. */
     long contentLength() {
-        String contentLength = values.get("content-length");
-        if (contentLength != null) {
-            try {
-                return Long.parseLong(contentLength.trim());
-            } catch (NumberFormatException e) {
-                // no usable length
-            }
-        }
-        return -1;
+        return Mutations.contentLength(values);
     }
 
     /** The bytes of a headers message's names and values, as {@code --max-request-header-bytes} counts them. */

@@ -26,23 +26,29 @@ import java.util.Map;
  * plus what the scheduler's hooks add); streamed responses ({@code text/event-stream}, gRPC, or {@code "stream": true})
  * are echoed chunk by chunk as they arrive, others are held until their end and echoed in 62,000-byte chunks. On
  * the way, token usage is read (from the JSON, or from the SSE events) and {@code "model"} is rewritten back to the
- * name the client asked for, by the request's {@link Exchange}. Used by one thread at a time (the stream's
- * {@link StreamOrder}).
+ * name the client asked for, by the request's {@link Exchange}. A held response takes its bytes from the streams'
+ * shared body budget ({@code --max-buffered-body-bytes}); when the budget cannot hold it to its end, what is held is
+ * sent on and the rest passes through chunk by chunk like a streamed response (the rewrite still applies per chunk;
+ * the JSON usage is not read). Used by one thread at a time (the stream's {@link StreamOrder}).
  */
 final class ResponseSide {
 
     private final Answers answers;
+    private final StreamLimits limits;
     private BodySendMode mode = BodySendMode.FULL_DUPLEX_STREAMED;
     private Exchange exchange;
     private boolean streaming;
+    /** The response's {@code content-length}, or -1: a response announced large counts as large for the budget. */
+    private long declaredLength = -1;
     private BodyBuffer held;
     private SseUsageScanner sseUsage;
     private ResponseUsage usage = ResponseUsage.NONE;
     private boolean complete;
     private boolean attributesReported;
 
-    ResponseSide(Answers answers) {
+    ResponseSide(Answers answers, StreamLimits limits) {
         this.answers = answers;
+        this.limits = limits;
     }
 
     void mode(BodySendMode mode) {
@@ -89,6 +95,7 @@ final class ResponseSide {
         if (sse) {
             sseUsage = new SseUsageScanner();
         }
+        declaredLength = Mutations.contentLength(headers);
         HeaderMutation.Builder mutation = HeaderMutation.newBuilder()
                 .addSetHeaders(Mutations.header("x-went-into-resp-headers", "true"));
         if (exchange != null) {
@@ -116,28 +123,61 @@ final class ResponseSide {
             }
             ProcessingResponse answer = Mutations.body(common, false);
             answers.send(eos ? answers.withEndMetadata(answer) : answer);
-        } else if (streaming) {
-            byte[] bytes = chunk.toByteArray();
-            observe(bytes, bytes.length, false, eos);
-            byte[] rewritten = rewriteBack(bytes, bytes.length);
-            if (rewritten != null) {
-                answers.streamedBody(rewritten, rewritten.length, eos, false);
-            } else if (chunk.size() <= Mutations.MAX_CHUNK_BYTES) {
-                answers.send(Mutations.streamedChunk(chunk, eos, false)); // the common case: the bytes as received
-            } else {
-                answers.streamedBody(bytes, bytes.length, eos, false);
-            }
+        } else if (streaming || complete) {
+            passOn(chunk, eos); // after the response's end there is nothing to hold it for
         } else {
             if (held == null) {
-                held = new BodyBuffer(Math.max(1024, chunk.size()));
+                held = new BodyBuffer(Math.max(1024, chunk.size()), declaredLength, limits.responseBodies());
             }
-            held.append(chunk);
-            if (eos) {
+            if (!held.tryAppend(chunk)) {
+                passOnHeld();
+                passOn(chunk, eos);
+            } else if (eos) {
                 flushHeld(true);
             }
         }
         if (eos) {
             complete = true;
+        }
+    }
+
+    /** A streamed response's chunk: its usage read (SSE), then echoed at once, rewritten when it names the model. */
+    private void passOn(ByteString chunk, boolean eos) {
+        byte[] bytes = chunk.toByteArray();
+        observe(bytes, bytes.length, false, eos);
+        byte[] rewritten = rewriteBack(bytes, bytes.length);
+        if (rewritten != null) {
+            answers.streamedBody(rewritten, rewritten.length, eos, false);
+        } else if (chunk.size() <= Mutations.MAX_CHUNK_BYTES) {
+            answers.send(Mutations.streamedChunk(chunk, eos, false)); // the common case: the bytes as received
+        } else {
+            answers.streamedBody(bytes, bytes.length, eos, false);
+        }
+    }
+
+    /**
+     * The body budget cannot hold this response to its end: what is held goes on now, its bytes go back to the
+     * budget, and the rest of the response passes through as a streamed one's does.
+     */
+    private void passOnHeld() {
+        limits.responseNotHeld();
+        byte[] bytes = held.array();
+        int length = held.size();
+        if (length > 0) {
+            observe(bytes, length, false, false);
+            byte[] rewritten = rewriteBack(bytes, length);
+            answers.streamedBody(rewritten != null ? rewritten : bytes, rewritten != null ? rewritten.length : length,
+                    false, false);
+        }
+        release();
+        streaming = true;
+    }
+
+    /** Gives a held response's bytes back to the body budget (sent on, or the stream ended first); idempotent. */
+    void release() {
+        if (held != null) {
+            held.release();
+            held = null;
         }
     }
 
@@ -183,7 +223,7 @@ final class ResponseSide {
         } else {
             answers.streamedBody(bytes, length, endOfStream, false);
         }
-        held = null;
+        release(); // the sent messages own the array now
     }
 
     /** The bytes with the client's model name put back, or null to send them as they are. */

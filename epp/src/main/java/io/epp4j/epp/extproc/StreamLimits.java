@@ -8,10 +8,12 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * What all ext_proc streams of one server may hold together, so that a flood is answered before memory runs out:
- * open streams ({@code --max-concurrent-streams}) and request-body bytes buffered across streams
- * ({@code --max-buffered-body-bytes}); plus the per-request header limits ({@code --max-request-header-count},
+ * open streams ({@code --max-concurrent-streams}) and body bytes buffered across streams
+ * ({@code --max-buffered-body-bytes}: request bodies, and the response bodies held until their end, each kind on its
+ * own {@link Account}); plus the per-request header limits ({@code --max-request-header-count},
  * {@code --max-request-header-bytes}). Over a limit the request gets an ImmediateResponse (429, or 431 for headers)
- * with a message naming the flag, and {@code epp4j_limit_rejections_total{limit}} counts it. Thread-safe.
+ * with a message naming the flag, and {@code epp4j_limit_rejections_total{limit}} counts it; a response that does
+ * not fit is passed on unheld instead (the model server has answered already). Thread-safe.
  *
  * <p>Bodies larger than {@link #SMALL_BODY_BYTES} (as held, or as announced by {@code content-length}) may fill the
  * shared budget only up to seven eighths: the last eighth is kept for small bodies (an ordinary chat request), so a flood of large uploads that never end cannot
@@ -35,10 +37,12 @@ public final class StreamLimits {
     private final EppMetrics metrics;
     private final AtomicInteger streams = new AtomicInteger();
     private final AtomicLong buffered = new AtomicLong();
+    private final Account requestBodies = new Account();
+    private final Account responseBodies = new Account();
 
     /**
      * @param maxStreams open ext_proc streams at most (0: no limit)
-     * @param maxBufferedBytes request-body bytes buffered across streams at most (0: no limit)
+     * @param maxBufferedBytes request- and response-body bytes buffered across streams at most (0: no limit)
      * @param maxHeaderCount request headers a request may have (0: no limit)
      * @param maxHeaderBytes total size of a request's header names and values (0: no limit)
      * @param metrics where rejections and the gauges go (null: nowhere)
@@ -52,7 +56,7 @@ public final class StreamLimits {
         this.maxHeaderBytes = maxHeaderBytes;
         this.metrics = metrics;
         if (metrics != null) {
-            metrics.observeStreamLimits(streams::get, buffered::get);
+            metrics.observeStreamLimits(streams::get, requestBodies::bytes, responseBodies::bytes);
         }
     }
 
@@ -76,11 +80,21 @@ public final class StreamLimits {
                 + " ext_proc streams open (--max-concurrent-streams); retry later");
     }
 
+    /** The share of the body budget request bodies take, as they are buffered until the request is decided. */
+    Account requestBodies() {
+        return requestBodies;
+    }
+
+    /** The share of the body budget non-streamed response bodies take, as they are held until their end. */
+    Account responseBodies() {
+        return responseBodies;
+    }
+
     /**
      * Reserves {@code bytes} more of the body budget for a body of {@code bodySize} (what its stream then holds, or
      * the size it announced if larger); false (and nothing reserved) when the budget is spent.
      */
-    boolean tryReserve(long bytes, long bodySize) {
+    private boolean tryReserve(long bytes, long bodySize) {
         if (maxBufferedBytes <= 0) {
             buffered.addAndGet(bytes);
             return true;
@@ -94,17 +108,20 @@ public final class StreamLimits {
         return true;
     }
 
-    void release(long bytes) {
-        if (bytes != 0) {
-            buffered.addAndGet(-bytes);
-        }
+    private void release(long bytes) {
+        buffered.addAndGet(-bytes);
     }
 
     /** The answer of a request whose body does not fit the budget. */
     InferenceError bodyBudgetExhausted() {
         rejected("buffered_body_bytes");
         return new InferenceError(InferenceError.Code.RESOURCE_EXHAUSTED, "the EPP buffers " + maxBufferedBytes
-                + " request-body bytes across requests at most (--max-buffered-body-bytes); retry later");
+                + " body bytes across requests at most (--max-buffered-body-bytes); retry later");
+    }
+
+    /** Counts a response passed on unheld because the body budget could not hold it to its end. */
+    void responseNotHeld() {
+        rejected("buffered_response_body_bytes");
     }
 
     /** Refuses headers over the count or size limit (431). */
@@ -132,8 +149,38 @@ public final class StreamLimits {
         return streams.get();
     }
 
-    /** Request-body bytes reserved now, across streams. */
+    /** Body bytes reserved now, across streams, request and response bodies together. */
     public long bufferedBytes() {
         return buffered.get();
+    }
+
+    /**
+     * One kind of body's share of the budget: what it reserves counts against the one budget and, on its own, in
+     * its gauge. Thread-safe.
+     */
+    final class Account {
+
+        private final AtomicLong held = new AtomicLong();
+
+        /** Like {@link StreamLimits#tryReserve}, and counted on this account. */
+        boolean tryReserve(long bytes, long bodySize) {
+            if (!StreamLimits.this.tryReserve(bytes, bodySize)) {
+                return false;
+            }
+            held.addAndGet(bytes);
+            return true;
+        }
+
+        void release(long bytes) {
+            if (bytes != 0) {
+                held.addAndGet(-bytes);
+                StreamLimits.this.release(bytes);
+            }
+        }
+
+        /** Bytes this account holds now. */
+        long bytes() {
+            return held.get();
+        }
     }
 }

@@ -1,9 +1,10 @@
 package io.epp4j.epp.kvevents;
 
+import io.epp4j.scorers.prefix.EndpointIds;
+
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
@@ -48,12 +49,8 @@ public final class KvBlockIndex implements KvEventSink {
     private final double[] tierWeights;
 
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
-    private final ConcurrentHashMap<String, Integer> podIds = new ConcurrentHashMap<>();
-    private String[] podNames = new String[16];
+    private final EndpointIds podIds = new EndpointIds(MAX_PODS);
     private int[] podSizes = new int[16];
-    private int nextPodId;
-    private int[] freePodIds = new int[0];
-    private int freePodCount;
 
     /** Per entry e: data[4e] key, [4e+1] engine hash (speculative: deadline nanos), [4e+2] links, [4e+3] meta. */
     private long[] data;
@@ -123,8 +120,8 @@ public final class KvBlockIndex implements KvEventSink {
     public int sizeOf(String pod) {
         lock.readLock().lock();
         try {
-            Integer id = podIds.get(pod);
-            return id == null ? 0 : podSizes[id];
+            int id = podIds.idOf(pod);
+            return id < 0 ? 0 : podSizes[id];
         } finally {
             lock.readLock().unlock();
         }
@@ -357,8 +354,8 @@ public final class KvBlockIndex implements KvEventSink {
     public void clear(String pod) {
         lock.writeLock().lock();
         try {
-            Integer id = podIds.get(pod);
-            if (id != null) {
+            int id = podIds.idOf(pod);
+            if (id >= 0) {
                 clearPod(id);
             }
         } finally {
@@ -370,16 +367,10 @@ public final class KvBlockIndex implements KvEventSink {
     public void removePod(String pod) {
         lock.writeLock().lock();
         try {
-            Integer id = podIds.remove(pod);
-            if (id == null) {
-                return;
+            int id = podIds.remove(pod);
+            if (id >= 0) {
+                clearPod(id);
             }
-            clearPod(id);
-            podNames[id] = null;
-            if (freePodCount == freePodIds.length) {
-                freePodIds = Arrays.copyOf(freePodIds, Math.max(8, freePodCount * 2));
-            }
-            freePodIds[freePodCount++] = id;
         } finally {
             lock.writeLock().unlock();
         }
@@ -417,14 +408,14 @@ public final class KvBlockIndex implements KvEventSink {
 
         /** Consecutive blocks from the first that {@code pod} holds (0 when unknown). */
         public int matchedBlocks(String pod) {
-            Integer id = podIds.get(pod);
-            return id == null || id >= matched.length ? 0 : matched[id];
+            int id = podIds.idOf(pod);
+            return id < 0 || id >= matched.length ? 0 : matched[id];
         }
 
         /** The same run with each block counted at the weight of the best tier the pod holds it in. */
         public double weightedBlocks(String pod) {
-            Integer id = podIds.get(pod);
-            return id == null || id >= weighted.length ? 0 : weighted[id];
+            int id = podIds.idOf(pod);
+            return id < 0 || id >= weighted.length ? 0 : weighted[id];
         }
     }
 
@@ -436,7 +427,7 @@ public final class KvBlockIndex implements KvEventSink {
         int[] heads = new int[Math.min(count, CHUNK)];
         lock.readLock().lock();
         try {
-            Run run = new Run(nextPodId);
+            Run run = new Run(podIds.bound());
             for (int from = 0; from < count; from += CHUNK) {
                 if (!run.advance(from, keys, from, Math.min(CHUNK, count - from), heads)) {
                     break;
@@ -460,7 +451,7 @@ public final class KvBlockIndex implements KvEventSink {
         int[] heads = new int[keys.length];
         lock.readLock().lock();
         try {
-            Run run = new Run(nextPodId);
+            Run run = new Run(podIds.bound());
             long parent = root;
             for (int from = 0; from < count; from += CHUNK) {
                 int n = Math.min(CHUNK, count - from);
@@ -534,27 +525,18 @@ public final class KvBlockIndex implements KvEventSink {
     // ---------------------------------------------------------------------------------------------- storage
 
     private int podId(String pod) {
-        Integer id = podIds.get(pod);
-        if (id != null) {
-            return id;
-        }
-        int newId;
-        if (freePodCount > 0) {
-            newId = freePodIds[--freePodCount];
-        } else {
-            if (nextPodId == MAX_PODS) {
-                return -1;
+        int id = podIds.idOf(pod);
+        if (id < 0) {
+            id = podIds.add(pod);
+            if (id < 0) {
+                return -1; // MAX_PODS in use
             }
-            newId = nextPodId++;
-            if (newId >= podNames.length) {
-                podNames = Arrays.copyOf(podNames, podNames.length * 2);
+            if (id >= podSizes.length) {
                 podSizes = Arrays.copyOf(podSizes, podSizes.length * 2);
             }
+            podSizes[id] = 0;
         }
-        podNames[newId] = pod;
-        podSizes[newId] = 0;
-        podIds.put(pod, newId);
-        return newId;
+        return id;
     }
 
     private int tierOf(String medium) {

@@ -125,8 +125,10 @@ public final class EppMetrics {
         }
         limitRejections = Counter.builder().name("epp4j_limit_rejections_total")
                 .help("Requests the EPP refused because a limit was reached: streams (--max-concurrent-streams), "
-                        + "buffered_body_bytes (--max-buffered-body-bytes), header_count, header_bytes "
-                        + "(--max-request-header-count/-bytes), endpoint_in_flight (--max-endpoint-in-flight).")
+                        + "buffered_body_bytes (--max-buffered-body-bytes), buffered_response_body_bytes (a response "
+                        + "passed on unheld, its usage not read: the same budget was spent), header_count, "
+                        + "header_bytes (--max-request-header-count/-bytes), endpoint_in_flight "
+                        + "(--max-endpoint-in-flight).")
                 .labelNames("limit").register(registry);
         Info info = Info.builder().name("inference_extension_info")
                 .help("[ALPHA] General information of the current build of Inference Extension.")
@@ -157,15 +159,23 @@ public final class EppMetrics {
         limitRejections.labelValues(limit).inc();
     }
 
-    /** Publishes the open ext_proc streams and the request-body bytes buffered across them as gauges. */
-    public void observeStreamLimits(IntSupplier openStreams, LongSupplier bufferedBodyBytes) {
+    /**
+     * Publishes the open ext_proc streams, and the request-body and held response-body bytes buffered across them
+     * (together counted against {@code --max-buffered-body-bytes}), as gauges.
+     */
+    public void observeStreamLimits(IntSupplier openStreams, LongSupplier requestBodyBytes,
+                                    LongSupplier responseBodyBytes) {
         GaugeWithCallback.builder().name("epp4j_ext_proc_streams")
                 .help("ext_proc streams open now (one per request passing through the gateway).")
                 .callback(cb -> cb.call(openStreams.getAsInt())).register(registry);
         GaugeWithCallback.builder().name("epp4j_buffered_request_body_bytes")
                 .help("Request-body bytes the EPP holds now across streams (buffer capacity, counted against "
                         + "--max-buffered-body-bytes).")
-                .callback(cb -> cb.call(bufferedBodyBytes.getAsLong())).register(registry);
+                .callback(cb -> cb.call(requestBodyBytes.getAsLong())).register(registry);
+        GaugeWithCallback.builder().name("epp4j_buffered_response_body_bytes")
+                .help("Response-body bytes the EPP holds now across streams (non-streamed responses held to their "
+                        + "end; buffer capacity, counted against --max-buffered-body-bytes).")
+                .callback(cb -> cb.call(responseBodyBytes.getAsLong())).register(registry);
     }
 
     /** A decision started {@code seconds} after its request's body was complete. */

@@ -110,6 +110,23 @@ class ExtProcBehaviourTest {
     }
 
     @Test
+    void bodiesThatArriveAfterTheResponseEndedKeepNothingOfTheBodyBudget() throws Exception {
+        try (EppFixture epp = EppFixture.start(Transport.IN_PROCESS, "--endpoints=10.0.0.1:8000")) {
+            byte[] body = chatBody("m", false, 100_000);
+            GatewayStream s = epp.chatHeaders(Dialect.ISTIO, body, fullDuplex());
+            // out of order: the response ends first, then body bytes of both directions arrive, none ending
+            s.send(responseHeaders(Dialect.ISTIO, Map.of(":status", "200", "content-type", "application/json"), true,
+                    null));
+            assertTrue(s.next().hasResponseHeaders());
+            s.send(responseBody(new byte[64 * 1024], false, null));
+            s.send(requestBody(java.util.Arrays.copyOf(body, 50_000), false, null));
+            s.halfClose();
+            assertEquals(Status.Code.OK, s.awaitClose().getCode()); // the EPP read every message before it ended
+            assertEquals(0, epp.server.extProcService().limits().bufferedBytes(), "no body byte left reserved");
+        }
+    }
+
+    @Test
     void bodiesAboveTheLimitAre413() throws Exception {
         try (EppFixture epp = EppFixture.start(Transport.IN_PROCESS, "--endpoints=10.0.0.1:8000",
                 "--max-request-body-bytes=2Ki")) {

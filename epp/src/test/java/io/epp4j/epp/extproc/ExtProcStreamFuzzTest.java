@@ -35,7 +35,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  * headers, garbage decoded as a {@code ProcessingRequest}, and a stream that ends by half-close or by cancel.
  * Whatever arrives, every answer is a well-formed ext_proc response (an immediate response carries a 4xx/5xx
  * status and a body), the EPP ends a half-closed stream promptly (no hang), and once the stream is gone no
- * in-flight slot and no running-request count is left behind. One EPP serves every input, as one serves a gateway.
+ * in-flight slot, no running-request count and no byte of the shared body budget is left behind. One EPP serves
+ * every input, as one serves a gateway.
  * Without {@code JAZZER_FUZZ=1} it replays the committed seeds (part of {@code mvn verify}).
  */
 class ExtProcStreamFuzzTest {
@@ -196,6 +197,10 @@ class ExtProcStreamFuzzTest {
         }
         if (e.server.openStreams() != 0) {
             left.put("open streams", e.server.openStreams());
+        }
+        long buffered = e.server.extProcService().limits().bufferedBytes();
+        if (buffered != 0) {
+            left.put("buffered body bytes", (int) Math.min(Integer.MAX_VALUE, buffered));
         }
         for (MetricSnapshot m : e.server.registry().scrape().stream().toList()) {
             if (m.getMetadata().getName().equals("inference_objective_running_requests")) {

@@ -2,6 +2,8 @@ package io.epp4j.epp.extproc;
 
 import com.google.protobuf.ByteString;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
+import io.epp4j.epp.EppServer;
+import io.epp4j.epp.director.ModelRewriter;
 import io.epp4j.gatewaykit.Dialect;
 import io.epp4j.gatewaykit.GatewayStream;
 import io.epp4j.gatewaykit.Messages;
@@ -18,6 +20,7 @@ import io.grpc.MethodDescriptor;
 import org.junit.jupiter.api.Test;
 
 import java.net.SocketAddress;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -128,6 +131,111 @@ class LimitsTest {
 
             holder.cancel();
             Await.until("budget given back", () -> epp.server.extProcService().limits().bufferedBytes() == 0);
+        }
+    }
+
+    /** A non-streamed JSON response of {@code textBytes} text that names the served model {@code m-v2}. */
+    private static byte[] servedResponse(int textBytes) {
+        return Messages.utf8("{\"model\":\"m-v2\",\"choices\":[{\"text\":\"" + "a".repeat(textBytes)
+                + "\"}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":7}}");
+    }
+
+    /** A request picked and its JSON response headers answered: the response body is the test's to send. */
+    private static GatewayStream awaitingResponseBody(EppFixture epp, String... responseHeaders)
+            throws InterruptedException {
+        GatewayStream s = chat(epp);
+        assertNotNull(destination(s));
+        s.nextUntilBodyEnd(true);
+        Map<String, String> headers = new java.util.HashMap<>(Map.of(":status", "200",
+                "content-type", "application/json"));
+        for (int i = 0; i < responseHeaders.length; i += 2) {
+            headers.put(responseHeaders[i], responseHeaders[i + 1]);
+        }
+        s.send(Messages.responseHeaders(Dialect.ENVOY, headers, false, null));
+        assertTrue(s.next().hasResponseHeaders());
+        return s;
+    }
+
+    /** Response-body answers until {@code bytes} bytes arrived (none with end_of_stream): their bytes. */
+    private static byte[] responseBytes(GatewayStream s, int bytes) throws InterruptedException {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        while (out.size() < bytes) {
+            ProcessingResponse r = s.next();
+            assertTrue(r.hasResponseBody(), "want a response body chunk, got " + r);
+            var streamed = r.getResponseBody().getResponse().getBodyMutation().getStreamedResponse();
+            assertFalse(streamed.getEndOfStream(), "the response has not ended");
+            out.writeBytes(streamed.getBody().toByteArray());
+        }
+        return out.toByteArray();
+    }
+
+    private static String text(byte[] bytes) {
+        return new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void heldResponsesShareTheBodyBudgetAndOneThatDoesNotFitIsPassedOnWithItsModelRewritten() throws Exception {
+        try (EppFixture epp = EppFixture.start(EppFixture.Transport.TCP, EppServer.Components.defaults()
+                        .modelRewriter(c -> model -> new ModelRewriter.Choice("canary", "m-v2")),
+                POOL, "--max-buffered-body-bytes=4Mi")) {
+            // a non-streamed response is held to its end to read its usage: 3 MiB of it hold 3 MiB of the budget
+            int mebibyte = 1 << 20;
+            byte[] large = servedResponse(3 * mebibyte);
+            GatewayStream held = awaitingResponseBody(epp);
+            for (int i = 0; i < 3; i++) {
+                held.send(Messages.responseBody(ByteString.copyFrom(large, i * mebibyte, mebibyte), false, null));
+            }
+            Await.until("3 MiB held", () -> epp.server.extProcService().limits().bufferedBytes() >= 3 * mebibyte);
+            assertNull(held.poll(Duration.ZERO), "nothing of a held response goes on before its end");
+            assertTrue(metric(epp, "epp4j_buffered_response_body_bytes") >= 3 * mebibyte);
+
+            // the same budget refuses a large upload now
+            ByteString uploadChunk = ByteString.copyFrom(new byte[mebibyte]);
+            ProcessingResponse refused = immediate(headersOnly(epp, 2 * mebibyte)
+                    .send(Messages.requestBody(uploadChunk, false, null)), 429);
+            assertTrue(refused.getImmediateResponse().getBody().toStringUtf8().contains("--max-buffered-body-bytes"),
+                    refused.toString());
+
+            // a second large response does not fit: it is passed on as it comes instead of held, rewritten
+            byte[] second = servedResponse(2 * mebibyte);
+            GatewayStream passed = awaitingResponseBody(epp, "content-length", Integer.toString(second.length));
+            passed.send(Messages.responseBody(ByteString.copyFrom(second, 0, mebibyte), false, null));
+            byte[] first = responseBytes(passed, mebibyte - 3);
+            assertTrue(text(first).startsWith("{\"model\":\"m\",\"choices\""), "rewritten back to the client's model");
+            passed.send(Messages.responseBody(ByteString.copyFrom(second, mebibyte, second.length - mebibyte), true,
+                    null));
+            byte[] rest = Messages.streamedBody(passed.nextUntilBodyEnd(false), false);
+            assertEquals(text(second).replace("\"m-v2\"", "\"m\""), text(first) + text(rest));
+            assertEquals(1.0, metric(epp, "epp4j_limit_rejections_total{limit=\"buffered_response_body_bytes\"}"));
+
+            // small requests still pass; the held response ends whole, rewritten, and the budget is all back
+            assertNotNull(destination(chat(epp)));
+            held.send(Messages.responseBody(ByteString.copyFrom(large, 3 * mebibyte, large.length - 3 * mebibyte),
+                    true, null));
+            assertEquals(text(large).replace("\"m-v2\"", "\"m\""),
+                    text(Messages.streamedBody(held.nextUntilBodyEnd(false), false)));
+            Await.until("budget given back", () -> epp.server.extProcService().limits().bufferedBytes() == 0);
+            assertEquals(0.0, metric(epp, "epp4j_buffered_response_body_bytes"));
+        }
+    }
+
+    @Test
+    void aHeldResponseGivesItsBytesBackWhenTheStreamIsCancelledOrFails() throws Exception {
+        try (EppFixture epp = EppFixture.start(EppFixture.Transport.TCP, POOL, "--max-buffered-body-bytes=4Mi")) {
+            ByteString chunk = ByteString.copyFrom(servedResponse(1 << 20), 0, 1 << 20);
+            GatewayStream cancelled = awaitingResponseBody(epp);
+            cancelled.send(Messages.responseBody(chunk, false, null));
+            Await.until("held", () -> epp.server.extProcService().limits().bufferedBytes() >= 1 << 20);
+            cancelled.cancel();
+            Await.until("given back on cancel", () -> epp.server.extProcService().limits().bufferedBytes() == 0);
+
+            GatewayStream failed = awaitingResponseBody(epp);
+            failed.send(Messages.responseBody(chunk, false, null));
+            Await.until("held", () -> epp.server.extProcService().limits().bufferedBytes() >= 1 << 20);
+            failed.send(Messages.requestHeaders(Dialect.ENVOY, Messages.post("/v1/chat/completions", 0), true, null));
+            immediate(failed, 400); // request headers sent twice: the stream ends with an error answer
+            Await.until("given back on error", () -> epp.server.extProcService().limits().bufferedBytes() == 0);
+            Await.until("no request left in flight", () -> epp.server.openStreams() == 0);
         }
     }
 

@@ -1,7 +1,6 @@
 package io.epp4j.scorers.prefix;
 
 import java.util.Arrays;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
@@ -18,11 +17,7 @@ public final class PrefixIndex {
     private static final int NIL = -1;
 
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
-    private final ConcurrentHashMap<String, Integer> endpointIds = new ConcurrentHashMap<>();
-    private String[] endpointNames = new String[16];
-    private int nextEndpointId;
-    private int[] freeEndpointIds = new int[0];
-    private int freeEndpointCount;
+    private final EndpointIds endpointIds = new EndpointIds(Integer.MAX_VALUE);
 
     // per entry
     private long[] hashes;
@@ -62,13 +57,12 @@ public final class PrefixIndex {
 
     /** The id of a known endpoint, or -1. Lock-free. */
     public int idOf(String endpoint) {
-        Integer id = endpointIds.get(endpoint);
-        return id == null ? -1 : id;
+        return endpointIds.idOf(endpoint);
     }
 
     /** Number of endpoint ids ever handed out (upper bound for per-id arrays). */
     public int endpointIdBound() {
-        return nextEndpointId;
+        return endpointIds.bound();
     }
 
     /** Total (block, endpoint) entries. */
@@ -89,7 +83,7 @@ public final class PrefixIndex {
     public int[] match(long[] blockHashes, int count) {
         lock.readLock().lock();
         try {
-            int[] matches = new int[nextEndpointId];
+            int[] matches = new int[endpointIds.bound()];
             for (int i = 0; i < count; i++) {
                 long h = blockHashes[i];
                 boolean any = false;
@@ -149,18 +143,13 @@ public final class PrefixIndex {
     public void removeEndpoint(String endpoint) {
         lock.writeLock().lock();
         try {
-            Integer id = endpointIds.remove(endpoint);
-            if (id == null) {
+            int id = endpointIds.remove(endpoint);
+            if (id < 0) {
                 return;
             }
             while (lruHead[id] != NIL) {
                 remove(lruHead[id]);
             }
-            endpointNames[id] = null;
-            if (freeEndpointCount == freeEndpointIds.length) {
-                freeEndpointIds = Arrays.copyOf(freeEndpointIds, Math.max(8, freeEndpointCount * 2));
-            }
-            freeEndpointIds[freeEndpointCount++] = id;
         } finally {
             lock.writeLock().unlock();
         }
@@ -168,44 +157,36 @@ public final class PrefixIndex {
 
     /** Names of the endpoints currently indexed. */
     public java.util.Set<String> endpoints() {
-        return java.util.Set.copyOf(endpointIds.keySet());
+        return endpointIds.endpoints();
     }
 
     /** Blocks held by one endpoint. */
     public int sizeOf(String endpoint) {
         lock.readLock().lock();
         try {
-            Integer id = endpointIds.get(endpoint);
-            return id == null ? 0 : lruSize[id];
+            int id = endpointIds.idOf(endpoint);
+            return id < 0 ? 0 : lruSize[id];
         } finally {
             lock.readLock().unlock();
         }
     }
 
     private int endpointId(String endpoint) {
-        Integer id = endpointIds.get(endpoint);
-        if (id != null) {
+        int id = endpointIds.idOf(endpoint);
+        if (id >= 0) {
             return id;
         }
-        int newId;
-        if (freeEndpointCount > 0) {
-            newId = freeEndpointIds[--freeEndpointCount];
-        } else {
-            newId = nextEndpointId++;
-            if (newId >= lruHead.length) {
-                int n = lruHead.length * 2;
-                lruHead = Arrays.copyOf(lruHead, n);
-                lruTail = Arrays.copyOf(lruTail, n);
-                lruSize = Arrays.copyOf(lruSize, n);
-                endpointNames = Arrays.copyOf(endpointNames, n);
-            }
+        id = endpointIds.add(endpoint);
+        if (id >= lruHead.length) {
+            int n = lruHead.length * 2;
+            lruHead = Arrays.copyOf(lruHead, n);
+            lruTail = Arrays.copyOf(lruTail, n);
+            lruSize = Arrays.copyOf(lruSize, n);
         }
-        lruHead[newId] = NIL;
-        lruTail[newId] = NIL;
-        lruSize[newId] = 0;
-        endpointNames[newId] = endpoint;
-        endpointIds.put(endpoint, newId);
-        return newId;
+        lruHead[id] = NIL;
+        lruTail[id] = NIL;
+        lruSize[id] = 0;
+        return id;
     }
 
     private int find(long h, int owner) {
@@ -288,11 +269,8 @@ public final class PrefixIndex {
         buckets = new int[newBuckets];
         Arrays.fill(buckets, NIL);
         bucketMask = newBuckets - 1;
-        // walk live entries through the LRU lists (the free list shares chainNext)
-        for (int id = 0; id < nextEndpointId; id++) {
-            if (endpointNames[id] == null) {
-                continue;
-            }
+        // walk live entries through the LRU lists (the free list shares chainNext; a freed id's list is empty)
+        for (int id = 0, bound = endpointIds.bound(); id < bound; id++) {
             for (int e = lruHead[id]; e != NIL; e = lruNext[e]) {
                 int b = bucket(hashes[e]);
                 chainNext[e] = buckets[b];
