@@ -57,8 +57,9 @@ public final class PdBench {
 
     public static int run(String[] args, PrintStream out) throws Exception {
         Flags f = Flags.parse(args, SimFlags.with(Set.of("trace", "prefill-pods", "decode-pods", "policies",
-                "both-pods", "thresholds", "loads", "rates", "requests", "seed", "out", "model", "configs", "scrape-interval",
-                "kv-bytes-per-token", "kv-gbps", "kv-setup-ms", "pd-handshake-ms", "prefill-timeout-ms")), Set.of());
+                "both-pods", "thresholds", "loads", "rates", "requests", "seed", "out", "model", "configs",
+                "scrape-interval", "kv-bytes-per-token", "kv-gbps", "kv-setup-ms", "pd-handshake-ms",
+                "prefill-timeout-ms")), Set.of());
         int prefill = f.integer("prefill-pods", 2);
         int decode = f.integer("decode-pods", 2);
         int both = f.integer("both-pods", 0);
@@ -111,9 +112,9 @@ public final class PdBench {
         Files.createDirectories(outDir);
         out.printf(Locale.ROOT, "pd %s: %d requests, %d prefill + %d decode + %d both pods (the same %d pods"
                         + " aggregated for the other policies), %s, KV %d B/token over %.1f GB/s + %.1f ms%s%n",
-                workload.name(), workload.requests().size(), prefill, decode, both, pods, sim.step().name(), transfer.kvBytesPerToken(),
-                transfer.gigabytesPerSecond(), transfer.setupMs(), Double.isNaN(capacity) ? ""
-                        : String.format(Locale.ROOT, ", aggregated capacity %.2f req/s", capacity));
+                workload.name(), workload.requests().size(), prefill, decode, both, pods, sim.step().name(),
+                transfer.kvBytesPerToken(), transfer.gigabytesPerSecond(), transfer.setupMs(),
+                Double.isNaN(capacity) ? "" : String.format(Locale.ROOT, ", aggregated capacity %.2f req/s", capacity));
         List<Row> rows = new ArrayList<>();
         for (int k = 0; k < rates.size(); k++) {
             double rate = rates.get(k);
