@@ -59,11 +59,12 @@ public final class BenchMain {
                        every workload x load x policy against the greedy reference and the lower bound
               scoreboard-explain --workload NAME --policy P --out FILE.csv [--load 0.5] [--fleet uniform] [--requests 300]
                        one cell's decisions: each pod's first-token what-if, the scorers' values, the regret
-              pd       --prefill-pods P --decode-pods D --out DIR [--trace FILE|gen:...] [--requests 300]
-                       [--policies round-robin,epp4j,pd] [--thresholds 2048,...] [--loads 0.5,0.8 | --rates r,...]
+              pd       --prefill-pods P --decode-pods D [--both-pods B] --out DIR [--trace FILE|gen:...]
+                       [--requests 300] [--policies round-robin,epp4j,pd,pd-queue] [--thresholds 2048,...]
+                       [--loads 0.5,0.8 | --rates r,...]
                        [--kv-bytes-per-token 131072] [--kv-gbps 40] [--kv-setup-ms 1] [--pd-handshake-ms 0]
                        [--prefill-timeout-ms 30000] [--engine-profile P] [--seed S]
-                       P/D (bench/configs/pd.yaml, its threshold swept) against the same pods aggregated, simulated time
+                       P/D (bench/configs/pd*.yaml, threshold swept) against the same pods aggregated, simulated time
               calibrate [--engine-profile P] [--requests 500] [--seed S] [--rates 1,2,4,...]
                        one simulated pod on the shapes of vLLM's published benchmarks
               load     --target HOST:PORT|embedded|noop [--tls] (--rps R | --max) [--duration S] [--body-bytes B]

@@ -28,9 +28,10 @@ import java.util.Set;
  * {@code pd --prefill-pods P --decode-pods D [...]}: prefill/decode disaggregation against aggregated serving on
  * the same number of simulated GPUs, in simulated time (the fleet simulation's step engines, the EPP's real
  * scheduling in-process, the decode pods' sidecars pulling KV over a modelled link). Policy {@code pd} runs
- * {@code bench/configs/pd.yaml} on P pods labelled {@code prefill} and D labelled {@code decode}, once per
- * {@code --thresholds} value of its decider's {@code nonCachedTokens}; every other policy runs on P + D aggregated
- * pods. Each run writes {@code summary.json}; the whole sweep {@code pd.md} and {@code pd.csv}.
+ * {@code bench/configs/pd.yaml} on P pods labelled {@code prefill}, D labelled {@code decode} and
+ * {@code --both-pods} B labelled {@code both}, once per {@code --thresholds} value of its decider's
+ * {@code nonCachedTokens}; so does every policy named {@code pd-*} with its own config; every other policy runs on
+ * P + D + B aggregated pods. Each run writes {@code summary.json}; the whole sweep {@code pd.md} and {@code pd.csv}.
  */
 public final class PdBench {
 
@@ -45,18 +46,26 @@ public final class PdBench {
                double disaggregatedShare, int fallbacks, double meanTransferMs, double hitRate) {
 
         String label() {
-            return policy.equals(PD) ? PD + " (nonCachedTokens " + threshold + ")" : policy;
+            return disaggregated(policy) ? policy + " (nonCachedTokens " + threshold + ")" : policy;
         }
+    }
+
+    /** Whether {@code policy} runs on the pods with roles: {@code pd} and every {@code pd-*} variant. */
+    static boolean disaggregated(String policy) {
+        return policy.equals(PD) || policy.startsWith(PD + "-");
     }
 
     public static int run(String[] args, PrintStream out) throws Exception {
         Flags f = Flags.parse(args, SimFlags.with(Set.of("trace", "prefill-pods", "decode-pods", "policies",
-                "thresholds", "loads", "rates", "requests", "seed", "out", "model", "configs", "scrape-interval",
-                "kv-bytes-per-token", "kv-gbps", "kv-setup-ms", "pd-handshake-ms", "prefill-timeout-ms")), Set.of());
+                "both-pods", "thresholds", "loads", "rates", "requests", "seed", "out", "model", "configs",
+                "scrape-interval", "kv-bytes-per-token", "kv-gbps", "kv-setup-ms", "pd-handshake-ms",
+                "prefill-timeout-ms")), Set.of());
         int prefill = f.integer("prefill-pods", 2);
         int decode = f.integer("decode-pods", 2);
-        if (prefill < 1 || decode < 1) {
-            throw new Flags.UsageException("--prefill-pods and --decode-pods must be >= 1");
+        int both = f.integer("both-pods", 0);
+        if (prefill < 0 || decode < 0 || both < 0 || decode + both < 1 || prefill + both < 1) {
+            throw new Flags.UsageException("--prefill-pods, --decode-pods and --both-pods must be >= 0, with at"
+                    + " least one pod that decodes and one that prefills");
         }
         String model = f.string("model", "Qwen/Qwen3-8B");
         long seed = f.longValue("seed", 42);
@@ -76,12 +85,12 @@ public final class PdBench {
                 .map(Integer::parseInt).toList();
         Path configs = f.has("configs") ? Path.of(f.string("configs", "")) : Replay.defaultConfigs(Path.of(""));
         long scrapeNanos = EppOptions.parseDuration(f.positiveDuration("scrape-interval", "50ms")).toNanos();
-        int pods = prefill + decode;
+        int pods = prefill + decode + both;
         List<SimConfig> fleet = FleetSimulation.uniform(sim, pods);
         List<String> aggregated = Collections.nCopies(pods, null);
         List<String> roles = new ArrayList<>();
         for (int i = 0; i < pods; i++) {
-            roles.add(i < prefill ? "prefill" : "decode");
+            roles.add(i < prefill ? "prefill" : i < prefill + decode ? "decode" : "both");
         }
         List<Double> rates = new ArrayList<>();
         List<Double> loads = new ArrayList<>();
@@ -101,17 +110,17 @@ public final class PdBench {
         }
         Path outDir = Path.of(f.required("out"));
         Files.createDirectories(outDir);
-        out.printf(Locale.ROOT, "pd %s: %d requests, %d prefill + %d decode pods (the same %d pods aggregated for"
-                        + " the other policies), %s, KV %d B/token over %.1f GB/s + %.1f ms%s%n", workload.name(),
-                workload.requests().size(), prefill, decode, pods, sim.step().name(), transfer.kvBytesPerToken(),
-                transfer.gigabytesPerSecond(), transfer.setupMs(), Double.isNaN(capacity) ? ""
-                        : String.format(Locale.ROOT, ", aggregated capacity %.2f req/s", capacity));
+        out.printf(Locale.ROOT, "pd %s: %d requests, %d prefill + %d decode + %d both pods (the same %d pods"
+                        + " aggregated for the other policies), %s, KV %d B/token over %.1f GB/s + %.1f ms%s%n",
+                workload.name(), workload.requests().size(), prefill, decode, both, pods, sim.step().name(),
+                transfer.kvBytesPerToken(), transfer.gigabytesPerSecond(), transfer.setupMs(),
+                Double.isNaN(capacity) ? "" : String.format(Locale.ROOT, ", aggregated capacity %.2f req/s", capacity));
         List<Row> rows = new ArrayList<>();
         for (int k = 0; k < rates.size(); k++) {
             double rate = rates.get(k);
             List<FleetSimulation.Arrival> arrivals = Family.atRate(workload, rate);
             for (String policy : policies) {
-                for (int threshold : policy.equals(PD) ? thresholds : List.of(0)) {
+                for (int threshold : disaggregated(policy) ? thresholds : List.of(0)) {
                     FleetSimulation.Run run;
                     if (policy.equals(Scoreboard.ROUND_ROBIN)) {
                         run = FleetSimulation.run(arrivals, fleet, null, (i, a, now, fl) -> i % fl.size(), transfer);
@@ -121,10 +130,10 @@ public final class PdBench {
                             throw new Flags.UsageException("no config for policy " + policy + " (" + file + ")");
                         }
                         String yaml = Files.readString(file);
-                        if (policy.equals(PD)) {
+                        if (disaggregated(policy)) {
                             yaml = withThreshold(yaml, threshold);
                         }
-                        try (EppRouter epp = new EppRouter(yaml, file.toString(), policy.equals(PD) ? roles
+                        try (EppRouter epp = new EppRouter(yaml, file.toString(), disaggregated(policy) ? roles
                                 : aggregated, seed, scrapeNanos, EppRouter.KvEventDrop.NONE)) {
                             run = FleetSimulation.run(arrivals, fleet, null, epp, transfer);
                         }
@@ -132,9 +141,10 @@ public final class PdBench {
                     Row row = row(loads.get(k), rate, policy, threshold, run);
                     rows.add(row);
                     Path dir = outDir.resolve(String.format(Locale.ROOT, "rate-%.2f", rate))
-                            .resolve(policy.equals(PD) ? PD + "-" + threshold : policy);
+                            .resolve(disaggregated(policy) ? policy + "-" + threshold : policy);
                     Files.createDirectories(dir);
-                    Files.writeString(dir.resolve("summary.json"), summary(row, workload.name(), prefill, decode));
+                    Files.writeString(dir.resolve("summary.json"), summary(row, workload.name(), prefill, decode,
+                            both));
                     out.printf(Locale.ROOT, "  %6.2f req/s %-32s TTFT p50 %7.0f p90 %7.0f ms  ITL p90 %6.1f p99 %6.1f"
                                     + " ms  %7.0f tok/s  disagg %3.0f%%  fallbacks %d%n", rate, row.label(),
                             row.ttftP50(), row.ttftP90(), row.itlP90(), row.itlP99(), row.outputTokensPerSec(),
@@ -187,16 +197,17 @@ public final class PdBench {
                 prompt == 0 ? 0 : (double) cached / prompt);
     }
 
-    static String summary(Row r, String workload, int prefill, int decode) {
+    static String summary(Row r, String workload, int prefill, int decode, int both) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("workload", workload);
         m.put("policy", r.policy());
-        if (r.policy().equals(PD)) {
+        if (disaggregated(r.policy())) {
             m.put("non_cached_tokens", r.threshold());
             m.put("prefill_pods", prefill);
             m.put("decode_pods", decode);
+            m.put("both_pods", both);
         } else {
-            m.put("pods", prefill + decode);
+            m.put("pods", prefill + decode + both);
         }
         m.put("rate_rps", r.rate());
         m.put("load", r.load());

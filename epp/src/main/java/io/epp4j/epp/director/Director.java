@@ -16,6 +16,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Random;
@@ -203,6 +204,7 @@ public final class Director {
         }
         Endpoint primary = scheduled.result().primary();
         EndpointStore.InFlightSlot slot = store.acquire(primary.info().name(), request.estimatedPromptTokens());
+        List<EndpointStore.InFlightSlot> stageSlots = stageSlots(scheduled.result(), request);
         try (RequestTrace.Stage s = trace.enter("pre_request")) {
             scheduled.preRequest();
         } catch (RuntimeException e) {
@@ -213,8 +215,8 @@ public final class Director {
             trace.attribute("epp.endpoint", primary.hostPort());
         }
         timing.preRequested = ticker.getAsLong();
-        Exchange exchange = new Exchange(request, scheduled, slot, metrics, ticker, arrival.receivedNanos(),
-                requestLog, timing);
+        Exchange exchange = new Exchange(request, scheduled, slot, stageSlots, metrics, ticker,
+                arrival.receivedNanos(), requestLog, timing);
         if (metrics != null) {
             metrics.requestDispatched(request.model(), request.targetModel(), request.priority(),
                     request.bodySizeBytes());
@@ -222,6 +224,26 @@ public final class Director {
             timing.observe(metrics);
         }
         return exchange;
+    }
+
+    /**
+     * In-flight slots on the first pick of every profile other than the primary one (P/D: the prefill pod, an
+     * encode pod), with the request's prompt tokens, as llm-d's {@code inflight-load-producer} books every
+     * profile's pick. Those pods work on the request before the primary pod's first token, so the slots are
+     * given back at the response's first bytes ({@link Exchange#onResponseBody}); until then load scorers and
+     * the saturation detector see the prefill pod busy with it, not one scrape later.
+     */
+    private List<EndpointStore.InFlightSlot> stageSlots(SchedulingResult result, InferenceRequest request) {
+        if (result.profileResults().size() < 2) {
+            return List.of();
+        }
+        List<EndpointStore.InFlightSlot> slots = new ArrayList<>(result.profileResults().size() - 1);
+        result.profileResults().forEach((profile, picked) -> {
+            if (!profile.equals(result.primaryProfile()) && !picked.isEmpty()) {
+                slots.add(store.acquire(picked.get(0).info().name(), request.estimatedPromptTokens()));
+            }
+        });
+        return slots;
     }
 
     private void schedulingFailed(InferenceRequest request, DecisionTiming timing) {

@@ -36,6 +36,8 @@ public final class Exchange {
     private final InferenceRequest request;
     private final ScheduledRequest scheduled;
     private final EndpointStore.InFlightSlot slot;
+    /** Slots on the pods of the stages before the primary one (P/D's prefill pod), given back at the first bytes. */
+    private final List<EndpointStore.InFlightSlot> stageSlots;
     private final EppMetrics metrics;
     private final LongSupplier ticker;
     private final long receivedNanos;
@@ -50,10 +52,12 @@ public final class Exchange {
     private long responseBytes;
 
     Exchange(InferenceRequest request, ScheduledRequest scheduled, EndpointStore.InFlightSlot slot,
-             EppMetrics metrics, LongSupplier ticker, long receivedNanos, RequestLog log, DecisionTiming timing) {
+             List<EndpointStore.InFlightSlot> stageSlots, EppMetrics metrics, LongSupplier ticker,
+             long receivedNanos, RequestLog log, DecisionTiming timing) {
         this.request = request;
         this.scheduled = scheduled;
         this.slot = slot;
+        this.stageSlots = stageSlots;
         this.metrics = metrics;
         this.ticker = ticker;
         this.receivedNanos = receivedNanos;
@@ -127,6 +131,9 @@ public final class Exchange {
     /** A response body chunk passed through (streamed responses: each chunk; others: the whole body once). */
     public void onResponseBody(ByteSlice chunk, boolean endOfStream) {
         responseBytes += chunk.length();
+        if (chunk.length() > 0 || endOfStream) {
+            releaseStages(); // the first token (or the whole answer): the prefill pod's part is done
+        }
         long start = metrics == null ? 0 : ticker.getAsLong();
         try {
             scheduled.onResponseBody(chunk, endOfStream);
@@ -173,6 +180,7 @@ public final class Exchange {
             return false;
         }
         slot.release();
+        releaseStages();
         try {
             scheduled.onComplete(usage, success);
         } catch (RuntimeException e) {
@@ -205,12 +213,19 @@ public final class Exchange {
         return true;
     }
 
+    private void releaseStages() {
+        for (int i = 0; i < stageSlots.size(); i++) {
+            stageSlots.get(i).release(); // each slot gives back once
+        }
+    }
+
     public boolean isCompleted() {
         return completed.get();
     }
 
     /** A handle for a request that was not scheduled (no body): nothing to release, observe or count. */
     static Exchange unscheduled(InferenceRequest request, SchedulingResult result) {
-        return new Exchange(request, ScheduledRequest.of(result), () -> { }, null, () -> 0L, 0L, null, null);
+        return new Exchange(request, ScheduledRequest.of(result), () -> { }, List.of(), null, () -> 0L, 0L, null,
+                null);
     }
 }

@@ -1,6 +1,7 @@
 package io.epp4j.scorers.load;
 
 import io.epp4j.scorers.base.NamedPlugin;
+import io.epp4j.scorers.prefix.ApproxPrefixCacheProducer;
 import io.epp4j.scorers.prefix.PrefixMatch;
 import io.epp4j.scorers.prefix.PrefixMatchInfo;
 import io.epp4j.spi.ByteSlice;
@@ -348,9 +349,15 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
         }
     }
 
+    /**
+     * Books the request on the endpoint that prefills it: P/D's prefill pick (the profile named {@code prefill},
+     * llm-d's convention) when there is one, else the primary target. A decode pod given a prefilled request only
+     * decodes it, so there it counts as a request in flight ({@code decodingRequests}), not as backlog.
+     */
     @Override
     public void preRequest(CycleState state, InferenceRequest request, SchedulingResult result) {
-        Endpoint target = result.primary();
+        List<Endpoint> prefill = result.profile(ApproxPrefixCacheProducer.PREFILL_PROFILE);
+        Endpoint target = prefill.isEmpty() ? result.primary() : prefill.get(0);
         if (target == null || state.get(PENDING) != null) {
             return;
         }
