@@ -56,19 +56,6 @@ final class Mutations {
                 .build();
     }
 
-    /** A {@code content-length} header's value as a number, or -1 when absent or not a number. */
-    static long contentLength(Map<String, String> headers) {
-        String value = headers.get("content-length");
-        if (value != null) {
-            try {
-                return Long.parseLong(value.trim());
-            } catch (NumberFormatException e) {
-                // no usable length
-            }
-        }
-        return -1;
-    }
-
     /** Header values come in raw_value (Envoy) or value (agentgateway's pseudo-headers): whichever is set. */
     static Map<String, String> readHeaders(HeaderMap map) {
         Map<String, String> into = new HashMap<>();

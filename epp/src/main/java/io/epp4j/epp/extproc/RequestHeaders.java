@@ -4,6 +4,7 @@ import io.envoyproxy.envoy.config.core.v3.HeaderMap;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
 import io.envoyproxy.envoy.service.ext_proc.v3.HeaderMutation;
 import io.epp4j.epp.director.Director;
+import io.epp4j.epp.request.ApiPaths;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -68,7 +69,7 @@ final class RequestHeaders {
 
     /** The request's {@code content-length}, or -1 when absent or not a number. */
     long contentLength() {
-        return Mutations.contentLength(values);
+        return ApiPaths.contentLength(values);
     }
 
     /** The bytes of a headers message's names and values, as {@code --max-request-header-bytes} counts them. */

@@ -222,7 +222,8 @@ final class RequestSide {
     }
 
     private BodyBuffer newBody(int presize) {
-        return new BodyBuffer(presize, headers == null ? -1 : headers.contentLength(), config.limits().requestBodies());
+        return new BodyBuffer(presize, headers == null ? -1 : headers.contentLength(),
+                config.limits().requestBodies());
     }
 
     /** Gives the body's bytes back to the shared budget (at the answer, or when the stream ends first). */

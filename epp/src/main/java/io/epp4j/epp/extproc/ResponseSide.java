@@ -13,6 +13,7 @@ import io.envoyproxy.envoy.service.ext_proc.v3.HttpHeaders;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingRequest;
 import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.epp4j.epp.director.Exchange;
+import io.epp4j.epp.request.ApiPaths;
 import io.epp4j.epp.request.SseUsageScanner;
 import io.epp4j.epp.request.UsageParser;
 import io.epp4j.spi.ByteSlice;
@@ -95,7 +96,7 @@ final class ResponseSide {
         if (sse) {
             sseUsage = new SseUsageScanner();
         }
-        declaredLength = Mutations.contentLength(headers);
+        declaredLength = ApiPaths.contentLength(headers);
         HeaderMutation.Builder mutation = HeaderMutation.newBuilder()
                 .addSetHeaders(Mutations.header("x-went-into-resp-headers", "true"));
         if (exchange != null) {

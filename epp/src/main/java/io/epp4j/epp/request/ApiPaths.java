@@ -95,4 +95,17 @@ public final class ApiPaths {
         }
         return ApiType.COMPLETIONS;
     }
+
+    /** The {@code content-length} header as a number, or -1 when absent or not a number. */
+    public static long contentLength(Map<String, String> headers) {
+        String value = headers.get("content-length");
+        if (value != null) {
+            try {
+                return Long.parseLong(value.trim());
+            } catch (NumberFormatException e) {
+                // no usable length
+            }
+        }
+        return -1;
+    }
 }

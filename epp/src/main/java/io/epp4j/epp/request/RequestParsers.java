@@ -38,7 +38,7 @@ public final class RequestParsers {
     private static final RequestParser PASSTHROUGH_PARSER = new RequestParser() {
         @Override
         public ParsedRequest parse(Map<String, String> headers, byte[] body, int length) {
-            return ParsedRequest.unread("", contentLength(headers));
+            return ParsedRequest.unread("", Math.max(0, ApiPaths.contentLength(headers)));
         }
 
         @Override
@@ -156,17 +156,5 @@ public final class RequestParsers {
             case VERTEXAI -> new Entry(d.name(), d.type(), List.of(), new VertexAiParser());
             default -> throw new IllegalArgumentException("unknown parser type '" + d.type() + "'");
         };
-    }
-
-    private static long contentLength(Map<String, String> headers) {
-        String v = headers.get("content-length");
-        if (v != null) {
-            try {
-                return Math.max(0, Long.parseLong(v.trim()));
-            } catch (NumberFormatException e) {
-                // unknown size
-            }
-        }
-        return 0;
     }
 }
