@@ -275,6 +275,49 @@ class PrefillBacklogScorerTest {
     }
 
     @Test
+    void withStepSpeedAnEndpointWhoseQuickestStepsAreSlowerCostsThatMuchMore() {
+        long[] now = {0};
+        PrefillBacklogScorer speedAware = new PrefillBacklogScorer(null,
+                new PluginParameters(Map.of("requestOverheadTokens", 100, "stepSpeed", true)), () -> now[0]);
+        // endpoint 0 streams a token every 10 ms, endpoint 1 every 20 ms; one long step of endpoint 0 (a prefill
+        // batched with the decode) does not make it look slow
+        stream(speedAware, 0, new double[] {10, 10, 60, 10, 10}, now);
+        stream(speedAware, 1, new double[] {20, 20, 20, 20, 20}, now);
+        double[] scores = new double[2];
+        speedAware.score(new CycleState(), request("q".repeat(400)), endpoints, scores);
+        assertArrayEquals(new double[] {1.0, 0.5}, scores, 1e-9);
+
+        // steps within the tolerance (25%) of the quickest endpoint's count as equally fast
+        PrefillBacklogScorer near = new PrefillBacklogScorer(null,
+                new PluginParameters(Map.of("requestOverheadTokens", 100, "stepSpeed", true)), () -> now[0]);
+        stream(near, 0, new double[] {10, 10, 10}, now);
+        stream(near, 1, new double[] {12, 12, 12}, now);
+        near.score(new CycleState(), request("q".repeat(400)), endpoints, scores);
+        assertArrayEquals(new double[] {1.0, 1.0}, scores, 1e-9);
+
+        // without stepSpeed the same streams leave the endpoints alike
+        PrefillBacklogScorer plain = new PrefillBacklogScorer(null,
+                new PluginParameters(Map.of("requestOverheadTokens", 100)), () -> now[0]);
+        stream(plain, 0, new double[] {10, 10, 10}, now);
+        stream(plain, 1, new double[] {20, 20, 20}, now);
+        plain.score(new CycleState(), request("q".repeat(400)), endpoints, scores);
+        assertArrayEquals(new double[] {1.0, 1.0}, scores, 1e-9);
+        assertThrows(IllegalArgumentException.class, () -> new PrefillBacklogScorer(null,
+                new PluginParameters(Map.of("stepSpeedTolerance", -0.1))));
+    }
+
+    /** One streamed answer on {@code endpoint} with these intervals (ms) between its chunks; advances {@code now}. */
+    private void stream(PrefillBacklogScorer s, int endpoint, double[] gapsMs, long[] now) {
+        InferenceRequest r = streamed("s".repeat(400));
+        CycleState state = new CycleState();
+        s.onResponseBody(state, r, endpoints.get(endpoint), ByteSlice.of("data: x\n\n"), false);
+        for (double gap : gapsMs) {
+            now[0] += millis(gap);
+            s.onResponseBody(state, r, endpoints.get(endpoint), ByteSlice.of("data: x\n\n"), false);
+        }
+    }
+
+    @Test
     void withStepPhaseAShortPromptGoesWhereTheRunningStepEndsSoonest() {
         long[] now = {0};
         PrefillBacklogScorer phased = new PrefillBacklogScorer(null,

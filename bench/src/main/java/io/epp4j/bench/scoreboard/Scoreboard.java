@@ -3,11 +3,13 @@ package io.epp4j.bench.scoreboard;
 import io.epp4j.bench.cli.Flags;
 import io.epp4j.bench.replay.Replay;
 import io.epp4j.bench.replay.Workloads;
+import io.epp4j.bench.sim.EngineCore;
 import io.epp4j.bench.sim.EngineModel;
 import io.epp4j.bench.sim.FleetSimulation;
 import io.epp4j.bench.sim.References;
 import io.epp4j.bench.sim.SimConfig;
 import io.epp4j.bench.sim.SimFlags;
+import io.epp4j.bench.sim.StepBlindReference;
 import io.epp4j.epp.EppOptions;
 
 import java.io.PrintStream;
@@ -34,6 +36,10 @@ public final class Scoreboard {
 
     static final List<String> DEFAULT_POLICIES = List.of("round-robin", "least-queue", "gaie-default", "epp4j");
     static final String ROUND_ROBIN = "round-robin";
+    /** Policies that are the greedy reference without the exact end of each pod's engine step. */
+    static final Map<String, EngineCore.StepKnowledge> STEP_BLIND = Map.of(
+            "greedy-step-blind", EngineCore.StepKnowledge.NONE,
+            "greedy-step-observed", EngineCore.StepKnowledge.LAST_STEP);
     static final List<String> FLEETS = List.of("uniform", "straggler", "mixed");
 
     /** One row of the board: engine model, fleet, workload, load (× capacity). */
@@ -246,6 +252,9 @@ public final class Scoreboard {
                                          List<SimConfig> pods, double[] slow, long seed) throws Exception {
         if (policy.equals(ROUND_ROBIN)) {
             return FleetSimulation.run(arrivals, pods, slow, (i, a, now, fleet) -> i % fleet.size());
+        }
+        if (STEP_BLIND.containsKey(policy)) {
+            return FleetSimulation.run(arrivals, pods, slow, new StepBlindReference(STEP_BLIND.get(policy)));
         }
         Path file = s.configs().resolve(policy + ".yaml");
         if (!Files.isRegularFile(file)) {

@@ -112,6 +112,25 @@ public interface EngineCore {
      */
     long whatIfFirstToken(String adapter, String prompt, int outputTokens, long nowNanos, long giveUpAtNanos);
 
+    /** What a what-if run knows of the end of the engine step in flight. */
+    enum StepKnowledge {
+        /** Its exact end (the greedy reference). */
+        EXACT,
+        /** Only its length: it ends half its length from now, the mean over a phase nobody knows. */
+        NONE,
+        /** When it began (the previous step's tokens streamed out then) and the previous step's length. */
+        LAST_STEP
+    }
+
+    /**
+     * {@link #whatIfFirstToken} with the step in flight ending where {@code knowledge} puts it; engines without
+     * steps ignore it.
+     */
+    default long whatIfFirstToken(String adapter, String prompt, int outputTokens, long nowNanos,
+                                  long giveUpAtNanos, StepKnowledge knowledge) {
+        return whatIfFirstToken(adapter, prompt, outputTokens, nowNanos, giveUpAtNanos);
+    }
+
     /**
      * A time before which a new request could not get its first token here (it cannot start before the step in
      * flight ends, nor prefill faster than on an idle engine); cheap, for pruning what-if runs.

@@ -36,6 +36,9 @@ public final class StepEngine extends EngineBase {
     private final ArrayList<Seq> stepSeqs = new ArrayList<>();
     private int[] stepTokens = new int[64];
     private long stepEndNanos = Long.MAX_VALUE;
+    /** When the step in flight began, and how long the last completed step took (what streamed chunks show). */
+    private long stepStartNanos;
+    private long lastStepNanos;
     /** When the idle engine plans its next step (requests arrived), {@link Long#MAX_VALUE} when none is due. */
     private long planAtNanos = Long.MAX_VALUE;
 
@@ -141,6 +144,7 @@ public final class StepEngine extends EngineBase {
         }
         stepSeqs.clear();
         stepEndNanos = Long.MAX_VALUE;
+        lastStepNanos = t - stepStartNanos;
     }
 
     /** Schedules the next step at {@code t}; with nothing to run the engine goes idle. */
@@ -235,6 +239,7 @@ public final class StepEngine extends EngineBase {
             return;
         }
         double ms = profile.stepMs(batched, decodeContext, prefillPairs, loraLoads) * slow * jitter();
+        stepStartNanos = t;
         stepEndNanos = t + Math.max(1, Math.round(ms * 1e6));
     }
 
@@ -333,6 +338,12 @@ public final class StepEngine extends EngineBase {
     @Override
     public long whatIfFirstToken(String adapter, String prompt, int outputTokens, long nowNanos,
                                  long giveUpAtNanos) {
+        return whatIfFirstToken(adapter, prompt, outputTokens, nowNanos, giveUpAtNanos, StepKnowledge.EXACT);
+    }
+
+    @Override
+    public long whatIfFirstToken(String adapter, String prompt, int outputTokens, long nowNanos,
+                                 long giveUpAtNanos, StepKnowledge knowledge) {
         if (realCache == null) {
             throw new IllegalStateException("a what-if copy has no what-if");
         }
@@ -355,7 +366,13 @@ public final class StepEngine extends EngineBase {
         for (Seq s : waiting) {
             s.whatIfCopy = null;
         }
-        copy.stepEndNanos = stepEndNanos;
+        copy.stepEndNanos = stepEndNanos == Long.MAX_VALUE ? stepEndNanos : switch (knowledge) {
+            case EXACT -> stepEndNanos;
+            // phase unknown: the step in flight is as likely to end at any moment of its length
+            case NONE -> nowNanos + (stepEndNanos - stepStartNanos) / 2;
+            // its start is known (the previous step's tokens streamed out then), its length taken as the last one's
+            case LAST_STEP -> Math.max(nowNanos + 1, stepStartNanos + lastStepNanos);
+        };
         copy.planAtNanos = planAtNanos;
         Seq mine;
         try {

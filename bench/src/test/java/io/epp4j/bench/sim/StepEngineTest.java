@@ -43,6 +43,13 @@ class StepEngineTest {
             log.add(seq.tag() + " done@" + at / MS);
         }
 
+        long lastStepEnd;
+
+        @Override
+        public void stepEnded(long at) {
+            lastStepEnd = at;
+        }
+
         void runToEnd(EngineCore e) {
             while (e.nextEventNanos() != Long.MAX_VALUE) {
                 e.advance(e.nextEventNanos(), this);
@@ -198,6 +205,29 @@ class StepEngineTest {
         new Recorder().runToEnd(e);
         assertEquals(c.firstTokenNanos(), predicted, "nothing else arrived, so the copy saw the future");
         assertEquals(Long.MAX_VALUE, e.whatIfFirstToken(null, prompt('d', 10), 1, 0, -1), "gives up at the limit");
+    }
+
+    @Test
+    void aWhatIfBlindToTheStepsEndPutsItHalfAStepAwayAndOneThatSawItsStartTakesTheLastStepsLength()
+            throws Exception {
+        StepEngine e = new StepEngine(config(4, 1000, List.of(), 1));
+        e.submit(null, prompt('a', 10), 50, "a", 0);
+        Recorder r = new Recorder();
+        e.advance(0, r);
+        for (int k = 0; k < 3; k++) {
+            e.advance(e.nextEventNanos(), r); // decode steps of one request: all the same length
+        }
+        long stepEnd = e.nextEventNanos();
+        long step = stepEnd - r.lastStepEnd;
+        long now = r.lastStepEnd + MS; // 1 ms into the step
+        String c = prompt('c', 10);
+        long exact = e.whatIfFirstToken(null, c, 1, now, Long.MAX_VALUE);
+        assertEquals(exact, e.whatIfFirstToken(null, c, 1, now, Long.MAX_VALUE, EngineCore.StepKnowledge.EXACT));
+        assertEquals(exact, e.whatIfFirstToken(null, c, 1, now, Long.MAX_VALUE, EngineCore.StepKnowledge.LAST_STEP),
+                "the step began when the last one's tokens came out and is as long as it");
+        assertEquals(exact - (stepEnd - now) + step / 2,
+                e.whatIfFirstToken(null, c, 1, now, Long.MAX_VALUE, EngineCore.StepKnowledge.NONE),
+                "without its phase the step in flight ends half its length from now");
     }
 
     @Test

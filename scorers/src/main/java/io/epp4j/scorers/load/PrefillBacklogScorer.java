@@ -99,6 +99,12 @@ import java.util.function.LongSupplier;
  * scores are relative. Nothing is configured per pod; the rates follow the pods as they change. A short request's
  * first token waits for the whole step it lands in, which on a pod holding hot prefixes often carries others' long
  * prefill chunks, so such pods look slow; off in the recommended profile for that reason.
+ *
+ * <p>{@code stepSpeed} (default false): scale each endpoint's cost by its quickest recent engine step over the
+ * quickest candidate's ({@link StepFloor}), learnt from the same streamed chunks as {@code stepPhase}. The quickest
+ * steps batched least, so they say how fast the hardware is, not whose prefill shared the step. Ratios below
+ * {@code 1 + stepSpeedTolerance} (default 0.25) count as 1, so that identical pods whose floors were learnt from
+ * different batches are not told apart: a short prompt's pick is a near tie that such noise would tip.
  */
 public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, PreRequest, ResponseObserver {
 
@@ -119,11 +125,14 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
     private final boolean missCostGrowsWithLoad;
     private final boolean stepPhase;
     private final boolean endpointSpeed;
+    private final boolean stepSpeed;
+    private final double stepSpeedTolerance;
     /** Where the match comes from with {@code prefixMatchInfoProducerName}, else null (the approximate match). */
     private final CycleState.Key<PrefixMatchInfo> matchInfo;
     private final LongSupplier nanoTicker;
     private final PrefillRate prefillRate = new PrefillRate();
     private final EndpointSpeed speed = new EndpointSpeed();
+    private final StepFloor stepFloor = new StepFloor();
     /** With {@code endpointSpeed}: the work the request would time on each candidate of its last score. */
     private static final CycleState.Key<Work> WORK = new CycleState.Key<>("prefill-backlog-work");
     /** This EPP's picks and their uncached tokens, for the size of a request another replica queued. */
@@ -214,6 +223,8 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
         this.missCostGrowsWithLoad = parameters.getBoolean("missCostGrowsWithLoad", false);
         this.stepPhase = parameters.getBoolean("stepPhase", false);
         this.endpointSpeed = parameters.getBoolean("endpointSpeed", false);
+        this.stepSpeed = parameters.getBoolean("stepSpeed", false);
+        this.stepSpeedTolerance = parameters.getDouble("stepSpeedTolerance", 0.25);
         this.requestOverheadTokens = parameters.getDouble("requestOverheadTokens", 256);
         this.uncachedTokenWeight = parameters.getDouble("uncachedTokenWeight", 1);
         this.decodeRequestTokens = parameters.getDouble("decodeRequestTokens", 0);
@@ -229,6 +240,9 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
         if (!(decodeRequestTokens >= 0)) {
             throw new IllegalArgumentException("parameter 'decodeRequestTokens' must be >= 0");
         }
+        if (!(stepSpeedTolerance >= 0)) {
+            throw new IllegalArgumentException("parameter 'stepSpeedTolerance' must be >= 0");
+        }
     }
 
     @Override
@@ -236,13 +250,14 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
         int n = endpoints.size();
         Match match = match(state);
         double minCost = Double.POSITIVE_INFINITY;
-        long now = prefillProgress || stepPhase ? nanoTicker.getAsLong() : 0;
+        long now = prefillProgress || stepPhase || stepSpeed ? nanoTicker.getAsLong() : 0;
         PrefillRate.Fit fit = prefillProgress ? prefillRate.fit() : PrefillRate.Fit.NONE;
         long picks = pickedRequests.get();
         double meanPickTokens = picks == 0 ? request.estimatedPromptTokens() : (double) pickedTokens.get() / picks;
         double missWeight = missCostGrowsWithLoad ? uncachedTokenWeight * loadFactor(endpoints)
                 : uncachedTokenWeight;
         double[] work = endpointSpeed ? new double[n] : null;
+        double[] slowness = stepSpeed ? stepFloor.slowness(endpoints, now, stepSpeedTolerance) : null;
         for (int i = 0; i < n; i++) {
             Endpoint e = endpoints.get(i);
             Backlog b = backlogs.get(e.info().name());
@@ -270,6 +285,9 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
                 // together are prefilled in one step, so a queue's time is not the sum of its requests' work
                 work[i] = pending == 0 ? uncached + requestOverheadTokens : 0;
                 cost *= speed.relativeNanosPerToken(e.info().name());
+            }
+            if (slowness != null) {
+                cost *= slowness[i];
             }
             scores[i] = cost;
             minCost = Math.min(minCost, cost);
@@ -393,7 +411,7 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
     @Override
     public void onResponseBody(CycleState state, InferenceRequest request, Endpoint target, ByteSlice chunk,
                                boolean endOfStream) {
-        if (stepPhase && chunk.length() > 0 && request.stream() && target != null) {
+        if ((stepPhase || stepSpeed) && chunk.length() > 0 && request.stream() && target != null) {
             observeChunk(state, target.info().name());
         }
         Pending p = state.get(PENDING);
@@ -413,6 +431,9 @@ public final class PrefillBacklogScorer extends NamedPlugin implements Scorer, P
         } else {
             long gap = now - last[0];
             last[0] = now;
+            if (gap > 0 && stepSpeed) {
+                stepFloor.observe(endpoint, gap, now);
+            }
             if (gap > 0) {
                 double step = c.stepNanos;
                 c.stepNanos = step <= 0 ? gap : step + STEP_SMOOTHING * (gap - step);
