@@ -10,8 +10,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * What all ext_proc streams of one server may hold together, so that a flood is answered before memory runs out:
  * open streams ({@code --max-concurrent-streams}) and body bytes buffered across streams
  * ({@code --max-buffered-body-bytes}: request bodies, the response bodies held until their end, and the answers a
- * slow gateway has not taken yet, each kind on its own {@link Account}); plus the per-request header limits ({@code --max-request-header-count},
- * {@code --max-request-header-bytes}). Over a limit the request gets an ImmediateResponse (429, or 431 for headers)
+ * slow gateway has not taken yet, each kind on its own {@link Account}); plus the per-request header limits
+ * ({@code --max-request-header-count}, {@code --max-request-header-bytes}). Over a limit the request gets an ImmediateResponse (429, or 431 for headers)
  * with a message naming the flag, and {@code epp4j_limit_rejections_total{limit}} counts it; a response that does
  * not fit is passed on unheld instead (the model server has answered already). Thread-safe.
  *
