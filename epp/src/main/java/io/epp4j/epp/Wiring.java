@@ -219,8 +219,8 @@ final class Wiring {
     private static StreamLimits limits(EppOptions options, EppMetrics metrics) {
         StreamLimits limits = new StreamLimits(options.maxConcurrentStreams(), options.maxBufferedBodyBytes(),
                 options.maxRequestHeaderCount(), options.maxRequestHeaderBytes(), metrics);
-        LOG.info("Limits: {} streams, {} buffered body bytes (requests and held responses), {} headers of {} bytes "
-                        + "a request, {} in flight an endpoint (0: none)", options.maxConcurrentStreams(),
+        LOG.info("Limits: {} streams, {} buffered body bytes (requests, held responses, answers not yet taken), "
+                        + "{} headers of {} bytes a request, {} in flight an endpoint (0: none)", options.maxConcurrentStreams(),
                 options.maxBufferedBodyBytes(), options.maxRequestHeaderCount(), options.maxRequestHeaderBytes(),
                 options.maxEndpointInFlight());
         return limits;

@@ -7,20 +7,121 @@ import io.envoyproxy.envoy.service.ext_proc.v3.ProcessingResponse;
 import io.grpc.stub.ServerCallStreamObserver;
 
 /**
- * Where one stream's answers go. Sends nothing once the gateway cancelled, or in observability mode (Envoy
- * ignores answers then). Bodies go out as {@code streamed_response} chunks of at most
- * {@link Mutations#MAX_CHUNK_BYTES}. Used by one thread at a time (the stream's {@link StreamOrder}).
+ * Where one stream's answers go, and what paces the stream's reading by them. Sends nothing once the gateway
+ * cancelled, or in observability mode (Envoy ignores answers then). Bodies go out as {@code streamed_response}
+ * chunks of at most {@link Mutations#MAX_CHUNK_BYTES}.
+ *
+ * <p>Outbound backpressure, gRPC's manual flow control: the stream reads one gateway message at a time, and asks
+ * for the next ({@link #readNext}) only once its work on the last one is done and the transport has taken its
+ * answers (the call {@code isReady}: less than gRPC's 32 KiB threshold queued). A gateway that stops reading
+ * answers thus stops its own stream after one message's answers, and, through HTTP/2 flow control, its uploads;
+ * the other streams go on. Answers sent while the call is not ready count against the body budget's
+ * {@linkplain StreamLimits#answers() answer account} until the transport takes them (the call is ready again, or
+ * ends), so slow readers fill {@code --max-buffered-body-bytes} as held bodies do.
+ *
+ * <p>{@link #send} and the other senders are used by one thread at a time (the stream's {@link StreamOrder}); the
+ * transport's callbacks (ready, closed, cancelled) come on its own thread and share only the fields guarded by
+ * {@code flow}.
  */
 final class Answers {
 
     private final ServerCallStreamObserver<ProcessingResponse> out;
+    /** Where answers not yet taken by the transport are counted, or null. */
+    private final StreamLimits.Account unsentBudget;
+    private final Object flow = new Object();
+    /** The stream is done with its last message and waits for the call to be ready to read the next (flow). */
+    private boolean wantsMessage;
+    /** Bytes of answers sent while the call was not ready, reserved in {@link #unsentBudget} (flow). */
+    private long unsent;
+    /** The call ended (closed after its answers went out, or cancelled): nothing more is counted (flow). */
+    private boolean ended;
     private boolean observabilityMode;
     private boolean closed;
     /** Dynamic metadata for the answer that ends the response (its last body chunk or its trailers), or null. */
     private Struct endMetadata;
 
-    Answers(ServerCallStreamObserver<ProcessingResponse> out) {
+    /**
+     * Takes over {@code out}'s inbound flow control and its ready, close and cancel callbacks; must be called while
+     * the gRPC method that opened the call runs.
+     *
+     * @param unsentBudget where answers the transport has not taken yet are counted, or null
+     * @param onCancel what else runs when the gateway cancels the stream
+     */
+    Answers(ServerCallStreamObserver<ProcessingResponse> out, StreamLimits.Account unsentBudget, Runnable onCancel) {
         this.out = out;
+        this.unsentBudget = unsentBudget;
+        out.disableAutoRequest();
+        out.setOnReadyHandler(this::transportReady);
+        out.setOnCloseHandler(this::ended); // every answer went to the transport
+        out.setOnCancelHandler(() -> {
+            ended(); // what was queued for the gateway is dropped
+            onCancel.run();
+        });
+        out.request(1);
+    }
+
+    /**
+     * The stream's work on its last message is done: reads the next one once the transport has taken this stream's
+     * answers (now, or when the call becomes ready). Any thread.
+     */
+    void readNext() {
+        synchronized (flow) {
+            wantsMessage = true;
+        }
+        if (out.isReady()) {
+            transportReady();
+        }
+    }
+
+    /** The transport took what was queued (down to gRPC's threshold): unsent answers counted so far went out. */
+    private void transportReady() {
+        boolean read;
+        long sent;
+        synchronized (flow) {
+            read = wantsMessage;
+            wantsMessage = false;
+            sent = unsent;
+            unsent = 0;
+        }
+        if (sent > 0) {
+            unsentBudget.release(sent);
+        }
+        if (read) {
+            out.request(1);
+        }
+    }
+
+    private void ended() {
+        long sent;
+        synchronized (flow) {
+            ended = true;
+            sent = unsent;
+            unsent = 0;
+        }
+        if (sent > 0) {
+            unsentBudget.release(sent);
+        }
+    }
+
+    /** Counts {@code response}, just sent, as unsent while the transport has not taken it (the call is not ready). */
+    private void countUnsent(ProcessingResponse response) {
+        if (unsentBudget == null || out.isReady()) {
+            return;
+        }
+        long bytes = response.getSerializedSize(); // computed already when the message was framed
+        unsentBudget.reserveOver(bytes);
+        boolean counted;
+        synchronized (flow) {
+            counted = !ended;
+            if (counted) {
+                unsent += bytes;
+            }
+        }
+        if (!counted) {
+            unsentBudget.release(bytes);
+        } else if (out.isReady()) {
+            transportReady(); // the transport took it meanwhile, perhaps before this was counted
+        }
     }
 
     void observabilityMode(boolean on) {
@@ -54,6 +155,7 @@ final class Answers {
             return;
         }
         out.onNext(response);
+        countUnsent(response);
     }
 
     /** {@code body[0, length)} as streamed chunks, the last with {@code endOfStream}; the array must not change. */

@@ -28,7 +28,8 @@ import java.util.Map;
  * </ul>
  * A body over the size limit goes through unread (what was held is echoed, the rest passed on chunk by chunk), and
  * the router's headers are removed from every request it sets none on, so a client cannot pick its own route.
- * The response side passes through unchanged. gRPC delivers one stream's messages one at a time.
+ * The response side passes through unchanged. The stream reads one message at a time, the next once the gateway
+ * has taken the last one's answers (see {@link Answers}).
  */
 final class BodyRoutingStream implements StreamObserver<ProcessingRequest> {
 
@@ -48,11 +49,19 @@ final class BodyRoutingStream implements StreamObserver<ProcessingRequest> {
     BodyRoutingStream(BodyRouter router, long maxBodyBytes, ServerCallStreamObserver<ProcessingResponse> out) {
         this.router = router;
         this.maxBodyBytes = maxBodyBytes;
-        this.answers = new Answers(out);
+        this.answers = new Answers(out, null, () -> { });
     }
 
     @Override
     public void onNext(ProcessingRequest message) {
+        try {
+            handle(message);
+        } finally {
+            answers.readNext(); // once the gateway has taken this message's answers
+        }
+    }
+
+    private void handle(ProcessingRequest message) {
         if (!sawFirstMessage) {
             sawFirstMessage = true;
             answers.observabilityMode(message.getObservabilityMode());

@@ -29,8 +29,10 @@ import java.util.function.Consumer;
  * grow with the body), every decision while the configuration has a plugin that blocks on I/O, and the end of a
  * held response of that size. So a large decision neither holds up the other streams of its connection nor waits
  * behind them, and the decisions of one connection use every core; a small one costs less than the hand-off would.
- * Whatever ends the stream (the response's end, an error answer, the gateway's half-close or cancel) ends the
- * request's {@link Exchange} exactly once, and gives the bodies it holds back to the shared body budget.
+ * The next message is read only once the last one's work is done and the gateway has taken its answers
+ * ({@link Answers#readNext}): a stream holds one message at a time, and a gateway that reads slowly slows only its
+ * own streams. Whatever ends the stream (the response's end, an error answer, the gateway's half-close or cancel)
+ * ends the request's {@link Exchange} exactly once, and gives the bodies it holds back to the shared body budget.
  */
 final class ExtProcStream implements StreamObserver<ProcessingRequest> {
 
@@ -59,21 +61,21 @@ final class ExtProcStream implements StreamObserver<ProcessingRequest> {
                   Consumer<ExtProcStream> onClose, InferenceError refusal) {
         this.config = config;
         this.refusal = refusal;
-        this.answers = new Answers(out);
+        this.answers = new Answers(out, config.limits().answers(), () -> {
+            leaveQueue();
+            order.execute(() -> complete(false));
+        });
         this.onClose = onClose;
         this.request = new RequestSide(config, answers, () -> metadata, this::decided, this::await,
                 config.nanoTicker().getAsLong());
         this.response = new ResponseSide(answers, config.limits());
-        out.setOnCancelHandler(() -> {
-            leaveQueue();
-            order.execute(() -> complete(false));
-        });
     }
 
     @Override
     public void onNext(ProcessingRequest message) {
         long arrivedNanos = config.nanoTicker().getAsLong();
         order.execute(() -> dispatch(message, arrivedNanos));
+        order.execute(answers::readNext); // after the message's work, wherever it ran (or waited)
     }
 
     private void dispatch(ProcessingRequest message, long arrivedNanos) {

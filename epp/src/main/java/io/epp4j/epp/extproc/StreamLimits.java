@@ -9,9 +9,9 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * What all ext_proc streams of one server may hold together, so that a flood is answered before memory runs out:
  * open streams ({@code --max-concurrent-streams}) and body bytes buffered across streams
- * ({@code --max-buffered-body-bytes}: request bodies, and the response bodies held until their end, each kind on its
- * own {@link Account}); plus the per-request header limits ({@code --max-request-header-count},
- * {@code --max-request-header-bytes}). Over a limit the request gets an ImmediateResponse (429, or 431 for headers)
+ * ({@code --max-buffered-body-bytes}: request bodies, the response bodies held until their end, and the answers a
+ * slow gateway has not taken yet, each kind on its own {@link Account}); plus the per-request header limits
+ * ({@code --max-request-header-count}, {@code --max-request-header-bytes}). Over a limit the request gets an ImmediateResponse (429, or 431 for headers)
  * with a message naming the flag, and {@code epp4j_limit_rejections_total{limit}} counts it; a response that does
  * not fit is passed on unheld instead (the model server has answered already). Thread-safe.
  *
@@ -39,6 +39,7 @@ public final class StreamLimits {
     private final AtomicLong buffered = new AtomicLong();
     private final Account requestBodies = new Account();
     private final Account responseBodies = new Account();
+    private final Account answers = new Account();
 
     /**
      * @param maxStreams open ext_proc streams at most (0: no limit)
@@ -56,7 +57,7 @@ public final class StreamLimits {
         this.maxHeaderBytes = maxHeaderBytes;
         this.metrics = metrics;
         if (metrics != null) {
-            metrics.observeStreamLimits(streams::get, requestBodies::bytes, responseBodies::bytes);
+            metrics.observeStreamLimits(streams::get, requestBodies::bytes, responseBodies::bytes, answers::bytes);
         }
     }
 
@@ -88,6 +89,15 @@ public final class StreamLimits {
     /** The share of the body budget non-streamed response bodies take, as they are held until their end. */
     Account responseBodies() {
         return responseBodies;
+    }
+
+    /**
+     * The share of the body budget answers take from when they are sent while their stream's transport is not ready
+     * (the gateway reads slowly) until it takes them: reserved over the limit if need be (they are sent already),
+     * so that new bodies are refused rather than memory growing.
+     */
+    Account answers() {
+        return answers;
     }
 
     /**
@@ -169,6 +179,12 @@ public final class StreamLimits {
             }
             held.addAndGet(bytes);
             return true;
+        }
+
+        /** Reserves {@code bytes} even past the limit (what they stand for exists already). */
+        void reserveOver(long bytes) {
+            held.addAndGet(bytes);
+            buffered.addAndGet(bytes);
         }
 
         void release(long bytes) {

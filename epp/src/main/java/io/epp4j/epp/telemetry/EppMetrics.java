@@ -160,11 +160,12 @@ public final class EppMetrics {
     }
 
     /**
-     * Publishes the open ext_proc streams, and the request-body and held response-body bytes buffered across them
-     * (together counted against {@code --max-buffered-body-bytes}), as gauges.
+     * Publishes the open ext_proc streams, and the request-body bytes, held response-body bytes and answer bytes not
+     * yet taken by the gateway buffered across them (together counted against {@code --max-buffered-body-bytes}), as
+     * gauges.
      */
     public void observeStreamLimits(IntSupplier openStreams, LongSupplier requestBodyBytes,
-                                    LongSupplier responseBodyBytes) {
+                                    LongSupplier responseBodyBytes, LongSupplier unsentAnswerBytes) {
         GaugeWithCallback.builder().name("epp4j_ext_proc_streams")
                 .help("ext_proc streams open now (one per request passing through the gateway).")
                 .callback(cb -> cb.call(openStreams.getAsInt())).register(registry);
@@ -176,6 +177,10 @@ public final class EppMetrics {
                 .help("Response-body bytes the EPP holds now across streams (non-streamed responses held to their "
                         + "end; buffer capacity, counted against --max-buffered-body-bytes).")
                 .callback(cb -> cb.call(responseBodyBytes.getAsLong())).register(registry);
+        GaugeWithCallback.builder().name("epp4j_buffered_answer_bytes")
+                .help("Answer bytes sent to gateways that their connections have not taken yet (a gateway reading "
+                        + "slowly; counted against --max-buffered-body-bytes).")
+                .callback(cb -> cb.call(unsentAnswerBytes.getAsLong())).register(registry);
     }
 
     /** A decision started {@code seconds} after its request's body was complete. */
