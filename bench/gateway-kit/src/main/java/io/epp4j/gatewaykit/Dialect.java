@@ -100,7 +100,7 @@ public enum Dialect {
             return dest.split(",")[0].trim();
         }
         if (!isSocketAddress(dest)) {
-            throw new IllegalArgumentException("EPP returned invalid address");
+            throw new IllegalArgumentException("EPP returned invalid address '" + dest + "'");
         }
         return dest;
     }

@@ -62,6 +62,40 @@ public final class GatewaySim implements AutoCloseable {
      * replays can tell routing time from model time.
      */
     public static final String ROUTING_TIME_HEADER = "x-epp4j-routing-us";
+    /**
+     * On an answer the gateway made itself (no pod answered), why, as an Envoy response flag says it in an access
+     * log: one of {@link Cause}'s names, so a client can tell an EPP's refusal from a failed upstream.
+     */
+    public static final String CAUSE_HEADER = "x-epp4j-gateway-error";
+
+    /** Why the gateway answered a request itself with an error. */
+    public enum Cause {
+        /** The EPP answered with an immediate response of status 400 or more (e.g. 429 shed, 503 no pod). */
+        EPP_REFUSED("epp-refused"),
+        /** The EPP's pick was missing, not one address, or not an endpoint of the pool. */
+        EPP_INVALID_DESTINATION("epp-invalid-destination"),
+        /** The ext_proc stream failed: an error status, no answer in time, or an answer out of order. */
+        EPP_STREAM("epp-stream"),
+        /** The connection to the picked pod failed, or closed before the pod sent its response headers. */
+        UPSTREAM_CONNECT("upstream-connect"),
+        /** The picked pod did not send its response headers within the route timeout. */
+        UPSTREAM_TIMEOUT("upstream-timeout"),
+        /** The body-based router (ext_proc, before routing) failed. */
+        BODY_ROUTER("body-router"),
+        /** No route for the request's model. */
+        NO_ROUTE("no-route");
+
+        private final String label;
+
+        Cause(String label) {
+            this.label = label;
+        }
+
+        /** The {@link #CAUSE_HEADER} value. */
+        public String label() {
+            return label;
+        }
+    }
 
     private static final int CLIENT_FRAME_BYTES = 16 * 1024;
     private static final Duration EPP_ANSWER_TIMEOUT = Duration.ofSeconds(120);
@@ -78,6 +112,7 @@ public final class GatewaySim implements AutoCloseable {
     private final Map<String, AtomicLong> servedByEndpoint = new ConcurrentHashMap<>();
     private final AtomicLong shed = new AtomicLong();
     private final AtomicLong failures = new AtomicLong();
+    private final Map<Cause, AtomicLong> answeredByCause = new ConcurrentHashMap<>();
     private final AtomicLong responseChunks = new AtomicLong();
     /** How long an upstream may take to answer with its headers (Envoy's route timeout), or null: no limit. */
     private volatile Duration upstreamTimeout;
@@ -184,6 +219,13 @@ public final class GatewaySim implements AutoCloseable {
         return failures.get();
     }
 
+    /** Error answers the gateway made itself, by cause (EPP refusals included). */
+    public Map<Cause, Long> errorsByCause() {
+        Map<Cause, Long> out = new java.util.EnumMap<>(Cause.class);
+        answeredByCause.forEach((k, v) -> out.put(k, v.get()));
+        return out;
+    }
+
     @Override
     public void close() {
         http.stop(0);
@@ -233,9 +275,9 @@ public final class GatewaySim implements AutoCloseable {
             Route route = baseModel == null ? null : routes.get(baseModel);
             if (route == null) {
                 String model = modelOf(body);
-                sendJson(ex, 404, Json.openAiError(model == null
+                sendError(ex, Cause.NO_ROUTE, 404, Json.openAiError(model == null
                         ? "no route matched: the request body names no model"
-                        : "The model `" + model + "` does not exist.", "invalid_request_error", 404), Map.of());
+                        : "The model `" + model + "` does not exist.", "invalid_request_error", 404));
                 return;
             }
             if (route.pool.routing() instanceof Pool.ViaEpp epp) {
@@ -284,8 +326,8 @@ public final class GatewaySim implements AutoCloseable {
         } catch (RuntimeException e) {
             stream.cancel("body-based routing failed");
             failures.incrementAndGet();
-            sendJson(ex, 500, Json.openAiError("body-based routing failed: " + e.getMessage(), "server_error", 500),
-                    Map.of());
+            sendError(ex, Cause.BODY_ROUTER, 500, Json.openAiError("body-based routing failed: " + e.getMessage(),
+                    "server_error", 500));
             return null;
         }
     }
@@ -390,12 +432,13 @@ public final class GatewaySim implements AutoCloseable {
             throw new IOException(e);
         } catch (java.net.http.HttpTimeoutException e) {
             failures.incrementAndGet();
-            sendJson(ex, 504, Json.openAiError("upstream request timeout", "server_error", 504), Map.of());
+            sendError(ex, Cause.UPSTREAM_TIMEOUT, 504, Json.openAiError("upstream request timeout: " + dest,
+                    "server_error", 504));
             return null;
         } catch (IOException e) {
             failures.incrementAndGet();
-            sendJson(ex, 503, Json.openAiError("upstream connect error: " + e.getMessage(), "server_error", 503),
-                    Map.of());
+            sendError(ex, Cause.UPSTREAM_CONNECT, 503, Json.openAiError("upstream connect error or disconnect before"
+                    + " headers: " + dest + ": " + e, "server_error", 503));
             return null;
         }
     }
@@ -415,6 +458,12 @@ public final class GatewaySim implements AutoCloseable {
             }
         }
         extra.forEach((k, v) -> ex.getResponseHeaders().set(k, v));
+    }
+
+    /** An error answer of the gateway's own, counted by cause and named in {@link #CAUSE_HEADER}. */
+    private void sendError(HttpExchange ex, Cause cause, int status, String json) throws IOException {
+        answeredByCause.computeIfAbsent(cause, k -> new AtomicLong()).incrementAndGet();
+        sendJson(ex, status, json, Map.of(CAUSE_HEADER, cause.label()));
     }
 
     private static void sendJson(HttpExchange ex, int status, String json, Map<String, String> extra)
@@ -476,7 +525,7 @@ public final class GatewaySim implements AutoCloseable {
             } catch (EppFailure f) {
                 failures.incrementAndGet();
                 if (!clientHeadersSent) {
-                    sendJson(ex, f.status, Json.openAiError(f.getMessage(), "server_error", f.status), Map.of());
+                    sendError(ex, f.cause, f.status, Json.openAiError(f.getMessage(), "server_error", f.status));
                 }
                 toEpp.cancel(f.getMessage());
                 return;
@@ -498,8 +547,8 @@ public final class GatewaySim implements AutoCloseable {
                 return;
             }
             if (!first.hasRequestHeaders()) {
-                throw new EppFailure(500, "ext_proc failed: expected a request_headers response first, got "
-                        + first.getResponseCase());
+                throw new EppFailure(Cause.EPP_STREAM, 500,
+                        "ext_proc failed: expected a request_headers response first, got " + first.getResponseCase());
             }
             String destination = pickDestination(first);
             List<Map.Entry<String, String>> upstreamHeaders = mutate(headers,
@@ -513,8 +562,8 @@ public final class GatewaySim implements AutoCloseable {
                     return;
                 }
                 if (!r.hasRequestBody()) {
-                    throw new EppFailure(500, "ext_proc failed: expected a request_body response, got "
-                            + r.getResponseCase());
+                    throw new EppFailure(Cause.EPP_STREAM, 500,
+                            "ext_proc failed: expected a request_body response, got " + r.getResponseCase());
                 }
                 CommonResponse cr = r.getRequestBody().getResponse();
                 if (!cr.getBodyMutation().hasStreamedResponse()) {
@@ -543,8 +592,8 @@ public final class GatewaySim implements AutoCloseable {
                 return;
             }
             if (!rh.hasResponseHeaders()) {
-                throw new EppFailure(500, "ext_proc failed: expected a response_headers response, got "
-                        + rh.getResponseCase());
+                throw new EppFailure(Cause.EPP_STREAM, 500,
+                        "ext_proc failed: expected a response_headers response, got " + rh.getResponseCase());
             }
             copyResponseHeaders(ex, resp, Map.of(POOL_HEADER, route.pool.name(), SERVED_HEADER, destination,
                             ROUTING_TIME_HEADER, routingMicros),
@@ -555,8 +604,8 @@ public final class GatewaySim implements AutoCloseable {
                 while (true) {
                     ProcessingResponse r = next();
                     if (!r.hasResponseBody()) {
-                        throw new EppFailure(500, "ext_proc failed: expected a response_body response, got "
-                                + r.getResponseCase());
+                        throw new EppFailure(Cause.EPP_STREAM, 500,
+                                "ext_proc failed: expected a response_body response, got " + r.getResponseCase());
                     }
                     CommonResponse cr = r.getResponseBody().getResponse();
                     if (!cr.getBodyMutation().hasStreamedResponse()) {
@@ -619,11 +668,11 @@ public final class GatewaySim implements AutoCloseable {
             try {
                 dest = dialect.destination(headersAnswer);
             } catch (IllegalArgumentException e) {
-                throw new EppFailure(503, e.getMessage());
+                throw new EppFailure(Cause.EPP_INVALID_DESTINATION, 503, e.getMessage());
             }
             if (!route.pool.endpoints().contains(dest)) {
-                throw new EppFailure(503, "no healthy endpoints: " + dest + " is not an endpoint of pool "
-                        + route.pool.name());
+                throw new EppFailure(Cause.EPP_INVALID_DESTINATION, 503, "no healthy endpoints: " + dest
+                        + " is not an endpoint of pool " + route.pool.name());
             }
             return dest;
         }
@@ -632,6 +681,8 @@ public final class GatewaySim implements AutoCloseable {
             int status = ir.hasStatus() && ir.getStatus().getCodeValue() > 0 ? ir.getStatus().getCodeValue() : 200;
             if (status >= 400) {
                 shed.incrementAndGet();
+                answeredByCause.computeIfAbsent(Cause.EPP_REFUSED, k -> new AtomicLong()).incrementAndGet();
+                ex.getResponseHeaders().set(CAUSE_HEADER, Cause.EPP_REFUSED.label());
             }
             for (HeaderValueOption o : ir.getHeaders().getSetHeadersList()) {
                 ex.getResponseHeaders().set(o.getHeader().getKey(), Messages.headerValue(o.getHeader()));
@@ -652,18 +703,21 @@ public final class GatewaySim implements AutoCloseable {
                 return toEpp.next(EPP_ANSWER_TIMEOUT);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new EppFailure(500, "ext_proc failed: interrupted");
+                throw new EppFailure(Cause.EPP_STREAM, 500, "ext_proc failed: interrupted");
             } catch (GatewayStream.NoAnswerException e) {
-                throw new EppFailure(e.status() == null ? 504 : 500, "ext_proc failed: " + e.getMessage());
+                throw new EppFailure(Cause.EPP_STREAM, e.status() == null ? 504 : 500,
+                        "ext_proc failed: " + e.getMessage());
             }
         }
     }
 
     private static final class EppFailure extends Exception {
+        final Cause cause;
         final int status;
 
-        EppFailure(int status, String message) {
+        EppFailure(Cause cause, int status, String message) {
             super(message);
+            this.cause = cause;
             this.status = status;
         }
     }

@@ -269,6 +269,7 @@ public final class Replay {
             r.write(dir);
             reports.add(r);
             out.println(r.oneLine());
+            r.failures().forEach(line -> out.println("  " + line));
             if (r.harness() != null && r.harness().saturated()) {
                 out.printf(Locale.ROOT, "  the harness ran out of CPU (machine %.0f%% busy, probe p99 %.1f ms late):"
                         + " not a measurement of the EPP%n", 100 * r.harness().machineBusy(),
@@ -382,6 +383,7 @@ public final class Replay {
                     warmUpOwnProcess(replica, workload, s, log);
                 }
                 List<EngineCore.Snapshot> before = fleet.servers().stream().map(srv -> srv.snapshot()).toList();
+                List<Map<String, Long>> pdBefore = fleet.servers().stream().map(srv -> srv.pdOutcomes()).toList();
                 HarnessWatch watch = HarnessWatch.start(measured.epp);
                 long chunksBefore = measured.gateway.responseChunksToEpp();
                 List<Report.Result> results;
@@ -393,6 +395,15 @@ public final class Replay {
                 Report report = Report.of(policy, workload.name(), results, fleet, before, measured.gateway.shed(),
                         warmUpServed, primedRequests, measured.note);
                 report.harness(harness);
+                if (policy.equals(PD)) {
+                    Map<String, Long> outcomes = new java.util.TreeMap<>();
+                    for (int i = 0; i < fleet.servers().size(); i++) {
+                        Map<String, Long> was = pdBefore.get(i);
+                        fleet.servers().get(i).pdOutcomes().forEach((k, v) ->
+                                outcomes.merge(k, v - was.getOrDefault(k, 0L), Long::sum));
+                    }
+                    report.pdOutcomes(outcomes);
+                }
                 if (!measured.replicas.isEmpty()) {
                     EppLeftovers left = new EppLeftovers(0, 0, 0, 0);
                     for (LocalEpp replica : measured.replicas) {
@@ -732,8 +743,13 @@ public final class Replay {
             double routingMs = resp.headers().firstValue(GatewaySim.ROUTING_TIME_HEADER)
                     .map(v -> Long.parseLong(v) / 1000.0).orElse(0.0);
             if (resp.statusCode() != 200) {
-                resp.body().close();
-                return Report.Result.failed(idx, sentMs, resp.statusCode(), pod);
+                String answer;
+                try (java.io.InputStream in = resp.body()) {
+                    answer = new String(in.readNBytes(4096), StandardCharsets.UTF_8);
+                }
+                String cause = resp.headers().firstValue(GatewaySim.CAUSE_HEADER)
+                        .orElse(pod.isEmpty() ? "unknown" : Report.Result.POD);
+                return Report.Result.failed(idx, sentMs, resp.statusCode(), pod, cause, errorMessage(answer));
             }
             long first = 0;
             int outputTokens = 0;
@@ -758,14 +774,28 @@ public final class Replay {
             }
             long end = System.nanoTime();
             if (first == 0) {
-                return Report.Result.failed(idx, sentMs, 502, pod);
+                return Report.Result.failed(idx, sentMs, 502, pod, Report.Result.NO_TOKEN,
+                        "the stream ended without a token");
             }
             return new Report.Result(idx, sentMs, 200, pod, (first - sent) / 1e6 * speedup, (end - sent) / 1e6 * speedup,
                     (end - start) / 1e6 * speedup, outputTokens, promptTokens, cachedTokens,
-                    (first - sent) / 1e6 * speedup - routingMs * (speedup - 1), routingMs);
+                    (first - sent) / 1e6 * speedup - routingMs * (speedup - 1), routingMs, "", "");
         } catch (IOException | InterruptedException e) {
-            return Report.Result.failed(idx, sentMs, 0, "");
+            return Report.Result.failed(idx, sentMs, 0, "", Report.Result.CLIENT, e.toString());
         }
+    }
+
+    /** The message of an OpenAI-style error answer, else the answer itself (on one line). */
+    static String errorMessage(String answer) {
+        try {
+            if (Json.parseObject(answer).get("error") instanceof Map<?, ?> error
+                    && error.get("message") instanceof String message) {
+                return message;
+            }
+        } catch (RuntimeException notJson) {
+            // an answer that is not JSON is reported as it is
+        }
+        return answer.replaceAll("\\s+", " ").trim();
     }
 
     private static int intAfter(String s, String key) {

@@ -29,13 +29,24 @@ public final class Report {
      * @param ttftModelMs TTFT with the gateway's routing time (body-based routing + EPP decision) counted at its
      *                    real duration instead of multiplied by the speedup
      * @param routingRealMs real milliseconds the gateway spent before calling the pod
+     * @param error why the request failed ("" when it did not): the gateway's {@code x-epp4j-gateway-error} when
+     *              the gateway answered itself, {@code pod} when a pod answered the error, {@code no-token} when a
+     *              stream ended without a token, {@code client} when the client's own connection failed
+     * @param detail the error answer's message (or the client's exception), "" when none
      */
     public record Result(int index, double sentMs, int status, String pod, double ttftMs, double e2eMs,
                          double endMs, int outputTokens, int promptTokens, int cachedTokens, double ttftModelMs,
-                         double routingRealMs) {
-        static Result failed(int index, double sentMs, int status, String pod) {
+                         double routingRealMs, String error, String detail) {
+        /** Cause of a pod's own error answer. */
+        static final String POD = "pod";
+        /** Cause of a 200 stream that ended without a token. */
+        static final String NO_TOKEN = "no-token";
+        /** Cause of a failure of the client's own connection. */
+        static final String CLIENT = "client";
+
+        static Result failed(int index, double sentMs, int status, String pod, String error, String detail) {
             return new Result(index, sentMs, status, pod, Double.NaN, Double.NaN, Double.NaN, 0, 0, 0, Double.NaN,
-                    Double.NaN);
+                    Double.NaN, error, detail);
         }
 
         boolean ok() {
@@ -69,6 +80,8 @@ public final class Report {
     private double fairnessJainWhileArriving = Double.NaN;
     /** Output tokens served to each fairness id, for workloads whose requests name objectives; else null. */
     private Map<String, Long> tenantTokens;
+    /** P/D outcomes over the measured run, or null when the pods did not disaggregate. */
+    private Map<String, Long> pdOutcomes;
     /** What the EPP still held after the last answer, or null without an EPP. */
     private EppLeftovers leftovers;
 
@@ -139,6 +152,11 @@ public final class Report {
 
     void harness(HarnessWatch.Verdict verdict) {
         this.harness = verdict;
+    }
+
+    /** The simulated pods' P/D outcomes over the measured run (policy {@code pd}). */
+    void pdOutcomes(Map<String, Long> outcomes) {
+        this.pdOutcomes = Map.copyOf(outcomes);
     }
 
     void leftovers(EppLeftovers left) {
@@ -259,6 +277,7 @@ public final class Report {
         m.put("workload", workload);
         m.put("requests", (long) results.size());
         m.put("errors", errors);
+        m.put("errors_by_cause", new Json.RawJson(Json.object(errorsByCause()).trim().replace("\n", " ")));
         m.put("shed", shed);
         m.put("warm_up_requests", warmUpServed);
         m.put("primed_requests", primedRequests);
@@ -282,6 +301,10 @@ public final class Report {
         if (leftovers != null) {
             leftovers.putInto(m);
         }
+        if (pdOutcomes != null) {
+            m.put("pd_requests_by_outcome", new Json.RawJson(Json.object(new java.util.TreeMap<>(pdOutcomes)).trim()
+                    .replace("\n", " ")));
+        }
         m.put("itl_mean_ms", Arrays.stream(itls).average().orElse(Double.NaN));
         m.put("itl_p90_ms", percentile(itls, 90));
         m.put("throughput_tokens_per_s", throughput);
@@ -303,20 +326,42 @@ public final class Report {
         return m;
     }
 
+    /** Failed requests by {@link Result#error()}. */
+    Map<String, Long> errorsByCause() {
+        Map<String, Long> out = new java.util.TreeMap<>();
+        results.stream().filter(r -> !r.ok()).forEach(r -> out.merge(r.error(), 1L, Long::sum));
+        return out;
+    }
+
+    /** One line per failed request: its index, status, cause, pod and message. */
+    List<String> failures() {
+        return results.stream().filter(r -> !r.ok()).map(r -> String.format(Locale.ROOT,
+                "request %d (sent at %.0f ms): %d %s%s%s", r.index(), r.sentMs(), r.status(), r.error(),
+                r.pod().isEmpty() ? "" : " from " + r.pod(), r.detail().isEmpty() ? "" : ": " + r.detail())).toList();
+    }
+
     String oneLine() {
         return String.format(Locale.ROOT, "%-13s TTFT p50 %8.0f ms  p90 %8.0f ms  p99 %8.0f ms  %8.0f tok/s  hit %5.1f%%  errors %d  spread %.2f",
                 policy, ttftP(50), ttftP(90), ttftP(99), throughput, prefixHitRate * 100, errors, spread());
+    }
+
+    /** {@code text} as one CSV field: quoted when it holds a comma, a quote or a line break. */
+    static String csvField(String text) {
+        if (text.indexOf(',') < 0 && text.indexOf('"') < 0 && text.indexOf('\n') < 0 && text.indexOf('\r') < 0) {
+            return text;
+        }
+        return '"' + text.replace("\"", "\"\"") + '"';
     }
 
     /** Writes requests.csv, pods.csv, summary.json, summary.csv and ttft-cdf.svg into {@code dir}. */
     void write(Path dir) throws IOException {
         Files.createDirectories(dir);
         StringBuilder csv = new StringBuilder("index,sent_ms,status,pod,ttft_ms,e2e_ms,output_tokens,prompt_tokens,cached_tokens,"
-                + "ttft_routing_at_real_time_ms,routing_real_ms\n");
+                + "ttft_routing_at_real_time_ms,routing_real_ms,error,detail\n");
         for (Result r : results) {
-            csv.append(String.format(Locale.ROOT, "%d,%.1f,%d,%s,%.1f,%.1f,%d,%d,%d,%.1f,%.3f%n", r.index(), r.sentMs(),
-                    r.status(), r.pod(), r.ttftMs(), r.e2eMs(), r.outputTokens(), r.promptTokens(), r.cachedTokens(),
-                    r.ttftModelMs(), r.routingRealMs()));
+            csv.append(String.format(Locale.ROOT, "%d,%.1f,%d,%s,%.1f,%.1f,%d,%d,%d,%.1f,%.3f,%s,%s%n", r.index(),
+                    r.sentMs(), r.status(), r.pod(), r.ttftMs(), r.e2eMs(), r.outputTokens(), r.promptTokens(),
+                    r.cachedTokens(), r.ttftModelMs(), r.routingRealMs(), r.error(), csvField(r.detail())));
         }
         Files.writeString(dir.resolve("requests.csv"), csv, StandardCharsets.UTF_8);
         StringBuilder podCsv = new StringBuilder("pod,requests,prefix_cache_hit_rate,prompt_tokens\n");

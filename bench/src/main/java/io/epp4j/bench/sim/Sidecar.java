@@ -67,6 +67,13 @@ final class Sidecar {
         counts.computeIfAbsent(outcome, k -> new AtomicLong()).incrementAndGet();
     }
 
+    /** Requests so far by P/D outcome (the {@code outcome} label of {@link #exposition()}). */
+    Map<String, Long> counts() {
+        Map<String, Long> out = new java.util.TreeMap<>();
+        counts.forEach((k, v) -> out.put(k, v.get()));
+        return out;
+    }
+
     /** Whether the body is a prefill leg (a sidecar asked this pod to prefill and keep the KV). */
     static boolean isPrefillLeg(Map<String, Object> body) {
         return body.get("kv_transfer_params") instanceof Map<?, ?> kv && Boolean.TRUE.equals(kv.get("do_remote_decode"));

@@ -54,6 +54,23 @@ public final class SimServer implements AutoCloseable {
      */
     private static final long MIN_WAKE_NANOS = 10_000_000;
 
+    /**
+     * The JDK's HTTP server closes a connection as soon as its answer is out once 200 others are idle
+     * ({@code sun.net.httpserver.maxIdleConnections}), and a client that takes that connection from its pool in
+     * the meantime gets no answer ("HTTP/1.1 header parser received no bytes"): the gateway simulator then answers
+     * 503 for a request the pod never saw. vLLM's server keeps any number of idle keep-alive connections, and a
+     * replay leaves hundreds idle on each pod (its warm-up gateway's pool, a sidecar's prefill legs), so the
+     * simulated pods lift the limit. The JDK reads the property once, when the JVM's first HTTP server starts;
+     * a value given on the command line is kept.
+     */
+    static final String MAX_IDLE_CONNECTIONS = "sun.net.httpserver.maxIdleConnections";
+
+    static {
+        if (System.getProperty(MAX_IDLE_CONNECTIONS) == null) {
+            System.setProperty(MAX_IDLE_CONNECTIONS, Integer.toString(Integer.MAX_VALUE));
+        }
+    }
+
     private final SimConfig config;
     private final String podName;
     private final String namespace;
@@ -152,6 +169,14 @@ public final class SimServer implements AutoCloseable {
 
     public SimConfig config() {
         return config;
+    }
+
+    /**
+     * Requests so far by P/D outcome, as {@code epp4j_sim_pd_requests_total} counts them: {@code prefill-leg},
+     * {@code prefill-decode}, {@code decode-only} and the {@code fallback-*} ones.
+     */
+    public Map<String, Long> pdOutcomes() {
+        return sidecar.counts();
     }
 
     /** The engine's state now, as {@code /metrics} reports it. */

@@ -213,6 +213,34 @@ class GatewaySimTest {
     }
 
     @Test
+    void everyErrorTheGatewayAnswersItselfNamesItsCause() throws Exception {
+        int closedPort;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closedPort = s.getLocalPort();
+        }
+        String gone = "127.0.0.1:" + closedPort;
+        GatewaySim g = GatewaySim.start(0, Map.of(MODEL, MODEL), List.of(new Pool("qwen", MODEL, List.of(gone),
+                new Pool.Balanced(Pool.Policy.ROUND_ROBIN, 1))));
+        closeables.add(g);
+        HttpResponse<String> refused = chat(g, MODEL, false);
+        assertEquals(503, refused.statusCode());
+        assertEquals("upstream-connect", refused.headers().firstValue(GatewaySim.CAUSE_HEADER).orElseThrow());
+        assertTrue(refused.body().contains(gone), refused.body());
+        assertTrue(refused.headers().firstValue("x-inference-pod").isEmpty(), "no pod answered");
+
+        NoopExtProcServer epp = epp("127.0.0.1:1");
+        GatewaySim viaEpp = gateway(new Pool.ViaEpp("127.0.0.1", epp.port(), false, Dialect.AGENTGATEWAY));
+        HttpResponse<String> outside = chat(viaEpp, MODEL, false);
+        assertEquals(503, outside.statusCode());
+        assertEquals("epp-invalid-destination",
+                outside.headers().firstValue(GatewaySim.CAUSE_HEADER).orElseThrow());
+        assertEquals(Map.of(GatewaySim.Cause.UPSTREAM_CONNECT, 1L), g.errorsByCause());
+        assertEquals(Map.of(GatewaySim.Cause.EPP_INVALID_DESTINATION, 1L), viaEpp.errorsByCause());
+        assertTrue(chat(viaEpp, "gpt-4o", false).headers().firstValue(GatewaySim.CAUSE_HEADER)
+                .filter("no-route"::equals).isPresent());
+    }
+
+    @Test
     void unknownModelGetsAnOpenAiStyle404() throws Exception {
         NoopExtProcServer epp = epp(fleet.addresses().get(0));
         GatewaySim g = gateway(new Pool.ViaEpp("127.0.0.1", epp.port(), false, Dialect.AGENTGATEWAY));

@@ -1,12 +1,15 @@
 package io.epp4j.bench.replay;
 
 import io.epp4j.bench.cli.Json;
+import io.epp4j.bench.gateway.GatewaySim;
+import io.epp4j.bench.gateway.Pool;
 import io.epp4j.bench.sim.SimConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
@@ -131,11 +134,33 @@ class ReplayTest {
         Map<String, Object> pd = Json.parseObject(Files.readString(out.resolve("pd").resolve("summary.json")));
         assertEquals(0.0, pd.get("errors"), pd.toString());
         assertTrue((Double) pd.get("itl_p90_ms") > 0, pd.toString());
+        @SuppressWarnings("unchecked")
+        Map<String, Object> outcomes = (Map<String, Object>) pd.get("pd_requests_by_outcome");
+        assertTrue((Double) outcomes.getOrDefault("prefill-decode", 0.0) > 0, "the decode pod pulled the KV: " + pd);
+        assertTrue(outcomes.keySet().stream().noneMatch(k -> k.startsWith("fallback")), "no fallback: " + pd);
         List<String> pods = Files.readAllLines(out.resolve("pd").resolve("pods.csv"));
         assertTrue(Double.parseDouble(pods.get(1).split(",")[3]) > 8 * 2500,
                 "the prefill pod computed the measured prompts: " + pods);
         List<String> aggregated = Files.readAllLines(out.resolve("round-robin").resolve("pods.csv"));
         assertEquals(3, aggregated.size(), "round-robin ran on the same 2 pods: " + aggregated);
+    }
+
+    @Test
+    void aFailedRequestIsRecordedWithWhyTheGatewayAnsweredIt() throws Exception {
+        int closedPort;
+        try (ServerSocket socket = new ServerSocket(0)) {
+            closedPort = socket.getLocalPort();
+        }
+        String gone = "127.0.0.1:" + closedPort;
+        try (GatewaySim g = GatewaySim.start(0, Map.of("m", "m"), List.of(new Pool("pool", "m", List.of(gone),
+                new Pool.Balanced(Pool.Policy.ROUND_ROBIN, 1))))) {
+            Replay.Settings s = new Replay.Settings(1, 20, 3, SimConfig.defaults("m"), Path.of(""), false, 10, 0,
+                    "50ms", true);
+            Report.Result r = Replay.drive(g.port(), List.of(new TraceRequest(0, "m", "hello", 4)), s).get(0);
+            assertEquals(503, r.status());
+            assertEquals("upstream-connect", r.error(), "the gateway's reason, not a pod's answer");
+            assertTrue(r.detail().contains(gone), r.detail());
+        }
     }
 
     /** No replayed policy beats the lower bound on the same fleet, percentile by percentile. */

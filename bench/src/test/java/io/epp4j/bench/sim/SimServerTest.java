@@ -4,10 +4,17 @@ import io.epp4j.bench.cli.Json;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -194,5 +201,43 @@ class SimServerTest {
     private HttpResponse<String> get(SimServer s, String path) throws Exception {
         return client.send(HttpRequest.newBuilder(URI.create("http://" + s.hostPort() + path)).build(),
                 HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void keepsAConnectionOpenAfterItsAnswerWhileHundredsOfOthersAreIdle() throws Exception {
+        // A pod that closed it would fail the next request a gateway sends on it from its pool (a 503 in a replay).
+        List<Socket> idle = new ArrayList<>();
+        try {
+            for (int i = 0; i < 250; i++) {
+                idle.add(healthOnKeepAlive());
+            }
+            Socket newest = idle.get(idle.size() - 1);
+            newest.setSoTimeout(300);
+            assertThrows(SocketTimeoutException.class, () -> newest.getInputStream().read(),
+                    "the pod closed its connection after answering");
+        } finally {
+            for (Socket s : idle) {
+                s.close();
+            }
+        }
+    }
+
+    /** A connection that has had one {@code GET /health} answered and stays open. */
+    private Socket healthOnKeepAlive() throws IOException {
+        String[] hostPort = server.hostPort().split(":");
+        Socket s = new Socket(InetAddress.getByName(hostPort[0]), Integer.parseInt(hostPort[1]));
+        s.getOutputStream().write("GET /health HTTP/1.1\r\nHost: pod\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        s.getOutputStream().flush();
+        InputStream in = s.getInputStream();
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int b = in.read();
+            if (b < 0) {
+                throw new IOException("the pod closed the connection before its answer: " + head);
+            }
+            head.append((char) b);
+        }
+        assertTrue(head.toString().startsWith("HTTP/1.1 200"), head.toString());
+        return s;
     }
 }
