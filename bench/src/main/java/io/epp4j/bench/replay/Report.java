@@ -224,9 +224,9 @@ public final class Report {
                 // with whatever it asked for, which hides how the band shared the pool while it was contended
                 whileArriving.merge(h.getOrDefault("x-gateway-inference-fairness-id", "default-flow"),
                         r.ok() && r.endMs() <= lastArrivalMs ? (long) r.outputTokens() : 0L, Long::sum);
-                // what the EPP granted each tenant once its queue stood: a request's answer lasts seconds, so the
-                // answers that end by the last arrival still include the first, uncontended ones (admitted in
-                // proportion to demand before anything queued), however long the run
+                // what the EPP granted each tenant once its queue stood: an answer lasts seconds, so the answers
+                // that end by the last arrival still include the first ones, admitted in proportion to demand
+                // before anything queued, and they weigh on a run of tens of seconds
                 double dispatchMs = r.sentMs() + r.routingRealMs() * speedup;
                 dispatched.merge(h.getOrDefault("x-gateway-inference-fairness-id", "default-flow"),
                         r.ok() && dispatchMs >= lastArrivalMs / 2 && dispatchMs <= lastArrivalMs
