@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -44,22 +45,22 @@ class FlowControlProfileTest {
                 new PluginEnvironment(Clock.systemUTC(), System::nanoTime, 42, PluginMetrics.NONE));
         try (SchedulingEngine engine = new SchedulingEngine(loader.loadFile(Path.of("configs",
                 "flow-control-concurrency.yaml")), new PrometheusRegistry(), Clock.systemUTC(), System::nanoTime, 16)) {
-            List<List<Endpoint>> pool = new java.util.ArrayList<>(List.of(podWithInFlight(60)));
-            try (FlowController flow = new FlowController(engine::flowControl, () -> pool.get(0), null,
+            AtomicReference<List<Endpoint>> pool = new AtomicReference<>(podWithInFlight(60));
+            try (FlowController flow = new FlowController(engine::flowControl, pool::get, null,
                     System::nanoTime)) {
                 // under half the pod's concurrency nobody waits, sheddable traffic included
                 for (int priority : new int[] {1, 0, -1}) {
                     assertEquals(Outcome.DISPATCHED, admit(flow, priority), "priority " + priority + " at 60/128");
                 }
                 // past three quarters only critical traffic goes on; the others wait (no outcome yet)
-                pool.set(0, podWithInFlight(100));
+                pool.set(podWithInFlight(100));
                 assertNull(admit(flow, -1), "sheddable at 100/128");
                 assertNull(admit(flow, 0), "standard at 100/128");
                 assertEquals(Outcome.DISPATCHED, admit(flow, 1), "critical at 100/128");
-                pool.set(0, podWithInFlight(127));
+                pool.set(podWithInFlight(127));
                 assertEquals(Outcome.DISPATCHED, admit(flow, 1), "critical at 127/128");
                 // at the limit critical traffic waits too
-                pool.set(0, podWithInFlight(128));
+                pool.set(podWithInFlight(128));
                 assertNull(admit(flow, 1), "critical at 128/128");
                 assertEquals(3, flow.queuedRequests());
             }
