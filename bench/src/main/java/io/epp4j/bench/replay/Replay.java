@@ -417,7 +417,7 @@ public final class Replay {
                     }
                 }
                 if (!workload.objectives().isEmpty()) {
-                    report.classes(workload.requests(), workload.objectives());
+                    report.classes(workload.requests(), workload.objectives(), s.speedup());
                 }
                 return report;
             }

@@ -78,6 +78,7 @@ public final class Report {
     private Map<String, Object> classes;
     private double fairnessJain = Double.NaN;
     private double fairnessJainWhileArriving = Double.NaN;
+    private double fairnessJainDispatched = Double.NaN;
     /** Output tokens served to each fairness id, for workloads whose requests name objectives; else null. */
     private Map<String, Long> tenantTokens;
     /** P/D outcomes over the measured run, or null when the pods did not disaggregate. */
@@ -213,9 +214,10 @@ public final class Report {
      * YAML): classes {@code critical} (priority > 0), {@code standard} (0) and {@code sheddable} (< 0), each with
      * its requests, TTFT p90 and requests answered 429 or 503 (flow control's and admission's statuses); and Jain's
      * fairness index over the output tokens served to each tenant ({@code x-gateway-inference-fairness-id}) of
-     * the standard class, over the whole run and over requests that ended by the last arrival.
+     * the standard class, over the whole run, over requests that ended by the last arrival, and over requests the
+     * EPP let go in the second half of the arrivals ({@code speedup} converts the gateway's real routing time).
      */
-    void classes(List<TraceRequest> requests, String objectives) {
+    void classes(List<TraceRequest> requests, String objectives, double speedup) {
         Map<String, Integer> priorities = io.epp4j.epp.endpoints.ObjectivesFileWatcher.parse(objectives);
         Map<String, List<Result>> byClass = new LinkedHashMap<>();
         for (String c : List.of("critical", "standard", "sheddable")) {
@@ -223,6 +225,7 @@ public final class Report {
         }
         Map<String, Long> standardTokens = new LinkedHashMap<>();
         Map<String, Long> whileArriving = new LinkedHashMap<>();
+        Map<String, Long> dispatched = new LinkedHashMap<>();
         double lastArrivalMs = results.stream().mapToDouble(Result::sentMs).max().orElse(0);
         tenantTokens = new java.util.TreeMap<>();
         for (Result r : results) {
@@ -239,6 +242,13 @@ public final class Report {
                 // with whatever it asked for, which hides how the band shared the pool while it was contended
                 whileArriving.merge(h.getOrDefault("x-gateway-inference-fairness-id", "default-flow"),
                         r.ok() && r.endMs() <= lastArrivalMs ? (long) r.outputTokens() : 0L, Long::sum);
+                // what the EPP granted each tenant once its queue stood: an answer lasts seconds, so the answers
+                // that end by the last arrival still include the first ones, admitted in proportion to demand
+                // before anything queued, and they weigh on a run of tens of seconds
+                double dispatchMs = r.sentMs() + r.routingRealMs() * speedup;
+                dispatched.merge(h.getOrDefault("x-gateway-inference-fairness-id", "default-flow"),
+                        r.ok() && dispatchMs >= lastArrivalMs / 2 && dispatchMs <= lastArrivalMs
+                                ? (long) r.outputTokens() : 0L, Long::sum);
             }
         }
         classes = new LinkedHashMap<>();
@@ -258,6 +268,7 @@ public final class Report {
         }
         fairnessJain = jain(standardTokens);
         fairnessJainWhileArriving = jain(whileArriving);
+        fairnessJainDispatched = jain(dispatched);
     }
 
     /** Jain's fairness index over {@code shares}: 1 when equal, 1/n when one got everything; NaN when all are 0. */
@@ -319,6 +330,7 @@ public final class Report {
             m.put("classes", new Json.RawJson(Json.object(classes).trim().replace("\n", "\n  ")));
             m.put("fairness_jain", fairnessJain);
             m.put("fairness_jain_while_arriving", fairnessJainWhileArriving);
+            m.put("fairness_jain_dispatched", fairnessJainDispatched);
             m.put("output_tokens_by_tenant", new Json.RawJson(Json.object(tenantTokens).trim()
                     .replace("\n", " ")));
         }
