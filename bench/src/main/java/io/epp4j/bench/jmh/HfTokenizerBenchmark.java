@@ -41,7 +41,8 @@ import java.util.concurrent.TimeUnit;
  *       system prompt);</li>
  *   <li>{@code renderRoundTrip}: the model server's {@code /v1/completions/render} over loopback HTTP
  *       ({@link VllmHttpTokenizer}, its prompt cache off) to a simulated pod, whose own tokenizer is a cheap
- *       stand-in: the HTTP exchange and the JSON of 100,000 token ids, not a real server's tokenization;</li>
+ *       stand-in: the HTTP exchange (the prompt out, its token ids back as JSON), not a real server's
+ *       tokenization;</li>
  *   <li>{@code sha256}: SHA-256 of the prompt's UTF-8 bytes, a floor for touching every byte once.</li>
  * </ul>
  *
@@ -61,7 +62,6 @@ public class HfTokenizerBenchmark {
 
     static final int PROMPT_BYTES = 400 * 1024;
     static final long PROMPT_SEED = 42;
-    static final String PROMPT_FILE = "prompt-400k.txt";
     static final String IDS_FILE = "prompt-400k.ids";
 
     /** A directory holding {@code tokenizer.json} (and optionally the reference ids of the prompt). */
