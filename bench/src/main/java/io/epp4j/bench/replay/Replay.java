@@ -63,7 +63,8 @@ public final class Replay {
     /** The P/D policy: {@code bench/configs/pd.yaml} on pods with roles. */
     static final String PD = "pd";
     public static final List<String> ALL_POLICIES = List.of("round-robin", "random", "least-queue", "gaie-default",
-            "epp4j", "flow-control", "flow-control-concurrency", "precise", "precise-no-fallback", "precise-backlog", "pd");
+            "epp4j", "flow-control", "flow-control-concurrency", "precise", "precise-no-fallback", "precise-backlog",
+            "precise-llm-d-sample", "pd");
     /**
      * The simulated pods' KV-event sockets when a run publishes them: the pod's HTTP port + 1000 (PUB) and + 2000
      * (replay ROUTER), the {@code socketPortOffset} / {@code replaySocketPortOffset} of {@code bench/configs/precise*.yaml}.

@@ -71,7 +71,9 @@ public final class HfTokenizer {
         if (!type.equals("BPE")) {
             throw new IllegalArgumentException("tokenizer model " + type + " is not supported (BPE only)");
         }
-        if (model.get("continuing_subword_prefix") != null || model.get("end_of_word_suffix") != null) {
+        // Qwen's and others' files carry both as "": the same as absent
+        if (!str(model.get("continuing_subword_prefix"), "").isEmpty()
+                || !str(model.get("end_of_word_suffix"), "").isEmpty()) {
             throw new IllegalArgumentException("BPE continuing_subword_prefix / end_of_word_suffix are not supported");
         }
         if (model.get("dropout") instanceof Number d && d.doubleValue() > 0) {
@@ -152,6 +154,11 @@ public final class HfTokenizer {
         } catch (IllegalArgumentException | ClassCastException | NullPointerException e) {
             throw new IOException("tokenizer.json: " + e.getMessage(), e);
         }
+    }
+
+    /** Forgets the BPE results cached per piece, so that the next text is tokenized from scratch (benchmarks). */
+    public void clearCache() {
+        cache.clear();
     }
 
     /** The text's token ids, with the post-processor's special tokens when {@code addSpecialTokens}. */

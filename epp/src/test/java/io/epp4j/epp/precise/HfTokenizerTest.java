@@ -95,6 +95,23 @@ class HfTokenizerTest {
     }
 
     @Test
+    void emptySubwordPrefixAndSuffixAsQwenShipsThemAreNone() throws IOException {
+        // Qwen 2/3's published tokenizer.json carries "continuing_subword_prefix": "" and "end_of_word_suffix": ""
+        String qwen = new String(resource("qwen-style.json"), StandardCharsets.UTF_8);
+        String empty = qwen.replace("\"continuing_subword_prefix\": null", "\"continuing_subword_prefix\": \"\"")
+                .replace("\"end_of_word_suffix\": null", "\"end_of_word_suffix\": \"\"");
+        assertTrue(!empty.equals(qwen), "the fixture names both fields");
+        String text = "Hello world, I'm here!  12345 <|im_start|>user\n你好 🙂 café";
+        assertArrayEquals(HfTokenizer.parse(resource("qwen-style.json")).encode(text, true),
+                HfTokenizer.parse(empty.getBytes(StandardCharsets.UTF_8)).encode(text, true));
+        String wordPieceStyle = qwen.replace("\"continuing_subword_prefix\": null",
+                "\"continuing_subword_prefix\": \"##\"");
+        IOException e = assertThrows(IOException.class,
+                () -> HfTokenizer.parse(wordPieceStyle.getBytes(StandardCharsets.UTF_8)));
+        assertTrue(e.getMessage().contains("continuing_subword_prefix"), e.getMessage());
+    }
+
+    @Test
     void aTokenizerItCannotApplyFaithfullyIsRefusedWhenLoaded() {
         String wordPiece = "{\"model\":{\"type\":\"WordPiece\",\"vocab\":{\"a\":0}}}";
         IOException e = assertThrows(IOException.class,

@@ -65,7 +65,8 @@ class PreciseConfigTest {
 
     @Test
     void benchProfilesLoad() throws Exception {
-        for (String name : List.of("precise.yaml", "precise-no-fallback.yaml", "precise-backlog.yaml")) {
+        for (String name : List.of("precise.yaml", "precise-no-fallback.yaml", "precise-backlog.yaml",
+                "precise-llm-d-sample.yaml")) {
             Path file = Path.of("..", "bench", "configs", name);
             LoadedConfig c = load(Files.readString(file));
             close(c);
