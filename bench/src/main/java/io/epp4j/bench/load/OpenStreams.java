@@ -24,7 +24,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * like any request, then gets its response headers ({@code text/event-stream}) and one SSE event every
  * {@code 1 / chunksPerSecond} seconds, which the target echoes back. Each connection's streams are opened, paced
  * and closed from that connection's own event loop (the thread that also reads their answers), the chunks of all
- * its streams spread evenly in time. The streams stay open until {@link #close}.
+ * its streams spread evenly in time and sent once a tick ({@link #TICK_NANOS}). The streams stay open until
+ * {@link #close}.
  */
 final class OpenStreams implements AutoCloseable {
 
