@@ -114,10 +114,11 @@ class ReplayTest {
         assertEquals(21.0, classes.values().stream().mapToDouble(c -> (Double) c.get("requests")).sum());
         assertTrue((Double) classes.get("critical").get("ttft_p90_ms") > 0, classes.toString());
         double jain = (Double) summary.get("fairness_jain");
-        assertTrue(jain > 0.5 && jain <= 1.0, "two standard tenants: Jain's index in (1/2, 1]: " + jain);
+        assertTrue(jain >= 0.5 && jain <= 1.0, "two standard tenants: Jain's index in [1/2, 1]: " + jain);
         assertTrue(summary.containsKey("fairness_jain_dispatched"), summary.toString());
         Object granted = summary.get("fairness_jain_dispatched"); // null when no standard request left in the window
-        assertTrue(granted == null || (Double) granted > 0.5 && (Double) granted <= 1.0, "granted shares: " + granted);
+        assertTrue(granted == null || (Double) granted >= 0.5 && (Double) granted <= 1.0,
+                "granted shares of two tenants: Jain's index in [1/2, 1] (1/2: one tenant got all): " + granted);
         for (String left : List.of("epp_left_queued", "epp_left_running", "epp_left_streams",
                 "epp_left_endpoint_in_flight")) {
             assertEquals(0.0, summary.get(left), "nothing is left in the EPP once every answer is in: " + summary);
