@@ -193,6 +193,7 @@ final class EppRouter implements FleetSimulation.Router, AutoCloseable {
     @Override
     public void tick(long nowNanos, FleetSimulation.Fleet fleet) {
         clock.set(nowNanos);
+        knowFleet(fleet);
         for (int i = 0; i < endpoints.size(); i++) {
             byte[] text = fleet.metricsText(i, nowNanos).getBytes(StandardCharsets.UTF_8);
             mapping.parser().parse(text, text.length, extraction);
@@ -224,6 +225,20 @@ final class EppRouter implements FleetSimulation.Router, AutoCloseable {
         }
     }
 
+    /**
+     * Learns the pods' served models (the KV-event topics name them). Called before this router routes or scrapes,
+     * and by {@link ReplicatedRouter} for every replica before any routes: a replica that has not routed yet still
+     * hears the events of the others' picks.
+     */
+    void knowFleet(FleetSimulation.Fleet fleet) {
+        if (podModels == null) {
+            podModels = new String[fleet.size()];
+            for (int i = 0; i < podModels.length; i++) {
+                podModels[i] = fleet.pod(i).config().model();
+            }
+        }
+    }
+
     /** The precise indexes' state (empty without one). */
     List<PreciseIndexStatus.Snapshot> preciseStatus() {
         return precise.stream().map(PrecisePrefixCacheProducer::status).toList();
@@ -233,12 +248,7 @@ final class EppRouter implements FleetSimulation.Router, AutoCloseable {
     public int route(int index, FleetSimulation.Arrival arrival, long nowNanos, FleetSimulation.Fleet fleet) {
         clock.set(nowNanos);
         routing = arrival.prompt();
-        if (podModels == null) {
-            podModels = new String[fleet.size()];
-            for (int i = 0; i < podModels.length; i++) {
-                podModels[i] = fleet.pod(i).config().model();
-            }
-        }
+        knowFleet(fleet);
         byte[] body = ("{\"model\":\"" + arrival.model() + "\",\"prompt\":\"" + arrival.prompt()
                 + "\",\"max_tokens\":" + arrival.outputTokens()
                 + ",\"stream\":true,\"stream_options\":{\"include_usage\":true}}").getBytes(StandardCharsets.UTF_8);

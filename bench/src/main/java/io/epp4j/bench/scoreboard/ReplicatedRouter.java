@@ -28,6 +28,9 @@ final class ReplicatedRouter implements FleetSimulation.Router, AutoCloseable {
 
     @Override
     public int route(int index, FleetSimulation.Arrival arrival, long nowNanos, FleetSimulation.Fleet fleet) {
+        for (EppRouter r : replicas) {
+            r.knowFleet(fleet);
+        }
         return of(index).route(index, arrival, nowNanos, fleet);
     }
 

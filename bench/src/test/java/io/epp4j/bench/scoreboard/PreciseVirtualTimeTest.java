@@ -70,4 +70,27 @@ class PreciseVirtualTimeTest {
             }
         }
     }
+
+    @Test
+    void aReplicaThatHasNotRoutedYetStillHearsTheEventsOfTheOthersPicks() throws Exception {
+        List<SimConfig> pods = FleetSimulation.uniform(SimConfig.defaults(MODEL), 3);
+        Path file = Replay.defaultConfigs(Path.of("")).resolve("precise.yaml");
+        long noScrapeInTheRun = 3_600_000_000_000L; // no tick before the first events: only routing tells the fleet
+        try (EppRouter a = new EppRouter(Files.readString(file), file.toString(), 3, 42, noScrapeInTheRun,
+                    EppRouter.KvEventDrop.NONE);
+             EppRouter b = new EppRouter(Files.readString(file), file.toString(), 3, 43, noScrapeInTheRun,
+                    EppRouter.KvEventDrop.NONE);
+             EppRouter c = new EppRouter(Files.readString(file), file.toString(), 3, 44, noScrapeInTheRun,
+                    EppRouter.KvEventDrop.NONE)) {
+            // three replicas, two requests: c routes nothing, yet hears the pods' events as a and b do
+            FleetSimulation.Run run = FleetSimulation.run(arrivals().subList(0, 2), pods, null,
+                    new ReplicatedRouter(List.of(a, b, c)));
+            assertTrue(run.outcomes().stream().allMatch(FleetSimulation.Outcome::served));
+            for (String pod : a.preciseStatus().get(0).pods().keySet()) {
+                assertEquals(a.preciseStatus().get(0).pods().get(pod).batches(),
+                        c.preciseStatus().get(0).pods().get(pod).batches(), "c hears every batch of " + pod);
+            }
+            assertTrue(c.preciseStatus().get(0).pods().values().stream().anyMatch(p -> p.batches() > 0));
+        }
+    }
 }
