@@ -115,9 +115,10 @@ class BodyFloodTest {
             throws Exception {
         int streams = 100;
         Path log = dir.resolve("epp.log");
-        // each stream reads its next message only once its answers went out, so the answers queued for this one
-        // busy client stay within the default off-heap limit (as large as the heap)
-        Process epp = launch(log, "128m", "-XX:NativeMemoryTracking=summary");
+        // each stream reads its next message only once its answers went out, but what gRPC reads ahead within each
+        // stream's HTTP/2 window (up to 1 MiB a stream, 100 MiB here) is off-heap too and not yet bounded by the
+        // body budget: with the default off-heap limit (the 128 MiB heap) this flood can exhaust it
+        Process epp = launch(log, "128m", "-XX:MaxDirectMemorySize=1g", "-XX:NativeMemoryTracking=summary");
         ManagedChannel channel = null;
         try {
             Matcher ports = MainProcessTest.awaitStartLine(epp, log);
